@@ -1,0 +1,282 @@
+"""``tinysent`` command line: one sub-command per pipeline stage."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from . import __version__
+
+
+def _add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
+    """One --option per dataclass field, typed from its default."""
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if f.name == "stage_budgets":
+            p.add_argument(
+                flag,
+                dest=f.name,
+                type=lambda s: [float(x) for x in s.split(",")],
+                default=None,
+                help="seconds for stages 0,1,2, e.g. 60,300,120: each schedule shortens to fit",
+            )
+        elif f.name == "time_budget":
+            p.add_argument(
+                flag,
+                dest=f.name,
+                type=float,
+                default=None,
+                help="seconds of training; the LR schedule shortens to end within it",
+            )
+        elif f.name == "layer_map":
+            p.add_argument(
+                flag,
+                dest=f.name,
+                type=lambda s: [int(x) for x in s.split(",")],
+                default=None,
+                help="teacher layer (1-based) per student layer, e.g. 2,3,5,6",
+            )
+        elif f.name in ("max_train", "max_val", "max_length", "patience"):
+            p.add_argument(flag, dest=f.name, type=_int_or_none, default=default, help="a number, or 'none'")
+        elif isinstance(default, bool):
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, (int, float)):
+            p.add_argument(flag, dest=f.name, type=type(default), default=default)
+        else:
+            p.add_argument(flag, dest=f.name, type=str, default=default)
+
+
+def _int_or_none(s: str) -> int | None:
+    return None if s.lower() == "none" else int(s)
+
+
+def _config_from(args, cls, **extra):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in vars(args).items() if k in names}, **extra)
+
+
+def cmd_data_check(args) -> int:
+    from . import data as D
+
+    rc = 0
+    for path in args.paths:
+        path = Path(path)
+        members = [D.TRAIN_MEMBER, D.TEST_MEMBER] if path.suffix == ".zip" else [None]
+        for member in members:
+            try:
+                corpus = D.read(path, member=member, strict=args.strict)
+            except D.DataError as e:
+                print(json.dumps({"file": str(path), "error": str(e)}), flush=True)
+                rc = 1
+                continue
+            print(json.dumps(D.summary(corpus), indent=None if args.compact else 2), flush=True)
+    return rc
+
+
+def cmd_data_download(args) -> int:
+    from . import data as D
+
+    path = D.download(dest=args.dest)
+    print(path)
+    return 0
+
+
+def cmd_data_sample(args) -> int:
+    """Stratified subsample of a training file, written as 2-column polarity,text (for moving data)."""
+    from . import data as D
+
+    corpus = D.load(args.data, "train")
+    idx = D.stratified_sample(corpus.polarity, args.n, args.seed)
+    D.write_csv(corpus.subset(idx), args.out)
+    print(json.dumps({"out": args.out, "rows": len(idx), "labels": corpus.subset(idx).label_counts()}))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .config import TrainConfig
+    from .train import train
+
+    cfg = _config_from(args, TrainConfig)
+    summary = train(cfg, progress=not args.quiet)
+    print(json.dumps({"out": cfg.out, **summary}, indent=2))
+    return 0
+
+
+def cmd_distill(args) -> int:
+    from .distill import DistillConfig, distill
+
+    cfg = _config_from(args, DistillConfig)
+    summary = distill(cfg, progress=not args.quiet)
+    print(json.dumps({"out": cfg.out, **summary}, indent=2))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate
+
+    m = evaluate(args.model, args.data, args.out, batch_size=args.batch_size)
+    keys = ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc", "excluded_neutral")
+    print(json.dumps({k: m[k] for k in keys}, indent=2))
+    return 0
+
+
+def _read_inputs(args):
+    """Texts from arguments, --input (txt / csv / jsonl) or stdin."""
+    if args.texts:
+        return list(args.texts)
+    if args.input:
+        path = Path(args.input)
+        if path.suffix == ".jsonl":
+            with open(path, encoding="utf-8") as f:
+                return [json.loads(line)[args.column] for line in f if line.strip()]
+        if path.suffix in (".csv", ".tsv"):
+            with open(path, encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
+                if args.column not in (reader.fieldnames or []):
+                    raise SystemExit(
+                        f"error: {path} has no column {args.column!r}; it has {reader.fieldnames}. "
+                        "Use --column NAME."
+                    )
+                return [row[args.column] for row in reader]
+        return path.read_text(encoding="utf-8").splitlines()
+    if sys.stdin.isatty():
+        raise SystemExit("error: give texts as arguments, --input FILE, or pipe them on stdin")
+    return sys.stdin.read().splitlines()
+
+
+def cmd_predict(args) -> int:
+    from .predict import load
+
+    texts = _read_inputs(args)
+    predictor = load(args.model)
+    band = tuple(args.neutral_band) if args.neutral_band else None
+    records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band)
+    out = sys.stdout
+    if args.format == "csv":
+        w = csv.writer(out)
+        w.writerow(["text", "label", "positive"])
+        for t, r in zip(texts, records):
+            w.writerow([t, r["label"], f"{r['positive']:.6f}"])
+    else:
+        for t, r in zip(texts, records):
+            out.write(json.dumps({"text": t, **r}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """The main job: train → evaluate, with defaults that finish on a 2-core CPU."""
+    from .config import TrainConfig
+    from .evaluate import evaluate
+    from .train import train
+
+    out = Path(args.out)
+    cfg = _config_from(args, TrainConfig, out=str(out / "model"))
+    train(cfg, progress=not args.quiet)
+    m = evaluate(out / "model", args.test or args.data, out / "eval")
+    print(json.dumps({k: m[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc")}, indent=2))
+    print(f"model: {out / 'model'}\nreport: {out / 'eval'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import TrainConfig
+    from .distill import DistillConfig
+
+    p = argparse.ArgumentParser(prog="tinysent", description="Tweet sentiment with TinyBERT.")
+    p.add_argument("--version", action="version", version=f"tinysent {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("data", help="check, sample or download Sentiment140 files")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    c = dsub.add_parser(
+        "check", help="JSON summary per file: rows, labels, malformed rows, duplicates, lengths"
+    )
+    c.add_argument("paths", nargs="+")
+    c.add_argument("--strict", action="store_true", help="stop at the first malformed row")
+    c.add_argument("--compact", action="store_true", help="one line of JSON per file")
+    c.set_defaults(func=cmd_data_check)
+    dl = dsub.add_parser(
+        "download", help="fetch the official archive (sha256-checked, resumable) to the cache"
+    )
+    dl.add_argument("--dest", default=None)
+    dl.set_defaults(func=cmd_data_download)
+    sm = dsub.add_parser("sample", help="write a stratified subsample of a training file (polarity,text)")
+    sm.add_argument("--data", default=None)
+    sm.add_argument("--n", type=int, required=True)
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--out", required=True)
+    sm.set_defaults(func=cmd_data_sample)
+
+    t = sub.add_parser("train", help="fine-tune a base model (preset, folder or hub id) on Sentiment140")
+    _add_config_args(t, TrainConfig)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    ds = sub.add_parser(
+        "distill", help="TinyBERT task distillation from a fine-tuned teacher into a small student"
+    )
+    _add_config_args(ds, DistillConfig, skip=("sizes",))
+    ds.add_argument("--quiet", action="store_true")
+    ds.set_defaults(func=cmd_distill)
+
+    e = sub.add_parser("evaluate", help="metrics.json, plots and the smoke table on a test file")
+    e.add_argument("model")
+    e.add_argument("--data", default=None, help="test file or folder (default: the cached official archive)")
+    e.add_argument("--out", required=True)
+    e.add_argument("--batch-size", type=int, default=128)
+    e.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="label texts (arguments, --input FILE or stdin) as JSONL or CSV")
+    pr.add_argument("texts", nargs="*")
+    pr.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    pr.add_argument("--input", default=None, help="a .txt (one text a line), .csv/.tsv or .jsonl file")
+    pr.add_argument("--column", default="text", help="text column of a CSV/JSONL input")
+    pr.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    pr.add_argument("--batch-size", type=int, default=64)
+    pr.add_argument(
+        "--neutral-band",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        help="label 'neutral' when LO < P(positive) < HI",
+    )
+    pr.set_defaults(func=cmd_predict)
+
+    r = sub.add_parser(
+        "run", help="the main job: train then evaluate (default: minilm-l6, 20k tweets, 1 epoch)"
+    )
+    _add_config_args(r, TrainConfig, skip=("out",))
+    r.set_defaults(base="minilm-l6", max_train=20000)
+    r.add_argument("--test", default=None, help="test file (default: found beside --data)")
+    r.add_argument("--out", default="runs/main")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from .data import DataError
+    from .models import ModelError
+
+    try:
+        return args.func(args)
+    except (DataError, ModelError, ValueError, FileNotFoundError, TypeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,552 @@
+"""TinyBERT task distillation (Jiao et al., 2020, arXiv 1909.10351): a small student learns from a
+fine-tuned teacher layer by layer, then from its predictions.
+
+Stage 1 (intermediate layers): MSE between the student's and the teacher's pre-softmax attention
+scores (padding excluded), hidden states (through a learned projection when widths differ) and
+embeddings, with student layer m matched to teacher layer ``layer_map[m]``.
+Stage 2 (prediction layer): soft cross-entropy against the teacher's logits at a temperature.
+Optional stage 0: stage 1's losses against a pre-trained, not fine-tuned, teacher on plain tweets
+(general distillation), for a student that starts from random weights.
+
+The official code's per-task defaults were written to mistyped argument names and silently never
+applied; here every setting is a typed :class:`DistillConfig` field, validated, and tested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as D
+from .batching import BatchList, TokenDataset, collate
+from .config import ModelMeta, TrainConfig, git_commit
+from .train import (
+    Budget,
+    JsonlLog,
+    evaluate_loader,
+    make_accelerator,
+    make_optimizer,
+    prepare_data,
+    save_model,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DistillConfig:
+    """Every ``tinysent distill`` option; defaults are the ones tests check."""
+
+    teacher: str = ""
+    student: str = "tinybert-4l"  # shape name, a checkpoint folder, or "layers:1,3,5" of the teacher
+    data: str | None = None
+    out: str = "runs/student"
+    unlabelled: str | None = None  # a text file of extra tweets, one per line, labelled by the teacher
+    general_teacher: str | None = None  # pre-trained teacher for stage 0
+    max_train: int | None = None
+    val_fraction: float = 0.01
+    max_val: int | None = 4000
+    dedupe: bool = True
+    layer_map: list[int] | None = None  # teacher layer (1-based) per student layer; None: uniform
+    stage0_epochs: float = 0.0
+    stage1_epochs: float = 1.0
+    stage2_epochs: float = 1.0
+    stage0_lr: float = 3e-4
+    stage1_lr: float = 3e-4
+    stage2_lr: float = 1e-4
+    temperature: float = 1.0
+    hard_label_weight: float = 0.0  # stage 2: weight of the true-label cross-entropy beside the soft one
+    attention_weight: float = 1.0
+    hidden_weight: float = 1.0
+    embedding_weight: float = 1.0
+    batch_size: int = 64
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_grad_norm: float = 1.0
+    eval_every: int = 1000
+    seed: int = 0
+    mixed_precision: str = "auto"
+    log_every: int = 50
+    stage_budgets: list[float] | None = None  # seconds for stages 0, 1, 2; schedules shorten to fit
+    sizes: dict = field(default_factory=dict)  # filled in: parameter counts
+
+    def __post_init__(self) -> None:
+        for name in ("stage0_epochs", "stage1_epochs", "stage2_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (got {getattr(self, name)})")
+        if self.stage1_epochs + self.stage2_epochs + self.stage0_epochs <= 0:
+            raise ValueError("nothing to do: all stage epochs are 0")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0 (got {self.temperature})")
+        if not 0 <= self.hard_label_weight <= 1:
+            raise ValueError(f"hard_label_weight must be in [0, 1] (got {self.hard_label_weight})")
+        if self.stage_budgets is not None and (len(self.stage_budgets) != 3 or min(self.stage_budgets) <= 0):
+            raise ValueError("stage budgets: three positive numbers of seconds (stages 0, 1, 2)")
+        if self.stage0_epochs > 0 and not self.general_teacher:
+            raise ValueError("stage 0 (general distillation) needs --general-teacher, a pre-trained model")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DistillConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown distillation settings: {sorted(unknown)}")
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses
+
+
+def uniform_layer_map(n_student: int, n_teacher: int) -> list[int]:
+    """Teacher layer (1-based) for each student layer: g(m) = round(m * N / M), e.g. 4 of 12 → 3,6,9,12."""
+    if n_student > n_teacher:
+        raise ValueError(f"student has more layers ({n_student}) than the teacher ({n_teacher})")
+    return [int(math.floor(m * n_teacher / n_student + 0.5)) for m in range(1, n_student + 1)]
+
+
+def attention_loss(s_scores: torch.Tensor, t_scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """MSE of pre-softmax attention scores [B, H, L, L] over (query, key) pairs that are both real tokens."""
+    pair = (mask[:, None, :, None] * mask[:, None, None, :]).to(s_scores.dtype)  # [B, 1, L, L]
+    diff = (s_scores.float() - t_scores.float()) ** 2 * pair
+    return diff.sum() / (pair.sum() * s_scores.shape[1]).clamp_min(1)
+
+
+def hidden_loss(s_hidden: torch.Tensor, t_hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """MSE of (already projected) hidden states [B, L, D] over real tokens."""
+    m = mask[..., None].to(s_hidden.dtype)
+    diff = (s_hidden.float() - t_hidden.float()) ** 2 * m
+    return diff.sum() / (m.sum() * s_hidden.shape[-1]).clamp_min(1)
+
+
+def soft_cross_entropy(
+    s_logits: torch.Tensor, t_logits: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """Cross-entropy of the student's tempered distribution against the teacher's, mean over the batch."""
+    t = F.softmax(t_logits.float() / temperature, -1)
+    return -(t * F.log_softmax(s_logits.float() / temperature, -1)).sum(-1).mean()
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention scores, captured inside the model's own forward
+
+
+def _attn_modules(model) -> list:
+    base = model.bert if hasattr(model, "bert") else model.base_model
+    return [layer.attention.self for layer in base.encoder.layer]
+
+
+@contextlib.contextmanager
+def capture_scores(model):
+    """Collect each layer's query/key projections during a forward; ``scores()`` gives Q·Kᵀ/√d.
+
+    Computed from the same projections the model uses, so it works with any attention kernel
+    (SDPA, flash), which return softmax outputs at best.
+    """
+    store: list[dict] = []
+    handles = []
+    mods = _attn_modules(model)
+    for i, mod in enumerate(mods):
+        store.append({})
+
+        def hook(name, i=i):
+            def f(_m, _inp, out):
+                store[i][name] = out
+
+            return f
+
+        handles.append(mod.query.register_forward_hook(hook("q")))
+        handles.append(mod.key.register_forward_hook(hook("k")))
+    heads = mods[0].num_attention_heads if hasattr(mods[0], "num_attention_heads") else None
+    head_dim = mods[0].attention_head_size
+
+    def scores() -> list[torch.Tensor]:
+        out = []
+        for s in store:
+            q, k = s["q"], s["k"]
+            b, n, _ = q.shape
+            h = heads or q.shape[-1] // head_dim
+            q = q.view(b, n, h, head_dim).transpose(1, 2)
+            k = k.view(b, n, h, head_dim).transpose(1, 2)
+            out.append(q @ k.transpose(-1, -2) / math.sqrt(head_dim))
+        return out
+
+    try:
+        yield scores
+    finally:
+        for h in handles:
+            h.remove()
+
+
+# ---------------------------------------------------------------------------------------------
+# Students
+
+
+def make_student(spec: str, teacher, seed: int = 0):
+    """Student from a shape name (random init), a checkpoint folder, or ``layers:i,j,…`` of the teacher."""
+    from transformers import BertForSequenceClassification
+
+    from .models import STUDENT_SHAPES, build_student, load_classifier
+
+    if spec in STUDENT_SHAPES:
+        return build_student(spec, teacher.config.vocab_size, seed=seed)
+    if spec.startswith("layers:"):
+        layers = [int(x) for x in spec.split(":", 1)[1].split(",")]
+        n = teacher.config.num_hidden_layers
+        if not layers or any(not 1 <= i <= n for i in layers):
+            raise ValueError(f"{spec}: layers must be 1-based indices into the teacher's {n} layers")
+        cfg = copy.deepcopy(teacher.config)
+        cfg.num_hidden_layers = len(layers)
+        student = BertForSequenceClassification(cfg)
+        sd = teacher.state_dict()
+        new = {}
+        for k, v in sd.items():
+            if ".encoder.layer." in k:
+                pre, rest = k.split(".encoder.layer.", 1)
+                idx, tail = rest.split(".", 1)
+                if int(idx) + 1 in layers:
+                    new[f"{pre}.encoder.layer.{layers.index(int(idx) + 1)}.{tail}"] = v
+            else:
+                new[k] = v
+        student.load_state_dict(new, strict=False)
+        return student
+    model, tok, _, _ = load_classifier(spec)
+    if tok.vocab_size != teacher.config.vocab_size:
+        raise ValueError(
+            f"student vocab ({tok.vocab_size}) differs from the teacher's ({teacher.config.vocab_size}): "
+            "distillation needs the same tokenizer"
+        )
+    return model
+
+
+class Projections(torch.nn.Module):
+    """Learned W_h per student layer (and W_e for embeddings) from student to teacher width."""
+
+    def __init__(self, n: int, d_student: int, d_teacher: int):
+        super().__init__()
+        self.maps = torch.nn.ModuleList(
+            torch.nn.Linear(d_student, d_teacher) if d_student != d_teacher else torch.nn.Identity()
+            for _ in range(n)
+        )
+
+    def forward(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        return self.maps[i](x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The stages
+
+
+def _loader(ids, labels, extra_logits, batch_size, seed, shuffle):
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    ds = TokenDataset(ids, labels)
+    return torch.utils.data.DataLoader(
+        ds, batch_sampler=BatchList(lengths, batch_size, seed, shuffle), collate_fn=collate
+    )
+
+
+@torch.no_grad()
+def teacher_logits(teacher, ids: list[list[int]], batch_size: int, acc) -> np.ndarray:
+    """The teacher's logits for every transfer example, computed once (cheaper than per epoch)."""
+    loader = _loader(ids, None, None, batch_size * 4, 0, False)
+    out = np.zeros((len(ids), teacher.config.num_labels), dtype=np.float32)
+    teacher.eval()
+    for batch in loader:
+        with acc.autocast():
+            lg = teacher(
+                input_ids=batch["input_ids"].to(acc.device),
+                attention_mask=batch["attention_mask"].to(acc.device),
+            ).logits
+        out[batch["index"].numpy()] = lg.float().cpu().numpy()
+    return out
+
+
+def intermediate_loss(cfg: DistillConfig, s_out, t_out, s_scores, t_scores, mask, proj, layer_map):
+    """Stage 1's sum: embeddings + hidden states + attention scores of mapped layers."""
+    loss_e = hidden_loss(proj(0, s_out.hidden_states[0]), t_out.hidden_states[0], mask)
+    loss_h = sum(
+        hidden_loss(proj(m + 1, s_out.hidden_states[m + 1]), t_out.hidden_states[g], mask)
+        for m, g in enumerate(layer_map)
+    )
+    loss_a = sum(attention_loss(s_scores[m], t_scores[g - 1], mask) for m, g in enumerate(layer_map))
+    total = cfg.embedding_weight * loss_e + cfg.hidden_weight * loss_h + cfg.attention_weight * loss_a
+    return total, {"emb": loss_e.detach(), "hidden": loss_h.detach(), "attn": loss_a.detach()}
+
+
+def _run_stage(
+    stage: str,
+    cfg: DistillConfig,
+    acc,
+    student,
+    teacher,
+    proj,
+    ids,
+    labels,
+    t_logits,
+    val_loader,
+    epochs: float,
+    lr: float,
+    jlog: JsonlLog,
+    on_eval=None,
+    progress=True,
+    budget: float | None = None,
+):
+    from tqdm.auto import tqdm
+
+    loader = _loader(
+        ids, labels, None, cfg.batch_size, cfg.seed + {"stage0": 0, "stage1": 1, "stage2": 2}[stage], True
+    )
+    sampler = loader.batch_sampler
+    steps_per_epoch = math.ceil(len(loader) / acc.num_processes)
+    total = max(1, int(steps_per_epoch * epochs))
+    extra = (proj,) if stage != "stage2" else ()
+    opt, sched = make_optimizer(student, lr, cfg.weight_decay, total, cfg.warmup_ratio, extra=extra)
+    student, proj, opt, loader = acc.prepare(student, proj, opt, loader)
+    layer_map = cfg.layer_map
+    t_logits_t = torch.from_numpy(t_logits) if t_logits is not None else None
+    bar = tqdm(total=total, desc=stage, unit="step", disable=not (progress and acc.is_local_main_process))
+    step, t0, seen, run = 0, time.time(), 0, 0.0
+    timer = Budget(budget, acc, sched)
+    student.train()
+    teacher.eval()
+    for epoch in range(math.ceil(epochs)):
+        sampler.set_epoch(epoch)
+        for batch in loader:
+            idx = batch.pop("index")
+            y = batch.pop("labels", None)
+            mask = batch["attention_mask"]
+            if stage == "stage2":
+                logits = student(**batch).logits
+                loss = soft_cross_entropy(logits, t_logits_t[idx.cpu()].to(logits.device), cfg.temperature)
+                if cfg.hard_label_weight > 0:
+                    loss = (1 - cfg.hard_label_weight) * loss + cfg.hard_label_weight * F.cross_entropy(
+                        logits.float(), y
+                    )
+                parts = {}
+            else:
+                with torch.no_grad(), capture_scores(teacher) as t_sc, acc.autocast():
+                    t_out = teacher(**batch, output_hidden_states=True)
+                    t_scores = [s.detach() for s in t_sc()]
+                with capture_scores(acc.unwrap_model(student)) as s_sc:
+                    s_out = student(**batch, output_hidden_states=True)
+                    s_scores = s_sc()
+                loss, parts = intermediate_loss(
+                    cfg, s_out, t_out, s_scores, t_scores, mask, proj_fn(acc, proj), layer_map
+                )
+            acc.backward(loss)
+            acc.clip_grad_norm_(list(student.parameters()) + list(proj.parameters()), cfg.max_grad_norm)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            total = timer(step, total)
+            seen += len(idx) * acc.num_processes
+            run = 0.98 * run + 0.02 * loss.item() if step > 1 else loss.item()
+            bar.update(1)
+            bar.set_postfix(loss=f"{run:.4f}", ex_s=f"{seen / (time.time() - t0):.0f}")
+            if step % cfg.log_every == 0:
+                parts = {k: float(v) for k, v in parts.items()}
+                jlog.write(
+                    {
+                        "type": "train",
+                        "stage": stage,
+                        "step": step,
+                        "loss": run,
+                        **parts,
+                        "lr": sched.get_last_lr()[0],
+                        "examples_per_s": seen / (time.time() - t0),
+                    }
+                )
+            if val_loader is not None and (step % cfg.eval_every == 0 or step == total):
+                ev = evaluate_loader(student, val_loader, acc)
+                rec = {
+                    "type": "eval",
+                    "stage": stage,
+                    "step": step,
+                    "epoch": step / steps_per_epoch,
+                    "train_loss": run,
+                    **ev,
+                    "examples_per_s": seen / (time.time() - t0),
+                    "elapsed_s": time.time() - t0,
+                }
+                jlog.write(rec)
+                if on_eval:
+                    on_eval(rec, student)
+            if step >= total:
+                break
+        if step >= total:
+            break
+    bar.close()
+    return (
+        acc.unwrap_model(student),
+        acc.unwrap_model(proj),
+        {"steps": step, "elapsed_s": time.time() - t0, "examples_per_s": seen / (time.time() - t0)},
+    )
+
+
+def _budget(cfg: DistillConfig, stage: int) -> float | None:
+    return None if cfg.stage_budgets is None else cfg.stage_budgets[stage]
+
+
+def proj_fn(acc, proj):
+    p = acc.unwrap_model(proj)
+    return lambda i, x: p(i, x)
+
+
+def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool = True) -> dict:
+    """Run stages 0–2 and save the best student (by validation accuracy in stage 2)."""
+    from accelerate.utils import set_seed
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .models import count_parameters, load_classifier
+
+    acc = make_accelerator(cfg.mixed_precision)
+    set_seed(cfg.seed)
+    out = Path(cfg.out)
+    teacher_dir = Path(cfg.teacher)
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
+    t_meta = ModelMeta.load(teacher_dir)
+    teacher.to(acc.device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    student = make_student(cfg.student, teacher, cfg.seed)
+    n_s, n_t = student.config.num_hidden_layers, teacher.config.num_hidden_layers
+    cfg.layer_map = cfg.layer_map or uniform_layer_map(n_s, n_t)
+    if len(cfg.layer_map) != n_s or any(not 1 <= g <= n_t for g in cfg.layer_map):
+        raise ValueError(
+            f"layer map {cfg.layer_map} must give one teacher layer in 1..{n_t} per student layer"
+        )
+    if student.config.num_attention_heads != teacher.config.num_attention_heads:
+        raise ValueError("attention distillation needs the same number of heads in student and teacher")
+    cfg.sizes = {"student_params": count_parameters(student), "teacher_params": count_parameters(teacher)}
+
+    tcfg = TrainConfig(
+        data=cfg.data,
+        max_train=cfg.max_train,
+        val_fraction=cfg.val_fraction,
+        max_val=cfg.max_val,
+        dedupe=cfg.dedupe,
+        seed=cfg.seed,
+        max_length=t_meta.max_length,
+    )
+    from .normalize import Normalizer
+
+    normalizer = Normalizer(t_meta.normalizer_config)
+    prep = prepare_data(tcfg, tokenizer, normalizer, corpus)
+    ids, labels = prep.train_ids, prep.train_labels
+    if cfg.unlabelled:
+        from .batching import encode
+
+        extra = [t for t in Path(cfg.unlabelled).read_text(encoding="utf-8").splitlines() if t.strip()]
+        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
+        labels = np.concatenate([labels, np.full(len(extra), -100)])
+    val_loader = acc.prepare(_loader(prep.val_ids, prep.val_labels, None, cfg.batch_size * 4, 0, False))
+    jlog = JsonlLog(out / "train_log.jsonl", acc.is_main_process)
+    jlog.write({"type": "start", "config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)})
+    proj = Projections(n_s + 1, student.config.hidden_size, teacher.config.hidden_size)
+    stages = {}
+
+    if cfg.stage0_epochs > 0:
+        general, _, _, _ = load_classifier(cfg.general_teacher)
+        general.to(acc.device).eval()
+        g_proj = Projections(n_s + 1, student.config.hidden_size, general.config.hidden_size)
+        g_map = uniform_layer_map(n_s, general.config.num_hidden_layers)
+        c0 = copy.copy(cfg)
+        c0.layer_map = g_map
+        student, _, stages["stage0"] = _run_stage(
+            "stage0",
+            c0,
+            acc,
+            student,
+            general,
+            g_proj,
+            ids,
+            labels,
+            None,
+            None,
+            cfg.stage0_epochs,
+            cfg.stage0_lr,
+            jlog,
+            progress=progress,
+            budget=_budget(cfg, 0),
+        )
+        del general
+    if cfg.stage1_epochs > 0:
+        student, proj, stages["stage1"] = _run_stage(
+            "stage1",
+            cfg,
+            acc,
+            student,
+            teacher,
+            proj,
+            ids,
+            labels,
+            None,
+            val_loader,
+            cfg.stage1_epochs,
+            cfg.stage1_lr,
+            jlog,
+            progress=progress,
+            budget=_budget(cfg, 1),
+        )
+    meta = ModelMeta(
+        normalizer=t_meta.normalizer,
+        max_length=prep.max_length,
+        base_model=cfg.student,
+        method="distill",
+        data_sha256=prep.data_sha256,
+        train_rows=len(ids),
+        git_commit=git_commit(),
+        config={**asdict(cfg), "teacher_meta": {"base_model": t_meta.base_model, "metrics": t_meta.metrics}},
+    )
+    best = {"val_accuracy": -1.0}
+
+    def keep_best(rec, model):
+        nonlocal best
+        if rec["val_accuracy"] > best["val_accuracy"]:
+            best = {k: rec[k] for k in ("val_accuracy", "val_loss", "val_n", "step", "stage")}
+            meta.metrics = {"validation": best}
+            save_model(model, tokenizer, out, meta, acc)
+
+    if cfg.stage2_epochs > 0:
+        t_logits = teacher_logits(teacher, ids, cfg.batch_size, acc)
+        student, proj, stages["stage2"] = _run_stage(
+            "stage2",
+            cfg,
+            acc,
+            student,
+            teacher,
+            proj,
+            ids,
+            labels,
+            t_logits,
+            val_loader,
+            cfg.stage2_epochs,
+            cfg.stage2_lr,
+            jlog,
+            on_eval=keep_best,
+            progress=progress,
+            budget=_budget(cfg, 2),
+        )
+    else:
+        ev = evaluate_loader(student, val_loader, acc)
+        keep_best({**ev, "step": stages.get("stage1", {}).get("steps", 0), "stage": "stage1"}, student)
+    summary = {
+        "stages": stages,
+        "best": best,
+        "sizes": cfg.sizes,
+        "layer_map": cfg.layer_map,
+        "data": prep.stats,
+    }
+    jlog.write({"type": "end", **summary})
+    return summary

