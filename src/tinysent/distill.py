@@ -47,7 +47,7 @@ class DistillConfig:
     """Every ``tinysent distill`` option; defaults are the ones tests check."""
 
     teacher: str = ""
-    student: str = "tinybert-4l"  # shape name, a checkpoint folder, or "layers:1,3,5" of the teacher
+    student: str | dict = "tinybert-4l"  # shape name or dict, a checkpoint folder, or "layers:1,3,5" of the teacher
     data: str | None = None
     out: str = "runs/student"
     unlabelled: str | None = None  # a text file of extra tweets, one per line, labelled by the teacher
@@ -191,13 +191,13 @@ def capture_scores(model):
 # Students
 
 
-def make_student(spec: str, teacher, seed: int = 0):
-    """Student from a shape name (random init), a checkpoint folder, or ``layers:i,j,…`` of the teacher."""
+def make_student(spec: str | dict, teacher, seed: int = 0):
+    """Student from a shape (name or dict; random init), a checkpoint folder, or ``layers:i,j,…`` of the teacher."""
     from transformers import BertForSequenceClassification
 
     from .models import STUDENT_SHAPES, build_student, load_classifier
 
-    if spec in STUDENT_SHAPES:
+    if isinstance(spec, dict) or spec in STUDENT_SHAPES:
         return build_student(spec, teacher.config.vocab_size, seed=seed)
     if spec.startswith("layers:"):
         layers = [int(x) for x in spec.split(":", 1)[1].split(",")]

@@ -1,0 +1,54 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tinysent.cli import main
+
+COMMANDS = ["data", "train", "distill", "evaluate", "predict", "run"]
+
+
+def test_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "tinysent.cli", "--help"], capture_output=True, text=True, check=True)
+    for cmd in COMMANDS:
+        assert f"    {cmd}" in out.stdout
+
+
+def test_data_check(test_file, capsys):
+    assert main(["data", "check", str(test_file), "--compact"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["rows"] == 130 and s["labels"] == {"negative": 60, "neutral": 10, "positive": 60}
+
+
+def test_data_check_strict_fails_clearly(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text('"0","x"\n"7","y"\n')
+    assert main(["data", "check", str(bad), "--strict"]) == 1
+    assert "line 2: unknown polarity" in capsys.readouterr().out
+
+
+def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, capsys):
+    out = tmp_path / "m"
+    rc = main(["train", "--base", str(tiny_base), "--data", str(train_file), "--out", str(out), "--epochs", "2",
+               "--batch-size", "32", "--lr", "3e-3", "--eval-every", "20", "--max-val", "none", "--val-fraction",
+               "0.1", "--quiet"])
+    assert rc == 0 and (out / "tinysent.json").exists()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data", str(test_file), "--out", str(tmp_path / "ev")]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["n"] == 120 and 0 <= m["accuracy"] <= 1
+    inp = tmp_path / "in.csv"
+    inp.write_text("id,tweet\n1,i love this great day\n2,i hate this awful day\n")
+    assert main(["predict", "--model", str(out), "--input", str(inp), "--column", "tweet"]) == 0
+    recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in recs] == ["i love this great day", "i hate this awful day"]
+    assert main(["predict", "--model", str(out), "--format", "csv", "love it"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "text,label,positive"
+
+
+def test_bad_input_gives_an_error_not_a_traceback(tmp_path, capsys):
+    assert main(["train", "--base", "nonexistent-model", "--data", str(tmp_path), "--quiet"]) == 2
+    assert "error:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--epochs", "abc"])

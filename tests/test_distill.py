@@ -1,0 +1,114 @@
+import math
+
+import pytest
+import torch
+
+from tinysent.config import TrainConfig
+from tinysent.distill import (
+    DistillConfig,
+    attention_loss,
+    capture_scores,
+    distill,
+    hidden_loss,
+    make_student,
+    soft_cross_entropy,
+    uniform_layer_map,
+)
+from tinysent.models import build_student
+
+
+def test_layer_map():
+    assert uniform_layer_map(4, 12) == [3, 6, 9, 12]  # the paper's g(m) = 3m
+    assert uniform_layer_map(4, 6) == [2, 3, 5, 6]
+    assert uniform_layer_map(2, 2) == [1, 2]
+    with pytest.raises(ValueError):
+        uniform_layer_map(6, 4)
+
+
+def test_attention_loss_ignores_padding():
+    s = torch.zeros(1, 2, 3, 3)
+    t = torch.zeros(1, 2, 3, 3)
+    t[0, :, :2, :2] = 1.0  # real tokens: positions 0, 1
+    t[0, :, 2, :] = 100.0  # a padded query row: must not count
+    t[0, :, :, 2] = 100.0
+    mask = torch.tensor([[1, 1, 0]])
+    # 2 heads x 4 valid pairs, each squared error 1 → mean 1
+    assert attention_loss(s, t, mask).item() == pytest.approx(1.0)
+
+
+def test_hidden_loss_and_mask():
+    s = torch.zeros(2, 3, 4)
+    t = torch.ones(2, 3, 4) * 2
+    t[1, 2] = 50  # padding
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    assert hidden_loss(s, t, mask).item() == pytest.approx(4.0)
+
+
+def test_soft_cross_entropy_known_value():
+    t = torch.tensor([[0.0, math.log(3.0)]])  # teacher probs 0.25 / 0.75
+    s = torch.tensor([[0.0, 0.0]])  # student 0.5 / 0.5
+    assert soft_cross_entropy(s, t).item() == pytest.approx(math.log(2))
+    # at temperature 2 the teacher becomes 1/(1+√3), √3/(1+√3); student stays uniform
+    assert soft_cross_entropy(s, t, 2.0).item() == pytest.approx(math.log(2))
+    s2 = torch.tensor([[0.0, math.log(3.0)]])
+    ent = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert soft_cross_entropy(s2, t).item() == pytest.approx(ent, rel=1e-5)
+
+
+def test_captured_scores_match_eager_attention():
+    torch.manual_seed(0)
+    model = build_student({"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 4,
+                           "intermediate_size": 64}, vocab_size=50)
+    model.eval()
+    model.config._attn_implementation = "eager"
+    ids = torch.randint(5, 50, (2, 6))
+    with capture_scores(model) as scores:
+        out = model(input_ids=ids, output_attentions=True)
+        sc = scores()
+    torch.testing.assert_close(torch.softmax(sc[1], -1), out.attentions[1], atol=1e-5, rtol=1e-4)
+
+
+def test_config_defaults_and_validation():
+    cfg = DistillConfig(teacher="t")
+    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.temperature, cfg.student) == (1.0, 1.0, 1.0, "tinybert-4l")
+    assert cfg.attention_weight == cfg.hidden_weight == cfg.embedding_weight == 1.0
+    with pytest.raises(ValueError, match="unknown distillation settings"):
+        DistillConfig.from_dict({"teacher": "t", "temprature": 2})  # the official code's kind of typo
+    with pytest.raises(ValueError, match="general-teacher"):
+        DistillConfig(teacher="t", stage0_epochs=1)
+    with pytest.raises(ValueError, match="temperature"):
+        DistillConfig(teacher="t", temperature=0)
+
+
+def test_layer_subset_student_copies_teacher_layers(trained_model):
+    from transformers import AutoModelForSequenceClassification
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(trained_model)
+    s = make_student("layers:2", teacher)
+    assert s.config.num_hidden_layers == 1
+    torch.testing.assert_close(s.bert.encoder.layer[0].output.dense.weight,
+                               teacher.bert.encoder.layer[1].output.dense.weight)
+
+
+def test_distillation_beats_the_same_student_from_scratch(trained_model, train_file, tmp_path):
+    """60 labelled tweets for both; the distilled student also learns from 600 unlabelled ones that the
+    teacher labels (the transfer set), layer by layer."""
+    from tinysent.train import train
+
+    from .conftest import make_tiny_base, make_tweets
+
+    shape = {"num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 4, "intermediate_size": 32}
+    unlabelled = tmp_path / "unlabelled.txt"
+    unlabelled.write_text("\n".join(t for _, t in make_tweets(600, seed=5)))
+    common = dict(data=str(train_file), max_train=60, val_fraction=0.1, max_val=None, seed=0)
+    summary = distill(
+        DistillConfig(teacher=str(trained_model), student=shape, out=str(tmp_path / "st"), unlabelled=str(unlabelled),
+                      stage1_epochs=2, stage2_epochs=3, batch_size=32, stage1_lr=3e-3, stage2_lr=3e-3,
+                      eval_every=10, **common),
+        progress=False,
+    )
+    scratch_dir = make_tiny_base(tmp_path / "scratch", layers=1, hidden=16, heads=4)
+    base = train(TrainConfig(base=str(scratch_dir), out=str(tmp_path / "sc"), epochs=20, batch_size=16, lr=3e-3,
+                             eval_every=4, patience=None, **common), progress=False)
+    assert summary["best"]["val_accuracy"] >= 0.9
+    assert summary["best"]["val_accuracy"] > base["best"]["val_accuracy"] + 0.05

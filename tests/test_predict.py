@@ -1,0 +1,39 @@
+import pytest
+
+import tinysent
+from tinysent.predict import label_of
+
+
+def test_predict_string_and_list(trained_model):
+    p = tinysent.load(trained_model)
+    one = p.predict("i love this great day")
+    assert one["label"] == "positive" and one["positive"] > 0.5
+    assert abs(one["positive"] + one["negative"] - 1) < 1e-5
+    many = p.predict(["i love this great day", "i hate this awful day"] * 50, batch_size=7)
+    assert [r["label"] for r in many[:2]] == ["positive", "negative"] and len(many) == 100
+    assert many[0] == one  # batching and order do not change results
+    assert p.predict([]) == []
+
+
+def test_awkward_inputs_have_defined_behaviour(trained_model):
+    p = tinysent.load(trained_model)
+    r = p.predict(["", "   "])
+    assert all(x["empty"] for x in r) and all(0 <= x["positive"] <= 1 for x in r)
+    long = p.predict("love " * 500)
+    assert long["truncated"] is True and long["label"] == "positive"
+    with pytest.raises(TypeError, match="text 1 is a int"):
+        p.predict(["fine", 3])
+
+
+def test_neutral_band(trained_model):
+    p = tinysent.load(trained_model)
+    r = p.predict(["i love this great day", "the phone"], neutral_band=(0.0, 1.0))
+    assert [x["label"] for x in r] == ["neutral", "neutral"]
+    assert label_of(__import__("numpy").array([0.1, 0.5, 0.9]), 0.5, (0.3, 0.7)) == ["negative", "neutral", "positive"]
+    with pytest.raises(ValueError, match="neutral band"):
+        p.predict("x", neutral_band=(0.8, 0.2))
+
+
+def test_load_without_a_model_folder_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a model folder"):
+        tinysent.load(tmp_path)

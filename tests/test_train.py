@@ -1,0 +1,89 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tinysent.batching import choose_max_length, collate, length_grouped_batches
+from tinysent.config import ModelMeta, TrainConfig
+from tinysent.predict import load
+from tinysent.train import LinearSchedule
+
+
+def test_tiny_bert_learns_the_fixture(trained_model):
+    log = [json.loads(x) for x in (trained_model / "train_log.jsonl").read_text().splitlines()]
+    evals = [r for r in log if r["type"] == "eval"]
+    assert evals and max(r["val_accuracy"] for r in evals) >= 0.9  # chance is 0.5
+    assert log[0]["type"] == "start" and log[-1]["type"] == "end"
+    meta = ModelMeta.load(trained_model)
+    assert meta.metrics["validation"]["val_accuracy"] >= 0.9
+    assert meta.normalizer["version"] >= 1 and meta.max_length >= 16 and meta.config["seed"] == 0
+    assert (trained_model / "model.safetensors").exists()
+    assert not list(trained_model.glob("*.bin")) and not list(trained_model.glob("*.pt"))
+
+
+def test_loadable_by_transformers_pipeline(trained_model):
+    from transformers import pipeline
+
+    clf = pipeline("text-classification", model=str(trained_model), device=-1)
+    out = clf(["i love this great day", "i hate this awful day"])
+    assert [o["label"] for o in out] == ["positive", "negative"]
+
+
+def test_save_load_round_trip_gives_identical_probabilities(trained_model, tmp_path):
+    a = load(trained_model)
+    texts = ["love the day", "sad and tired", ""]
+    p1, _ = a.positive_proba(texts)
+    a.model.save_pretrained(tmp_path / "copy")
+    a.tokenizer.save_pretrained(tmp_path / "copy")
+    a.meta.save(tmp_path / "copy")
+    p2, _ = load(tmp_path / "copy").positive_proba(texts)
+    np.testing.assert_array_equal(p1, p2)
+
+
+def test_schedule_warms_up_then_reaches_zero_at_the_last_step():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    s = LinearSchedule(opt, total=100, warmup_ratio=0.1)
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        s.step()
+    assert lrs[0] == pytest.approx(0.1) and max(lrs) == pytest.approx(1.0)
+    assert lrs[50] > 0.4  # the notebook's schedule was already at 0 by 20 %
+    assert opt.param_groups[0]["lr"] == 0.0
+    s2 = LinearSchedule(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), 100, 0.1)
+    s2.shrink(50)
+    assert s2._factor(50) == 0.0 and s2._factor(30) > 0
+
+
+def test_length_grouped_batches_cover_everything_once():
+    lengths = np.random.default_rng(0).integers(3, 40, size=1000)
+    batches = length_grouped_batches(lengths, 32, seed=1, epoch=0)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(1000))
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    assert spread < 3  # similar lengths in a batch: little padding
+    assert batches != length_grouped_batches(lengths, 32, seed=1, epoch=1)
+
+
+def test_collate_pads_per_batch():
+    b = collate([{"input_ids": [2, 5, 3], "index": 0, "labels": 1}, {"input_ids": [2, 3], "index": 1, "labels": 0}])
+    assert b["input_ids"].tolist() == [[2, 5, 3], [2, 3, 0]]
+    assert b["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert b["labels"].tolist() == [1, 0]
+
+
+def test_max_length_choice_reports_coverage():
+    n, cov = choose_max_length(np.array([10] * 990 + [100] * 10))
+    assert n == 100 and cov == 1.0
+    n, cov = choose_max_length(np.arange(1, 101), quantile=50)
+    assert (n, cov) == (51, 0.51)
+    assert choose_max_length(np.arange(1, 1001))[0] == 128  # capped
+
+
+def test_bad_config_is_a_clear_error():
+    with pytest.raises(ValueError, match="batch size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="warmup"):
+        TrainConfig(warmup_ratio=1.5)
