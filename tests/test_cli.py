@@ -10,7 +10,9 @@ COMMANDS = ["data", "train", "distill", "evaluate", "predict", "run"]
 
 
 def test_help_lists_every_command():
-    out = subprocess.run([sys.executable, "-m", "tinysent.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "tinysent.cli", "--help"], capture_output=True, text=True, check=True
+    )
     for cmd in COMMANDS:
         assert f"    {cmd}" in out.stdout
 
@@ -30,9 +32,30 @@ def test_data_check_strict_fails_clearly(tmp_path, capsys):
 
 def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, capsys):
     out = tmp_path / "m"
-    rc = main(["train", "--base", str(tiny_base), "--data", str(train_file), "--out", str(out), "--epochs", "2",
-               "--batch-size", "32", "--lr", "3e-3", "--eval-every", "20", "--max-val", "none", "--val-fraction",
-               "0.1", "--quiet"])
+    rc = main(
+        [
+            "train",
+            "--base",
+            str(tiny_base),
+            "--data",
+            str(train_file),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--lr",
+            "3e-3",
+            "--eval-every",
+            "20",
+            "--max-val",
+            "none",
+            "--val-fraction",
+            "0.1",
+            "--quiet",
+        ]
+    )
     assert rc == 0 and (out / "tinysent.json").exists()
     capsys.readouterr()
     assert main(["evaluate", str(out), "--data", str(test_file), "--out", str(tmp_path / "ev")]) == 0

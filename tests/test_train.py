@@ -68,7 +68,9 @@ def test_length_grouped_batches_cover_everything_once():
 
 
 def test_collate_pads_per_batch():
-    b = collate([{"input_ids": [2, 5, 3], "index": 0, "labels": 1}, {"input_ids": [2, 3], "index": 1, "labels": 0}])
+    b = collate(
+        [{"input_ids": [2, 5, 3], "index": 0, "labels": 1}, {"input_ids": [2, 3], "index": 1, "labels": 0}]
+    )
     assert b["input_ids"].tolist() == [[2, 5, 3], [2, 3, 0]]
     assert b["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert b["labels"].tolist() == [1, 0]

@@ -45,7 +45,10 @@ def _add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
                 help="teacher layer (1-based) per student layer, e.g. 2,3,5,6",
             )
         elif f.name in ("max_train", "max_val", "max_length", "patience"):
-            p.add_argument(flag, dest=f.name, type=_int_or_none, default=default, help="a number, or 'none'")
+            flags = [flag, "--max-len"] if f.name == "max_length" else [flag]
+            p.add_argument(
+                *flags, dest=f.name, type=_int_or_none, default=default, help="a number, or 'none'"
+            )
         elif isinstance(default, bool):
             p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default)
         elif isinstance(default, (int, float)):
@@ -155,9 +158,33 @@ def _read_inputs(args):
 def cmd_predict(args) -> int:
     from .predict import load
 
-    texts = _read_inputs(args)
-    predictor = load(args.model)
+    texts = list(args.texts)
+    model = args.model
+    if model is None and texts and (Path(texts[0]) / "config.json").exists():
+        model = texts.pop(0)  # `tinysent predict MODEL "text" ...`
     band = tuple(args.neutral_band) if args.neutral_band else None
+    predictor = load(model, backend=args.backend)
+    if args.output:
+        from .score import score_file
+
+        if not args.input:
+            raise SystemExit("error: --output needs --input FILE")
+        counts = score_file(
+            predictor,
+            args.input,
+            args.output,
+            column=args.column,
+            id_column=args.id_column,
+            batch_size=args.batch_size,
+            resume=args.resume,
+            strict=args.strict,
+            neutral_band=band,
+            progress=not args.quiet,
+        )
+        print(json.dumps({"output": args.output, **counts}), file=sys.stderr)
+        return 0
+    args.texts = texts
+    texts = _read_inputs(args)
     records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band)
     out = sys.stdout
     if args.format == "csv":
@@ -168,6 +195,14 @@ def cmd_predict(args) -> int:
     else:
         for t, r in zip(texts, records):
             out.write(json.dumps({"text": t, **r}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
+    print(json.dumps(export(args.model, args.out, int8=args.int8, reference=ref), indent=2))
     return 0
 
 
@@ -235,9 +270,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=128)
     e.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help="label texts (arguments, --input FILE or stdin) as JSONL or CSV")
-    pr.add_argument("texts", nargs="*")
+    x = sub.add_parser("export", help="ONNX export (dynamic axes), optional int8, with a parity check")
+    x.add_argument("model")
+    x.add_argument("--out", required=True)
+    x.add_argument("--int8", action="store_true", help="also write model.int8.onnx (dynamic quantization)")
+    x.add_argument("--reference", default=None, help="text file of tweets for the parity check")
+    x.set_defaults(func=cmd_export)
+
+    pr = sub.add_parser("predict", help="label texts (arguments, --input FILE or stdin); score big files")
+    pr.add_argument(
+        "texts", nargs="*", help="[MODEL] TEXT...: a first argument that is a model folder is the model"
+    )
     pr.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    pr.add_argument("--output", default=None, help="stream --input into this .csv/.jsonl (constant memory)")
+    pr.add_argument("--id-column", default=None, help="column passed through to --output (default: line)")
+    pr.add_argument("--resume", action="store_true", help="continue an interrupted --output run")
+    pr.add_argument("--strict", action="store_true", help="stop at the first bad input line")
+    pr.add_argument("--quiet", action="store_true")
     pr.add_argument("--input", default=None, help="a .txt (one text a line), .csv/.tsv or .jsonl file")
     pr.add_argument("--column", default="text", help="text column of a CSV/JSONL input")
     pr.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")

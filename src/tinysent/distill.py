@@ -47,7 +47,9 @@ class DistillConfig:
     """Every ``tinysent distill`` option; defaults are the ones tests check."""
 
     teacher: str = ""
-    student: str | dict = "tinybert-4l"  # shape name or dict, a checkpoint folder, or "layers:1,3,5" of the teacher
+    student: str | dict = (
+        "tinybert-4l"  # shape name or dict, a checkpoint folder, or "layers:1,3,5" of the teacher
+    )
     data: str | None = None
     out: str = "runs/student"
     unlabelled: str | None = None  # a text file of extra tweets, one per line, labelled by the teacher
@@ -255,12 +257,16 @@ def _loader(ids, labels, extra_logits, batch_size, seed, shuffle):
 
 
 @torch.no_grad()
-def teacher_logits(teacher, ids: list[list[int]], batch_size: int, acc) -> np.ndarray:
+def teacher_logits(teacher, ids: list[list[int]], batch_size: int, acc, progress: bool = True) -> np.ndarray:
     """The teacher's logits for every transfer example, computed once (cheaper than per epoch)."""
+    from tqdm.auto import tqdm
+
     loader = _loader(ids, None, None, batch_size * 4, 0, False)
     out = np.zeros((len(ids), teacher.config.num_labels), dtype=np.float32)
     teacher.eval()
-    for batch in loader:
+    for batch in tqdm(
+        loader, desc="teacher logits", unit="batch", disable=not (progress and acc.is_main_process)
+    ):
         with acc.autocast():
             lg = teacher(
                 input_ids=batch["input_ids"].to(acc.device),
@@ -268,6 +274,24 @@ def teacher_logits(teacher, ids: list[list[int]], batch_size: int, acc) -> np.nd
             ).logits
         out[batch["index"].numpy()] = lg.float().cpu().numpy()
     return out
+
+
+def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc, out: Path) -> np.ndarray:
+    """Teacher logits, stored in ``out`` under a key of the teacher's weights and the token ids, so a
+    rerun (or a resumed run) on the same transfer set skips the teacher's pass."""
+    import hashlib
+
+    h = hashlib.sha256(D.file_sha256(teacher_dir / "model.safetensors").encode())
+    for row in ids:
+        h.update(np.asarray(row, dtype=np.int32).tobytes() + b"|")
+    path = out / f"teacher_logits-{h.hexdigest()[:16]}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    logits = teacher_logits(teacher, ids, batch_size, acc)
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(path, logits, allow_pickle=False)
+    return logits
 
 
 def intermediate_loss(cfg: DistillConfig, s_out, t_out, s_scores, t_scores, mask, proj, layer_map):
@@ -519,7 +543,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             save_model(model, tokenizer, out, meta, acc)
 
     if cfg.stage2_epochs > 0:
-        t_logits = teacher_logits(teacher, ids, cfg.batch_size, acc)
+        t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, out)
         student, proj, stages["stage2"] = _run_stage(
             "stage2",
             cfg,

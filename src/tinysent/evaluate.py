@@ -144,7 +144,12 @@ def plot_training(log_path: Path, path: Path) -> bool:
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
     if tr:
-        a1.plot([r["step"] for r in tr], [r["loss"] for r in tr], label="train loss (running)", alpha=0.7)
+        a1.plot(
+            [r["step"] for r in tr],
+            [r["loss"] for r in tr],
+            label="train loss (mean since last evaluation)",
+            alpha=0.7,
+        )
     a1.plot([r["step"] for r in ev], [r["val_loss"] for r in ev], "o-", label="validation loss")
     a1.set_xlabel("optimizer step")
     a1.set_ylabel("cross-entropy")

@@ -1,5 +1,8 @@
 """Prediction: one ``predict`` that takes a string or a list, normalising exactly as in training.
 
+Two backends behind one interface: PyTorch (any model folder) and ONNX Runtime (a folder written by
+``tinysent export``); ``load`` picks ONNX when the folder has it.
+
 Defined behaviour for awkward input (also in the README):
 - a non-string raises ``TypeError`` naming its position; nothing is scored;
 - an empty or whitespace-only string is scored like any text (the model sees only [CLS] [SEP]),
@@ -14,13 +17,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .batching import encode
 from .config import ModelMeta
 from .normalize import Normalizer
 
 SHIPPED_DIR = Path(__file__).parent / "shipped" / "tinysent-tinybert-4l"
+ONNX_FILES = ("model.int8.onnx", "model.onnx")  # preferred first
 
 
 def label_of(p_pos: np.ndarray, threshold: float, band: tuple[float, float] | None) -> list[str]:
@@ -34,31 +37,84 @@ def label_of(p_pos: np.ndarray, threshold: float, band: tuple[float, float] | No
     return labels.tolist()
 
 
-class Predictor:
-    """A loaded model folder: tokenizer, weights, normaliser config, threshold and temperature."""
+class TorchBackend:
+    name = "torch"
 
-    def __init__(
-        self, model, tokenizer, meta: ModelMeta, path: Path | None = None, device: str | None = None
-    ):
-        self.model = model.eval()
+    def __init__(self, path: Path, device: str | None = None):
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        self.torch = torch
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+        self.model.eval().to(self.device)
+
+    def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        t = self.torch
+        with t.inference_mode():
+            out = self.model(
+                input_ids=t.from_numpy(ids).to(self.device), attention_mask=t.from_numpy(mask).to(self.device)
+            ).logits
+        return out.float().cpu().numpy()
+
+
+class OnnxBackend:
+    name = "onnx"
+
+    def __init__(self, file: Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # One intra-op thread per physical core is ORT's sweet spot for small matmuls.
+        opts.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2))
+        opts.inter_op_num_threads = 1
+        self.file = file
+        self.session = ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask}
+        return self.session.run(["logits"], {k: v for k, v in feed.items() if k in self.inputs})[0]
+
+
+class Predictor:
+    """A loaded model folder: tokenizer, backend, normaliser config, threshold and temperature."""
+
+    def __init__(self, backend, tokenizer, meta: ModelMeta, path: Path | None = None):
+        self.backend = backend
         self.tokenizer = tokenizer
         self.meta = meta
         self.path = path
         self.normalizer = Normalizer(meta.normalizer_config)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model.to(self.device)
+        self._pos = meta.labels.index("positive")
+
+    @property
+    def model(self):
+        """The PyTorch model (torch backend only)."""
+        return self.backend.model
 
     @classmethod
-    def from_dir(cls, path: str | os.PathLike, device: str | None = None) -> Predictor:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    def from_dir(cls, path: str | os.PathLike, backend: str = "auto", device: str | None = None) -> Predictor:
+        from transformers import AutoTokenizer
 
         path = Path(path)
         if not (path / "config.json").exists():
             raise FileNotFoundError(
                 f"{path} is not a model folder (no config.json); train one with `tinysent train`"
             )
-        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
-        return cls(model, AutoTokenizer.from_pretrained(path), ModelMeta.load(path), path, device)
+        if backend not in ("auto", "torch", "onnx"):
+            raise ValueError(f"backend must be auto, torch or onnx (got {backend!r})")
+        onnx = next((path / f for f in ONNX_FILES if (path / f).exists()), None)
+        if backend == "onnx" and onnx is None:
+            raise FileNotFoundError(
+                f"{path} has no ONNX model; make one with `tinysent export {path} --out DIR`"
+            )
+        if backend == "torch" or (backend == "auto" and onnx is None):
+            be = TorchBackend(path, device)
+        else:
+            be = OnnxBackend(onnx)
+        return cls(be, AutoTokenizer.from_pretrained(path), ModelMeta.load(path), path)
 
     def _check(self, texts) -> list[str]:
         for i, t in enumerate(texts):
@@ -66,29 +122,36 @@ class Predictor:
                 raise TypeError(f"text {i} is a {type(t).__name__}, not a str: convert it (or drop it) first")
         return list(texts)
 
-    @torch.no_grad()
-    def positive_proba(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """(P(positive), truncated?) per text; batches sorted by length so padding stays small."""
-        norm = self.normalizer.many(texts)
-        full = encode(norm, self.tokenizer, None)
+    def token_ids(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Normalised, tokenised, truncated to the model's max length (keeping [SEP]); and truncated?"""
+        full = encode(self.normalizer.many(texts), self.tokenizer, None)
         n_max = self.meta.max_length
         truncated = np.array([len(x) > n_max for x in full], dtype=bool)
-        ids = [x if len(x) <= n_max else x[: n_max - 1] + x[-1:] for x in full]
+        return [x if len(x) <= n_max else x[: n_max - 1] + x[-1:] for x in full], truncated
+
+    def logits(self, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
+        """Raw logits; batches sorted by length so padding stays small, results in input order."""
         order = np.argsort([len(x) for x in ids], kind="stable")
-        out = np.empty(len(ids), dtype=np.float64)
-        pos = self.meta.labels.index("positive")
+        out = np.empty((len(ids), len(self.meta.labels)), dtype=np.float32)
         for s in range(0, len(ids), batch_size):
             idx = order[s : s + batch_size]
             width = max(len(ids[i]) for i in idx)
-            x = torch.zeros((len(idx), width), dtype=torch.long)
-            m = torch.zeros_like(x)
+            x = np.zeros((len(idx), width), dtype=np.int64)
+            m = np.zeros_like(x)
             for r, i in enumerate(idx):
-                x[r, : len(ids[i])] = torch.as_tensor(ids[i])
+                x[r, : len(ids[i])] = ids[i]
                 m[r, : len(ids[i])] = 1
-            logits = self.model(input_ids=x.to(self.device), attention_mask=m.to(self.device)).logits.float()
-            p = torch.softmax(logits / self.meta.temperature, -1)[:, pos]
-            out[idx] = p.cpu().numpy()
-        return out, truncated
+            out[idx] = self.backend.logits(x, m)
+        return out
+
+    def positive_proba(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(P(positive), truncated?) per text."""
+        ids, truncated = self.token_ids(texts)
+        z = self.logits(ids, batch_size).astype(np.float64) / self.meta.temperature
+        z -= z.max(-1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(-1, keepdims=True)
+        return p[:, self._pos], truncated
 
     def predict(self, texts, batch_size: int = 64, neutral_band: tuple[float, float] | None = None):
         """One record (dict) per text, or one record for one string:
@@ -110,8 +173,19 @@ class Predictor:
             records.append(r)
         return records[0] if single else records
 
+    def describe(self) -> dict:
+        return {
+            "path": str(self.path),
+            "backend": self.backend.name,
+            "normalizer_version": self.meta.normalizer_config.version,
+            "labels": self.meta.labels,
+            "max_length": self.meta.max_length,
+        }
 
-def load(path: str | os.PathLike | None = None, device: str | None = None) -> Predictor:
+
+def load(
+    path: str | os.PathLike | None = None, backend: str = "auto", device: str | None = None
+) -> Predictor:
     """A model folder as a :class:`Predictor`; with no path, the model shipped in the package."""
     if path is None:
         path = SHIPPED_DIR
@@ -119,4 +193,4 @@ def load(path: str | os.PathLike | None = None, device: str | None = None) -> Pr
             raise FileNotFoundError(
                 f"no shipped model at {path}: this install lacks it; pass a model folder (tinysent train --out DIR)"
             )
-    return Predictor.from_dir(path, device)
+    return Predictor.from_dir(path, backend, device)

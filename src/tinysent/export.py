@@ -1,0 +1,121 @@
+"""ONNX export with dynamic batch and sequence axes, optional int8 dynamic quantization, and a
+parity check against the PyTorch model that is part of every export.
+
+The exported folder is self-describing: ``model.onnx`` / ``model.int8.onnx``, config.json (labels),
+tokenizer files and ``tinysent.json`` with an ``onnx`` section (opset, quantization, parity).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .config import ModelMeta
+from .evaluate import SMOKE_SENTENCES
+
+OPSET = 17
+# Reference tweets for the parity check when no file is given: varied length, emoji, emoticons.
+REFERENCE = SMOKE_SENTENCES + [
+    "@user omg this is sooo good :) http://t.co/x",
+    "worst. day. ever. my phone died and I missed the bus :(",
+    "not bad at all, actually kind of great",
+    "I can't believe it's already Monday again...",
+    "Just finished the marathon!!! 😂❤",
+    "meh",
+    "",
+    "the new update broke everything, thanks a lot",
+    "love love love this song " * 8,
+]
+
+
+def cpu_has_vnni() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags or "amx_int8" in flags
+
+
+class ParityError(RuntimeError):
+    pass
+
+
+def export(
+    model_dir: str | Path,
+    out: str | Path,
+    int8: bool = False,
+    reference: list[str] | None = None,
+    min_agreement: float = 0.995,
+) -> dict:
+    """Write the ONNX model(s) to ``out`` and check them against PyTorch; returns the parity report."""
+    import torch
+
+    from .predict import OnnxBackend, Predictor
+
+    model_dir, out = Path(model_dir), Path(out)
+    if out.resolve() == model_dir.resolve():
+        raise ValueError("--out must differ from the model folder")
+    ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in model_dir.iterdir():  # tokenizer, config, metadata; not the torch weights
+        if f.is_file() and f.suffix in (".json", ".txt", ".model") and f.name != "train_log.jsonl":
+            shutil.copy(f, out / f.name)
+
+    model = ref.backend.model
+    model.config.return_dict = False
+    dummy = ref.tokenizer(["a dummy tweet to trace", "short"], padding=True, return_tensors="pt")
+    fp32 = out / "model.onnx"
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            (dummy["input_ids"], dummy["attention_mask"]),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "logits": {0: "batch"},
+            },
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    model.config.return_dict = True
+    files = {"fp32": fp32.name}
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        q = out / "model.int8.onnx"
+        vnni = cpu_has_vnni()
+        # Signed int8 weights; without VNNI, reduce_range avoids the saturation of AVX2's u8*s8 path.
+        quantize_dynamic(
+            str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=False, reduce_range=not vnni
+        )
+        files["int8"] = q.name
+        files["int8_kernel"] = "vnni (s8s8, full range)" if vnni else "avx2 (reduce_range)"
+
+    texts = reference or REFERENCE
+    p_ref, _ = ref.positive_proba(texts)
+    labels_ref = p_ref >= ref.meta.threshold
+    report = {"reference_n": len(texts)}
+    for kind in ("fp32", "int8"):
+        if kind not in files:
+            continue
+        pred = Predictor(OnnxBackend(out / files[kind]), ref.tokenizer, ref.meta, out)
+        p, _ = pred.positive_proba(texts)
+        agree = float(np.mean((p >= ref.meta.threshold) == labels_ref))
+        report[kind] = {"label_agreement": agree, "max_abs_prob_diff": float(np.max(np.abs(p - p_ref)))}
+        if agree < min_agreement:
+            raise ParityError(
+                f"{kind} ONNX agrees with PyTorch on {agree:.2%} of labels (< {min_agreement:.1%})"
+            )
+    meta = ModelMeta.load(model_dir)
+    meta.config = {
+        **meta.config,
+        "onnx": {"opset": OPSET, "files": files, "parity": report, "source": str(model_dir)},
+    }
+    meta.save(out)
+    return {"out": str(out), "files": files, "parity": report}
