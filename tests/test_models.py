@@ -13,7 +13,7 @@ from .conftest import make_vocab
 def _tinybert_layout(folder, hidden=32, layers=2):
     """A checkpoint laid out like huawei-noah/TinyBERT_General_4L_312D (random values): config.json with no
     model_type, only vocab.txt, `bert.`-prefixed BertModel weights plus the `fit_denses.*` projections."""
-    from transformers import BertConfig, BertModel
+    from transformers import BertModel
 
     folder.mkdir(parents=True)
     make_vocab(folder / "vocab.txt")

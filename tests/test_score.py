@@ -52,13 +52,13 @@ def test_strict_stops_and_resume_finishes_without_rescoring(trained_model, tmp_p
     inp, out = _csv(tmp_path / "in.csv"), tmp_path / "out.csv"
     with pytest.raises(ScoreError, match="line 14"):
         score_file(p, inp, out, id_column="tweet_id", chunk=5, strict=True, progress=False)
-    rows = list(csv.DictReader(open(out)))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert len(rows) == 12  # everything before the bad line was written
     with open(out, "a") as f:
         f.write("id99,torn")  # an interrupted write: a partial last line
     counts = score_file(p, inp, out, id_column="tweet_id", chunk=5, resume=True, progress=False)
     assert counts == {"skipped_already_done": 12, "scored": 17, "errors": 1}
-    rows = list(csv.DictReader(open(out)))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [r["id"] for r in rows if r["id"]] == [f"id{i}" for i in range(30) if i != 12]
     assert len(rows) == 30
 

@@ -194,7 +194,8 @@ def capture_scores(model):
 
 
 def make_student(spec: str | dict, teacher, seed: int = 0):
-    """Student from a shape (name or dict; random init), a checkpoint folder, or ``layers:i,j,…`` of the teacher."""
+    """Student from a shape (name or dict; random init), a checkpoint folder, or ``layers:i,j,…``
+    of the teacher's layers (1-based)."""
     from transformers import BertForSequenceClassification
 
     from .models import STUDENT_SHAPES, build_student, load_classifier

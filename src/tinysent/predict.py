@@ -191,6 +191,7 @@ def load(
         path = SHIPPED_DIR
         if not (path / "config.json").exists():
             raise FileNotFoundError(
-                f"no shipped model at {path}: this install lacks it; pass a model folder (tinysent train --out DIR)"
+                f"no shipped model at {path}: this install lacks it; "
+                "pass a model folder (tinysent train --out DIR)"
             )
     return Predictor.from_dir(path, backend, device)

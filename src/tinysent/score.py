@@ -106,7 +106,7 @@ class _Writer:
     def __init__(self, path: Path, append: bool):
         self.fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
         new = not append or not path.exists() or path.stat().st_size == 0
-        self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")
+        self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
         self.csv = csv.writer(self.f) if self.fmt == "csv" else None
         if self.csv and new:
             self.csv.writerow(self.FIELDS)
