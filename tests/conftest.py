@@ -70,7 +70,9 @@ def make_vocab(path: Path) -> Path:
     return path
 
 
-def make_tiny_base(folder: Path, layers: int = 2, hidden: int = 32, heads: int = 4, seed: int = 0) -> Path:
+def make_tiny_base(
+    folder: Path, layers: int = 2, hidden: int = 32, heads: int = 4, seed: int = 0, dropout: float = 0.1
+) -> Path:
     """A random tiny BERT saved like a hub base model (config, safetensors, tokenizer)."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -85,6 +87,8 @@ def make_tiny_base(folder: Path, layers: int = 2, hidden: int = 32, heads: int =
         num_attention_heads=heads,
         intermediate_size=hidden * 2,
         max_position_embeddings=128,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     BertModel(cfg).save_pretrained(folder, safe_serialization=True)
     tok.save_pretrained(folder)

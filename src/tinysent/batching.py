@@ -33,7 +33,7 @@ def choose_max_length(lengths: np.ndarray, quantile: float = 99.5, cap: int = 12
 def length_grouped_batches(
     lengths: np.ndarray, batch_size: int, seed: int, epoch: int = 0, shuffle: bool = True, mega: int = 50
 ) -> list[list[int]]:
-    """Batches of similar length: shuffle, sort within chunks of ``mega`` batches, shuffle batches.
+    """Batches of similar length: shuffle, sort within chunks of ``mega`` batches, shuffle the batches.
 
     Without shuffle (evaluation) the batches are simply sorted by length.
     """
@@ -49,8 +49,11 @@ def length_grouped_batches(
         chunk = perm[s : s + span]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")[::-1]]
         batches.extend(chunk[i : i + batch_size].tolist() for i in range(0, len(chunk), batch_size))
-    order = rng.permutation(len(batches))
-    return [batches[i] for i in order]
+    # Shuffle the full batches; a short one goes last, where Accelerate's even split expects it.
+    full = [b for b in batches if len(b) == batch_size]
+    short = [b for b in batches if len(b) < batch_size]
+    order = rng.permutation(len(full))
+    return [full[i] for i in order] + short
 
 
 class TokenDataset(torch.utils.data.Dataset):

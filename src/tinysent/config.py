@@ -34,6 +34,7 @@ class TrainConfig:
     max_length: int | None = None  # None: the 99.5th percentile of token lengths, capped at 128
     eval_every: int = 500
     patience: int | None = 4  # evaluations without improvement before stopping; None: never
+    resume: bool = False  # continue from out/checkpoint when there is one
     time_budget: float | None = None  # seconds of training; the LR schedule is shortened to end in it
     seed: int = 0
     mixed_precision: str = "auto"  # auto | no | bf16 | fp16

@@ -331,7 +331,7 @@ def _run_stage(
         ids, labels, None, cfg.batch_size, cfg.seed + {"stage0": 0, "stage1": 1, "stage2": 2}[stage], True
     )
     sampler = loader.batch_sampler
-    steps_per_epoch = math.ceil(len(loader) / acc.num_processes)
+    steps_per_epoch = len(loader)
     total = max(1, int(steps_per_epoch * epochs))
     extra = (proj,) if stage != "stage2" else ()
     opt, sched = make_optimizer(student, lr, cfg.weight_decay, total, cfg.warmup_ratio, extra=extra)
@@ -434,7 +434,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
 
     from .models import count_parameters, load_classifier
 
-    acc = make_accelerator(cfg.mixed_precision)
+    acc = make_accelerator(cfg.mixed_precision, find_unused=True)  # stage 1 leaves the head unused
     set_seed(cfg.seed)
     out = Path(cfg.out)
     teacher_dir = Path(cfg.teacher)

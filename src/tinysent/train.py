@@ -7,6 +7,7 @@ progress bar and saving happen on the main process only.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -74,12 +75,22 @@ def prepare_data(
     return Prepared(train_ids, train.classes, val_ids, val.classes, max_length, coverage, sha, stats)
 
 
-def make_accelerator(mixed_precision: str = "auto", grad_accum: int = 1):
+def make_accelerator(mixed_precision: str = "auto", grad_accum: int = 1, find_unused: bool = False):
     from accelerate import Accelerator
 
     if mixed_precision == "auto":
         mixed_precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(mixed_precision=mixed_precision, gradient_accumulation_steps=grad_accum)
+    from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs
+
+    # split_batches: --batch-size is the global batch, shared out across processes.
+    on_cpu = not torch.cuda.is_available()  # Accelerate runs several CPU processes (gloo) only with cpu=True
+    return Accelerator(
+        cpu=on_cpu,
+        mixed_precision=mixed_precision,
+        gradient_accumulation_steps=grad_accum,
+        dataloader_config=DataLoaderConfiguration(split_batches=True),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
+    )
 
 
 def make_loader(ids, labels, batch_size: int, seed: int, shuffle: bool, num_workers: int = 0):
@@ -103,6 +114,19 @@ class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
 
     def shrink(self, total: int) -> None:
         self.total = max(min(total, self.total), self.warmup + 1)
+
+    def state_dict(self) -> dict:
+        return {
+            "last_epoch": self.last_epoch,
+            "total": self.total,
+            "warmup": self.warmup,
+            "base_lrs": self.base_lrs,
+            "_last_lr": self._last_lr,
+            "_step_count": self._step_count,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.__dict__.update(state)
 
 
 def make_optimizer(model, lr: float, weight_decay: float, total_steps: int, warmup_ratio: float, extra=()):
@@ -180,11 +204,12 @@ def evaluate_loader(model, loader, accelerator) -> dict:
 
 
 class JsonlLog:
-    def __init__(self, path: Path, enabled: bool):
+    def __init__(self, path: Path, enabled: bool, append: bool = False):
         self.path, self.enabled = path, enabled
         if enabled:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("")
+            if not append:
+                path.write_text("")
 
     def write(self, record: dict) -> None:
         if self.enabled:
@@ -203,10 +228,16 @@ def save_model(model, tokenizer, out: Path, meta: ModelMeta, accelerator) -> Non
 
 
 def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = True) -> dict:
-    """Fine-tune ``cfg.base`` on Sentiment140 and save the best checkpoint (by validation accuracy)."""
+    """Fine-tune ``cfg.base`` on Sentiment140 and save the best checkpoint (by validation accuracy).
+
+    ``cfg.batch_size`` is the global batch: under N processes each takes 1/N of every batch, so the
+    same command gives the same optimisation on 1 CPU or 8 GPUs. With ``cfg.resume`` a run continues
+    from ``out/checkpoint`` (written at every evaluation) exactly where it stopped.
+    """
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
+    from . import checkpoint
     from .models import load_classifier
 
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
@@ -223,7 +254,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     )
     train_sampler = train_loader.batch_sampler
     val_loader = make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False)
-    steps_per_epoch = math.ceil(len(train_loader) / acc.num_processes / cfg.grad_accum)
+    steps_per_epoch = math.ceil(len(train_loader) / cfg.grad_accum)
     total_steps = max(1, int(steps_per_epoch * cfg.epochs))
     opt, sched = make_optimizer(model, cfg.lr, cfg.weight_decay, total_steps, cfg.warmup_ratio)
     # The scheduler stays unprepared: it steps once per optimizer step, whatever the process count.
@@ -238,20 +269,58 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         git_commit=git_commit(),
         config=asdict(cfg),
     )
-    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process)
-    jlog.write({"type": "start", "total_steps": total_steps, "processes": acc.num_processes, **prep.stats})
-    best = {"val_accuracy": -1.0}
-    bad_evals, step, seen, t0 = 0, 0, 0, time.time()
-    run_loss, run_n = 0.0, 0
+    resuming = cfg.resume and checkpoint.exists(out)
+    st = {
+        "epoch": 0,
+        "batches_done": 0,
+        "step": 0,
+        "seen": 0,
+        "elapsed": 0.0,
+        "bad_evals": 0,
+        "best": {"val_accuracy": -1.0},
+    }
+    rng = None
+    if resuming:
+        st, rng = checkpoint.load(out, acc, model, opt, sched)
+        total_steps = sched.total
+        meta.metrics = {"validation": st["best"]}
+    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
+    jlog.write(
+        {
+            "type": "resume" if resuming else "start",
+            "total_steps": total_steps,
+            "processes": acc.num_processes,
+            "step": st["step"],
+            **prep.stats,
+        }
+    )
+    step, t0 = st["step"], time.time() - st["elapsed"]
+    run_loss, run_n = torch.zeros((), device=acc.device), 0
     bar = tqdm(
-        total=total_steps, disable=not (progress and acc.is_local_main_process), desc="train", unit="step"
+        total=total_steps,
+        initial=step,
+        disable=not (progress and acc.is_local_main_process),
+        desc="train",
+        unit="step",
     )
     budget = Budget(cfg.time_budget, acc, sched)
     model.train()
-    stop = False
-    for epoch in range(math.ceil(cfg.epochs)):
+    stop = step >= total_steps
+    for epoch in range(st["epoch"], math.ceil(cfg.epochs)):
+        if stop:
+            break
         train_sampler.set_epoch(epoch)  # new length-grouped batch order each epoch
-        for batch in train_loader:
+        skip = st["batches_done"] if epoch == st["epoch"] else 0
+        loader = acc.skip_first_batches(train_loader, skip) if skip else train_loader
+        loader.set_epoch(epoch)  # Accelerate's loaders re-apply their own epoch counter on each pass
+        batches = iter(loader)
+        if rng is not None:
+            # Restore after the first batch: starting a DataLoader iterator draws a seed from torch's RNG.
+            first = next(batches, None)
+            checkpoint.restore_rng(rng)
+            rng = None
+            batches = itertools.chain([first] if first is not None else [], batches)
+        for i, batch in enumerate(batches, start=skip):
             batch.pop("index")
             with acc.accumulate(model):
                 loss = model(**batch).loss
@@ -262,65 +331,73 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
                 if acc.sync_gradients:
                     sched.step()
                 opt.zero_grad()
-            run_loss += loss.item()
+            run_loss += loss.detach()  # no per-step host sync
             run_n += 1
-            seen += len(batch["labels"]) * acc.num_processes
+            st["seen"] += len(batch["labels"]) * acc.num_processes
             if not acc.sync_gradients:
                 continue
             step += 1
             total_steps = budget(step, total_steps)
-            rate = seen / (time.time() - t0)
+            rate = st["seen"] / max(time.time() - t0, 1e-9)
             bar.update(1)
-            bar.set_postfix(loss=f"{run_loss / max(run_n, 1):.4f}", ex_s=f"{rate:.0f}")
-            if step % cfg.log_every == 0:
+            logging_step = step % cfg.log_every == 0
+            eval_step = step % cfg.eval_every == 0 or step == total_steps
+            if logging_step or eval_step:
+                mean_loss = acc.reduce(run_loss, "mean").item() / max(run_n, 1)
+                bar.set_postfix(loss=f"{mean_loss:.4f}", ex_s=f"{rate:.0f}")
+            if logging_step:
                 jlog.write(
                     {
                         "type": "train",
                         "step": step,
-                        "loss": run_loss / max(run_n, 1),
+                        "loss": mean_loss,
                         "lr": sched.get_last_lr()[0],
                         "examples_per_s": rate,
                     }
                 )
-            if step % cfg.eval_every == 0 or step == total_steps:
+            if eval_step:
                 ev = evaluate_loader(model, val_loader, acc)
                 rec = {
                     "type": "eval",
                     "step": step,
                     "epoch": step / steps_per_epoch,
-                    "train_loss": run_loss / max(run_n, 1),
+                    "train_loss": mean_loss,
                     **ev,
                     "examples_per_s": rate,
                     "elapsed_s": time.time() - t0,
                 }
-                run_loss, run_n = 0.0, 0
+                run_loss.zero_()
+                run_n = 0
                 jlog.write(rec)
-                if ev["val_accuracy"] > best["val_accuracy"]:
-                    best = {**ev, "step": step}
-                    meta.metrics = {"validation": best}
+                if ev["val_accuracy"] > st["best"]["val_accuracy"]:
+                    st["best"] = {**ev, "step": step}
+                    meta.metrics = {"validation": st["best"]}
                     save_model(model, tokenizer, out, meta, acc)
-                    bad_evals = 0
+                    st["bad_evals"] = 0
                 else:
-                    bad_evals += 1
-                    if cfg.patience is not None and bad_evals >= cfg.patience:
+                    st["bad_evals"] += 1
+                    if cfg.patience is not None and st["bad_evals"] >= cfg.patience:
                         log.info(
                             "early stop at step %d: no better validation accuracy in %d evaluations",
                             step,
-                            bad_evals,
+                            st["bad_evals"],
                         )
                         stop = True
+                st.update(epoch=epoch, batches_done=i + 1, step=step, elapsed=time.time() - t0)
+                if i + 1 == len(train_loader):
+                    st.update(epoch=epoch + 1, batches_done=0)
+                checkpoint.save(out, acc, model, opt, sched, st)
             if step >= total_steps or stop:
                 stop = True
                 break
-        if stop:
-            break
     bar.close()
+    elapsed = time.time() - t0
     summary = {
         "steps": step,
         "total_steps": total_steps,
-        "best": best,
-        "elapsed_s": time.time() - t0,
-        "examples_per_s": seen / (time.time() - t0),
+        "best": st["best"],
+        "elapsed_s": elapsed,
+        "examples_per_s": st["seen"] / max(elapsed, 1e-9),
         "data": prep.stats,
         "loading": {"ignored": load_info["ignored"][:50], "initialised": load_info["initialised"]},
     }
