@@ -66,7 +66,8 @@ def make_vocab(path: Path) -> Path:
     chars = list("abcdefghijklmnopqrstuvwxyz0123456789@#.,!?'-:;()&")
     words = sorted(set(POS_WORDS + NEG_WORDS + FILLER + ["user", "http", "smile", "sad", "someone"]))
     pieces = ["##" + c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
-    path.write_text("\n".join(specials + chars + words + pieces) + "\n")
+    vocab = list(dict.fromkeys(specials + chars + words + pieces))  # ids are line numbers: no duplicates
+    path.write_text("\n".join(vocab) + "\n")
     return path
 
 

@@ -221,6 +221,19 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .serve import Limits, run
+
+    limits = Limits(
+        max_texts=args.max_texts,
+        max_chars=args.max_chars,
+        max_body_bytes=args.max_body_bytes,
+        batch_window_ms=args.batch_window_ms,
+    )
+    run(args.model, args.host, args.port, args.workers, limits, args.backend)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .config import TrainConfig
     from .distill import DistillConfig
@@ -300,6 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="label 'neutral' when LO < P(positive) < HI",
     )
     pr.set_defaults(func=cmd_predict)
+
+    sv = sub.add_parser("serve", help="HTTP service: POST /v1/predict, /healthz, /readyz (FastAPI + uvicorn)")
+    sv.add_argument("model", nargs="?", default=None, help="model folder (default: the shipped model)")
+    sv.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--workers", type=int, default=1, help="worker processes, each with its own model copy")
+    sv.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    sv.add_argument("--max-texts", type=int, default=256, help="texts per request")
+    sv.add_argument("--max-chars", type=int, default=5000, help="characters per text")
+    sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body size (413 above)")
+    sv.add_argument("--batch-window-ms", type=float, default=4.0, help="micro-batching window")
+    sv.set_defaults(func=cmd_serve)
 
     r = sub.add_parser(
         "run", help="the main job: train then evaluate (default: minilm-l6, 20k tweets, 1 epoch)"

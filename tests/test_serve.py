@@ -1,0 +1,148 @@
+"""A real `tinysent serve` process on a free loopback port, talked to over HTTP."""
+
+import concurrent.futures
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_model):
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tinysent.cli",
+            "serve",
+            str(trained_model),
+            "--port",
+            str(port),
+            "--max-texts",
+            "50",
+            "--max-chars",
+            "300",
+            "--max-body-bytes",
+            "20000",
+            "--batch-window-ms",
+            "20",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.time() < deadline, "server did not become ready"
+        time.sleep(0.2)
+    yield url, proc
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_happy_path_keeps_order_and_says_which_model(server):
+    url, _ = server
+    r = httpx.post(
+        url + "/v1/predict", json={"texts": ["i love this great day", "i hate this awful day", ""]}
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert [p["label"] for p in body["predictions"][:2]] == ["positive", "negative"]
+    assert body["predictions"][2]["empty"] is True and body["normalizer_version"] >= 1
+    assert r.headers["x-tinysent-normalizer-version"] == str(body["normalizer_version"])
+    assert r.headers["x-request-id"]
+    assert httpx.get(url + "/healthz").json() == {"status": "alive"}
+    band = httpx.post(url + "/v1/predict", json={"texts": ["the phone"], "neutral_band": [0, 1]}).json()
+    assert band["predictions"][0]["label"] == "neutral"
+    assert httpx.post(url + "/v1/predict", json={"texts": []}).json()["predictions"] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, needle",
+    [
+        ({"content": b'{"texts": ["\xff\xfe"]}'}, 400, "UTF-8"),
+        ({"content": b"{not json"}, 400, "not JSON"),
+        ({"json": {"texts": "just a string"}}, 422, "invalid request"),
+        ({"json": {"wrong": ["x"]}}, 422, "invalid request"),
+        ({"json": {"texts": [1, 2]}}, 422, "invalid request"),
+        ({"json": {"texts": ["x"] * 51}}, 422, "too many texts"),
+        ({"json": {"texts": ["x" * 301]}}, 422, "characters"),
+        ({"json": {"texts": ["x"], "neutral_band": [0.9, 0.1]}}, 422, "neutral_band"),
+        ({"content": b'{"texts": ["' + b"a" * 30000 + b'"]}'}, 413, "too large"),
+    ],
+)
+def test_errors_are_clear_json_never_500(server, kwargs, status, needle):
+    url, _ = server
+    r = httpx.post(url + "/v1/predict", headers={"content-type": "application/json"}, **kwargs)
+    assert r.status_code == status
+    assert needle in r.text and r.headers["content-type"].startswith("application/json")
+
+
+def test_openapi_schema_is_served(server):
+    url, _ = server
+    schema = httpx.get(url + "/openapi.json").json()
+    assert "/v1/predict" in schema["paths"] and "PredictRequest" in str(schema)
+
+
+def test_concurrent_requests_are_batched_and_answered_in_order(server):
+    url, _ = server
+    texts = [("i love this great day" if i % 2 else "i hate this awful day") + f" {i}" for i in range(64)]
+    with httpx.Client() as c, concurrent.futures.ThreadPoolExecutor(16) as ex:
+        results = list(ex.map(lambda t: c.post(url + "/v1/predict", json={"texts": [t]}).json(), texts))
+    labels = [r["predictions"][0]["label"] for r in results]
+    assert labels == ["positive" if i % 2 else "negative" for i in range(64)]
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(trained_model):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tinysent.cli",
+            "serve",
+            str(trained_model),
+            "--port",
+            str(port),
+            "--batch-window-ms",
+            "300",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(httpx.post, url + "/v1/predict", json={"texts": ["love it"]}, timeout=30)
+        time.sleep(0.1)  # the request is waiting in the 300 ms batching window
+        proc.send_signal(signal.SIGTERM)
+        r = fut.result()
+    assert r.status_code == 200 and r.json()["predictions"][0]["label"] == "positive"
+    assert proc.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after a clean drain
