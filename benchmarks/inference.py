@@ -1,0 +1,144 @@
+"""Inference throughput and latency, side by side, same model and tweets, one machine:
+transformers.pipeline, tinysent PyTorch fp32, ONNX Runtime fp32 and int8; VADER as a reference.
+
+    python benchmarks/inference.py --model src/tinysent/shipped/tinysent-tinybert-4l \
+        --data ../shared/data/sentiment140/training.head10000.csv
+writes benchmarks/results/inference.json. Each backend runs in its own process (peak memory is
+that process's max RSS).
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine  # noqa: E402
+
+
+def texts_of(path: str, n: int) -> list[str]:
+    from tinysent import data as D
+
+    return D.read(path).texts[:n]
+
+
+def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: int) -> dict:
+    texts = texts_of(data, n)
+    if kind == "vader":
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        sia = SentimentIntensityAnalyzer()
+        t = time.perf_counter()
+        for x in texts:
+            sia.polarity_scores(x)
+        return {"batch_256_per_s": n / (time.perf_counter() - t)}
+    if kind == "pipeline":
+        from transformers import pipeline
+
+        clf = pipeline("text-classification", model=model, device=-1)
+
+        def score(batch, bs):
+            return clf(batch, batch_size=bs, truncation=True, max_length=64)
+    else:
+        import tinysent
+
+        backend = "torch" if kind == "torch_fp32" else "onnx"
+        path = model if kind == "torch_fp32" else onnx_dir
+        if kind == "onnx_fp32":
+            Path(onnx_dir, "model.int8.onnx").rename(Path(onnx_dir, "model.int8.onnx.off"))
+        pred = tinysent.load(path, backend=backend)
+        if kind == "onnx_fp32":
+            Path(onnx_dir, "model.int8.onnx.off").rename(Path(onnx_dir, "model.int8.onnx"))
+
+        def score(batch, bs):
+            return pred.predict(batch, batch_size=bs)
+
+    score(texts[:256], 256)  # warm-up
+    t = time.perf_counter()
+    for i in range(0, n, 1024):
+        score(texts[i : i + 1024], 256)
+    big = n / (time.perf_counter() - t)
+    lat = []
+    for x in texts[:n_latency]:
+        t = time.perf_counter()
+        score([x], 1)
+        lat.append(time.perf_counter() - t)
+    lat = np.array(lat) * 1e3
+    return {
+        "batch_256_per_s": big,
+        "batch_1_per_s": 1e3 / lat.mean(),
+        "batch_1_p50_ms": float(np.median(lat)),
+        "batch_1_p99_ms": float(np.percentile(lat, 99)),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--n", type=int, default=10000)
+    p.add_argument("--n-latency", type=int, default=1000)
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "inference.json"))
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--onnx-dir", default=None, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.one:
+        r = run_one(a.one, a.model, a.onnx_dir, a.data, a.n, a.n_latency)
+        r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(r))
+        return
+    from tinysent.export import export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        parity = export(a.model, Path(tmp) / "onnx", int8=True)["parity"]
+        results = {}
+        for kind in ("pipeline", "torch_fp32", "onnx_fp32", "onnx_int8", "vader"):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    kind,
+                    "--model",
+                    a.model,
+                    "--data",
+                    a.data,
+                    "--n",
+                    str(a.n),
+                    "--n-latency",
+                    str(a.n_latency),
+                    "--onnx-dir",
+                    str(Path(tmp) / "onnx"),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(kind, results[kind], flush=True)
+    base = results["pipeline"]["batch_256_per_s"]
+    ratios = {k: round(v["batch_256_per_s"] / base, 2) for k, v in results.items()}
+    doc = {
+        "benchmark": "inference throughput (tweets/s) and batch-1 latency, same model and tweets",
+        "command": "python " + " ".join(sys.argv),
+        "machine": machine(),
+        "model": a.model,
+        "tweets": a.n,
+        "latency_tweets": a.n_latency,
+        "parity": parity,
+        "results": results,
+        "speedup_vs_pipeline_at_batch_256": ratios,
+        "goals": {"onnx_int8_batch_256_per_s": 2000, "vs_pipeline": 5, "batch_1_p50_ms": 3},
+    }
+    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    print(json.dumps(ratios))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Bounded loopback load test of `tinysent serve`: single-tweet requests at 1, 8 and 32 concurrent
+clients, then batch requests; throughput, p50/p99 latency and errors. Traffic goes to 127.0.0.1 only
+and every phase stops after a fixed number of requests.
+
+    python benchmarks/serve_load.py --model DIR
+writes benchmarks/results/serve_load.json.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine  # noqa: E402
+
+TWEETS = [
+    "I love this so much!",
+    "worst day ever :(",
+    "just landed in Boston",
+    "not bad, not great",
+    "@user thanks for the follow http://t.co/x",
+    "can't wait for the weekend!!!",
+    "my phone died again",
+    "so tired of this rain",
+]
+
+
+async def phase(url: str, clients: int, requests: int, texts_per_request: int) -> dict:
+    lat, errors = [], 0
+    body = {"texts": [TWEETS[i % len(TWEETS)] for i in range(texts_per_request)]}
+    counter = iter(range(requests))
+
+    async def client(c):
+        nonlocal errors
+        for _ in counter:
+            t = time.perf_counter()
+            try:
+                r = await c.post(url + "/v1/predict", json=body, timeout=30)
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            lat.append(time.perf_counter() - t)
+            errors += not ok
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(c) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    ms = np.array(lat) * 1e3
+    return {
+        "clients": clients,
+        "requests": requests,
+        "texts_per_request": texts_per_request,
+        "requests_per_s": round(requests / wall, 1),
+        "tweets_per_s": round(requests * texts_per_request / wall, 1),
+        "p50_ms": round(float(np.median(ms)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default=None)
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "serve_load.json"))
+    a = p.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tinysent.cli",
+        "serve",
+        *([a.model] if a.model else []),
+        "--port",
+        str(port),
+        "--backend",
+        a.backend,
+    ]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                ready = httpx.get(url + "/readyz", timeout=1)
+                if ready.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        info = ready.json()
+        phases = []
+        for clients, requests, per in [(1, 300, 1), (8, 1000, 1), (32, 2000, 1), (8, 200, 64), (8, 100, 256)]:
+            r = asyncio.run(phase(url, clients, requests, per))
+            print(r, flush=True)
+            phases.append(r)
+    finally:
+        server.terminate()
+        server.wait(30)
+    doc = {
+        "benchmark": "loopback load on tinysent serve",
+        "command": "python " + " ".join(sys.argv),
+        "machine": machine(),
+        "server": info,
+        "client_and_server_share_the_machine": True,
+        "cpu_threads_env": os.environ.get("OMP_NUM_THREADS"),
+        "phases": phases,
+        "goals": {"single_tweet_p99_ms_at_32_clients": 50, "batch_tweets_per_s": 1500, "errors": 0},
+    }
+    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
