@@ -63,7 +63,13 @@ def export(
         if f.is_file() and f.suffix in (".json", ".txt", ".model") and f.name != "train_log.jsonl":
             shutil.copy(f, out / f.name)
 
-    model = ref.backend.model
+    from transformers import AutoModelForSequenceClassification
+
+    # Eager attention traces to plain MatMul/Softmax, which int8 quantization speeds up best
+    # (measured: 1,561 vs 1,199 tweets/s for the SDPA trace, TinyBERT 4L-312D, 2 cores).
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, dtype=torch.float32, attn_implementation="eager"
+    ).eval()
     model.config.return_dict = False
     dummy = ref.tokenizer(["a dummy tweet to trace", "short"], padding=True, return_tensors="pt")
     fp32 = out / "model.onnx"
@@ -83,7 +89,6 @@ def export(
             do_constant_folding=True,
             dynamo=False,
         )
-    model.config.return_dict = True
     files = {"fp32": fp32.name}
     if int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic
