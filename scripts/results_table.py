@@ -11,8 +11,19 @@ for m in sorted(Path(sys.argv[1] if len(sys.argv) > 1 else "results").rglob("met
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     val = meta.get("metrics", {}).get("validation", {})
     lo, hi = d["accuracy_ci95"]
-    rows.append((m.parent.relative_to(m.parents[2]) if len(m.parents) > 2 else m.parent, d["n"], d["accuracy"],
-                 lo, hi, d["macro_f1"], d["roc_auc"], val.get("val_accuracy"), val.get("val_n")))
+    rows.append(
+        (
+            m.parent.relative_to(m.parents[2]) if len(m.parents) > 2 else m.parent,
+            d["n"],
+            d["accuracy"],
+            lo,
+            hi,
+            d["macro_f1"],
+            d["roc_auc"],
+            val.get("val_accuracy"),
+            val.get("val_n"),
+        )
+    )
 print("| run | n | accuracy | 95 % CI (Wilson) | macro F1 | ROC-AUC | validation acc (n) |")
 print("|---|---|---|---|---|---|---|")
 for r, n, acc, lo, hi, f1, auc, va, vn in rows:

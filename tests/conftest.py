@@ -96,6 +96,20 @@ def make_tiny_base(
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Token stores and downloads go to a temporary cache, never the user's."""
+    import os
+
+    old = os.environ.get("TINYSENT_CACHE")
+    os.environ["TINYSENT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("TINYSENT_CACHE", None)
+    else:
+        os.environ["TINYSENT_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory) -> Path:
     return make_tiny_base(tmp_path_factory.mktemp("base") / "tiny-bert")

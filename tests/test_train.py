@@ -89,3 +89,34 @@ def test_bad_config_is_a_clear_error():
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="warmup"):
         TrainConfig(warmup_ratio=1.5)
+
+
+def test_token_store_is_built_once_and_matches_direct_tokenisation(
+    tiny_base, train_file, tmp_path, monkeypatch
+):
+    from tinysent import data as D
+    from tinysent.batching import TokenStore
+    from tinysent.models import load_tokenizer
+    from tinysent.normalize import Normalizer
+    from tinysent.train import prepare_data
+
+    monkeypatch.setenv("TINYSENT_CACHE", str(tmp_path / "cache"))
+    tok = load_tokenizer(tiny_base)
+    cfg = TrainConfig(data=str(train_file), val_fraction=0.1, max_val=None, max_length=12)
+    cached = prepare_data(cfg, tok, Normalizer())
+    direct = prepare_data(TrainConfig(**{**cfg.__dict__, "token_cache": False}), tok, Normalizer())
+    assert [list(x) for x in cached.train_ids] == [list(x) for x in direct.train_ids]
+    assert [list(x) for x in cached.val_ids] == [list(x) for x in direct.val_ids]
+    assert any(len(x) == 12 for x in cached.train_ids) and all(
+        x[-1] == tok.sep_token_id for x in cached.train_ids
+    )
+    built = []
+    orig = TokenStore.get_or_build.__func__
+
+    def spy(cls, root, key, texts_fn, tokenizer, cap=256):
+        return orig(cls, root, key, lambda: built.append(1) or texts_fn(), tokenizer, cap)
+
+    monkeypatch.setattr(TokenStore, "get_or_build", classmethod(spy))
+    again = prepare_data(TrainConfig(**{**cfg.__dict__, "seed": 1, "max_length": None}), tok, Normalizer())
+    assert built == [] and again.stats["token_store"]["rows"] == 1200  # reused: nothing re-tokenised
+    assert (D.cache_dir() / "tokens").exists()

@@ -106,3 +106,73 @@ class BatchList(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
+
+
+class TokenStore:
+    """Token ids of a whole corpus, tokenised once and memory-mapped from the user cache.
+
+    Keyed by the data file's sha256, the rows kept (binary, deduplicated), the tokenizer and the
+    normaliser config, so any later run on the same data reuses it whatever its split, sample or max
+    length (rows are stored untruncated, up to ``cap`` tokens, and cut when read).
+    """
+
+    FORMAT = 1
+
+    def __init__(self, folder):
+        from pathlib import Path
+
+        folder = Path(folder)
+        self.ids = np.load(folder / "ids.npy", mmap_mode="r")
+        self.offsets = np.load(folder / "offsets.npy", mmap_mode="r")
+        self.folder = folder
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def lengths(self, idx: np.ndarray) -> np.ndarray:
+        return (self.offsets[idx + 1] - self.offsets[idx]).astype(np.int64)
+
+    def rows(self, idx, max_length: int) -> list[np.ndarray]:
+        """Rows ``idx``, each cut to ``max_length`` keeping its final [SEP]."""
+        out = []
+        for i in np.asarray(idx):
+            row = self.ids[self.offsets[i] : self.offsets[i + 1]]
+            out.append(row if len(row) <= max_length else np.concatenate([row[: max_length - 1], row[-1:]]))
+        return out
+
+    @staticmethod
+    def key(data_sha: str, rows_desc: str, tokenizer, normalizer_config: dict, cap: int) -> str:
+        import hashlib
+        import json
+
+        spec = json.loads(tokenizer.backend_tokenizer.to_str())
+        for transient in ("truncation", "padding"):  # set by earlier calls, not part of the vocabulary
+            spec.pop(transient, None)
+        tok = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+        payload = json.dumps(
+            [TokenStore.FORMAT, data_sha, rows_desc, tok, normalizer_config, cap], sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+    @classmethod
+    def get_or_build(cls, root, key: str, texts_fn, tokenizer, cap: int = 256) -> TokenStore:
+        """Open the store for ``key`` under ``root``, building it first (atomically) when missing.
+        ``texts_fn()`` returns the normalised texts, called only when building."""
+        import shutil
+        from pathlib import Path
+
+        folder = Path(root) / key
+        if not (folder / "offsets.npy").exists():
+            tmp = Path(root) / (key + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            ids = encode(texts_fn(), tokenizer, cap)
+            lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            flat = np.fromiter((t for row in ids for t in row), dtype=np.int32, count=int(offsets[-1]))
+            np.save(tmp / "ids.npy", flat, allow_pickle=False)
+            np.save(tmp / "offsets.npy", offsets, allow_pickle=False)
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.rename(folder)
+        return cls(folder)

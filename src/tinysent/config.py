@@ -24,6 +24,7 @@ class TrainConfig:
     val_fraction: float = 0.01
     max_val: int | None = 4000
     dedupe: bool = True
+    token_cache: bool = True  # tokenise the whole file once into a memory-mapped store, reused later
     epochs: float = 1.0
     batch_size: int = 32
     grad_accum: int = 1

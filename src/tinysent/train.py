@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import data as D
-from .batching import BatchList, TokenDataset, choose_max_length, collate, encode
+from .batching import BatchList, TokenDataset, TokenStore, choose_max_length, collate, encode
 from .config import ModelMeta, TrainConfig, git_commit
 from .normalize import Normalizer, NormalizerConfig
 
@@ -44,12 +44,16 @@ class Prepared:
 def prepare_data(
     cfg: TrainConfig, tokenizer, normalizer: Normalizer, corpus: D.Corpus | None = None
 ) -> Prepared:
-    """Read, deduplicate, split (stratified, by seed), subsample, normalise and tokenise."""
+    """Read, deduplicate, split (stratified, by seed), subsample, normalise and tokenise.
+
+    With a data file (not an in-memory corpus) and ``cfg.token_cache``, the whole corpus is tokenised
+    once into a memory-mapped store in the user cache and later runs only slice it.
+    """
     sha = None
     if corpus is None:
         file, member = D.resolve(cfg.data, "train")
         corpus = D.read(file, member=member)
-        sha = D.file_sha256(file)
+        sha = D.file_sha256(file) + (f"::{member}" if member else "")
     corpus = corpus.binary()
     stats = {"rows_read": len(corpus), "malformed": len(corpus.problems)}
     if cfg.dedupe:
@@ -60,19 +64,31 @@ def prepare_data(
         tr = tr[D.stratified_sample(corpus.polarity[tr], cfg.max_train, cfg.seed)]
     if cfg.max_val:
         va = va[D.stratified_sample(corpus.polarity[va], cfg.max_val, cfg.seed)]
-    train, val = corpus.subset(tr), corpus.subset(va)
-    train_texts, val_texts = normalizer.many(train.texts), normalizer.many(val.texts)
-    max_length, coverage = cfg.max_length, None
-    if max_length is None:
+    labels = corpus.classes
+    if sha is not None and cfg.token_cache:
+        key = TokenStore.key(sha, f"binary,dedupe={cfg.dedupe}", tokenizer, normalizer.config.to_dict(), 256)
+        t0 = time.time()
+        store = TokenStore.get_or_build(
+            D.cache_dir() / "tokens", key, lambda: normalizer.many(corpus.texts), tokenizer
+        )
+        stats["token_store"] = {"key": key, "rows": len(store), "open_or_build_s": round(time.time() - t0, 2)}
+        max_length, coverage = cfg.max_length, None
+        if max_length is None:
+            max_length, coverage = choose_max_length(store.lengths(tr[:20000]))
+        if coverage is None:
+            coverage = float((store.lengths(tr[:20000]) <= max_length).mean())
+        train_ids, val_ids = store.rows(tr, max_length), store.rows(va, max_length)
+    else:
+        train_texts = normalizer.many([corpus.texts[i] for i in tr])
+        val_texts = normalizer.many([corpus.texts[i] for i in va])
         probe = encode(train_texts[:20000], tokenizer, None)
-        max_length, coverage = choose_max_length(np.array([len(x) for x in probe]))
-    train_ids = encode(train_texts, tokenizer, max_length)
-    val_ids = encode(val_texts, tokenizer, max_length)
-    if coverage is None:
-        probe = encode(train_texts[:20000], tokenizer, None)
-        coverage = float(np.mean([len(x) <= max_length for x in probe]))
-    stats.update(train_rows=len(train), val_rows=len(val), max_length=max_length, coverage=round(coverage, 5))
-    return Prepared(train_ids, train.classes, val_ids, val.classes, max_length, coverage, sha, stats)
+        lengths = np.array([len(x) for x in probe])
+        max_length = cfg.max_length or choose_max_length(lengths)[0]
+        coverage = float((lengths <= max_length).mean())
+        train_ids = encode(train_texts, tokenizer, max_length)
+        val_ids = encode(val_texts, tokenizer, max_length)
+    stats.update(train_rows=len(tr), val_rows=len(va), max_length=max_length, coverage=round(coverage, 5))
+    return Prepared(train_ids, labels[tr], val_ids, labels[va], max_length, coverage, sha, stats)
 
 
 def make_accelerator(mixed_precision: str = "auto", grad_accum: int = 1, find_unused: bool = False):

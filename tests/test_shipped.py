@@ -1,0 +1,50 @@
+"""The model shipped in the package: loads offline with no arguments and behaves like its card."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import tinysent
+from tinysent.predict import SHIPPED_DIR
+
+from .conftest import SHARED
+
+
+def test_loads_with_no_arguments_and_classifies():
+    model = tinysent.load()
+    assert model.describe()["path"] == str(SHIPPED_DIR)
+    assert sum(p.numel() for p in model.model.parameters()) <= 15_000_000
+    out = model.predict(["I am doing well", "Disaster!", "I am not feeling confident"])
+    assert [r["label"] for r in out] == ["positive", "negative", "negative"]  # the notebook said positive ×3
+
+
+def test_cli_with_only_the_text(tmp_path):
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "", "HOME": str(tmp_path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "tinysent.cli", "predict", "What a wonderful day"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert json.loads(r.stdout)["label"] == "positive"
+
+
+def test_files_are_safetensors_and_small():
+    sizes = {f.name: f.stat().st_size for f in SHIPPED_DIR.iterdir()}
+    assert "model.safetensors" in sizes and not any(n.endswith((".bin", ".pt", ".pkl")) for n in sizes)
+    assert sum(sizes.values()) <= 30 * 2**20
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/sentiment140 is absent")
+def test_accuracy_matches_the_model_card():
+    from tinysent import data as D
+    from tinysent.evaluate import binary_metrics
+
+    test = D.read(SHARED / "testdata.manual.2009.06.14.csv").binary()
+    p, _ = tinysent.load().positive_proba(test.texts)
+    m = binary_metrics(test.classes, p)
+    assert m["n"] == 359 and m["accuracy"] == pytest.approx(0.8106, abs=0.003)  # 291/359 on the card
