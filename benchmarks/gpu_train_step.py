@@ -21,10 +21,21 @@ from transformers import BertConfig, BertForSequenceClassification
 rng = np.random.default_rng(0)
 lengths = np.load(os.environ.get("LENGTHS", ".gpu/lengths.npy")).astype(np.int64)
 dev = "cuda"
-cfg = BertConfig(vocab_size=30522, hidden_size=312, num_hidden_layers=4, num_attention_heads=12,
-                 intermediate_size=1200, num_labels=2)
-results = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
-           "mean_len": float(lengths.mean()), "p95_len": float(np.percentile(lengths, 95)), "runs": []}
+cfg = BertConfig(
+    vocab_size=30522,
+    hidden_size=312,
+    num_hidden_layers=4,
+    num_attention_heads=12,
+    intermediate_size=1200,
+    num_labels=2,
+)
+results = {
+    "gpu": torch.cuda.get_device_name(0),
+    "torch": torch.__version__,
+    "mean_len": float(lengths.mean()),
+    "p95_len": float(np.percentile(lengths, 95)),
+    "runs": [],
+}
 for bs, lr in [(256, 2e-4), (1024, 4e-4), (4096, 8e-4)]:
     torch.manual_seed(0)
     model = BertForSequenceClassification(cfg).to(dev)
@@ -56,8 +67,9 @@ for bs, lr in [(256, 2e-4), (1024, 4e-4), (4096, 8e-4)]:
         n += len(b)
     torch.cuda.synchronize()
     rate = n / (time.perf_counter() - t)
-    results["runs"].append({"batch": bs, "examples_per_s": round(rate),
-                            "epoch_1_6M_s": round(1.6e6 / rate, 1)})
+    results["runs"].append(
+        {"batch": bs, "examples_per_s": round(rate), "epoch_1_6M_s": round(1.6e6 / rate, 1)}
+    )
     print(results["runs"][-1], flush=True)
 out = Path(os.environ.get("OUT") or Path(__file__).parent / "results") / "gpu_train_step.json"
 out.write_text(json.dumps(results, indent=2) + "\n")

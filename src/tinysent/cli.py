@@ -221,6 +221,25 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import build_report
+
+    s = build_report(
+        args.model, args.data, args.out, train_path=args.train, baseline_max_train=args.baseline_max_train
+    )
+    for r in s["systems"]:
+        print(f"{r['system']:<60} {r['accuracy']:.2%}  [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import calibrate
+
+    print(json.dumps(calibrate(args.model, args.data), indent=2))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .serve import Limits, run
 
@@ -313,6 +332,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="label 'neutral' when LO < P(positive) < HI",
     )
     pr.set_defaults(func=cmd_predict)
+
+    rp = sub.add_parser("report", help="one HTML/Markdown page comparing models and baselines on a test file")
+    rp.add_argument("--model", action="append", default=[], help="model folder (repeatable)")
+    rp.add_argument("--data", default=None, help="test file or folder")
+    rp.add_argument(
+        "--train", default=None, help="training file or folder for the TF-IDF and majority baselines"
+    )
+    rp.add_argument("--baseline-max-train", type=int, default=None, help="cap the baselines' training tweets")
+    rp.add_argument("--out", required=True)
+    rp.set_defaults(func=cmd_report)
+
+    cb = sub.add_parser("calibrate", help="fit temperature scaling on the model's validation split; store it")
+    cb.add_argument("model")
+    cb.add_argument(
+        "--data", default=None, help="the training data the model was trained on (default: its config)"
+    )
+    cb.set_defaults(func=cmd_calibrate)
 
     sv = sub.add_parser("serve", help="HTTP service: POST /v1/predict, /healthz, /readyz (FastAPI + uvicorn)")
     sv.add_argument("model", nargs="?", default=None, help="model folder (default: the shipped model)")

@@ -1,0 +1,443 @@
+"""One comparison page for models and baselines on the same test tweets: accuracy with Wilson
+intervals, paired McNemar tests, calibration, thresholds, neutral band, and the worst mistakes.
+
+With 359 binary test tweets one tweet is 0.28 points: differences under ~4 points are noise unless a
+paired test says otherwise, so the page shows both.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import data as D
+from .evaluate import _plt, binary_metrics
+
+#: Default abstain band on P(positive) for negative / neutral / positive, fixed a priori (never tuned on
+#: the test set; the training data has no neutral tweets to tune it on).
+DEFAULT_BAND = (0.35, 0.65)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
+    """Paired test of two systems on the same items: exact two-sided binomial on the discordant pairs."""
+    a = np.asarray(correct_a, bool)
+    b = np.asarray(correct_b, bool)
+    n01 = int((a & ~b).sum())  # a right, b wrong
+    n10 = int((~a & b).sum())
+    n = n01 + n10
+    k = min(n01, n10)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return {"a_only": n01, "b_only": n10, "p_value": p}
+
+
+def expected_calibration_error(y: np.ndarray, p_pos: np.ndarray, bins: int = 10) -> tuple[float, list]:
+    """ECE of the predicted class's confidence, equal-width bins; also the per-bin table."""
+    y = np.asarray(y)
+    p_pos = np.asarray(p_pos, float)
+    pred = (p_pos >= 0.5).astype(int)
+    conf = np.where(pred == 1, p_pos, 1 - p_pos)
+    correct = (pred == y).astype(float)
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            gap = abs(correct[m].mean() - conf[m].mean())
+            ece += m.mean() * gap
+            table.append(
+                {
+                    "lo": float(edges[b]),
+                    "hi": float(edges[b + 1]),
+                    "n": int(m.sum()),
+                    "confidence": float(conf[m].mean()),
+                    "accuracy": float(correct[m].mean()),
+                }
+            )
+    return float(ece), table
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the validation negative log-likelihood (golden-section search on log T)."""
+    z = np.asarray(logits, float)
+    y = np.asarray(y, int)
+
+    def nll(log_t: float) -> float:
+        s = z / math.exp(log_t)
+        s = s - s.max(1, keepdims=True)
+        return float(-(s[np.arange(len(y)), y] - np.log(np.exp(s).sum(1))).mean())
+
+    lo, hi = math.log(0.05), math.log(20.0)
+    g = (math.sqrt(5) - 1) / 2
+    c, d = hi - g * (hi - lo), lo + g * (hi - lo)
+    for _ in range(80):
+        if nll(c) < nll(d):
+            hi = d
+        else:
+            lo = c
+        c, d = hi - g * (hi - lo), lo + g * (hi - lo)
+    return math.exp((lo + hi) / 2)
+
+
+def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[float, float]) -> float:
+    lo, hi = band
+    pred = np.where(p_pos >= hi, 4, np.where(p_pos <= lo, 0, 2))
+    return float((pred == np.asarray(polarity)).mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# Baselines, trained or run on the same data
+
+
+class Majority:
+    name = "majority class"
+
+    def fit(self, texts, y):
+        self.p = float(np.mean(y) >= 0.5)
+        return self
+
+    def predict_proba(self, texts):
+        return np.full(len(texts), self.p)
+
+
+class Vader:
+    name = "VADER"
+
+    def fit(self, texts, y):
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.sia = SentimentIntensityAnalyzer()
+        return self
+
+    def predict_proba(self, texts):
+        # compound in [-1, 1] → [0, 1]; 0 (no sentiment words) sits on the threshold, counted positive.
+        return np.array([(self.sia.polarity_scores(t)["compound"] + 1) / 2 for t in texts])
+
+
+class TfidfLogReg:
+    name = "TF-IDF uni+bigram logistic regression"
+
+    def fit(self, texts, y):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from .normalize import Normalizer
+
+        self.norm = Normalizer()
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=2_000_000)
+        x = self.vec.fit_transform(self.norm.many(texts))
+        self.clf = LogisticRegression(C=1.0, max_iter=200, solver="liblinear").fit(x, y)
+        return self
+
+    def predict_proba(self, texts):
+        return self.clf.predict_proba(self.vec.transform(self.norm.many(texts)))[:, 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+
+@dataclass
+class System:
+    name: str
+    p_pos: np.ndarray  # on every test row (neutral included)
+    kind: str  # "model" | "baseline"
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _plots(
+    systems: list[System], y: np.ndarray, pol: np.ndarray, binary: np.ndarray, lengths
+) -> dict[str, str]:
+    from sklearn.metrics import roc_curve
+
+    plt = _plt()
+    out = {}
+    n = len(systems)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)
+    for ax, s in zip(axes[0], systems):
+        m = binary_metrics(y, s.p_pos[binary])
+        cm = np.array(m["confusion_matrix"]["rows_true_cols_pred"])
+        ax.imshow(cm, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
+        ax.set_xticks([0, 1], ["neg", "pos"])
+        ax.set_yticks([0, 1], ["neg", "pos"])
+        ax.set_title(f"{s.name[:28]}\nacc {m['accuracy']:.1%}", fontsize=8)
+    out["confusion"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    for s in systems:
+        if len(set(s.p_pos[binary].round(6))) > 1:
+            fpr, tpr, _ = roc_curve(y, s.p_pos[binary])
+            ax.plot(fpr, tpr, label=s.name[:40])
+    ax.plot([0, 1], [0, 1], "--", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(fontsize=7)
+    out["roc"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    ax.plot([0.5, 1], [0.5, 1], "--", color="grey", label="perfect calibration")
+    for s in systems:
+        ece, table = expected_calibration_error(y, s.p_pos[binary])
+        if table:
+            ax.plot(
+                [t["confidence"] for t in table],
+                [t["accuracy"] for t in table],
+                "o-",
+                label=f"{s.name[:30]} (ECE {ece:.3f})",
+            )
+    ax.set_xlabel("confidence of the predicted class")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=7)
+    out["reliability"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    th = np.linspace(0.05, 0.95, 91)
+    for s in systems:
+        ax.plot(th, [((s.p_pos[binary] >= t) == y).mean() for t in th], label=s.name[:40])
+    ax.set_xlabel("decision threshold on P(positive)")
+    ax.set_ylabel("binary accuracy")
+    ax.legend(fontsize=7)
+    out["threshold"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    widths = np.linspace(0, 0.9, 46)
+    for s in systems:
+        ax.plot(
+            widths,
+            [three_way_accuracy(pol, s.p_pos, (0.5 - w / 2, 0.5 + w / 2)) for w in widths],
+            label=s.name[:40],
+        )
+    ax.axvline(DEFAULT_BAND[1] - DEFAULT_BAND[0], ls=":", color="grey", label="default band")
+    ax.set_xlabel("neutral band width around 0.5")
+    ax.set_ylabel(f"3-way accuracy (n={len(pol)})")
+    ax.legend(fontsize=7)
+    out["neutral"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.hist(lengths, bins=range(0, max(lengths) + 2), color="C0")
+    ax.set_xlabel("tokens per test tweet (with [CLS] and [SEP])")
+    ax.set_ylabel("tweets")
+    out["lengths"] = _png(fig)
+    return out
+
+
+def build_report(
+    model_dirs: list[str],
+    test_path,
+    out,
+    train_path=None,
+    baseline_max_train: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Write ``out/report.html`` (self-contained) and ``out/report.md`` plus ``out/report.json``."""
+    from .normalize import Normalizer
+    from .predict import load
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    file, member = D.resolve(test_path, "test")
+    test = D.read(file, member=member)
+    pol = test.polarity
+    binary = pol != D.Polarity.NEUTRAL
+    y = (pol[binary] == D.Polarity.POSITIVE).astype(int)
+    systems: list[System] = []
+    predictors = []
+    for d in model_dirs:
+        p = load(d)
+        predictors.append(p)
+        systems.append(
+            System(
+                Path(d).name if Path(d).name != "tinysent-tinybert-4l" else "shipped tinybert-4l",
+                p.positive_proba(test.texts)[0],
+                "model",
+            )
+        )
+    train = None
+    if train_path is not None:
+        train = D.load(train_path, "train").binary()
+        if baseline_max_train:
+            train = train.subset(D.stratified_sample(train.polarity, baseline_max_train, 0))
+    for cls in (Majority, Vader, TfidfLogReg):
+        if cls is not Vader and train is None:
+            continue
+        try:
+            b = cls().fit(
+                train.texts if train is not None else [], train.classes if train is not None else []
+            )
+        except ImportError:
+            continue
+        name = cls.name + (f" (trained on {len(train):,} tweets)" if cls is TfidfLogReg else "")
+        systems.append(System(name, b.predict_proba(test.texts), "baseline"))
+
+    rows = []
+    for s in systems:
+        m = binary_metrics(y, s.p_pos[binary])
+        ece, _ = expected_calibration_error(y, s.p_pos[binary])
+        rows.append(
+            {
+                "system": s.name,
+                "kind": s.kind,
+                "n": m["n"],
+                "accuracy": m["accuracy"],
+                "ci95": m["accuracy_ci95"],
+                "macro_f1": m["macro_f1"],
+                "roc_auc": m["roc_auc"],
+                "ece": ece,
+                "recall": {k: v["recall"] for k, v in m["per_class"].items()},
+                "precision": {k: v["precision"] for k, v in m["per_class"].items()},
+                "three_way_accuracy": three_way_accuracy(pol, s.p_pos, DEFAULT_BAND),
+            }
+        )
+    correct = {s.name: ((s.p_pos[binary] >= 0.5).astype(int) == y) for s in systems}
+    pairs = []
+    for i, a in enumerate(systems):
+        for b in systems[i + 1 :]:
+            pairs.append({"a": a.name, "b": b.name, **mcnemar(correct[a.name], correct[b.name])})
+    mistakes = []
+    if predictors:
+        s, norm = systems[0], Normalizer(predictors[0].meta.normalizer_config)
+        pb = s.p_pos[binary]
+        wrong = np.flatnonzero((pb >= 0.5).astype(int) != y)
+        conf = np.abs(pb[wrong] - 0.5)
+        texts = [t for t, k in zip(test.texts, binary) if k]
+        for j in wrong[np.argsort(-conf)][:15]:
+            mistakes.append(
+                {
+                    "true": D.BINARY_LABELS[y[j]],
+                    "p_positive": float(pb[j]),
+                    "text": texts[j],
+                    "normalised": norm(texts[j]),
+                }
+            )
+        lengths = [len(x) for x in predictors[0].token_ids(test.texts)[0]]
+    else:
+        lengths = [len(t.split()) for t in test.texts]
+    plots = _plots(systems, y, pol, binary, lengths)
+    summary = {
+        "test": str(file),
+        "n_binary": int(binary.sum()),
+        "n_all": len(pol),
+        "default_band": DEFAULT_BAND,
+        "systems": rows,
+        "mcnemar": pairs,
+        "confident_mistakes": mistakes,
+    }
+    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "report.md").write_text(_markdown(summary))
+    (out / "report.html").write_text(_html(summary, plots))
+    return summary
+
+
+def _fmt(x) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def _table_md(rows) -> list[str]:
+    lines = [
+        "| system | accuracy (95 % CI) | macro F1 | ROC-AUC | ECE | recall neg / pos | 3-way acc |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        auc = f"{r['roc_auc']:.3f}" if r["roc_auc"] is not None else "–"
+        lines.append(
+            f"| {r['system']} | {r['accuracy']:.1%} ({r['ci95'][0]:.1%}–{r['ci95'][1]:.1%}) | "
+            f"{r['macro_f1']:.3f} | {auc} | {r['ece']:.3f} | {r['recall']['negative']:.2f} / "
+            f"{r['recall']['positive']:.2f} | {r['three_way_accuracy']:.1%} |"
+        )
+    return lines
+
+
+def _markdown(s: dict) -> str:
+    lines = [f"# tinysent report: {s['n_binary']} binary test tweets ({s['n_all']} with neutral)", ""]
+    lines += _table_md(s["systems"])
+    lines += [
+        "",
+        "## Paired McNemar tests (exact, two-sided)",
+        "",
+        "| a | b | a right only | b right only | p |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p['a']} | {p['b']} | {p['a_only']} | {p['b_only']} | {p['p_value']:.3g} |" for p in s["mcnemar"]
+    ]
+    lines += [
+        "",
+        "## Most confident mistakes (first model)",
+        "",
+        "| true | P(pos) | normalised text |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {m['true']} | {m['p_positive']:.3f} | {m['normalised'].replace('|', '/')} |"
+        for m in s["confident_mistakes"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _html(s: dict, plots: dict[str, str]) -> str:
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(r['system'])}</td><td>{r['n']}</td><td>{r['accuracy']:.1%}</td>"
+        f"<td>{r['ci95'][0]:.1%} – {r['ci95'][1]:.1%}</td><td>{r['macro_f1']:.3f}</td>"
+        f"<td>{_fmt(r['roc_auc'])}</td><td>{r['ece']:.3f}</td>"
+        f"<td>{r['precision']['negative']:.2f} / {r['recall']['negative']:.2f}</td>"
+        f"<td>{r['precision']['positive']:.2f} / {r['recall']['positive']:.2f}</td>"
+        f"<td>{r['three_way_accuracy']:.1%}</td></tr>"
+        for r in s["systems"]
+    )
+    pairs = "".join(
+        f"<tr><td>{esc(p['a'])}</td><td>{esc(p['b'])}</td><td>{p['a_only']}</td><td>{p['b_only']}</td>"
+        f"<td>{p['p_value']:.3g}</td></tr>"
+        for p in s["mcnemar"]
+    )
+    mistakes = "".join(
+        f"<tr><td>{m['true']}</td><td>{m['p_positive']:.3f}</td><td>{esc(m['text'])}</td>"
+        f"<td>{esc(m['normalised'])}</td></tr>"
+        for m in s["confident_mistakes"]
+    )
+
+    def img(k, alt):
+        return f'<figure><img alt="{alt}" src="data:image/png;base64,{plots[k]}"><figcaption>{alt}</figcaption></figure>'
+
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tinysent report</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse;margin:1em 0;font-size:14px}}td,th{{border:1px solid #ccc;padding:4px 8px}}
+th{{background:#f3f3f3}}figure{{display:inline-block;margin:0.5em}}img{{max-width:100%}}</style></head><body>
+<h1>tinysent report</h1>
+<p>Test file <code>{esc(s["test"])}</code>: {s["n_binary"]} positive/negative tweets ({s["n_all"]} with the neutral
+ones). Accuracy carries its Wilson 95 % interval; one tweet is {100 / s["n_binary"]:.2f} points, so compare systems
+with the paired McNemar tests below, not by eye. ECE: expected calibration error (10 bins). 3-way accuracy: all
+{s["n_all"]} tweets, neutral when {s["default_band"][0]} &lt; P(positive) &lt; {s["default_band"][1]} (a band fixed
+in advance, not tuned on this test set).</p>
+<h2 id="summary">Systems</h2>
+<table><tr><th>system</th><th>n</th><th>accuracy</th><th>95 % CI</th><th>macro F1</th><th>ROC-AUC</th><th>ECE</th>
+<th>negative P / R</th><th>positive P / R</th><th>3-way acc</th></tr>{rows}</table>
+<h2 id="mcnemar">Paired McNemar tests</h2>
+<table><tr><th>a</th><th>b</th><th>a right, b wrong</th><th>b right, a wrong</th><th>p (exact)</th></tr>{pairs}</table>
+<h2 id="plots">Plots</h2>
+{img("confusion", "confusion matrices")}{img("roc", "ROC curves")}{img("reliability", "reliability diagram")}
+{img("threshold", "accuracy versus decision threshold")}{img("neutral", "3-way accuracy across neutral band widths")}
+{img("lengths", "token-length histogram of the test tweets")}
+<h2 id="mistakes">Most confident mistakes of the first model</h2>
+<table><tr><th>true</th><th>P(positive)</th><th>tweet</th><th>as the model saw it</th></tr>{mistakes}</table>
+</body></html>
+"""
