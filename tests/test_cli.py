@@ -75,3 +75,39 @@ def test_bad_input_gives_an_error_not_a_traceback(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--epochs", "abc"])
+
+
+def test_run_trains_evaluates_and_reports(tiny_base, train_file, test_file, tmp_path, capsys):
+    rc = main(
+        [
+            "run",
+            "--base",
+            str(tiny_base),
+            "--data",
+            str(train_file),
+            "--test",
+            str(test_file),
+            "--out",
+            str(tmp_path / "job"),
+            "--max-train",
+            "600",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--lr",
+            "3e-3",
+            "--eval-every",
+            "10",
+            "--max-val",
+            "none",
+            "--val-fraction",
+            "0.1",
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    job = tmp_path / "job"
+    assert (job / "model" / "model.safetensors").exists() and (job / "eval" / "metrics.json").exists()
+    assert (job / "report" / "report.html").exists()
+    assert json.loads((job / "eval" / "metrics.json").read_text())["n"] == 120

@@ -63,7 +63,7 @@ def _int_or_none(s: str) -> int | None:
 
 def _config_from(args, cls, **extra):
     names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in vars(args).items() if k in names}, **extra)
+    return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **extra})
 
 
 def cmd_data_check(args) -> int:
@@ -207,17 +207,25 @@ def cmd_export(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """The main job: train → evaluate, with defaults that finish on a 2-core CPU."""
+    """The main job: train → evaluate → report, with defaults that finish on a 2-core CPU."""
     from .config import TrainConfig
     from .evaluate import evaluate
+    from .report import build_report
     from .train import train
 
     out = Path(args.out)
     cfg = _config_from(args, TrainConfig, out=str(out / "model"))
     train(cfg, progress=not args.quiet)
-    m = evaluate(out / "model", args.test or args.data, out / "eval")
+    test = args.test or args.data
+    m = evaluate(out / "model", test, out / "eval")
+    # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
+    build_report(
+        [str(out / "model")], test, out / "report", train_path=args.data, baseline_max_train=cfg.max_train
+    )
     print(json.dumps({k: m[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc")}, indent=2))
-    print(f"model: {out / 'model'}\nreport: {out / 'eval'}")
+    print(
+        f"model: {out / 'model'}\nmetrics and plots: {out / 'eval'}\nreport: {out / 'report' / 'report.html'}"
+    )
     return 0
 
 
