@@ -91,3 +91,44 @@ def test_calibrate_stores_a_temperature_that_predict_uses(trained_model, tmp_pat
     assert ModelMeta.load(m).temperature == pytest.approx(r["temperature"])
     after = tinysent.load(m).predict("i love this great day")["positive"]
     assert after != pytest.approx(before)
+
+
+def test_several_seeds_train_and_report_mean_and_std(tiny_base, train_file, test_file, tmp_path):
+    from tinysent.cli import main
+
+    out = tmp_path / "multi"
+    assert (
+        main(
+            [
+                "train",
+                "--base",
+                str(tiny_base),
+                "--data",
+                str(train_file),
+                "--out",
+                str(out),
+                "--seeds",
+                "2",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--lr",
+                "3e-3",
+                "--eval-every",
+                "20",
+                "--max-val",
+                "none",
+                "--val-fraction",
+                "0.1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((out / "seeds.json").read_text())
+    assert [r["seed"] for r in summary["seeds"]] == [0, 1] and summary["val_accuracy_std"] >= 0
+    s = build_report([str(out)], test_file, tmp_path / "r")
+    assert s["multi_seed"][0]["seeds"] == 2 and 0 <= s["multi_seed"][0]["accuracy_mean"] <= 1
+    assert 'id="seeds"' in (tmp_path / "r" / "report.html").read_text()
+    assert "## Several seeds" in (tmp_path / "r" / "report.md").read_text()

@@ -104,12 +104,31 @@ def cmd_data_sample(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from dataclasses import replace
+
     from .config import TrainConfig
     from .train import train
 
     cfg = _config_from(args, TrainConfig)
-    summary = train(cfg, progress=not args.quiet)
-    print(json.dumps({"out": cfg.out, **summary}, indent=2))
+    if args.seeds <= 1:
+        summary = train(cfg, progress=not args.quiet)
+        print(json.dumps({"out": cfg.out, **summary}, indent=2))
+        return 0
+    # Several seeds: out/seed-S each; `tinysent report --model out` shows their mean ± std.
+    runs = []
+    for seed in range(cfg.seed, cfg.seed + args.seeds):
+        one = replace(cfg, seed=seed, out=str(Path(cfg.out) / f"seed-{seed}"))
+        runs.append({"seed": seed, "out": one.out, "best": train(one, progress=not args.quiet)["best"]})
+    accs = [r["best"]["val_accuracy"] for r in runs]
+    import statistics
+
+    summary = {
+        "seeds": runs,
+        "val_accuracy_mean": statistics.mean(accs),
+        "val_accuracy_std": statistics.stdev(accs),
+    }
+    Path(cfg.out, "seeds.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -293,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="fine-tune a base model (preset, folder or hub id) on Sentiment140")
     _add_config_args(t, TrainConfig)
+    t.add_argument("--seeds", type=int, default=1, help="train N models (seeds S..S+N-1) into OUT/seed-S")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 

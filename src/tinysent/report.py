@@ -261,16 +261,24 @@ def build_report(
     y = (pol[binary] == D.Polarity.POSITIVE).astype(int)
     systems: list[System] = []
     predictors = []
+    seed_groups = []
     for d in model_dirs:
+        seeds = sorted(Path(d).glob("seed-*/config.json"))
+        if seeds:  # a `tinysent train --seeds N` folder: every seed is scored, the page shows mean ± std
+            group = []
+            for c in seeds:
+                p = load(c.parent)
+                predictors.append(p)
+                group.append(
+                    System(f"{Path(d).name}/{c.parent.name}", p.positive_proba(test.texts)[0], "model")
+                )
+            systems += group
+            seed_groups.append((Path(d).name, group))
+            continue
         p = load(d)
         predictors.append(p)
-        systems.append(
-            System(
-                Path(d).name if Path(d).name != "tinysent-tinybert-4l" else "shipped tinybert-4l",
-                p.positive_proba(test.texts)[0],
-                "model",
-            )
-        )
+        name = Path(d).name if Path(d).name != "tinysent-tinybert-4l" else "shipped tinybert-4l"
+        systems.append(System(name, p.positive_proba(test.texts)[0], "model"))
     train = None
     if train_path is not None:
         train = D.load(train_path, "train").binary()
@@ -332,7 +340,19 @@ def build_report(
     else:
         lengths = [len(t.split()) for t in test.texts]
     plots = _plots(systems, y, pol, binary, lengths)
+    multi = []
+    for name, group in seed_groups:
+        accs = [((g.p_pos[binary] >= 0.5).astype(int) == y).mean() for g in group]
+        multi.append(
+            {
+                "model": name,
+                "seeds": len(group),
+                "accuracy_mean": float(np.mean(accs)),
+                "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+            }
+        )
     summary = {
+        "multi_seed": multi,
         "test": str(file),
         "n_binary": int(binary.sum()),
         "n_all": len(pol),
@@ -369,6 +389,12 @@ def _table_md(rows) -> list[str]:
 def _markdown(s: dict) -> str:
     lines = [f"# tinysent report: {s['n_binary']} binary test tweets ({s['n_all']} with neutral)", ""]
     lines += _table_md(s["systems"])
+    if s["multi_seed"]:
+        lines += ["", "## Several seeds", "", "| model | seeds | accuracy mean ± std |", "|---|---|---|"]
+        lines += [
+            f"| {m['model']} | {m['seeds']} | {m['accuracy_mean']:.1%} ± {m['accuracy_std']:.1%} |"
+            for m in s["multi_seed"]
+        ]
     lines += [
         "",
         "## Paired McNemar tests (exact, two-sided)",
@@ -409,6 +435,13 @@ def _html(s: dict, plots: dict[str, str]) -> str:
         f"<td>{p['p_value']:.3g}</td></tr>"
         for p in s["mcnemar"]
     )
+    multi = "".join(
+        f"<tr><td>{esc(m['model'])}</td><td>{m['seeds']}</td><td>{m['accuracy_mean']:.1%} ± {m['accuracy_std']:.1%}</td></tr>"
+        for m in s["multi_seed"]
+    )
+    if multi:
+        multi = f'<h2 id="seeds">Several seeds</h2><table><tr><th>model</th><th>seeds</th><th>accuracy mean ± std</th></tr>{multi}</table>'
+
     mistakes = "".join(
         f"<tr><td>{m['true']}</td><td>{m['p_positive']:.3f}</td><td>{esc(m['text'])}</td>"
         f"<td>{esc(m['normalised'])}</td></tr>"
@@ -431,6 +464,7 @@ in advance, not tuned on this test set).</p>
 <h2 id="summary">Systems</h2>
 <table><tr><th>system</th><th>n</th><th>accuracy</th><th>95 % CI</th><th>macro F1</th><th>ROC-AUC</th><th>ECE</th>
 <th>negative P / R</th><th>positive P / R</th><th>3-way acc</th></tr>{rows}</table>
+{multi}
 <h2 id="mcnemar">Paired McNemar tests</h2>
 <table><tr><th>a</th><th>b</th><th>a right, b wrong</th><th>b right, a wrong</th><th>p (exact)</th></tr>{pairs}</table>
 <h2 id="plots">Plots</h2>
