@@ -18,44 +18,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(trained_model):
+def _start(model, *args) -> tuple[str, subprocess.Popen]:
+    """`tinysent serve MODEL ARGS` on a free loopback port; returns once /readyz answers 200."""
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tinysent.cli",
-            "serve",
-            str(trained_model),
-            "--port",
-            str(port),
-            "--max-texts",
-            "50",
-            "--max-chars",
-            "300",
-            "--max-body-bytes",
-            "20000",
-            "--batch-window-ms",
-            "20",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    cmd = [sys.executable, "-m", "tinysent.cli", "serve", str(model), "--port", str(port), *args]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
         try:
             if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                break
+                return url, proc
         except httpx.HTTPError:
             pass
         assert proc.poll() is None, proc.stdout.read()
         assert time.time() < deadline, "server did not become ready"
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server(trained_model):
+    url, proc = _start(
+        trained_model,
+        "--max-texts",
+        "50",
+        "--max-chars",
+        "300",
+        "--max-body-bytes",
+        "20000",
+        "--batch-window-ms",
+        "20",
+    )
     yield url, proc
     if proc.poll() is None:
         proc.terminate()
@@ -116,29 +110,7 @@ def test_concurrent_requests_are_batched_and_answered_in_order(server):
 
 
 def test_graceful_shutdown_finishes_in_flight_requests(trained_model):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tinysent.cli",
-            "serve",
-            str(trained_model),
-            "--port",
-            str(port),
-            "--batch-window-ms",
-            "300",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    url, proc = _start(trained_model, "--batch-window-ms", "300")
     with concurrent.futures.ThreadPoolExecutor(1) as ex:
         fut = ex.submit(httpx.post, url + "/v1/predict", json={"texts": ["love it"]}, timeout=30)
         time.sleep(0.1)  # the request is waiting in the 300 ms batching window
