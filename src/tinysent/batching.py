@@ -79,7 +79,7 @@ def collate(items: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
     mask = torch.zeros((len(items), width), dtype=torch.long)
     for r, it in enumerate(items):
         row = it["input_ids"]
-        ids[r, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)  # copies: store rows are read-only views
         mask[r, : len(row)] = 1
     out = {"input_ids": ids, "attention_mask": mask, "index": torch.tensor([it["index"] for it in items])}
     if "labels" in items[0]:
