@@ -10,9 +10,12 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,6 +72,14 @@ async def phase(url: str, clients: int, requests: int, texts_per_request: int) -
     }
 
 
+def _ms(v: str) -> float:
+    """wrk's latency text (e.g. 830.00us, 11.30ms, 1.02s) in milliseconds."""
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if v.endswith(unit):
+            return round(float(v[: -len(unit)]) * f, 2)
+    return float(v)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default=None)
@@ -101,6 +112,42 @@ def main() -> None:
                 pass
             time.sleep(0.2)
         info = ready.json()
+        wrk_phases = []
+        if shutil.which("wrk"):  # a C load generator: the Python client below saturates first at 32 clients
+            script = Path(tempfile.mkdtemp()) / "post.lua"
+            script.write_text(
+                'wrk.method = "POST"\nwrk.body = \'{"texts": ["I love this so much!"]}\'\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+            )
+            for clients in (1, 8, 32):
+                out = subprocess.run(
+                    [
+                        "wrk",
+                        "-t1",
+                        f"-c{clients}",
+                        "-d8s",
+                        "--latency",
+                        "-s",
+                        str(script),
+                        url + "/v1/predict",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                ).stdout
+                r = {
+                    "clients": clients,
+                    "seconds": 8,
+                    "texts_per_request": 1,
+                    "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                    "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
+                    "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+                    "errors": int(m.group(1))
+                    if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
+                    else 0,
+                }
+                print("wrk", r, flush=True)
+                wrk_phases.append(r)
         phases = []
         for clients, requests, per in [(1, 300, 1), (8, 1000, 1), (32, 2000, 1), (8, 200, 64), (8, 100, 256)]:
             r = asyncio.run(phase(url, clients, requests, per))

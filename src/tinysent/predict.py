@@ -65,6 +65,9 @@ class OnnxBackend:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
+        if os.environ.get("TINYSENT_ORT_SPIN", "1") == "0":
+            # Idle ORT threads stop spinning: a service sharing its cores with an event loop needs them.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # One intra-op thread per physical core is ORT's sweet spot for small matmuls.
         opts.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2))
