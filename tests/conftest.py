@@ -96,6 +96,23 @@ def make_tiny_base(
     return folder
 
 
+def tiny_train_args(base, data, out, **overrides) -> list[str]:
+    """`tinysent train`-style flags for a quick fixture run; keyword overrides use option names with _."""
+    opts = {
+        "epochs": 2,
+        "batch_size": 32,
+        "lr": "3e-3",
+        "eval_every": 20,
+        "max_val": "none",
+        "val_fraction": 0.1,
+        **overrides,
+    }
+    args = ["--base", str(base), "--data", str(data), "--out", str(out)]
+    for k, v in opts.items():
+        args += ["--" + k.replace("_", "-"), str(v)]
+    return [*args, "--quiet"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory):
     """Token stores and downloads go to a temporary cache, never the user's."""

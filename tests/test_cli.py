@@ -6,6 +6,8 @@ import pytest
 
 from tinysent.cli import main
 
+from .conftest import tiny_train_args
+
 COMMANDS = ["data", "train", "distill", "evaluate", "predict", "run"]
 
 
@@ -32,30 +34,7 @@ def test_data_check_strict_fails_clearly(tmp_path, capsys):
 
 def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, capsys):
     out = tmp_path / "m"
-    rc = main(
-        [
-            "train",
-            "--base",
-            str(tiny_base),
-            "--data",
-            str(train_file),
-            "--out",
-            str(out),
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-            "--lr",
-            "3e-3",
-            "--eval-every",
-            "20",
-            "--max-val",
-            "none",
-            "--val-fraction",
-            "0.1",
-            "--quiet",
-        ]
-    )
+    rc = main(["train", *tiny_train_args(tiny_base, train_file, out)])
     assert rc == 0 and (out / "tinysent.json").exists()
     capsys.readouterr()
     assert main(["evaluate", str(out), "--data", str(test_file), "--out", str(tmp_path / "ev")]) == 0
@@ -81,29 +60,9 @@ def test_run_trains_evaluates_and_reports(tiny_base, train_file, test_file, tmp_
     rc = main(
         [
             "run",
-            "--base",
-            str(tiny_base),
-            "--data",
-            str(train_file),
             "--test",
             str(test_file),
-            "--out",
-            str(tmp_path / "job"),
-            "--max-train",
-            "600",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-            "--lr",
-            "3e-3",
-            "--eval-every",
-            "10",
-            "--max-val",
-            "none",
-            "--val-fraction",
-            "0.1",
-            "--quiet",
+            *tiny_train_args(tiny_base, train_file, tmp_path / "job", max_train=600, eval_every=10),
         ]
     )
     assert rc == 0

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .conftest import make_tiny_base
+from .conftest import make_tiny_base, tiny_train_args
 
 
 def _cli(*args, procs: int = 1):
@@ -37,29 +37,7 @@ def _evals(out):
 def _train_args(base, data, out, *extra):
     return [
         "train",
-        "--base",
-        str(base),
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--epochs",
-        "2",
-        "--batch-size",
-        "32",
-        "--lr",
-        "2e-3",
-        "--eval-every",
-        "10",
-        "--max-val",
-        "none",
-        "--val-fraction",
-        "0.1",
-        "--patience",
-        "none",
-        "--mixed-precision",
-        "no",
-        "--quiet",
+        *tiny_train_args(base, data, out, lr="2e-3", eval_every=10, patience="none", mixed_precision="no"),
         *extra,
     ]
 

@@ -16,6 +16,8 @@ from tinysent.report import (
     three_way_accuracy,
 )
 
+from .conftest import tiny_train_args
+
 
 def test_mcnemar_exact_by_hand():
     a = np.array([1, 1, 1, 1, 0, 0, 1, 1], bool)
@@ -97,35 +99,7 @@ def test_several_seeds_train_and_report_mean_and_std(tiny_base, train_file, test
     from tinysent.cli import main
 
     out = tmp_path / "multi"
-    assert (
-        main(
-            [
-                "train",
-                "--base",
-                str(tiny_base),
-                "--data",
-                str(train_file),
-                "--out",
-                str(out),
-                "--seeds",
-                "2",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "32",
-                "--lr",
-                "3e-3",
-                "--eval-every",
-                "20",
-                "--max-val",
-                "none",
-                "--val-fraction",
-                "0.1",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert main(["train", "--seeds", "2", *tiny_train_args(tiny_base, train_file, out, epochs=1)]) == 0
     summary = json.loads((out / "seeds.json").read_text())
     assert [r["seed"] for r in summary["seeds"]] == [0, 1] and summary["val_accuracy_std"] >= 0
     s = build_report([str(out)], test_file, tmp_path / "r")

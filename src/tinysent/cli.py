@@ -151,24 +151,23 @@ def cmd_evaluate(args) -> int:
 
 
 def _read_inputs(args):
-    """Texts from arguments, --input (txt / csv / jsonl) or stdin."""
+    """Texts from arguments, --input (txt / csv / tsv / jsonl, read like `--output` runs read it) or stdin."""
     if args.texts:
         return list(args.texts)
     if args.input:
-        path = Path(args.input)
-        if path.suffix == ".jsonl":
-            with open(path, encoding="utf-8") as f:
-                return [json.loads(line)[args.column] for line in f if line.strip()]
-        if path.suffix in (".csv", ".tsv"):
-            with open(path, encoding="utf-8", newline="") as f:
-                reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-                if args.column not in (reader.fieldnames or []):
-                    raise SystemExit(
-                        f"error: {path} has no column {args.column!r}; it has {reader.fieldnames}. "
-                        "Use --column NAME."
-                    )
-                return [row[args.column] for row in reader]
-        return path.read_text(encoding="utf-8").splitlines()
+        from .score import ScoreError, read_records
+
+        texts = []
+        for r in read_records(args.input, args.column):
+            if r.error == "empty line":  # blank JSONL lines hold no record
+                continue
+            if r.error:
+                raise ScoreError(
+                    f"{args.input}, line {r.line}: {r.error} (fix it, or use --output FILE, which "
+                    "writes an error record for such lines and carries on)"
+                )
+            texts.append(r.text)
+        return texts
     if sys.stdin.isatty():
         raise SystemExit("error: give texts as arguments, --input FILE, or pipe them on stdin")
     return sys.stdin.read().splitlines()

@@ -27,13 +27,13 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .batching import BatchList, TokenDataset, collate
 from .config import ModelMeta, TrainConfig, git_commit
 from .train import (
     Budget,
     JsonlLog,
     evaluate_loader,
     make_accelerator,
+    make_loader,
     make_optimizer,
     prepare_data,
     save_model,
@@ -249,20 +249,12 @@ class Projections(torch.nn.Module):
 # The stages
 
 
-def _loader(ids, labels, extra_logits, batch_size, seed, shuffle):
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    ds = TokenDataset(ids, labels)
-    return torch.utils.data.DataLoader(
-        ds, batch_sampler=BatchList(lengths, batch_size, seed, shuffle), collate_fn=collate
-    )
-
-
 @torch.no_grad()
 def teacher_logits(teacher, ids: list[list[int]], batch_size: int, acc, progress: bool = True) -> np.ndarray:
     """The teacher's logits for every transfer example, computed once (cheaper than per epoch)."""
     from tqdm.auto import tqdm
 
-    loader = _loader(ids, None, None, batch_size * 4, 0, False)
+    loader = make_loader(ids, None, batch_size * 4, 0, False)
     out = np.zeros((len(ids), teacher.config.num_labels), dtype=np.float32)
     teacher.eval()
     for batch in tqdm(
@@ -327,8 +319,8 @@ def _run_stage(
 ):
     from tqdm.auto import tqdm
 
-    loader = _loader(
-        ids, labels, None, cfg.batch_size, cfg.seed + {"stage0": 0, "stage1": 1, "stage2": 2}[stage], True
+    loader = make_loader(
+        ids, labels, cfg.batch_size, cfg.seed + {"stage0": 0, "stage1": 1, "stage2": 2}[stage], True
     )
     sampler = loader.batch_sampler
     steps_per_epoch = len(loader)
@@ -475,7 +467,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         extra = [t for t in Path(cfg.unlabelled).read_text(encoding="utf-8").splitlines() if t.strip()]
         ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
         labels = np.concatenate([labels, np.full(len(extra), -100)])
-    val_loader = acc.prepare(_loader(prep.val_ids, prep.val_labels, None, cfg.batch_size * 4, 0, False))
+    val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
     jlog = JsonlLog(out / "train_log.jsonl", acc.is_main_process)
     jlog.write({"type": "start", "config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)})
     proj = Projections(n_s + 1, student.config.hidden_size, teacher.config.hidden_size)

@@ -65,7 +65,6 @@ _EMOTICON_RE = re.compile(
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION_RE = re.compile(r"(?<![\w@])@\w+")
 _HASHTAG_RE = re.compile(r"(?<![\w#])#(\w+)")
-_WS_RE = re.compile(r"\s+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202f\ufeff]")
 # Pictographs, dingbats, symbols; skin-tone modifiers and joiners are dropped separately.
 _EMOJI_RE = re.compile(
