@@ -141,3 +141,127 @@ def test_distillation_beats_the_same_student_from_scratch(trained_model, train_f
     )
     assert summary["best"]["val_accuracy"] >= 0.9
     assert summary["best"]["val_accuracy"] > base["best"]["val_accuracy"] + 0.05
+
+
+def _tiny_teacher_and_calib(trained_model, n=256):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from tinysent.batching import encode
+
+    from .conftest import make_tweets
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(trained_model).eval()
+    tok = AutoTokenizer.from_pretrained(trained_model)
+    ids = encode([t for _, t in make_tweets(n, seed=7)], tok, 32)
+    return teacher, ids
+
+
+def _logits(model, ids):
+    from tinysent.distill import _NoAcc, teacher_logits
+
+    return torch.from_numpy(teacher_logits(model, ids, 64, _NoAcc(torch.device("cpu")), progress=False))
+
+
+def _kl(p_logits, q_logits):
+    p = p_logits.softmax(-1)
+    return (p * (p.log() - q_logits.log_softmax(-1))).sum(-1).mean().item()
+
+
+def test_prune_to_the_teachers_own_shape_is_exact(trained_model):
+    from tinysent.distill import prune_teacher
+
+    teacher, ids = _tiny_teacher_and_calib(trained_model)
+    c = teacher.config
+    shape = dict(num_hidden_layers=2, hidden_size=c.hidden_size, num_attention_heads=4, intermediate_size=64)
+    student, layers = prune_teacher(teacher, shape, ids, layers=[1, 2])
+    assert layers == [1, 2]
+    torch.testing.assert_close(_logits(student, ids), _logits(teacher, ids), atol=1e-5, rtol=1e-5)
+
+
+def test_prune_drops_dead_ffn_neurons_first(trained_model):
+    """Neurons that never fire (zero weights and bias, GELU(0) = 0) rank last: cutting the FFN to the
+    live half changes no logit."""
+    from tinysent.distill import prune_teacher
+
+    teacher, ids = _tiny_teacher_and_calib(trained_model)
+    dead = torch.arange(1, 64, 2)
+    with torch.no_grad():
+        for layer in teacher.bert.encoder.layer:
+            layer.intermediate.dense.weight[dead] = 0
+            layer.intermediate.dense.bias[dead] = 0
+    shape = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=4, intermediate_size=32)
+    student, _ = prune_teacher(teacher, shape, ids, layers=[1, 2])
+    live = torch.arange(0, 64, 2)
+    torch.testing.assert_close(
+        student.bert.encoder.layer[0].intermediate.dense.weight,
+        teacher.bert.encoder.layer[0].intermediate.dense.weight[live],
+    )
+    torch.testing.assert_close(_logits(student, ids), _logits(teacher, ids), atol=1e-5, rtol=1e-5)
+
+
+def test_pruned_student_starts_close_to_the_teacher(trained_model):
+    from tinysent.distill import prune_teacher
+
+    teacher, ids = _tiny_teacher_and_calib(trained_model)
+    shape = dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32)
+    auto, chosen = prune_teacher(teacher, shape, ids)
+    t = _logits(teacher, ids)
+    kls = {g: _kl(t, _logits(prune_teacher(teacher, shape, ids, layers=[g])[0], ids)) for g in (1, 2)}
+    assert chosen == [min(kls, key=kls.get)]  # the automatic layer choice is the closest subset
+    scratch = build_student({**shape, "max_position_embeddings": 128}, teacher.config.vocab_size).eval()
+    assert sum(p.numel() for p in auto.parameters()) == sum(p.numel() for p in scratch.parameters())
+    assert _kl(t, _logits(auto, ids)) < _kl(t, _logits(scratch, ids))
+    assert auto.bert.encoder.layer[0].attention.self.attention_head_size == 4
+
+
+def test_prune_rejects_shapes_it_cannot_cut(trained_model):
+    from tinysent.distill import prune_teacher
+
+    teacher, ids = _tiny_teacher_and_calib(trained_model, 16)
+    base = dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32)
+    for bad, msg in [
+        ({"num_attention_heads": 2}, "heads 2"),
+        ({"hidden_size": 64}, "hidden size 64"),
+        ({"intermediate_size": 128}, "FFN 128"),
+        ({"num_hidden_layers": 3}, "3 layers"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            prune_teacher(teacher, {**base, **bad}, ids)
+    with pytest.raises(ValueError, match="layers \\[3\\]"):
+        prune_teacher(teacher, base, ids, layers=[3])
+    with pytest.raises(ValueError, match="unknown shape"):
+        make_student("prune:huge", teacher, calib_ids=ids)
+
+
+def test_distill_from_a_pruned_teacher(trained_model, train_file, tmp_path, monkeypatch):
+    """`--student prune:SHAPE` end to end: the pruned layers become the layer map, and the student
+    after stage 2 is saved and at least as good as the teacher on the fixture's validation split."""
+    from tinysent import models
+
+    monkeypatch.setitem(
+        models.STUDENT_SHAPES,
+        "tiny",
+        dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32),
+    )
+    summary = distill(
+        DistillConfig(
+            teacher=str(trained_model),
+            student="prune:tiny",
+            out=str(tmp_path / "st"),
+            data=str(train_file),
+            max_train=400,
+            val_fraction=0.1,
+            max_val=None,
+            stage1_epochs=0,
+            stage2_epochs=2,
+            batch_size=32,
+            stage2_lr=3e-3,
+            eval_every=5,
+            prune_calibration=128,
+        ),
+        progress=False,
+    )
+    assert len(summary["layer_map"]) == 1
+    assert summary["sizes"]["student_params"] < summary["sizes"]["teacher_params"]
+    assert summary["best"]["val_accuracy"] >= 0.9
+    assert (tmp_path / "st" / "model.safetensors").exists()

@@ -118,3 +118,38 @@ def test_graceful_shutdown_finishes_in_flight_requests(trained_model):
         r = fut.result()
     assert r.status_code == 200 and r.json()["predictions"][0]["label"] == "positive"
     assert proc.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after a clean drain
+
+
+def test_continuous_batching_scores_what_queued_while_the_model_was_busy():
+    """No timer: the first request is scored at once; the five that arrive while it runs are scored
+    together in the next model call, each getting its own records in order."""
+    import asyncio
+    import threading
+
+    from tinysent.serve import MicroBatcher
+
+    calls: list[list[str]] = []
+    started = threading.Event()
+
+    class SlowPredictor:
+        def predict(self, texts, batch_size, band):
+            calls.append(list(texts))
+            started.set()
+            time.sleep(0.2)
+            return [{"label": t} for t in texts]
+
+    async def scenario():
+        b = MicroBatcher(SlowPredictor(), window_s=0.0, max_batch=256)
+        b.start()
+        first = asyncio.create_task(b.submit(["a"], None))
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+        rest = [asyncio.create_task(b.submit([f"b{i}", f"c{i}"], None)) for i in range(5)]
+        out = await asyncio.gather(first, *rest)
+        await b.stop()
+        return out
+
+    out = asyncio.run(scenario())
+    assert [len(c) for c in calls] == [1, 10]
+    assert out[0] == [{"label": "a"}]
+    assert out[3] == [{"label": "b2"}, {"label": "c2"}]

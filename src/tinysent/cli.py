@@ -275,7 +275,7 @@ def cmd_serve(args) -> int:
         max_body_bytes=args.max_body_bytes,
         batch_window_ms=args.batch_window_ms,
     )
-    run(args.model, args.host, args.port, args.workers, limits, args.backend)
+    run(args.model, args.host, args.port, args.workers, limits, args.backend, args.threads)
     return 0
 
 
@@ -386,7 +386,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-texts", type=int, default=256, help="texts per request")
     sv.add_argument("--max-chars", type=int, default=5000, help="characters per text")
     sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body size (413 above)")
-    sv.add_argument("--batch-window-ms", type=float, default=4.0, help="micro-batching window")
+    sv.add_argument(
+        "--batch-window-ms",
+        type=float,
+        default=0.0,
+        help="extra wait before scoring a batch; 0 (default): score the queue as soon as the model is free",
+    )
+    sv.add_argument(
+        "--threads", type=int, default=None, help="model threads per worker (default: one per CPU core)"
+    )
     sv.set_defaults(func=cmd_serve)
 
     r = sub.add_parser(

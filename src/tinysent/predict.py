@@ -40,10 +40,12 @@ def label_of(p_pos: np.ndarray, threshold: float, band: tuple[float, float] | No
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, path: Path, device: str | None = None):
+    def __init__(self, path: Path, device: str | None = None, threads: int | None = None):
         import torch
         from transformers import AutoModelForSequenceClassification
 
+        if threads:
+            torch.set_num_threads(threads)
         self.torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
@@ -98,7 +100,13 @@ class Predictor:
         return self.backend.model
 
     @classmethod
-    def from_dir(cls, path: str | os.PathLike, backend: str = "auto", device: str | None = None) -> Predictor:
+    def from_dir(
+        cls,
+        path: str | os.PathLike,
+        backend: str = "auto",
+        device: str | None = None,
+        threads: int | None = None,
+    ) -> Predictor:
         from transformers import AutoTokenizer
 
         path = Path(path)
@@ -114,9 +122,9 @@ class Predictor:
                 f"{path} has no ONNX model; make one with `tinysent export {path} --out DIR`"
             )
         if backend == "torch" or (backend == "auto" and onnx is None):
-            be = TorchBackend(path, device)
+            be = TorchBackend(path, device, threads)
         else:
-            be = OnnxBackend(onnx)
+            be = OnnxBackend(onnx, threads)
         return cls(be, AutoTokenizer.from_pretrained(path), ModelMeta.load(path), path)
 
     def _check(self, texts) -> list[str]:
@@ -187,9 +195,13 @@ class Predictor:
 
 
 def load(
-    path: str | os.PathLike | None = None, backend: str = "auto", device: str | None = None
+    path: str | os.PathLike | None = None,
+    backend: str = "auto",
+    device: str | None = None,
+    threads: int | None = None,
 ) -> Predictor:
-    """A model folder as a :class:`Predictor`; with no path, the model shipped in the package."""
+    """A model folder as a :class:`Predictor`; with no path, the model shipped in the package.
+    ``threads``: CPU threads for the model (default: one per core)."""
     if path is None:
         path = SHIPPED_DIR
         if not (path / "config.json").exists():
@@ -197,4 +209,4 @@ def load(
                 f"no shipped model at {path}: this install lacks it; "
                 "pass a model folder (tinysent train --out DIR)"
             )
-    return Predictor.from_dir(path, backend, device)
+    return Predictor.from_dir(path, backend, device, threads)

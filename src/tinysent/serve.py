@@ -1,7 +1,8 @@
 """HTTP service: ``tinysent serve`` (FastAPI + uvicorn).
 
-Concurrent requests are micro-batched: requests that arrive within ``batch_window_ms`` of each other
-are scored in one model call, so throughput grows with load while latency stays bounded. Every error
+Concurrent requests are batched continuously: while the model scores one batch, new requests queue
+and are scored together as soon as it is free, so throughput grows with load while latency stays
+bounded. Every error
 is a JSON answer with a 4xx status (413 body too large, 400 not UTF-8 or not JSON, 422 wrong shape
 or over a limit); the model and normaliser version come back in every response.
 """
@@ -31,7 +32,7 @@ class Limits:
     max_texts: int = 256
     max_chars: int = 5000
     max_body_bytes: int = 1 << 20
-    batch_window_ms: float = 4.0
+    batch_window_ms: float = 0.0  # 0: continuous batching (see MicroBatcher)
     max_batch: int = 256
 
 
@@ -57,8 +58,10 @@ class PredictResponse(BaseModel):
 
 
 class MicroBatcher:
-    """Collects concurrent requests for up to ``window`` seconds (or ``max_batch`` texts) and scores
-    them together in a worker thread, keeping the event loop free."""
+    """Continuous batching: one worker scores everything queued as one model call in a thread, and
+    whatever arrives meanwhile becomes the next call. Batches grow with load and no request waits for
+    a timer; ``window_s`` > 0 adds a fixed wait after the first request (rarely better, measured in
+    benchmarks/serve_load.py)."""
 
     def __init__(self, predictor, window_s: float, max_batch: int):
         self.predictor, self.window, self.max_batch = predictor, window_s, max_batch
@@ -74,7 +77,7 @@ class MicroBatcher:
 
     async def submit(self, texts: list[str], band) -> list[dict]:
         fut = asyncio.get_running_loop().create_future()
-        await self.queue.put((texts, band, fut))
+        self.queue.put_nowait((texts, band, fut))
         return await fut
 
     async def _run(self) -> None:
@@ -203,7 +206,9 @@ class GuardMiddleware:
             )
 
 
-def create_app(model_path=None, limits: Limits | None = None, backend: str = "auto"):
+def create_app(
+    model_path=None, limits: Limits | None = None, backend: str = "auto", threads: int | None = None
+):
     from contextlib import asynccontextmanager
 
     from .predict import load
@@ -212,7 +217,7 @@ def create_app(model_path=None, limits: Limits | None = None, backend: str = "au
     # ONNX Runtime's idle threads spin by default; in a service they steal the event loop's cores
     # (measured: 8 clients 372 → 455 req/s). TINYSENT_ORT_SPIN=1 restores spinning.
     os.environ.setdefault("TINYSENT_ORT_SPIN", "0")
-    predictor = load(model_path, backend=backend)
+    predictor = load(model_path, backend=backend, threads=threads)
     info = predictor.describe()
     model_name = str(info["path"])
     state = {"ready": False}
@@ -295,7 +300,7 @@ def create_app(model_path=None, limits: Limits | None = None, backend: str = "au
 def _factory():
     """uvicorn's entry for --workers > 1: each worker process loads the model from the same config."""
     cfg = json.loads(os.environ["TINYSENT_SERVE_CONFIG"])
-    asgi, _ = create_app(cfg["model"], Limits(**cfg["limits"]), cfg["backend"])
+    asgi, _ = create_app(cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"])
     return asgi
 
 
@@ -306,6 +311,7 @@ def run(
     workers: int = 1,
     limits: Limits | None = None,
     backend: str = "auto",
+    threads: int | None = None,
 ) -> None:
     import uvicorn
 
@@ -314,9 +320,14 @@ def run(
     common = dict(host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
     if workers > 1:
         os.environ["TINYSENT_SERVE_CONFIG"] = json.dumps(
-            {"model": str(model_path) if model_path else None, "limits": asdict(limits), "backend": backend}
+            {
+                "model": str(model_path) if model_path else None,
+                "limits": asdict(limits),
+                "backend": backend,
+                "threads": threads,
+            }
         )
         uvicorn.run("tinysent.serve:_factory", factory=True, workers=workers, **common)
     else:
-        asgi, _ = create_app(model_path, limits, backend)
+        asgi, _ = create_app(model_path, limits, backend, threads)
         uvicorn.run(asgi, **common)
