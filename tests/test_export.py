@@ -23,6 +23,27 @@ def test_export_is_self_describing_and_passes_parity(exported):
     for kind in ("fp32", "int8"):
         assert report["parity"][kind]["label_agreement"] >= 0.995
     assert report["parity"]["fp32"]["max_abs_prob_diff"] < 1e-4
+    assert report["files"]["last_layer"] == "cls-only"
+
+
+def test_cls_only_graph_gives_the_models_logits_on_padded_batches(trained_model):
+    """The exported graph skips the last layer's non-[CLS] rows; padded batches must not notice."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from tinysent.export import _cls_only_graph
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        trained_model, attn_implementation="eager"
+    ).eval()
+    tok = AutoTokenizer.from_pretrained(trained_model)
+    batch = tok(
+        ["i love it", "the day at work was so sad and awful today", "ugh"], padding=True, return_tensors="pt"
+    )
+    with torch.no_grad():
+        want = model(**batch).logits
+        got = _cls_only_graph(model)(batch["input_ids"], batch["attention_mask"])
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
 def test_onnx_backend_is_picked_and_matches_torch(exported, trained_model):

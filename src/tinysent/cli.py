@@ -220,7 +220,8 @@ def cmd_export(args) -> int:
     from .export import export
 
     ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
-    print(json.dumps(export(args.model, args.out, int8=args.int8, reference=ref), indent=2))
+    report = export(args.model, args.out, int8=args.int8, reference=ref, cls_only=not args.full_last_layer)
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -334,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True)
     x.add_argument("--int8", action="store_true", help="also write model.int8.onnx (dynamic quantization)")
     x.add_argument("--reference", default=None, help="text file of tweets for the parity check")
+    x.add_argument(
+        "--full-last-layer",
+        action="store_true",
+        help="compute every token in the last layer (default: only [CLS], the one the classifier reads)",
+    )
     x.set_defaults(func=cmd_export)
 
     pr = sub.add_parser("predict", help="label texts (arguments, --input FILE or stdin); score big files")
