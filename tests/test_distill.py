@@ -265,3 +265,70 @@ def test_distill_from_a_pruned_teacher(trained_model, train_file, tmp_path, monk
     assert summary["sizes"]["student_params"] < summary["sizes"]["teacher_params"]
     assert summary["best"]["val_accuracy"] >= 0.9
     assert (tmp_path / "st" / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("stop_at_eval", [2, 5])  # 2: inside stage 1; 5: inside stage 2
+def test_interrupted_distillation_resumes_to_the_same_result(
+    trained_model, train_file, tmp_path, monkeypatch, stop_at_eval
+):
+    import json
+
+    import tinysent.distill as dmod
+
+    shape = {"num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 4, "intermediate_size": 32}
+
+    def cfg(out, **kw):
+        return DistillConfig(
+            teacher=str(trained_model),
+            student=shape,
+            out=str(out),
+            data=str(train_file),
+            max_train=300,
+            val_fraction=0.1,
+            max_val=None,
+            stage1_epochs=1,
+            stage2_epochs=2,
+            batch_size=32,
+            stage1_lr=3e-3,
+            stage2_lr=3e-3,
+            eval_every=4,
+            **kw,
+        )
+
+    whole = distill(cfg(tmp_path / "whole"), progress=False)
+
+    real = dmod.evaluate_loader
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == stop_at_eval:
+            raise KeyboardInterrupt("simulated kill")
+        return real(*a, **k)
+
+    monkeypatch.setattr(dmod, "evaluate_loader", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        distill(cfg(tmp_path / "cut"), progress=False)
+    monkeypatch.setattr(dmod, "evaluate_loader", real)
+    resumed = distill(cfg(tmp_path / "cut", resume=True), progress=False)
+
+    assert resumed["best"]["step"] == whole["best"]["step"]
+    assert resumed["best"]["val_accuracy"] == pytest.approx(whole["best"]["val_accuracy"])
+    assert resumed["best"]["val_loss"] == pytest.approx(whole["best"]["val_loss"], rel=1e-5)
+
+    def last_eval(out):
+        recs = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
+        return [r for r in recs if r["type"] == "eval"][-1]
+
+    def evals(out):
+        recs = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
+        return [(r["stage"], r["step"]) for r in recs if r["type"] == "eval"]
+
+    assert evals(tmp_path / "cut") == evals(tmp_path / "whole")  # no step was trained twice
+    a, b = last_eval(tmp_path / "whole"), last_eval(tmp_path / "cut")
+    assert (a["stage"], a["step"]) == (b["stage"], b["step"])
+    assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-5)
+    assert any(
+        r.startswith('{"type": "resume"')
+        for r in (tmp_path / "cut" / "train_log.jsonl").read_text().splitlines()
+    )

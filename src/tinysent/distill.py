@@ -80,6 +80,7 @@ class DistillConfig:
     mixed_precision: str = "auto"
     log_every: int = 50
     stage_budgets: list[float] | None = None  # seconds for stages 0, 1, 2; schedules shorten to fit
+    resume: bool = False  # continue from out/checkpoint (written at every evaluation) when there is one
     sizes: dict = field(default_factory=dict)  # filled in: parameter counts
 
     def __post_init__(self) -> None:
@@ -497,8 +498,17 @@ def _run_stage(
     on_eval=None,
     progress=True,
     budget: float | None = None,
+    out: Path | None = None,
+    resume: bool = False,
 ):
+    """One stage's loop. At every evaluation the stage's state (student, projections, optimizer,
+    schedule, data position, RNG) goes to ``out/checkpoint``; with ``resume`` the stage continues
+    from there exactly."""
+    import itertools
+
     from tqdm.auto import tqdm
+
+    from . import checkpoint
 
     loader = make_loader(
         ids, labels, cfg.batch_size, cfg.seed + {"stage0": 0, "stage1": 1, "stage2": 2}[stage], True
@@ -509,16 +519,41 @@ def _run_stage(
     extra = (proj,) if stage != "stage2" else ()
     opt, sched = make_optimizer(student, lr, cfg.weight_decay, total, cfg.warmup_ratio, extra=extra)
     student, proj, opt, loader = acc.prepare(student, proj, opt, loader)
+    both = torch.nn.ModuleDict({"student": acc.unwrap_model(student), "proj": acc.unwrap_model(proj)})
+    st = {"stage": stage, "epoch": 0, "batches_done": 0, "step": 0, "seen": 0, "elapsed": 0.0, "run": 0.0}
+    rng = None
+    if resume and out is not None and checkpoint_stage(out) == stage:
+        st, rng = checkpoint.load(out, acc, both, opt, sched)
+        total = sched.total
+        jlog.write({"type": "resume", "stage": stage, "step": st["step"]})
     layer_map = cfg.layer_map
     t_logits_t = torch.from_numpy(t_logits) if t_logits is not None else None
-    bar = tqdm(total=total, desc=stage, unit="step", disable=not (progress and acc.is_local_main_process))
-    step, t0, seen, run = 0, time.time(), 0, 0.0
+    step, seen, run = st["step"], st["seen"], st["run"]
+    t0 = time.time() - st["elapsed"]
+    bar = tqdm(
+        total=total,
+        initial=step,
+        desc=stage,
+        unit="step",
+        disable=not (progress and acc.is_local_main_process),
+    )
     timer = Budget(budget, acc, sched)
     student.train()
     teacher.eval()
-    for epoch in range(math.ceil(epochs)):
+    for epoch in range(st["epoch"], math.ceil(epochs)):
+        if step >= total:
+            break
         sampler.set_epoch(epoch)
-        for batch in loader:
+        skip = st["batches_done"] if epoch == st["epoch"] else 0
+        it = acc.skip_first_batches(loader, skip) if skip else loader
+        it.set_epoch(epoch)
+        batches = iter(it)
+        if rng is not None:  # after the first batch: starting an iterator draws from torch's RNG
+            first = next(batches, None)
+            checkpoint.restore_rng(rng)
+            rng = None
+            batches = itertools.chain([first] if first is not None else [], batches)
+        for i, batch in enumerate(batches, start=skip):
             idx = batch.pop("index")
             y = batch.pop("labels", None)
             mask = batch["attention_mask"]
@@ -564,21 +599,33 @@ def _run_stage(
                         "examples_per_s": seen / (time.time() - t0),
                     }
                 )
-            if val_loader is not None and (step % cfg.eval_every == 0 or step == total):
-                ev = evaluate_loader(student, val_loader, acc)
-                rec = {
-                    "type": "eval",
-                    "stage": stage,
-                    "step": step,
-                    "epoch": step / steps_per_epoch,
-                    "train_loss": run,
-                    **ev,
-                    "examples_per_s": seen / (time.time() - t0),
-                    "elapsed_s": time.time() - t0,
-                }
-                jlog.write(rec)
-                if on_eval:
-                    on_eval(rec, student)
+            if step % cfg.eval_every == 0 or step == total:
+                if val_loader is not None:
+                    ev = evaluate_loader(student, val_loader, acc)
+                    rec = {
+                        "type": "eval",
+                        "stage": stage,
+                        "step": step,
+                        "epoch": step / steps_per_epoch,
+                        "train_loss": run,
+                        **ev,
+                        "examples_per_s": seen / (time.time() - t0),
+                        "elapsed_s": time.time() - t0,
+                    }
+                    jlog.write(rec)
+                    if on_eval:
+                        on_eval(rec, student)
+                if out is not None:
+                    done = i + 1 == steps_per_epoch
+                    st.update(
+                        epoch=epoch + done,
+                        batches_done=0 if done else i + 1,
+                        step=step,
+                        seen=seen,
+                        run=run,
+                        elapsed=time.time() - t0,
+                    )
+                    checkpoint.save(out, acc, both, opt, sched, st)
             if step >= total:
                 break
         if step >= total:
@@ -589,6 +636,14 @@ def _run_stage(
         acc.unwrap_model(proj),
         {"steps": step, "elapsed_s": time.time() - t0, "examples_per_s": seen / (time.time() - t0)},
     )
+
+
+def checkpoint_stage(out: Path) -> str | None:
+    """The stage an interrupted run's checkpoint belongs to (None: no checkpoint)."""
+    import json
+
+    f = out / "checkpoint" / "state.json"
+    return json.loads(f.read_text())["trainer"]["stage"] if f.exists() else None
 
 
 def _budget(cfg: DistillConfig, stage: int) -> float | None:
@@ -657,12 +712,19 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
         labels = np.concatenate([labels, np.full(len(extra), -100)])
     val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
-    jlog = JsonlLog(out / "train_log.jsonl", acc.is_main_process)
+    ck = checkpoint_stage(out) if cfg.resume else None
+    order = {"stage0": 0, "stage1": 1, "stage2": 2}
+
+    def wanted(stage: str, epochs: float) -> bool:
+        """Run this stage: it has epochs and an interrupted run did not get past it."""
+        return epochs > 0 and (ck is None or order[stage] >= order[ck])
+
+    jlog = JsonlLog(out / "train_log.jsonl", acc.is_main_process, append=ck is not None)
     jlog.write({"type": "start", "config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)})
     proj = Projections(n_s + 1, student.config.hidden_size, teacher.config.hidden_size)
     stages = {}
 
-    if cfg.stage0_epochs > 0:
+    if wanted("stage0", cfg.stage0_epochs):
         general, _, _, _ = load_classifier(cfg.general_teacher)
         general.to(acc.device).eval()
         g_proj = Projections(n_s + 1, student.config.hidden_size, general.config.hidden_size)
@@ -685,9 +747,11 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             jlog,
             progress=progress,
             budget=_budget(cfg, 0),
+            out=out,
+            resume=ck == "stage0",
         )
         del general
-    if cfg.stage1_epochs > 0:
+    if wanted("stage1", cfg.stage1_epochs):
         student, proj, stages["stage1"] = _run_stage(
             "stage1",
             cfg,
@@ -704,6 +768,8 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             jlog,
             progress=progress,
             budget=_budget(cfg, 1),
+            out=out,
+            resume=ck == "stage1",
         )
     meta = ModelMeta(
         normalizer=t_meta.normalizer,
@@ -724,7 +790,9 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             meta.metrics = {"validation": best}
             save_model(model, tokenizer, out, meta, acc)
 
-    if cfg.stage2_epochs > 0:
+    if ck is not None and (out / "tinysent.json").exists():  # the best student saved before the stop
+        best = ModelMeta.load(out).metrics.get("validation", best)
+    if wanted("stage2", cfg.stage2_epochs):
         t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, out)
         student, proj, stages["stage2"] = _run_stage(
             "stage2",
@@ -743,6 +811,8 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             on_eval=keep_best,
             progress=progress,
             budget=_budget(cfg, 2),
+            out=out,
+            resume=ck == "stage2",
         )
     else:
         ev = evaluate_loader(student, val_loader, acc)
