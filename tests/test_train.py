@@ -120,3 +120,21 @@ def test_token_store_is_built_once_and_matches_direct_tokenisation(
     again = prepare_data(TrainConfig(**{**cfg.__dict__, "seed": 1, "max_length": None}), tok, Normalizer())
     assert built == [] and again.stats["token_store"]["rows"] == 1200  # reused: nothing re-tokenised
     assert (D.cache_dir() / "tokens").exists()
+
+
+def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):
+    """encode() calls the Rust tokenizer directly when nothing truncates; ids must be the wrapper's,
+    also after a truncating call has left the backend configured to truncate."""
+    from transformers import AutoTokenizer
+
+    from tinysent.batching import encode
+
+    from .conftest import make_tweets
+
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+    texts = [t for _, t in make_tweets(50, seed=3)] + ["", "love " * 100]
+    want = tok(texts, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+    assert encode(texts, tok, None) == want
+    short = encode(texts, tok, 8)
+    assert max(len(x) for x in short) == 8 and short[-1][-1] == tok.sep_token_id
+    assert encode(texts, tok, None) == want

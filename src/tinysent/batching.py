@@ -11,6 +11,11 @@ import torch
 
 def encode(texts: list[str], tokenizer, max_length: int | None, chunk: int = 8192) -> list[list[int]]:
     """Token ids per text (with [CLS]/[SEP]), truncated to ``max_length`` when given."""
+    fast = getattr(tokenizer, "backend_tokenizer", None)
+    if max_length is None and fast is not None and fast.truncation is None and fast.padding is None:
+        # The Rust tokenizer directly: the same ids without the Python wrapper's per-call work
+        # (~35 % of tokenising time, ~2 % of ONNX int8 scoring time).
+        return [e.ids for e in fast.encode_batch(texts, add_special_tokens=True)]
     ids: list[list[int]] = []
     for i in range(0, len(texts), chunk):
         enc = tokenizer(
