@@ -33,4 +33,5 @@ def test_evaluate_writes_metrics_plots_and_smoke(trained_model, test_file, tmp_p
     for png in ("confusion_matrix.png", "roc.png", "training_curves.png"):
         data = (tmp_path / "ev" / png).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000
-    assert len((tmp_path / "ev" / "predictions.jsonl").read_text().splitlines()) == 120
+    preds = [json.loads(x) for x in (tmp_path / "ev" / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 120 and set(preds[0]) == {"line", "true", "positive"}  # no tweet text copied

@@ -47,4 +47,4 @@ def test_accuracy_matches_the_model_card():
     test = D.read(SHARED / "testdata.manual.2009.06.14.csv").binary()
     p, _ = tinysent.load().positive_proba(test.texts)
     m = binary_metrics(test.classes, p)
-    assert m["n"] == 359 and m["accuracy"] == pytest.approx(0.8106, abs=0.003)  # 291/359 on the card
+    assert m["n"] == 359 and m["accuracy"] == pytest.approx(0.8552, abs=0.003)  # 307/359 on the card

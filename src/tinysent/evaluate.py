@@ -196,9 +196,10 @@ def evaluate(
     smoke = predictor.predict(SMOKE_SENTENCES)
     metrics["smoke"] = [{"text": t, **r} for t, r in zip(SMOKE_SENTENCES, smoke)]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    # Line numbers, not texts: result folders get committed and shared, the data's text stays in the data.
     with open(out / "predictions.jsonl", "w") as f:
-        for line, t, yy, pp in zip(binary.lines.tolist(), binary.texts, y.tolist(), p.tolist()):
-            f.write(json.dumps({"line": line, "text": t, "true": D.BINARY_LABELS[yy], "positive": pp}) + "\n")
+        for line, yy, pp in zip(binary.lines.tolist(), y.tolist(), p.tolist()):
+            f.write(json.dumps({"line": line, "true": D.BINARY_LABELS[yy], "positive": pp}) + "\n")
     name = Path(model_dir).name
     plot_confusion(
         metrics["confusion_matrix"]["rows_true_cols_pred"],
