@@ -145,8 +145,8 @@ def main() -> None:
                     "seconds": a.seconds,
                     "texts_per_request": 1,
                     "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                    "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-                    "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+                    "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+                    "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
                     "errors": int(m.group(1))
                     if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
                     else 0,

@@ -10,6 +10,7 @@ or over a limit); the model and normaliser version come back in every response.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -227,6 +228,10 @@ def create_app(
         app.state.batcher = MicroBatcher(predictor, limits.batch_window_ms / 1000, limits.max_batch)
         app.state.batcher.start()
         predictor.predict(["warm up"])  # first call allocates; keep it out of user latency
+        # Move the millions of long-lived objects (torch, transformers, the model) out of the cyclic
+        # collector's reach: a full collection over them stalls every request in flight.
+        gc.collect()
+        gc.freeze()
         state["ready"] = True
         yield
         state["ready"] = False
