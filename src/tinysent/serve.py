@@ -230,8 +230,10 @@ def create_app(
         predictor.predict(["warm up"])  # first call allocates; keep it out of user latency
         # Move the millions of long-lived objects (torch, transformers, the model) out of the cyclic
         # collector's reach: a full collection over them stalls every request in flight.
-        gc.collect()
-        gc.freeze()
+        # TINYSENT_GC_FREEZE=0 turns this off (benchmarks/serve_configs.py measures both).
+        if os.environ.get("TINYSENT_GC_FREEZE", "1") != "0":
+            gc.collect()
+            gc.freeze()
         state["ready"] = True
         yield
         state["ready"] = False
