@@ -50,11 +50,37 @@ def _add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
                 *flags, dest=f.name, type=_int_or_none, default=default, help="a number, or 'none'"
             )
         elif isinstance(default, bool):
-            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default)
+            p.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=HELP.get(f.name),
+            )
         elif isinstance(default, (int, float)):
-            p.add_argument(flag, dest=f.name, type=type(default), default=default)
+            p.add_argument(flag, dest=f.name, type=type(default), default=default, help=HELP.get(f.name))
         else:
-            p.add_argument(flag, dest=f.name, type=str, default=default)
+            p.add_argument(flag, dest=f.name, type=str, default=default, help=HELP.get(f.name))
+
+
+HELP = {  # options whose name alone does not say enough
+    "teacher": "fine-tuned teacher model folder",
+    "student": "tinybert-4l / tinybert-6l (random init), prune:SHAPE (the teacher pruned to that shape), "
+    "layers:2,4,6 (a subset of the teacher's layers) or a checkpoint folder",
+    "unlabelled": "text file of extra tweets, one per line, labelled by the teacher",
+    "general_teacher": "pre-trained (not fine-tuned) model for stage 0, general distillation",
+    "prune_calibration": "training tweets whose activations decide what prune:SHAPE keeps",
+    "stage0_epochs": "general distillation epochs (needs --general-teacher)",
+    "stage1_epochs": "intermediate-layer distillation epochs (attention, hidden states, embeddings)",
+    "stage2_epochs": "prediction-layer distillation epochs (soft cross-entropy)",
+    "temperature": "softmax temperature of the stage-2 soft cross-entropy",
+    "hard_label_weight": "stage 2: weight of the true-label loss (0: teacher only, 1: labels only)",
+    "resume": "continue from OUT/checkpoint after an interruption",
+    "base": "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id",
+    "data": "Sentiment140 training file or folder (default: the cached download)",
+    "eval_every": "evaluate on the validation split every this many steps",
+    "batch_size": "global batch size (split across processes)",
+}
 
 
 def _int_or_none(s: str) -> int | None:
