@@ -233,6 +233,21 @@ def test_prune_rejects_shapes_it_cannot_cut(trained_model):
         make_student("prune:huge", teacher, calib_ids=ids)
 
 
+def _tiny_cfg(teacher, data, out, **kw) -> DistillConfig:
+    """A distillation on the fixture that takes seconds; keyword arguments override."""
+    base = dict(
+        teacher=str(teacher),
+        out=str(out),
+        data=str(data),
+        val_fraction=0.1,
+        max_val=None,
+        batch_size=32,
+        stage1_lr=3e-3,
+        stage2_lr=3e-3,
+    )
+    return DistillConfig(**{**base, **kw})
+
+
 def test_distill_from_a_pruned_teacher(trained_model, train_file, tmp_path, monkeypatch):
     """`--student prune:SHAPE` end to end: the pruned layers become the layer map, and the student
     after stage 2 is saved and at least as good as the teacher on the fixture's validation split."""
@@ -244,18 +259,14 @@ def test_distill_from_a_pruned_teacher(trained_model, train_file, tmp_path, monk
         dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32),
     )
     summary = distill(
-        DistillConfig(
-            teacher=str(trained_model),
+        _tiny_cfg(
+            trained_model,
+            train_file,
+            tmp_path / "st",
             student="prune:tiny",
-            out=str(tmp_path / "st"),
-            data=str(train_file),
             max_train=400,
-            val_fraction=0.1,
-            max_val=None,
             stage1_epochs=0,
             stage2_epochs=2,
-            batch_size=32,
-            stage2_lr=3e-3,
             eval_every=5,
             prune_calibration=128,
         ),
@@ -278,21 +289,8 @@ def test_interrupted_distillation_resumes_to_the_same_result(
     shape = {"num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 4, "intermediate_size": 32}
 
     def cfg(out, **kw):
-        return DistillConfig(
-            teacher=str(trained_model),
-            student=shape,
-            out=str(out),
-            data=str(train_file),
-            max_train=300,
-            val_fraction=0.1,
-            max_val=None,
-            stage1_epochs=1,
-            stage2_epochs=2,
-            batch_size=32,
-            stage1_lr=3e-3,
-            stage2_lr=3e-3,
-            eval_every=4,
-            **kw,
+        return _tiny_cfg(
+            trained_model, train_file, out, student=shape, max_train=300, stage2_epochs=2, eval_every=4, **kw
         )
 
     whole = distill(cfg(tmp_path / "whole"), progress=False)
