@@ -206,13 +206,7 @@ def make_student(
     from .models import STUDENT_SHAPES, build_student, load_classifier
 
     if isinstance(spec, str) and spec.startswith("prune:"):
-        shape = spec.split(":", 1)[1]
-        if shape not in STUDENT_SHAPES:
-            raise ValueError(f"{spec}: unknown shape {shape!r}; choose one of {sorted(STUDENT_SHAPES)}")
-        if not calib_ids:
-            raise ValueError("pruning needs calibration tweets (the transfer set)")
-        student, _ = prune_teacher(teacher, shape, calib_ids, layers)
-        return student
+        return pruned_student(spec, teacher, calib_ids, layers)[0]
     if isinstance(spec, dict) or spec in STUDENT_SHAPES:
         return build_student(spec, teacher.config.vocab_size, seed=seed)
     if spec.startswith("layers:"):
@@ -258,7 +252,7 @@ def _importance(teacher, calib_ids: list[list[int]], batch_size: int = 128) -> d
             acc[(k, i)] = torch.zeros(n, dtype=torch.float64)
     mask_box: list[torch.Tensor] = []
 
-    def add(key, q=None):
+    def add(key):
         def f(_m, _inp, out):
             m = mask_box[0][..., None].to(out.dtype)
             acc[key] += (out.abs() * m).sum((0, 1)).double().cpu()
@@ -399,6 +393,18 @@ def prune_teacher(teacher, shape: str | dict, calib_ids: list[list[int]], layers
                 best = (kl, list(chosen))
         layers = best[1]
     return build(layers), list(layers)
+
+
+def pruned_student(spec: str, teacher, calib_ids, layers=None):
+    """``prune:SHAPE`` → (student, kept teacher layers), with a clear error for an unknown shape."""
+    from .models import STUDENT_SHAPES
+
+    shape = spec.split(":", 1)[1]
+    if shape not in STUDENT_SHAPES:
+        raise ValueError(f"{spec}: unknown shape {shape!r}; choose one of {sorted(STUDENT_SHAPES)}")
+    if not calib_ids:
+        raise ValueError("pruning needs calibration tweets (the transfer set)")
+    return prune_teacher(teacher, shape, calib_ids, layers)
 
 
 class _NoAcc:
@@ -687,12 +693,9 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     prep = prepare_data(tcfg, tokenizer, normalizer, corpus)
     ids, labels = prep.train_ids, prep.train_labels
     if isinstance(cfg.student, str) and cfg.student.startswith("prune:"):
-        from .models import STUDENT_SHAPES
-
-        shape = STUDENT_SHAPES.get(cfg.student.split(":", 1)[1], {})
         pick = np.random.default_rng(cfg.seed).permutation(len(ids))[: cfg.prune_calibration]
         calib = [ids[i] for i in sorted(pick)]
-        student, cfg.layer_map = prune_teacher(teacher, shape or cfg.student[6:], calib, cfg.layer_map)
+        student, cfg.layer_map = pruned_student(cfg.student, teacher, calib, cfg.layer_map)
         log.info("pruned the teacher to %s, keeping layers %s", cfg.student[6:], cfg.layer_map)
     else:
         student = make_student(cfg.student, teacher, cfg.seed)
