@@ -215,7 +215,7 @@ def test_pruned_student_starts_close_to_the_teacher(trained_model):
 
 
 def test_prune_rejects_shapes_it_cannot_cut(trained_model):
-    from tinysent.distill import prune_teacher
+    from tinysent.distill import prune_teacher, pruned_student
 
     teacher, ids = _tiny_teacher_and_calib(trained_model, 16)
     base = dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32)
@@ -230,7 +230,7 @@ def test_prune_rejects_shapes_it_cannot_cut(trained_model):
     with pytest.raises(ValueError, match="layers \\[3\\]"):
         prune_teacher(teacher, base, ids, layers=[3])
     with pytest.raises(ValueError, match="unknown shape"):
-        make_student("prune:huge", teacher, calib_ids=ids)
+        pruned_student("prune:huge", teacher, ids)
 
 
 def _tiny_cfg(teacher, data, out, **kw) -> DistillConfig:

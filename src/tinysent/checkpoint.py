@@ -4,6 +4,7 @@ renamed into place, so a kill at any moment leaves either the previous checkpoin
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import shutil
@@ -84,6 +85,12 @@ def exists(out: Path) -> bool:
     return (out / DIR / "state.json").exists()
 
 
+def trainer_state(out: Path) -> dict | None:
+    """The trainer state of the checkpoint in ``out`` without loading any tensor (None: no checkpoint)."""
+    f = out / DIR / "state.json"
+    return json.loads(f.read_text())["trainer"] if f.exists() else None
+
+
 def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tuple]:
     """Restore what :func:`save` wrote into the (prepared) model, optimizer and scheduler.
 
@@ -107,3 +114,16 @@ def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tup
 
 def restore_rng(states: tuple) -> None:
     _set_rng_state(*states)
+
+
+def epoch_batches(accelerator, loader, epoch: int, skip: int = 0, rng_states: tuple | None = None):
+    """One epoch of a prepared loader from batch ``skip`` on. With ``rng_states`` (a resume) the RNG
+    is restored after the first batch: starting a DataLoader iterator draws from torch's RNG."""
+    it = accelerator.skip_first_batches(loader, skip) if skip else loader
+    it.set_epoch(epoch)  # Accelerate's loaders re-apply their own epoch counter on each pass
+    batches = iter(it)
+    if rng_states is None:
+        return batches
+    first = next(batches, None)
+    restore_rng(rng_states)
+    return itertools.chain([first] if first is not None else [], batches)

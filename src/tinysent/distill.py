@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import checkpoint
 from . import data as D
 from .config import ModelMeta, TrainConfig, git_commit
 from .train import (
@@ -195,18 +196,13 @@ def capture_scores(model):
 # Students
 
 
-def make_student(
-    spec: str | dict, teacher, seed: int = 0, calib_ids: list[list[int]] | None = None, layers=None
-):
-    """Student from a shape (name or dict; random init), ``prune:SHAPE`` (the teacher pruned to that
-    shape on ``calib_ids``, keeping ``layers`` or the best subset), a checkpoint folder, or
-    ``layers:i,j,…`` of the teacher's layers (1-based)."""
+def make_student(spec: str | dict, teacher, seed: int = 0):
+    """Student from a shape (name or dict; random init), a checkpoint folder, or ``layers:i,j,…``
+    of the teacher's layers (1-based). ``prune:SHAPE`` needs calibration tweets: :func:`pruned_student`."""
     from transformers import BertForSequenceClassification
 
     from .models import STUDENT_SHAPES, build_student, load_classifier
 
-    if isinstance(spec, str) and spec.startswith("prune:"):
-        return pruned_student(spec, teacher, calib_ids, layers)[0]
     if isinstance(spec, dict) or spec in STUDENT_SHAPES:
         return build_student(spec, teacher.config.vocab_size, seed=seed)
     if spec.startswith("layers:"):
@@ -328,33 +324,36 @@ def prune_teacher(teacher, shape: str | dict, calib_ids: list[list[int]], layers
     sd = teacher.state_dict()
     scale = math.sqrt(hd_s / hd_t)  # the student divides scores by √(its head width): keep Q·Kᵀ/√d
 
-    def layer_weights(src: int, dst: int) -> dict:
-        p = f"bert.encoder.layer.{src}."
-        w = lambda k: sd[p + k]  # noqa: E731
-        i = src
+    def layer_weights(i: int) -> dict:
+        """Teacher layer ``i`` (0-based) cut down; keys relative to the layer."""
+        w = {
+            k[len(f"bert.encoder.layer.{i}.") :]: t
+            for k, t in sd.items()
+            if k.startswith(f"bert.encoder.layer.{i}.")
+        }
         qk = _head_dims(imp[("q", i)] * imp[("k", i)], heads, hd_s)
-        v_norm = w("attention.output.dense.weight").norm(dim=0).double().cpu()
+        v_norm = w["attention.output.dense.weight"].norm(dim=0).double().cpu()
         v = _head_dims(imp[("v", i)] * v_norm, heads, hd_s)
-        f_norm = w("output.dense.weight").norm(dim=0).double().cpu()
+        f_norm = w["output.dense.weight"].norm(dim=0).double().cpu()
         ffn = (imp[("ffn", i)] * f_norm).topk(dims["intermediate_size"]).indices.sort().values
         o = {
-            "attention.self.query.weight": w("attention.self.query.weight")[qk][:, keep_h] * scale,
-            "attention.self.query.bias": w("attention.self.query.bias")[qk] * scale,
-            "attention.self.key.weight": w("attention.self.key.weight")[qk][:, keep_h],
-            "attention.self.key.bias": w("attention.self.key.bias")[qk],
-            "attention.self.value.weight": w("attention.self.value.weight")[v][:, keep_h],
-            "attention.self.value.bias": w("attention.self.value.bias")[v],
-            "attention.output.dense.weight": w("attention.output.dense.weight")[keep_h][:, v],
-            "attention.output.dense.bias": w("attention.output.dense.bias")[keep_h],
-            "intermediate.dense.weight": w("intermediate.dense.weight")[ffn][:, keep_h],
-            "intermediate.dense.bias": w("intermediate.dense.bias")[ffn],
-            "output.dense.weight": w("output.dense.weight")[keep_h][:, ffn],
-            "output.dense.bias": w("output.dense.bias")[keep_h],
+            "attention.self.query.weight": w["attention.self.query.weight"][qk][:, keep_h] * scale,
+            "attention.self.query.bias": w["attention.self.query.bias"][qk] * scale,
+            "attention.self.key.weight": w["attention.self.key.weight"][qk][:, keep_h],
+            "attention.self.key.bias": w["attention.self.key.bias"][qk],
+            "attention.self.value.weight": w["attention.self.value.weight"][v][:, keep_h],
+            "attention.self.value.bias": w["attention.self.value.bias"][v],
+            "attention.output.dense.weight": w["attention.output.dense.weight"][keep_h][:, v],
+            "attention.output.dense.bias": w["attention.output.dense.bias"][keep_h],
+            "intermediate.dense.weight": w["intermediate.dense.weight"][ffn][:, keep_h],
+            "intermediate.dense.bias": w["intermediate.dense.bias"][ffn],
+            "output.dense.weight": w["output.dense.weight"][keep_h][:, ffn],
+            "output.dense.bias": w["output.dense.bias"][keep_h],
         }
         for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
             for t in ("weight", "bias"):
-                o[f"{ln}.{t}"] = w(f"{ln}.{t}")[keep_h]
-        return {f"bert.encoder.layer.{dst}.{k}": t.clone() for k, t in o.items()}
+                o[f"{ln}.{t}"] = w[f"{ln}.{t}"][keep_h]
+        return {k: t.clone() for k, t in o.items()}
 
     shared = {}
     for k in ("word_embeddings", "position_embeddings", "token_type_embeddings"):
@@ -368,13 +367,13 @@ def prune_teacher(teacher, shape: str | dict, calib_ids: list[list[int]], layers
     cfg = copy.deepcopy(tc)
     for k, val in dims.items():
         setattr(cfg, k, val)
-    per_layer = {i: layer_weights(i, 0) for i in range(tc.num_hidden_layers)}
+    per_layer = [layer_weights(i) for i in range(tc.num_hidden_layers)]
 
     def build(chosen: list[int]):
         student = BertForSequenceClassification(cfg)
         state = dict(shared)
         for m, g in enumerate(chosen):
-            state.update({k.replace(".layer.0.", f".layer.{m}.", 1): t for k, t in per_layer[g - 1].items()})
+            state.update({f"bert.encoder.layer.{m}.{k}": t for k, t in per_layer[g - 1].items()})
         missing, unexpected = student.load_state_dict(state, strict=False)
         if unexpected or [k for k in missing if "position_ids" not in k]:
             raise RuntimeError(f"pruning left weights unset: {missing} / {unexpected}")
@@ -510,11 +509,7 @@ def _run_stage(
     """One stage's loop. At every evaluation the stage's state (student, projections, optimizer,
     schedule, data position, RNG) goes to ``out/checkpoint``; with ``resume`` the stage continues
     from there exactly."""
-    import itertools
-
     from tqdm.auto import tqdm
-
-    from . import checkpoint
 
     loader = make_loader(
         ids, labels, cfg.batch_size, cfg.seed + {"stage0": 0, "stage1": 1, "stage2": 2}[stage], True
@@ -528,7 +523,7 @@ def _run_stage(
     both = torch.nn.ModuleDict({"student": acc.unwrap_model(student), "proj": acc.unwrap_model(proj)})
     st = {"stage": stage, "epoch": 0, "batches_done": 0, "step": 0, "seen": 0, "elapsed": 0.0, "run": 0.0}
     rng = None
-    if resume and out is not None and checkpoint_stage(out) == stage:
+    if resume and out is not None and (checkpoint.trainer_state(out) or {}).get("stage") == stage:
         st, rng = checkpoint.load(out, acc, both, opt, sched)
         total = sched.total
         jlog.write({"type": "resume", "stage": stage, "step": st["step"]})
@@ -551,14 +546,8 @@ def _run_stage(
             break
         sampler.set_epoch(epoch)
         skip = st["batches_done"] if epoch == st["epoch"] else 0
-        it = acc.skip_first_batches(loader, skip) if skip else loader
-        it.set_epoch(epoch)
-        batches = iter(it)
-        if rng is not None:  # after the first batch: starting an iterator draws from torch's RNG
-            first = next(batches, None)
-            checkpoint.restore_rng(rng)
-            rng = None
-            batches = itertools.chain([first] if first is not None else [], batches)
+        batches = checkpoint.epoch_batches(acc, loader, epoch, skip, rng)
+        rng = None
         for i, batch in enumerate(batches, start=skip):
             idx = batch.pop("index")
             y = batch.pop("labels", None)
@@ -644,14 +633,6 @@ def _run_stage(
     )
 
 
-def checkpoint_stage(out: Path) -> str | None:
-    """The stage an interrupted run's checkpoint belongs to (None: no checkpoint)."""
-    import json
-
-    f = out / "checkpoint" / "state.json"
-    return json.loads(f.read_text())["trainer"]["stage"] if f.exists() else None
-
-
 def _budget(cfg: DistillConfig, stage: int) -> float | None:
     return None if cfg.stage_budgets is None else cfg.stage_budgets[stage]
 
@@ -715,7 +696,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
         labels = np.concatenate([labels, np.full(len(extra), -100)])
     val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
-    ck = checkpoint_stage(out) if cfg.resume else None
+    ck = (checkpoint.trainer_state(out) or {}).get("stage") if cfg.resume else None
     order = {"stage0": 0, "stage1": 1, "stage2": 2}
 
     def wanted(stage: str, epochs: float) -> bool:

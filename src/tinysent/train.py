@@ -7,7 +7,6 @@ progress bar and saving happen on the main process only.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
@@ -327,15 +326,8 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
             break
         train_sampler.set_epoch(epoch)  # new length-grouped batch order each epoch
         skip = st["batches_done"] if epoch == st["epoch"] else 0
-        loader = acc.skip_first_batches(train_loader, skip) if skip else train_loader
-        loader.set_epoch(epoch)  # Accelerate's loaders re-apply their own epoch counter on each pass
-        batches = iter(loader)
-        if rng is not None:
-            # Restore after the first batch: starting a DataLoader iterator draws a seed from torch's RNG.
-            first = next(batches, None)
-            checkpoint.restore_rng(rng)
-            rng = None
-            batches = itertools.chain([first] if first is not None else [], batches)
+        batches = checkpoint.epoch_batches(acc, train_loader, epoch, skip, rng)
+        rng = None
         for i, batch in enumerate(batches, start=skip):
             batch.pop("index")
             with acc.accumulate(model):
