@@ -7,21 +7,13 @@ writes benchmarks/results/serve_configs.json. Needs `wrk` (apt-get install wrk).
 
 import argparse
 import json
-import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
-from serve_load import _ms  # noqa: E402
+from serve_load import start_server, wrk_single_tweet  # noqa: E402
 
 SETTINGS = [  # (name, extra serve options, extra environment)
     ("default", [], {}),
@@ -41,46 +33,16 @@ def main() -> None:
     a = p.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
-    script = Path(tempfile.mkdtemp()) / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\nwrk.body = \'{"texts": ["I love this so much!"]}\'\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-    )
     results = []
     for name, args, env in SETTINGS:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        cmd = [sys.executable, "-m", "tinysent.cli", "serve", a.model, "--port", str(port), *args]
-        server = subprocess.Popen(
-            cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        url = f"http://127.0.0.1:{port}/v1/predict"
+        url, server, _ = start_server([a.model, *args], env)
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(url.replace("/v1/predict", "/readyz"), timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            wrk = ["wrk", "-t1", f"-c{a.clients}", "--latency", "-s", str(script), url]
-            subprocess.run([*wrk[:3], "-d2s", *wrk[3:]], capture_output=True, timeout=60)  # warm-up
-            out = subprocess.run(
-                [*wrk[:3], f"-d{a.seconds}s", *wrk[3:]], capture_output=True, text=True
-            ).stdout
+            wrk_single_tweet(url, a.clients, 2)  # warm-up
+            r = wrk_single_tweet(url, a.clients, a.seconds)
         finally:
             server.terminate()
             server.wait(30)
-        r = {
-            "setting": name,
-            "serve_options": args,
-            "env": env,
-            "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
-            "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
-            "errors": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
-        }
+        r = {"setting": name, "serve_options": args, "env": env, **r}
         print(r, flush=True)
         results.append(r)
     doc = {

@@ -80,6 +80,49 @@ def _ms(v: str) -> float:
     return float(v)
 
 
+def start_server(serve_args: list[str], env: dict | None = None) -> tuple[str, subprocess.Popen, dict]:
+    """`tinysent serve SERVE_ARGS` on a free loopback port; (base url, process, /readyz body) once ready."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "tinysent.cli", "serve", *serve_args, "--port", str(port)]
+    server = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            ready = httpx.get(url + "/readyz", timeout=1)
+            if ready.status_code == 200:
+                return url, server, ready.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"server did not become ready: {' '.join(cmd)}")
+
+
+def wrk_single_tweet(url: str, clients: int, seconds: int) -> dict:
+    """wrk (a C load generator) POSTing one tweet per request: requests/s, p50/p99 ms, non-2xx count."""
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.body = \'{"texts": ["I love this so much!"]}\'\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url + "/v1/predict"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "texts_per_request": 1,
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default=None)
@@ -90,67 +133,13 @@ def main() -> None:
     )
     p.add_argument("--seconds", type=int, default=8, help="length of each wrk phase")
     a = p.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [
-        sys.executable,
-        "-m",
-        "tinysent.cli",
-        "serve",
-        *([a.model] if a.model else []),
-        "--port",
-        str(port),
-        "--backend",
-        a.backend,
-        *a.server_args.split(),
-    ]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    serve_args = [*([a.model] if a.model else []), "--backend", a.backend, *a.server_args.split()]
+    url, server, info = start_server(serve_args)
     try:
-        for _ in range(300):
-            try:
-                ready = httpx.get(url + "/readyz", timeout=1)
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        info = ready.json()
         wrk_phases = []
         if shutil.which("wrk"):  # a C load generator: the Python client below saturates first at 32 clients
-            script = Path(tempfile.mkdtemp()) / "post.lua"
-            script.write_text(
-                'wrk.method = "POST"\nwrk.body = \'{"texts": ["I love this so much!"]}\'\n'
-                'wrk.headers["Content-Type"] = "application/json"\n'
-            )
             for clients in (1, 8, 32):
-                out = subprocess.run(
-                    [
-                        "wrk",
-                        "-t1",
-                        f"-c{clients}",
-                        f"-d{a.seconds}s",
-                        "--latency",
-                        "-s",
-                        str(script),
-                        url + "/v1/predict",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                ).stdout
-                r = {
-                    "clients": clients,
-                    "seconds": a.seconds,
-                    "texts_per_request": 1,
-                    "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                    "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
-                    "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
-                    "errors": int(m.group(1))
-                    if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
-                    else 0,
-                }
+                r = wrk_single_tweet(url, clients, a.seconds)
                 print("wrk", r, flush=True)
                 wrk_phases.append(r)
         phases = []
