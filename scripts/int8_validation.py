@@ -1,5 +1,5 @@
-"""ONNX int8 against the PyTorch model on the model's own validation split (rebuilt from its saved
-config, as `tinysent calibrate` does): accuracy of both, label agreement, probability differences.
+"""ONNX int8 against the PyTorch model on the model's own validation split (calibrate.validation_split):
+accuracy of both, label agreement, probability differences.
 Quantization choices are judged here, never on the test set.
 
     python scripts/int8_validation.py --model src/tinysent/shipped/tinysent-tinybert-4l \
@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.config import ModelMeta, TrainConfig
+from tinysent.calibrate import validation_split
 from tinysent.predict import Predictor
-from tinysent.train import prepare_data
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--model", required=True)
@@ -25,18 +24,7 @@ p.add_argument("--out", required=True)
 a = p.parse_args()
 ref = Predictor.from_dir(a.model, backend="torch", device="cpu")
 q = Predictor.from_dir(a.onnx, backend="onnx")
-meta = ModelMeta.load(a.model)
-c = meta.config
-cfg = TrainConfig(
-    data=a.data or c["data"],
-    max_train=1000,  # only the validation split is used; it does not depend on max_train
-    val_fraction=c["val_fraction"],
-    max_val=c["max_val"],
-    dedupe=c["dedupe"],
-    seed=c["seed"],
-    max_length=meta.max_length,
-)
-prep = prepare_data(cfg, ref.tokenizer, ref.normalizer)
+prep = validation_split(a.model, ref.tokenizer, a.data)
 y = np.asarray(prep.val_labels)
 
 

@@ -66,3 +66,44 @@ def test_onnx_backend_is_picked_and_matches_torch(exported, trained_model):
 def test_backend_onnx_on_a_torch_folder_is_a_clear_error(trained_model):
     with pytest.raises(FileNotFoundError, match="tinysent export"):
         tinysent.load(trained_model, backend="onnx")
+
+
+def test_simulate_int8_computes_what_the_int8_export_computes(trained_model, tmp_path):
+    """Quantization-aware distillation trains against simulate_int8, so it must match ONNX Runtime's
+    int8 file far more closely than fp32 does; and it must leave the model as it found it. (Full last
+    layer: the [CLS]-only graph takes its last layer's int8 scales from fewer rows.)"""
+    import torch
+
+    from tinysent.export import cpu_has_vnni, simulate_int8
+
+    out = tmp_path / "full"
+    export(trained_model, out, int8=True, cls_only=False)
+    texts = ["i love this great day", "i hate this awful day", "meh", "so sad and awful", "great great"] * 4
+    onnx = tinysent.load(out)
+    ref = tinysent.load(trained_model, backend="torch")
+    ids, _ = ref.token_ids(texts)
+    z8 = onnx.logits(ids, 64)
+    before = {k: v.clone() for k, v in ref.model.state_dict().items()}
+    z32 = ref.logits(ids, 64)
+    with simulate_int8(ref.model, vnni=cpu_has_vnni()):
+        zs = ref.logits(ids, 64)
+    err_fp32, err_sim = np.abs(z32 - z8).max(), np.abs(zs - z8).max()
+    assert err_fp32 > 1e-4  # int8 really differs from fp32 here
+    assert err_sim < 0.02 * err_fp32
+    np.testing.assert_array_equal(ref.logits(ids, 64), z32)  # patched forwards are gone
+    after = ref.model.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
+
+
+def test_int8_export_keeps_the_embedding_tables_in_fp32(exported):
+    """Only MatMuls are quantized (what simulate_int8 models); Gathers read fp32 tables."""
+    import onnx
+
+    out, _ = exported
+    g = onnx.load(str(out / "model.int8.onnx")).graph
+    ops = {n.op_type for n in g.node}
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops
+    assert "DequantizeLinear" not in ops
+    fp32_inits = {i.name for i in g.initializer if i.data_type == onnx.TensorProto.FLOAT}
+    gathers = [n for n in g.node if n.op_type == "Gather" and n.input[0] in fp32_inits]
+    assert len(gathers) >= 2  # word and position embeddings

@@ -13,24 +13,32 @@ from .normalize import Normalizer
 from .report import expected_calibration_error, fit_temperature
 
 
-def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
-    from .predict import load
+def validation_split(model_dir: str | Path, tokenizer, data: str | None = None):
+    """The model's validation split rebuilt from its saved config (same data, seed, fractions): the
+    place to choose anything about a trained model (temperature, int8 scheme), never the test set."""
     from .train import prepare_data
 
-    model_dir = Path(model_dir)
     meta = ModelMeta.load(model_dir)
     cfg = TrainConfig.from_dict(
         {
             **meta.config,
             "data": data or meta.config.get("data"),
             "max_length": meta.max_length,
-            "max_train": 2,
+            "max_train": 2,  # only the validation split is used; it does not depend on max_train
         }
     )
     if cfg.data is None:
         raise ValueError("the model's config names no training data: pass --data")
+    return prepare_data(cfg, tokenizer, Normalizer(meta.normalizer_config))
+
+
+def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
+    from .predict import load
+
+    model_dir = Path(model_dir)
+    meta = ModelMeta.load(model_dir)
     pred = load(model_dir)
-    prep = prepare_data(cfg, pred.tokenizer, Normalizer(meta.normalizer_config))
+    prep = validation_split(model_dir, pred.tokenizer, data)
     logits = pred.logits(prep.val_ids, 256)
     y = prep.val_labels
     t = fit_temperature(logits, y)
