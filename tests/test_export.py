@@ -107,3 +107,27 @@ def test_int8_export_keeps_the_embedding_tables_in_fp32(exported):
     fp32_inits = {i.name for i in g.initializer if i.data_type == onnx.TensorProto.FLOAT}
     gathers = [n for n in g.node if n.op_type == "Gather" and n.input[0] in fp32_inits]
     assert len(gathers) >= 2  # word and position embeddings
+
+
+def test_keys_are_read_transposed_by_the_scores_matmul(exported, trained_model, tmp_path):
+    """No Transpose moves the last axis (slow); --standard-ops keeps plain ONNX with the same logits."""
+    import onnx
+
+    out, report = exported
+    for f in ("model.onnx", "model.int8.onnx"):
+        g = onnx.load(str(out / f)).graph
+        perms = [list(a.ints) for n in g.node if n.op_type == "Transpose" for a in n.attribute]
+        assert [0, 2, 3, 1] not in perms
+        assert any(n.op_type == "FusedMatMul" and n.domain == "com.microsoft" for n in g.node)
+    assert "FusedMatMul" in report["files"]["attention_scores"]
+
+    std = tmp_path / "std"
+    export(trained_model, std, standard_ops=True)
+    g = onnx.load(str(std / "model.onnx")).graph
+    assert all(n.domain in ("", "ai.onnx") for n in g.node)
+    files = json.loads((std / "tinysent.json").read_text())["config"]["onnx"]["files"]
+    assert "attention_scores" not in files
+    a, b = tinysent.load(std), tinysent.load(out)
+    b.backend = type(b.backend)(out / "model.onnx")  # the fp32 file of the default export
+    ids, _ = a.token_ids(["i love this great day", "so sad and awful", "meh", "great " * 30])
+    np.testing.assert_allclose(a.logits(ids, 4), b.logits(ids, 4), atol=1e-5)

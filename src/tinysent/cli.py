@@ -246,7 +246,14 @@ def cmd_export(args) -> int:
     from .export import export
 
     ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
-    report = export(args.model, args.out, int8=args.int8, reference=ref, cls_only=not args.full_last_layer)
+    report = export(
+        args.model,
+        args.out,
+        int8=args.int8,
+        reference=ref,
+        cls_only=not args.full_last_layer,
+        standard_ops=args.standard_ops,
+    )
     print(json.dumps(report, indent=2))
     return 0
 
@@ -365,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-last-layer",
         action="store_true",
         help="compute every token in the last layer (default: only [CLS], the one the classifier reads)",
+    )
+    x.add_argument(
+        "--standard-ops",
+        action="store_true",
+        help="standard ONNX ops only, for runtimes other than ONNX Runtime (default: attention reads K "
+        "through ONNX Runtime's FusedMatMul, ~14%% faster)",
     )
     x.set_defaults(func=cmd_export)
 
