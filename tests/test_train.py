@@ -132,7 +132,7 @@ def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):
     from .conftest import make_tweets
 
     tok = AutoTokenizer.from_pretrained(tiny_base)
-    texts = [t for _, t in make_tweets(50, seed=3)] + ["", "love " * 100]
+    texts = [t for _, t in make_tweets(50, seed=3)] + ["", "love " * 100, "Café ☕ 😂 naïve 中文 ok!!"]
     want = tok(texts, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
     assert encode(texts, tok, None) == want
     short = encode(texts, tok, 8)

@@ -14,8 +14,10 @@ def encode(texts: list[str], tokenizer, max_length: int | None, chunk: int = 819
     fast = getattr(tokenizer, "backend_tokenizer", None)
     if max_length is None and fast is not None and fast.truncation is None and fast.padding is None:
         # The Rust tokenizer directly: the same ids without the Python wrapper's per-call work
-        # (~35 % of tokenising time, ~2 % of ONNX int8 scoring time).
-        return [e.ids for e in fast.encode_batch(texts, add_special_tokens=True)]
+        # (~35 % of tokenising time, ~2 % of ONNX int8 scoring time), and without character offsets
+        # where the tokenizers release can skip them (encode_batch_fast: half the time again).
+        batch = getattr(fast, "encode_batch_fast", fast.encode_batch)
+        return [e.ids for e in batch(texts, add_special_tokens=True)]
     ids: list[list[int]] = []
     for i in range(0, len(texts), chunk):
         enc = tokenizer(
