@@ -109,24 +109,33 @@ def test_int8_export_keeps_the_embedding_tables_in_fp32(exported):
     assert len(gathers) >= 2  # word and position embeddings
 
 
-def test_keys_are_read_transposed_by_the_scores_matmul(exported, trained_model, tmp_path):
-    """No Transpose moves the last axis (slow); --standard-ops keeps plain ONNX with the same logits."""
+def test_attention_reads_q_k_v_in_place(exported, trained_model, tmp_path):
+    """One head-merging Transpose per layer is left (plus the sequence-major switch and the pooler's);
+    none moves the last axis (slow). The plain graph of --full-last-layer gets its K read transposed;
+    --standard-ops keeps plain ONNX with the same logits."""
     import onnx
+    from transformers import AutoConfig
 
+    layers = AutoConfig.from_pretrained(trained_model).num_hidden_layers
     out, report = exported
     for f in ("model.onnx", "model.int8.onnx"):
         g = onnx.load(str(out / f)).graph
         perms = [list(a.ints) for n in g.node if n.op_type == "Transpose" for a in n.attribute]
-        assert [0, 2, 3, 1] not in perms
+        assert len(perms) <= layers + 2 and [0, 2, 3, 1] not in perms
         assert any(n.op_type == "FusedMatMul" and n.domain == "com.microsoft" for n in g.node)
-    assert "FusedMatMul" in report["files"]["attention_scores"]
+    assert "FusedMatMul" in report["files"]["attention"]
+
+    full = tmp_path / "full"
+    export(trained_model, full, cls_only=False)
+    g = onnx.load(str(full / "model.onnx")).graph
+    assert [0, 2, 3, 1] not in [list(a.ints) for n in g.node if n.op_type == "Transpose" for a in n.attribute]
 
     std = tmp_path / "std"
     export(trained_model, std, standard_ops=True)
     g = onnx.load(str(std / "model.onnx")).graph
     assert all(n.domain in ("", "ai.onnx") for n in g.node)
     files = json.loads((std / "tinysent.json").read_text())["config"]["onnx"]["files"]
-    assert "attention_scores" not in files
+    assert "attention" not in files
     a, b = tinysent.load(std), tinysent.load(out)
     b.backend = type(b.backend)(out / "model.onnx")  # the fp32 file of the default export
     ids, _ = a.token_ids(["i love this great day", "so sad and awful", "meh", "great " * 30])

@@ -114,13 +114,14 @@ class simulate_int8:  # noqa: N801 - used as a context manager, like torch.no_gr
 
 
 def _cls_only_graph(model):
-    """The BERT classifier written out so that its last layer computes the [CLS] row alone.
+    """The BERT classifier written out for ONNX Runtime on a CPU; the same logits.
 
-    Why: the pooler reads only [CLS], so in the last layer the other tokens need keys and values but
-    no queries, attention output or FFN. For 4 layers that skips ~20 % of the work with the same
-    numbers (the export's parity check compares it with the PyTorch model; measured in
-    benchmarks/inference.py). Returns None for models that are not a plain BERT classifier (they are
-    exported as they are).
+    Why: (1) the pooler reads only [CLS], so in the last layer the other tokens need keys and values
+    but no queries, attention output or FFN: ~20 % less work for 4 layers. (2) Hidden states are kept
+    sequence-major ([s, b, D]) so that a head split is a free reshape to [s, b*h, d] that attention's
+    MatMuls read in place (:func:`fuse_attention_transposes`), where the usual [b, h, s, d] layout
+    copies Q, K and V every layer. Measured in benchmarks/inference.py. Returns None for models that
+    are not a plain BERT classifier (they are exported as they are).
     """
     import math
 
@@ -138,14 +139,16 @@ def _cls_only_graph(model):
 
     def block(layer, h_q, h_kv, bias):
         sa = layer.attention.self
-        b, heads, d = h_kv.shape[0], sa.num_attention_heads, sa.attention_head_size
+        s_q, s_kv, b = h_q.shape[0], h_kv.shape[0], h_kv.shape[1]
+        heads, d = sa.num_attention_heads, sa.attention_head_size
 
-        def split(x):
-            return x.view(b, -1, heads, d).transpose(1, 2)
+        def split(x):  # [s, b, h*d] -> [s, b*h, d]: a view
+            return x.reshape(x.shape[0], b * heads, d)
 
         q, k, v = split(sa.query(h_q)), split(sa.key(h_kv)), split(sa.value(h_kv))
-        probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d) + bias, -1)
-        ctx = (probs @ v).transpose(1, 2).reshape(b, -1, heads * d)
+        scores = (q.transpose(0, 1) @ k.permute(1, 2, 0)) / math.sqrt(d)  # [b*h, s_q, s_kv]
+        probs = torch.softmax(scores.reshape(b, heads, s_q, s_kv) + bias, -1).reshape(b * heads, s_q, s_kv)
+        ctx = (probs @ v.transpose(0, 1)).transpose(0, 1).reshape(s_q, b, heads * d)
         a = layer.attention.output.LayerNorm(layer.attention.output.dense(ctx) + h_q)
         return layer.output.LayerNorm(layer.output.dense(layer.intermediate(a)) + a)
 
@@ -155,52 +158,74 @@ def _cls_only_graph(model):
             self.model = model
 
         def forward(self, input_ids, attention_mask):
-            h = bert.embeddings(input_ids=input_ids)
+            h = bert.embeddings(input_ids=input_ids).transpose(0, 1)  # [s, b, D]
             bias = (1.0 - attention_mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
             layers = bert.encoder.layer
             for layer in layers[:-1]:
                 h = block(layer, h, h, bias)
-            cls = block(layers[-1], h[:, :1], h, bias)
-            return model.classifier(bert.pooler(cls))
+            cls = block(layers[-1], h[:1], h, bias)  # [1, b, D]
+            return model.classifier(bert.pooler(cls.transpose(0, 1)))
 
     return ClsOnly().eval()
 
 
-def fuse_key_transposes(path: Path) -> int:
-    """Rewrite an exported BERT graph in place so that attention reads K transposed inside its MatMul.
+# Transposes that a MatMul can read through instead (ONNX Runtime's FusedMatMul flags), by
+# (rank, perm, MatMul input): with transBatch the stored tensor is [rows, batch, cols].
+_READ_THROUGH = {
+    (3, (1, 0, 2), 0): {"transBatchA": 1},
+    (3, (1, 0, 2), 1): {"transBatchB": 1},
+    (3, (1, 2, 0), 1): {"transBatchB": 1, "transB": 1},
+}
 
-    Why: torch exports K's head split and its transpose as one Transpose moving the last axis
-    ([b, s, h, d] -> [b, h, d, s]), which ONNX Runtime runs ~5x slower than the Q and V head splits
-    (perm 0,2,1,3, whole rows of d move together). Splitting K like Q and V and letting the scores
-    MatMul read it transposed (ONNX Runtime's FusedMatMul, transB) gives the same numbers and took
-    ~14 % off the int8 model's time (TinyBERT 4L-312D, 2 cores; benchmarks/inference.py). The graph
-    then needs ONNX Runtime (a com.microsoft op); ``standard_ops=True`` in :func:`export` skips this.
-    Returns how many MatMuls were rewritten."""
+
+def fuse_attention_transposes(path: Path) -> int:
+    """Rewrite an exported graph in place so that attention's MatMuls read Q, K and V where they lie.
+
+    Why: a Transpose copies its whole tensor, and one that moves the last axis (torch's K^T in the
+    [b, h, d, s] layout) ran ~5x slower than the others; ONNX Runtime's FusedMatMul reads strided
+    (transB, transBatchA/B) at no extra cost. Sequence-major graphs (:func:`_cls_only_graph`) lose all
+    head-split copies but one per layer; the plain HF graph (``--full-last-layer``) keeps Q and V's but
+    splits K like them and reads it transposed. Same numbers; the graph then needs ONNX Runtime
+    (a com.microsoft op): ``standard_ops=True`` in :func:`export` skips this. Returns the number of
+    Transposes removed or made cheap."""
     import onnx
     from onnx import helper
 
     model = onnx.load(str(path))
+    graph = model.graph
     users: dict[str, list] = {}
-    for node in model.graph.node:
+    for node in graph.node:
         for name in node.input:
             users.setdefault(name, []).append(node)
-    done = 0
-    for node in model.graph.node:
-        if node.op_type != "Transpose":
+    made = {n.output[0]: n for n in graph.node}
+    done, dead = 0, set()
+    for mm in graph.node:
+        if mm.op_type != "MatMul":
             continue
-        perm = next(a for a in node.attribute if a.name == "perm")
-        after = users.get(node.output[0], [])
-        if (
-            list(perm.ints) == [0, 2, 3, 1]
-            and len(after) == 1
-            and after[0].op_type == "MatMul"
-            and list(after[0].input).index(node.output[0]) == 1
-        ):
-            perm.ints[:] = [0, 2, 1, 3]
-            mm = after[0]
+        flags = {}
+        for slot in (0, 1):
+            t = made.get(mm.input[slot])
+            if t is None or t.op_type != "Transpose" or len(users.get(t.output[0], [])) != 1:
+                continue
+            perm = tuple(next(a for a in t.attribute if a.name == "perm").ints)
+            how = _READ_THROUGH.get((len(perm), perm, slot))
+            if how is not None:
+                flags.update(how)
+                mm.input[slot] = t.input[0]
+                dead.add(id(t))
+                done += 1
+            elif slot == 1 and perm == (0, 2, 3, 1):  # [b, s, h, d] -> [b, h, d, s]: split like Q, read ^T
+                next(a for a in t.attribute if a.name == "perm").ints[:] = [0, 2, 1, 3]
+                flags["transB"] = 1
+                done += 1
+        if flags:
             mm.op_type, mm.domain = "FusedMatMul", "com.microsoft"
-            mm.attribute.extend([helper.make_attribute("transB", 1), helper.make_attribute("alpha", 1.0)])
-            done += 1
+            mm.attribute.extend([helper.make_attribute(k, v) for k, v in sorted(flags.items())])
+            mm.attribute.append(helper.make_attribute("alpha", 1.0))
+    if dead:
+        keep = [n for n in graph.node if id(n) not in dead]
+        del graph.node[:]
+        graph.node.extend(keep)
     if done and not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, str(path))
@@ -282,8 +307,8 @@ def export(
     if not standard_ops:  # after quantization, whose shape inference knows standard ops only
         for kind in ("fp32", "int8"):
             if kind in files:
-                n = fuse_key_transposes(out / files[kind])
-        files["attention_scores"] = f"K read transposed by FusedMatMul (ONNX Runtime op) in {n} layers"
+                n = fuse_attention_transposes(out / files[kind])
+        files["attention"] = f"{n} Transposes read through by FusedMatMul (ONNX Runtime op)"
 
     texts = reference or REFERENCE
     p_ref, _ = ref.positive_proba(texts)
