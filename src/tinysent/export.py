@@ -183,10 +183,11 @@ def fuse_attention_transposes(path: Path) -> int:
 
     Why: a Transpose copies its whole tensor, and one that moves the last axis (torch's K^T in the
     [b, h, d, s] layout) ran ~5x slower than the others; ONNX Runtime's FusedMatMul reads strided
-    (transB, transBatchA/B) at no extra cost. Sequence-major graphs (:func:`_cls_only_graph`) lose all
-    head-split copies but one per layer; the plain HF graph (``--full-last-layer``) keeps Q and V's but
-    splits K like them and reads it transposed. Same numbers; the graph then needs ONNX Runtime
-    (a com.microsoft op): ``standard_ops=True`` in :func:`export` skips this. Returns the number of
+    (transB, transBatchA/B) for less than the copies cost (benchmarks/onnx_profile.py).
+    Sequence-major graphs (:func:`_cls_only_graph`) lose all head-split copies but one per layer;
+    the plain HF graph (``--full-last-layer``) keeps Q and V's but splits K like them and reads it
+    transposed. Same numbers; the graph then needs ONNX Runtime (a com.microsoft op):
+    ``standard_ops=True`` in :func:`export` skips this. Returns the number of
     Transposes removed or made cheap."""
     import onnx
     from onnx import helper
