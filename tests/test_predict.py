@@ -41,3 +41,36 @@ def test_neutral_band(trained_model):
 def test_load_without_a_model_folder_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a model folder"):
         tinysent.load(tmp_path)
+
+
+def test_model_calls_are_capped_in_texts_and_padded_tokens(trained_model):
+    """Each call: length-sorted, at most batch_size texts and max_tokens padded tokens (one long text
+    alone may exceed it); results come back in input order, the same as without a cap."""
+    import numpy as np
+
+    from tinysent.predict import CPU_MAX_TOKENS
+
+    p = tinysent.load(trained_model)
+    assert p.max_tokens == CPU_MAX_TOKENS  # auto, on a CPU
+    texts = [("great day " * (i % 13)) + ("awful " * (i % 5)) for i in range(60)] + ["love " * 200]
+    ids, _ = p.token_ids(texts)
+    want = tinysent.load(trained_model, max_tokens=None).logits(ids, 1000)
+
+    calls, real = [], p.backend.logits
+
+    def spy(x, m):
+        calls.append(x.shape)
+        return real(x, m)
+
+    p.backend.logits = spy
+    p.max_tokens = 24
+    got = p.logits(ids, batch_size=4)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert sum(r for r, _ in calls) == len(texts)
+    assert all(r <= 4 and (r * w <= 24 or r == 1) for r, w in calls)
+    assert any(r == 4 for r, _ in calls) and any(r < 4 for r, _ in calls[:-1])  # both caps bind
+    assert calls[-1] == (1, len(ids[-1]))  # the longest text alone, over the cap
+    widths = [w for _, w in calls]
+    assert widths == sorted(widths)
+    with pytest.raises(ValueError, match="max_tokens"):
+        tinysent.load(trained_model, max_tokens=0)

@@ -207,7 +207,8 @@ def cmd_predict(args) -> int:
     if model is None and texts and (Path(texts[0]) / "config.json").exists():
         model = texts.pop(0)  # `tinysent predict MODEL "text" ...`
     band = tuple(args.neutral_band) if args.neutral_band else None
-    predictor = load(model, backend=args.backend)
+    cap = "auto" if args.max_tokens is None else (args.max_tokens or None)
+    predictor = load(model, backend=args.backend, max_tokens=cap)
     if args.output:
         from .score import score_file
 
@@ -395,7 +396,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--input", default=None, help="a .txt (one text a line), .csv/.tsv or .jsonl file")
     pr.add_argument("--column", default="text", help="text column of a CSV/JSONL input")
     pr.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    pr.add_argument("--batch-size", type=int, default=64)
+    pr.add_argument("--batch-size", type=int, default=256, help="at most this many texts per model call")
+    pr.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="at most this many padded tokens per model call (default: 2048 on a CPU, no cap on a GPU; "
+        "0: no cap)",
+    )
     pr.add_argument(
         "--neutral-band",
         nargs=2,

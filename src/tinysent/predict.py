@@ -24,6 +24,11 @@ from .normalize import Normalizer
 
 SHIPPED_DIR = Path(__file__).parent / "shipped" / "tinysent-tinybert-4l"
 ONNX_FILES = ("model.int8.onnx", "model.onnx")  # preferred first
+# At most this many padded tokens per model call on a CPU. Why: a call of 256 long tweets holds tens
+# of MB of FFN activations and runs out of cache, while 256 short ones are cheap; capping tokens
+# instead of texts alone keeps every call cache-sized: ONNX int8 +13 % (1,024-3,072 all within 2 %;
+# 2 cores, benchmarks/inference.py). GPUs want big calls: no cap there.
+CPU_MAX_TOKENS = 2048
 
 
 def label_of(p_pos: np.ndarray, threshold: float, band: tuple[float, float] | None) -> list[str]:
@@ -86,7 +91,15 @@ class OnnxBackend:
 class Predictor:
     """A loaded model folder: tokenizer, backend, normaliser config, threshold and temperature."""
 
-    def __init__(self, backend, tokenizer, meta: ModelMeta, path: Path | None = None):
+    def __init__(self, backend, tokenizer, meta: ModelMeta, path: Path | None = None, max_tokens="auto"):
+        """``max_tokens``: padded tokens per model call ("auto": CPU_MAX_TOKENS on a CPU, no cap on a
+        GPU; None: no cap)."""
+        if max_tokens == "auto":
+            on_gpu = getattr(getattr(backend, "device", None), "type", "cpu") != "cpu"
+            max_tokens = None if on_gpu else CPU_MAX_TOKENS
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1 or None for no cap (got {max_tokens})")
+        self.max_tokens = max_tokens
         self.backend = backend
         self.tokenizer = tokenizer
         self.meta = meta
@@ -106,6 +119,7 @@ class Predictor:
         backend: str = "auto",
         device: str | None = None,
         threads: int | None = None,
+        max_tokens="auto",
     ) -> Predictor:
         from transformers import AutoTokenizer
 
@@ -125,7 +139,7 @@ class Predictor:
             be = TorchBackend(path, device, threads)
         else:
             be = OnnxBackend(onnx, threads)
-        return cls(be, AutoTokenizer.from_pretrained(path), ModelMeta.load(path), path)
+        return cls(be, AutoTokenizer.from_pretrained(path), ModelMeta.load(path), path, max_tokens)
 
     def _check(self, texts) -> list[str]:
         for i, t in enumerate(texts):
@@ -140,22 +154,30 @@ class Predictor:
         truncated = np.array([len(x) > n_max for x in full], dtype=bool)
         return [x if len(x) <= n_max else x[: n_max - 1] + x[-1:] for x in full], truncated
 
-    def logits(self, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
-        """Raw logits; batches sorted by length so padding stays small, results in input order."""
-        order = np.argsort([len(x) for x in ids], kind="stable")
+    def logits(self, ids: list[list[int]], batch_size: int = 256) -> np.ndarray:
+        """Raw logits, in input order. Calls go in order of length (padding stays small), each with at
+        most ``batch_size`` texts and ``self.max_tokens`` padded tokens (always at least one text)."""
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
+        cap = self.max_tokens or np.iinfo(np.int64).max
         out = np.empty((len(ids), len(self.meta.labels)), dtype=np.float32)
-        for s in range(0, len(ids), batch_size):
-            idx = order[s : s + batch_size]
-            width = max(len(ids[i]) for i in idx)
+        s = 0
+        while s < len(ids):
+            e = s + 1  # sorted: the newest text is the longest, so (count) x (its length) is the padding
+            while e < len(ids) and e - s < batch_size and (e - s + 1) * lengths[order[e]] <= cap:
+                e += 1
+            idx = order[s:e]
+            width = int(lengths[idx[-1]])
             x = np.zeros((len(idx), width), dtype=np.int64)
             m = np.zeros_like(x)
             for r, i in enumerate(idx):
-                x[r, : len(ids[i])] = ids[i]
-                m[r, : len(ids[i])] = 1
+                x[r, : lengths[i]] = ids[i]
+                m[r, : lengths[i]] = 1
             out[idx] = self.backend.logits(x, m)
+            s = e
         return out
 
-    def positive_proba(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    def positive_proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(P(positive), truncated?) per text."""
         ids, truncated = self.token_ids(texts)
         z = self.logits(ids, batch_size).astype(np.float64) / self.meta.temperature
@@ -164,7 +186,7 @@ class Predictor:
         p /= p.sum(-1, keepdims=True)
         return p[:, self._pos], truncated
 
-    def predict(self, texts, batch_size: int = 64, neutral_band: tuple[float, float] | None = None):
+    def predict(self, texts, batch_size: int = 256, neutral_band: tuple[float, float] | None = None):
         """One record (dict) per text, or one record for one string:
         ``{"label", "positive", "negative"}`` plus ``truncated`` / ``empty`` flags when they apply."""
         single = isinstance(texts, str)
@@ -199,9 +221,11 @@ def load(
     backend: str = "auto",
     device: str | None = None,
     threads: int | None = None,
+    max_tokens="auto",
 ) -> Predictor:
     """A model folder as a :class:`Predictor`; with no path, the model shipped in the package.
-    ``threads``: CPU threads for the model (default: one per core)."""
+    ``threads``: CPU threads for the model (default: one per core); ``max_tokens``: padded tokens
+    per model call (see :class:`Predictor`)."""
     if path is None:
         path = SHIPPED_DIR
         if not (path / "config.json").exists():
@@ -209,4 +233,4 @@ def load(
                 f"no shipped model at {path}: this install lacks it; "
                 "pass a model folder (tinysent train --out DIR)"
             )
-    return Predictor.from_dir(path, backend, device, threads)
+    return Predictor.from_dir(path, backend, device, threads, max_tokens)
