@@ -26,8 +26,8 @@ SHIPPED_DIR = Path(__file__).parent / "shipped" / "tinysent-tinybert-4l"
 ONNX_FILES = ("model.int8.onnx", "model.onnx")  # preferred first
 # At most this many padded tokens per model call on a CPU. Why: a call of 256 long tweets holds tens
 # of MB of FFN activations and runs out of cache, while 256 short ones are cheap; capping tokens
-# instead of texts alone keeps every call cache-sized: ONNX int8 +13 % (1,024-3,072 all within 2 %;
-# 2 cores, benchmarks/inference.py). GPUs want big calls: no cap there.
+# instead of texts alone keeps calls cache-sized: ONNX int8 +6 % on 2 cores, measured paired
+# (benchmarks/token_cap.py: 1,024 +1 %, 3,072 +6 %, 4,096 +3 to +9 %). GPUs want big calls: no cap.
 CPU_MAX_TOKENS = 2048
 
 
