@@ -1,7 +1,7 @@
 """Inference throughput and latency, side by side, same model and tweets, one machine:
-transformers.pipeline, tinysent PyTorch fp32, ONNX Runtime fp32 and int8 (also without the cap on padded
-tokens per model call); VADER as a reference. Batch size 256 is at most 256 tweets per call; tinysent
-also caps a call at predict.CPU_MAX_TOKENS padded tokens on a CPU.
+transformers.pipeline, tinysent PyTorch fp32, ONNX Runtime fp32 and int8; VADER as a reference.
+Batch size 256 is at most 256 tweets per call; tinysent also caps a call at predict.CPU_MAX_TOKENS
+padded tokens on a CPU (what that is worth: benchmarks/token_cap.py).
 
     python benchmarks/inference.py --model src/tinysent/shipped/tinysent-tinybert-4l \
         --data ../shared/data/sentiment140/training.head10000.csv
@@ -53,10 +53,7 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
         path = model if kind == "torch_fp32" else onnx_dir
         if kind == "onnx_fp32":
             Path(onnx_dir, "model.int8.onnx").rename(Path(onnx_dir, "model.int8.onnx.off"))
-        # The default caps padded tokens per model call (predict.CPU_MAX_TOKENS); the last kind
-        # shows what that cap is worth.
-        cap = None if kind == "onnx_int8_no_token_cap" else "auto"
-        pred = tinysent.load(path, backend=backend, max_tokens=cap)
+        pred = tinysent.load(path, backend=backend)
         if kind == "onnx_fp32":
             Path(onnx_dir, "model.int8.onnx.off").rename(Path(onnx_dir, "model.int8.onnx"))
 
@@ -110,7 +107,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         parity = export(a.model, Path(tmp) / "onnx", int8=True)["parity"]
         results = {}
-        for kind in ("pipeline", "torch_fp32", "onnx_fp32", "onnx_int8", "onnx_int8_no_token_cap", "vader"):
+        for kind in ("pipeline", "torch_fp32", "onnx_fp32", "onnx_int8", "vader"):
             out = subprocess.run(
                 [
                     sys.executable,
