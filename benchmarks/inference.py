@@ -1,7 +1,6 @@
 """Inference throughput and latency, side by side, same model and tweets, one machine:
 transformers.pipeline, tinysent PyTorch fp32, ONNX Runtime fp32 and int8; VADER as a reference.
-Batch size 256 is at most 256 tweets per call; tinysent also caps a call at predict.CPU_MAX_TOKENS
-padded tokens on a CPU (what that is worth: benchmarks/token_cap.py).
+Batch size 256: at most 256 tweets per model call (no cap on tokens: see benchmarks/token_cap.py).
 
     python benchmarks/inference.py --model src/tinysent/shipped/tinysent-tinybert-4l \
         --data ../shared/data/sentiment140/training.head10000.csv

@@ -1,4 +1,4 @@
-"""What capping padded tokens per model call is worth (predict.CPU_MAX_TOKENS), measured paired:
+"""What capping padded tokens per model call is worth (`--max-tokens`), measured paired:
 the same 2,500 tweets scored with and without a cap back to back, order alternating, many times.
 This VM's speed wanders by 10-25 % within minutes, which swamps separate runs; paired ratios do not.
 

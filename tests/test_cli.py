@@ -45,6 +45,9 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
     assert main(["predict", "--model", str(out), "--input", str(inp), "--column", "tweet"]) == 0
     recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in recs] == ["i love this great day", "i hate this awful day"]
+    args = ["predict", "--model", str(out), "--input", str(inp), "--column", "tweet", "--max-tokens", "4"]
+    assert main(args) == 0  # one tweet per model call: the same records
+    assert [json.loads(x) for x in capsys.readouterr().out.splitlines()] == recs
     assert main(["predict", "--model", str(out), "--format", "csv", "love it"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "text,label,positive"
 

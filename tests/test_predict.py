@@ -48,13 +48,11 @@ def test_model_calls_are_capped_in_texts_and_padded_tokens(trained_model):
     alone may exceed it); results come back in input order, the same as without a cap."""
     import numpy as np
 
-    from tinysent.predict import CPU_MAX_TOKENS
-
     p = tinysent.load(trained_model)
-    assert p.max_tokens == CPU_MAX_TOKENS  # auto, on a CPU
+    assert p.max_tokens is None  # off by default
     texts = [("great day " * (i % 13)) + ("awful " * (i % 5)) for i in range(60)] + ["love " * 200]
     ids, _ = p.token_ids(texts)
-    want = tinysent.load(trained_model, max_tokens=None).logits(ids, 1000)
+    want = p.logits(ids, 1000)
 
     calls, real = [], p.backend.logits
 

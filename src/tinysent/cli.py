@@ -207,8 +207,7 @@ def cmd_predict(args) -> int:
     if model is None and texts and (Path(texts[0]) / "config.json").exists():
         model = texts.pop(0)  # `tinysent predict MODEL "text" ...`
     band = tuple(args.neutral_band) if args.neutral_band else None
-    cap = "auto" if args.max_tokens is None else (args.max_tokens or None)
-    predictor = load(model, backend=args.backend, max_tokens=cap)
+    predictor = load(model, backend=args.backend, max_tokens=args.max_tokens)
     if args.output:
         from .score import score_file
 
@@ -401,8 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-tokens",
         type=int,
         default=None,
-        help="at most this many padded tokens per model call (default: 2048 on a CPU, no cap on a GPU; "
-        "0: no cap)",
+        help="at most this many padded tokens per model call (default: no cap); 2048 made ONNX int8 ~6%% "
+        "faster on 2 cores but shifts int8 results a little (activations are scaled per call)",
     )
     pr.add_argument(
         "--neutral-band",
