@@ -1,8 +1,11 @@
-"""Machine facts recorded beside every benchmark result."""
+"""Machine facts recorded beside every benchmark result, and the result file itself."""
 
 import datetime
+import json
 import os
 import platform
+import sys
+from pathlib import Path
 
 
 def machine() -> dict:
@@ -22,3 +25,16 @@ def machine() -> dict:
         "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
+
+
+def write_result(out, benchmark: str, fields: dict, command: str | None = None) -> dict:
+    """Write a benchmark's JSON: what it measured, the command that reruns it, the machine, then its
+    own fields. Returns the document."""
+    doc = {
+        "benchmark": benchmark,
+        "command": command or "python " + " ".join(sys.argv),
+        "machine": machine(),
+        **fields,
+    }
+    Path(out).write_text(json.dumps(doc, indent=2) + "\n")
+    return doc

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 from tinysent import data as D  # noqa: E402
 from tinysent.normalize import Normalizer  # noqa: E402
@@ -26,18 +26,19 @@ corpus = D.load(a.data, "train")
 t1 = time.perf_counter()
 texts = Normalizer().many(corpus.texts)
 t2 = time.perf_counter()
-result = {
-    "benchmark": "read + normalise the Sentiment140 training set",
-    "command": "python benchmarks/data_read_normalize.py --data ../shared/data/sentiment140",
-    "machine": machine(),
-    "file": corpus.source,
-    "rows": len(corpus),
-    "normalised": len(texts),
-    "read_s": round(t1 - t0, 2),
-    "normalise_s": round(t2 - t1, 2),
-    "total_s": round(t2 - t0, 2),
-    "goal_s": 60,
-    "tweets_per_s": round(len(corpus) / (t2 - t0)),
-}
-Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
+result = write_result(
+    a.out,
+    "read + normalise the Sentiment140 training set",
+    {
+        "file": corpus.source,
+        "rows": len(corpus),
+        "normalised": len(texts),
+        "read_s": round(t1 - t0, 2),
+        "normalise_s": round(t2 - t1, 2),
+        "total_s": round(t2 - t0, 2),
+        "goal_s": 60,
+        "tweets_per_s": round(len(corpus) / (t2 - t0)),
+    },
+    command="python benchmarks/data_read_normalize.py --data ../shared/data/sentiment140",
+)
 print(json.dumps(result, indent=2))

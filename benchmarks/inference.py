@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 
 def texts_of(path: str, n: int) -> list[str]:
@@ -132,19 +132,19 @@ def main() -> None:
             print(kind, results[kind], flush=True)
     base = results["pipeline"]["batch_256_per_s"]
     ratios = {k: round(v["batch_256_per_s"] / base, 2) for k, v in results.items()}
-    doc = {
-        "benchmark": "inference throughput (tweets/s) and batch-1 latency, same model and tweets",
-        "command": "python " + " ".join(sys.argv),
-        "machine": machine(),
-        "model": a.model,
-        "tweets": a.n,
-        "latency_tweets": a.n_latency,
-        "parity": parity,
-        "results": results,
-        "speedup_vs_pipeline_at_batch_256": ratios,
-        "goals": {"onnx_int8_batch_256_per_s": 2000, "vs_pipeline": 5, "batch_1_p50_ms": 3},
-    }
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    write_result(
+        a.out,
+        "inference throughput (tweets/s) and batch-1 latency, same model and tweets",
+        {
+            "model": a.model,
+            "tweets": a.n,
+            "latency_tweets": a.n_latency,
+            "parity": parity,
+            "results": results,
+            "speedup_vs_pipeline_at_batch_256": ratios,
+            "goals": {"onnx_int8_batch_256_per_s": 2000, "vs_pipeline": 5, "batch_1_p50_ms": 3},
+        },
+    )
     print(json.dumps(ratios))
 
 

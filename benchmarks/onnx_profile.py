@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 
 class _Session:
@@ -115,22 +115,22 @@ def main() -> None:
     macs = padded * (per_token * (n_layers - 1) + 2 * d * d) + len(ids) * (2 * d * d + 2 * d * ffn + d * d)
     for r in results.values():
         r["int8_gemm_gmac_per_s_per_core"] = round(macs / (r["int8_gemm_ms"] / 1e3) / 1e9 / a.threads, 1)
-    doc = {
-        "benchmark": "ONNX Runtime profile of one pass over the tweets, by operator type",
-        "command": "python " + " ".join(sys.argv),
-        "machine": machine(),
-        "onnx": a.onnx,
-        "tweets": len(ids),
-        "padded_tokens": padded,
-        "int8_macs_per_pass": macs,
-        "results": results,
-        "standard_ops_vs_default_speed": round(
-            results["standard_ops_int8"]["tweets_per_s_model_only_median"]
-            / results["default_int8"]["tweets_per_s_model_only_median"],
-            3,
-        ),
-    }
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    doc = write_result(
+        a.out,
+        "ONNX Runtime profile of one pass over the tweets, by operator type",
+        {
+            "onnx": a.onnx,
+            "tweets": len(ids),
+            "padded_tokens": padded,
+            "int8_macs_per_pass": macs,
+            "results": results,
+            "standard_ops_vs_default_speed": round(
+                results["standard_ops_int8"]["tweets_per_s_model_only_median"]
+                / results["default_int8"]["tweets_per_s_model_only_median"],
+                3,
+            ),
+        },
+    )
     print(json.dumps({k: doc[k] for k in ("standard_ops_vs_default_speed", "padded_tokens")}))
 
 

@@ -6,13 +6,12 @@ writes benchmarks/results/serve_configs.json. Needs `wrk` (apt-get install wrk).
 """
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 from serve_load import start_server, wrk_single_tweet  # noqa: E402
 
 SETTINGS = [  # (name, extra serve options, extra environment)
@@ -45,14 +44,14 @@ def main() -> None:
         r = {"setting": name, "serve_options": args, "env": env, **r}
         print(r, flush=True)
         results.append(r)
-    doc = {
-        "benchmark": f"tinysent serve settings under wrk, {a.clients} connections, single tweets",
-        "command": "python " + " ".join(sys.argv),
-        "machine": machine(),
-        "seconds": a.seconds,
-        "results": results,
-    }
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    write_result(
+        a.out,
+        f"tinysent serve settings under wrk, {a.clients} connections, single tweets",
+        {
+            "seconds": a.seconds,
+            "results": results,
+        },
+    )
 
 
 if __name__ == "__main__":

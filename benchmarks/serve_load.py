@@ -8,7 +8,6 @@ writes benchmarks/results/serve_load.json.
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 TWEETS = [
     "I love this so much!",
@@ -150,19 +149,19 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    doc = {
-        "benchmark": "loopback load on tinysent serve",
-        "command": "python " + " ".join(sys.argv),
-        "machine": machine(),
-        "server": info,
-        "server_args": a.server_args,
-        "client_and_server_share_the_machine": True,
-        "cpu_threads_env": os.environ.get("OMP_NUM_THREADS"),
-        "wrk_phases": wrk_phases,  # wrk (C) clients: the numbers the goals are judged on when present
-        "phases": phases,  # the Python (httpx) client, which saturates first at 32 clients
-        "goals": {"single_tweet_p99_ms_at_32_clients": 50, "batch_tweets_per_s": 1500, "errors": 0},
-    }
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    write_result(
+        a.out,
+        "loopback load on tinysent serve",
+        {
+            "server": info,
+            "server_args": a.server_args,
+            "client_and_server_share_the_machine": True,
+            "cpu_threads_env": os.environ.get("OMP_NUM_THREADS"),
+            "wrk_phases": wrk_phases,  # wrk (C) clients: the numbers the goals are judged on when present
+            "phases": phases,  # the Python (httpx) client, which saturates first at 32 clients
+            "goals": {"single_tweet_p99_ms_at_32_clients": 50, "batch_tweets_per_s": 1500, "errors": 0},
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ writes benchmarks/results/token_cap.json.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 
 def main() -> None:
@@ -61,16 +60,16 @@ def main() -> None:
             "tweets_per_s_median": round(float(np.median(rates)), 1),
         }
         print(cap, results[str(cap)], flush=True)
-    doc = {
-        "benchmark": "model calls capped at N padded tokens vs uncapped (both <= 256 tweets), paired",
-        "command": "python " + " ".join(sys.argv),
-        "machine": machine(),
-        "onnx": a.onnx,
-        "tweets_per_slice": a.slice,
-        "rounds": a.rounds,
-        "results": results,
-    }
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    write_result(
+        a.out,
+        "model calls capped at N padded tokens vs uncapped (both <= 256 tweets), paired",
+        {
+            "onnx": a.onnx,
+            "tweets_per_slice": a.slice,
+            "rounds": a.rounds,
+            "results": results,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ writes benchmarks/results/token_store.json (uses a fresh temporary cache).
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--data", required=True)
@@ -36,15 +35,15 @@ with tempfile.TemporaryDirectory() as tmp:
             {"seed": seed, "prepare_s": round(time.perf_counter() - t, 2), **prep.stats["token_store"]}
         )
         print(runs[-1], flush=True)
-doc = {
-    "benchmark": "token store: build once (normalise + tokenise every deduplicated training tweet), reuse",
-    "command": "python " + " ".join(sys.argv),
-    "machine": machine(),
-    "rows": runs[0]["rows"],
-    "build_s": runs[0]["open_or_build_s"],
-    "reuse_open_s": runs[1]["open_or_build_s"],
-    "runs": runs,
-    "goal_build_s": 120,
-    "note": "prepare_s also includes reading and deduplicating the 1.6M rows (about 8 s)",
-}
-Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+doc = write_result(
+    a.out,
+    "token store: build once (normalise + tokenise every deduplicated training tweet), reuse",
+    {
+        "rows": runs[0]["rows"],
+        "build_s": runs[0]["open_or_build_s"],
+        "reuse_open_s": runs[1]["open_or_build_s"],
+        "runs": runs,
+        "goal_build_s": 120,
+        "note": "prepare_s also includes reading and deduplicating the 1.6M rows (about 8 s)",
+    },
+)

@@ -7,7 +7,6 @@ writes benchmarks/results/train_throughput.json. Accuracy at equal data is check
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import write_result  # noqa: E402
 
 from tinysent import data as D  # noqa: E402
 from tinysent.batching import collate, encode, length_grouped_batches  # noqa: E402
@@ -90,19 +89,19 @@ def main() -> None:
     ]:
         results[name] = run(*args, grouped=grouped, bf16=bf16, batch=a.batch)
         print(name, results[name], flush=True)
-    doc = {
-        "benchmark": "training throughput, TinyBERT 4L-312D shape from random init, one epoch",
-        "command": "python " + " ".join(sys.argv),
-        "machine": machine(),
-        "train_tweets": a.n,
-        "batch": a.batch,
-        "val_tweets": 2000,
-        "results": results,
-        "goal_examples_per_s": 150,
-        "note": "accuracy after one short epoch from random weights is near chance for every variant; it is "
-        "reported to show that the variants learn alike, not as a model result",
-    }
-    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    write_result(
+        a.out,
+        "training throughput, TinyBERT 4L-312D shape from random init, one epoch",
+        {
+            "train_tweets": a.n,
+            "batch": a.batch,
+            "val_tweets": 2000,
+            "results": results,
+            "goal_examples_per_s": 150,
+            "note": "accuracy after one short epoch from random weights is near chance for every variant; "
+            "it is reported to show that the variants learn alike, not as a model result",
+        },
+    )
 
 
 if __name__ == "__main__":
