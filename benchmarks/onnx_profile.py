@@ -103,14 +103,8 @@ def main() -> None:
     # int8 multiply-accumulates of the Linear layers per pass: every layer but the last runs all its
     # tokens; the last runs K and V for all tokens and the rest for [CLS] only (the exported graph).
     d, ffn, n_layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
-    padded = sum(
-        max(len(x) for x in chunk) * len(chunk)
-        for chunk in (
-            [ids[i] for i in order[s : s + 256]]
-            for order in [np.argsort([len(x) for x in ids], kind="stable")]
-            for s in range(0, len(ids), 256)
-        )
-    )
+    lengths = np.sort([len(x) for x in ids])  # calls of 256 in length order: each pads to its last
+    padded = int(sum(lengths[s : s + 256][-1] * len(lengths[s : s + 256]) for s in range(0, len(ids), 256)))
     per_token = 4 * d * d + 2 * d * ffn
     macs = padded * (per_token * (n_layers - 1) + 2 * d * d) + len(ids) * (2 * d * d + 2 * d * ffn + d * d)
     for r in results.values():
