@@ -107,7 +107,7 @@ def tiny_train_args(base, data, out, **overrides) -> list[str]:
         "val_fraction": 0.1,
         **overrides,
     }
-    args = ["--base", str(base), "--data", str(data), "--out", str(out)]
+    args = ["--base", str(base), "--train-data", str(data), "--out", str(out)]
     for k, v in opts.items():
         args += ["--" + k.replace("_", "-"), str(v)]
     return [*args, "--quiet"]
@@ -151,7 +151,7 @@ def trained_model(tiny_base, train_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny-clf"
     cfg = TrainConfig(
         base=str(tiny_base),
-        data=str(train_file),
+        train_data=str(train_file),
         out=str(out),
         epochs=3,
         batch_size=32,

@@ -37,7 +37,7 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
     rc = main(["train", *tiny_train_args(tiny_base, train_file, out)])
     assert rc == 0 and (out / "tinysent.json").exists()
     capsys.readouterr()
-    assert main(["evaluate", str(out), "--data", str(test_file), "--out", str(tmp_path / "ev")]) == 0
+    assert main(["evaluate", "--model", str(out), "--test-data", str(test_file), "--out", str(tmp_path / "ev")]) == 0
     m = json.loads(capsys.readouterr().out)
     assert m["n"] == 120 and 0 <= m["accuracy"] <= 1
     inp = tmp_path / "in.csv"
@@ -53,7 +53,7 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
 
 
 def test_bad_input_gives_an_error_not_a_traceback(tmp_path, capsys):
-    assert main(["train", "--base", "nonexistent-model", "--data", str(tmp_path), "--quiet"]) == 2
+    assert main(["train", "--base", "nonexistent-model", "--train-data", str(tmp_path), "--quiet"]) == 2
     assert "error:" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--epochs", "abc"])
@@ -63,7 +63,7 @@ def test_run_trains_evaluates_and_reports(tiny_base, train_file, test_file, tmp_
     rc = main(
         [
             "run",
-            "--test",
+            "--test-data",
             str(test_file),
             *tiny_train_args(tiny_base, train_file, tmp_path / "job", max_train=600, eval_every=10),
         ]

@@ -85,7 +85,7 @@ def test_strict_stops_at_first_problem_with_a_clear_message(tmp_path):
 
 
 def test_missing_file_names_the_fix(tmp_path):
-    with pytest.raises(D.DataError, match="--data"):
+    with pytest.raises(D.DataError, match="--train-data / --test-data"):
         D.read(tmp_path / "nope.csv")
 
 
@@ -180,5 +180,5 @@ def test_failed_download_never_looks_complete(server, tmp_path):
 
 
 def test_offline_download_says_use_data(tmp_path):
-    with pytest.raises(D.DataError, match="--data PATH"):
+    with pytest.raises(D.DataError, match="--train-data / --test-data PATH"):
         D.download("http://127.0.0.1:9/x.zip", tmp_path / "x.zip", progress=False, timeout=2)

@@ -79,7 +79,7 @@ def test_config_defaults_and_validation():
         "tinybert-4l",
     )
     assert cfg.attention_weight == cfg.hidden_weight == cfg.embedding_weight == 1.0
-    with pytest.raises(ValueError, match="unknown distillation settings"):
+    with pytest.raises(ValueError, match="unknown DistillConfig settings"):
         DistillConfig.from_dict({"teacher": "t", "temprature": 2})  # the official code's kind of typo
     with pytest.raises(ValueError, match="general-teacher"):
         DistillConfig(teacher="t", stage0_epochs=1)
@@ -108,7 +108,7 @@ def test_distillation_beats_the_same_student_from_scratch(trained_model, train_f
     shape = {"num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 4, "intermediate_size": 32}
     unlabelled = tmp_path / "unlabelled.txt"
     unlabelled.write_text("\n".join(t for _, t in make_tweets(600, seed=5)))
-    common = dict(data=str(train_file), max_train=60, val_fraction=0.1, max_val=None, seed=0)
+    common = dict(train_data=str(train_file), max_train=60, val_fraction=0.1, max_val=None, seed=0)
     summary = distill(
         DistillConfig(
             teacher=str(trained_model),
@@ -146,7 +146,7 @@ def test_distillation_beats_the_same_student_from_scratch(trained_model, train_f
 def _tiny_teacher_and_calib(trained_model, n=256):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tinysent.batching import encode
+    from tinysent.dataset import encode
 
     from .conftest import make_tweets
 
@@ -157,9 +157,9 @@ def _tiny_teacher_and_calib(trained_model, n=256):
 
 
 def _logits(model, ids):
-    from tinysent.distill import _NoAcc, teacher_logits
+    from tinysent.trainer import model_logits
 
-    return torch.from_numpy(teacher_logits(model, ids, 64, _NoAcc(torch.device("cpu")), progress=False))
+    return torch.from_numpy(model_logits(model, ids, 256))
 
 
 def _kl(p_logits, q_logits):
@@ -238,7 +238,7 @@ def _tiny_cfg(teacher, data, out, **kw) -> DistillConfig:
     base = dict(
         teacher=str(teacher),
         out=str(out),
-        data=str(data),
+        train_data=str(data),
         val_fraction=0.1,
         max_val=None,
         batch_size=32,
@@ -284,7 +284,7 @@ def test_interrupted_distillation_resumes_to_the_same_result(
 ):
     import json
 
-    import tinysent.distill as dmod
+    import tinysent.trainer as loop
 
     shape = {"num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 4, "intermediate_size": 32}
 
@@ -295,7 +295,7 @@ def test_interrupted_distillation_resumes_to_the_same_result(
 
     whole = distill(cfg(tmp_path / "whole"), progress=False)
 
-    real = dmod.evaluate_loader
+    real = loop.evaluate_loader
     calls = {"n": 0}
 
     def flaky(*a, **k):
@@ -304,10 +304,10 @@ def test_interrupted_distillation_resumes_to_the_same_result(
             raise KeyboardInterrupt("simulated kill")
         return real(*a, **k)
 
-    monkeypatch.setattr(dmod, "evaluate_loader", flaky)
+    monkeypatch.setattr(loop, "evaluate_loader", flaky)
     with pytest.raises(KeyboardInterrupt):
         distill(cfg(tmp_path / "cut"), progress=False)
-    monkeypatch.setattr(dmod, "evaluate_loader", real)
+    monkeypatch.setattr(loop, "evaluate_loader", real)
     resumed = distill(cfg(tmp_path / "cut", resume=True), progress=False)
 
     assert resumed["best"]["step"] == whole["best"]["step"]

@@ -31,7 +31,7 @@ def test_cls_only_graph_gives_the_models_logits_on_padded_batches(trained_model)
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tinysent.export import _cls_only_graph
+    from tinysent.export import cls_only_graph
 
     model = AutoModelForSequenceClassification.from_pretrained(
         trained_model, attn_implementation="eager"
@@ -42,7 +42,7 @@ def test_cls_only_graph_gives_the_models_logits_on_padded_batches(trained_model)
     )
     with torch.no_grad():
         want = model(**batch).logits
-        got = _cls_only_graph(model)(batch["input_ids"], batch["attention_mask"])
+        got = cls_only_graph(model)(batch["input_ids"], batch["attention_mask"])
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 

@@ -6,12 +6,11 @@ import re
 import numpy as np
 import pytest
 
+from tinysent.calibrate import expected_calibration_error, fit_temperature
 from tinysent.report import (
     Majority,
     TfidfLogReg,
     build_report,
-    expected_calibration_error,
-    fit_temperature,
     mcnemar,
     three_way_accuracy,
 )

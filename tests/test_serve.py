@@ -19,10 +19,10 @@ def _free_port() -> int:
 
 
 def _start(model, *args) -> tuple[str, subprocess.Popen]:
-    """`tinysent serve MODEL ARGS` on a free loopback port; returns once /readyz answers 200."""
+    """`tinysent serve --model MODEL ARGS` on a free loopback port; returns once /readyz answers 200."""
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "tinysent.cli", "serve", str(model), "--port", str(port), *args]
+    cmd = [sys.executable, "-m", "tinysent.cli", "serve", "--model", str(model), "--port", str(port), *args]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

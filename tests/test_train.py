@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from tinysent.batching import choose_max_length, collate, length_grouped_batches
+from tinysent.batching import collate, length_grouped_batches
 from tinysent.config import ModelMeta, TrainConfig
 from tinysent.predict import load
-from tinysent.train import LinearSchedule
+from tinysent.dataset import choose_max_length
+from tinysent.trainer import LinearSchedule
 
 
 def test_tiny_bert_learns_the_fixture(trained_model):
@@ -95,14 +96,13 @@ def test_token_store_is_built_once_and_matches_direct_tokenisation(
     tiny_base, train_file, tmp_path, monkeypatch
 ):
     from tinysent import data as D
-    from tinysent.batching import TokenStore
+    from tinysent.dataset import TokenStore, prepare_data
     from tinysent.models import load_tokenizer
     from tinysent.normalize import Normalizer
-    from tinysent.train import prepare_data
 
     monkeypatch.setenv("TINYSENT_CACHE", str(tmp_path / "cache"))
     tok = load_tokenizer(tiny_base)
-    cfg = TrainConfig(data=str(train_file), val_fraction=0.1, max_val=None, max_length=12)
+    cfg = TrainConfig(train_data=str(train_file), val_fraction=0.1, max_val=None, max_length=12)
     cached = prepare_data(cfg, tok, Normalizer())
     direct = prepare_data(TrainConfig(**{**cfg.__dict__, "token_cache": False}), tok, Normalizer())
     assert [list(x) for x in cached.train_ids] == [list(x) for x in direct.train_ids]
@@ -127,7 +127,7 @@ def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):
     also after a truncating call has left the backend configured to truncate."""
     from transformers import AutoTokenizer
 
-    from tinysent.batching import encode
+    from tinysent.dataset import encode
 
     from .conftest import make_tweets
 

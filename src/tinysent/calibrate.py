@@ -1,38 +1,67 @@
-"""Temperature scaling fitted on the model's own validation split (rebuilt from the config saved with
-the model: same data, seed and fractions), stored in tinysent.json and applied by predict."""
+"""Calibration: temperature scaling fitted on the model's own validation split (rebuilt from the
+config saved with the model: same data, seed and fractions), stored in tinysent.json and applied by
+predict; and the expected calibration error that judges it."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
-from .config import ModelMeta, TrainConfig
+from .config import ModelMeta
+from .dataset import validation_split
 from .evaluate import binary_metrics
-from .normalize import Normalizer
-from .report import expected_calibration_error, fit_temperature
+from .numerics import softmax
 
 
-def validation_split(model_dir: str | Path, tokenizer, data: str | None = None):
-    """The model's validation split rebuilt from its saved config (same data, seed, fractions): the
-    place to choose anything about a trained model (temperature, int8 scheme), never the test set."""
-    from .train import prepare_data
+def expected_calibration_error(y: np.ndarray, p_pos: np.ndarray, bins: int = 10) -> tuple[float, list]:
+    """ECE of the predicted class's confidence, equal-width bins; also the per-bin table."""
+    y = np.asarray(y)
+    p_pos = np.asarray(p_pos, float)
+    pred = (p_pos >= 0.5).astype(int)
+    conf = np.where(pred == 1, p_pos, 1 - p_pos)
+    correct = (pred == y).astype(float)
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            gap = abs(correct[m].mean() - conf[m].mean())
+            ece += m.mean() * gap
+            table.append(
+                {
+                    "lo": float(edges[b]),
+                    "hi": float(edges[b + 1]),
+                    "n": int(m.sum()),
+                    "confidence": float(conf[m].mean()),
+                    "accuracy": float(correct[m].mean()),
+                }
+            )
+    return float(ece), table
 
-    meta = ModelMeta.load(model_dir)
-    cfg = TrainConfig.from_dict(
-        {
-            **meta.config,
-            "data": data or meta.config.get("data"),
-            "max_length": meta.max_length,
-            "max_train": 2,  # only the validation split is used; it does not depend on max_train
-        }
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the validation negative log-likelihood (scipy's bounded search on log T,
+    T in [0.05, 20])."""
+    from scipy.optimize import minimize_scalar
+
+    z = np.asarray(logits, float)
+    y = np.asarray(y, int)
+
+    def nll(log_t: float) -> float:
+        p = softmax(z, math.exp(log_t))[np.arange(len(y)), y]
+        return float(-np.log(np.maximum(p, 1e-300)).mean())
+
+    res = minimize_scalar(
+        nll, bounds=(math.log(0.05), math.log(20.0)), method="bounded", options={"xatol": 1e-6}
     )
-    if cfg.data is None:
-        raise ValueError("the model's config names no training data: pass --data")
-    return prepare_data(cfg, tokenizer, Normalizer(meta.normalizer_config))
+    return math.exp(res.x)
 
 
 def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
+    """Fit the temperature on the model's validation split and store it (with ECE before/after)."""
     from .predict import load
 
     model_dir = Path(model_dir)
@@ -42,15 +71,9 @@ def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
     logits = pred.logits(prep.val_ids, 256)
     y = prep.val_labels
     t = fit_temperature(logits, y)
-
-    def p_pos(temp):
-        z = logits / temp
-        z = z - z.max(1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(1, keepdims=True))[:, meta.labels.index("positive")]
-
-    before, _ = expected_calibration_error(y, p_pos(meta.temperature))
-    after, _ = expected_calibration_error(y, p_pos(t))
+    pos = meta.labels.index("positive")
+    before, _ = expected_calibration_error(y, softmax(logits, meta.temperature)[:, pos])
+    after, _ = expected_calibration_error(y, softmax(logits, t)[:, pos])
     meta.temperature = t
     meta.metrics = {
         **meta.metrics,
@@ -59,7 +82,7 @@ def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
             "val_n": len(y),
             "ece_before": before,
             "ece_after": after,
-            "val_accuracy": binary_metrics(y, p_pos(t))["accuracy"],
+            "val_accuracy": binary_metrics(y, softmax(logits, t)[:, pos])["accuracy"],
         },
     }
     meta.save(model_dir)

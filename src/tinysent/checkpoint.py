@@ -4,7 +4,6 @@ renamed into place, so a kill at any moment leaves either the previous checkpoin
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 import shutil
@@ -114,16 +113,3 @@ def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tup
 
 def restore_rng(states: tuple) -> None:
     _set_rng_state(*states)
-
-
-def epoch_batches(accelerator, loader, epoch: int, skip: int = 0, rng_states: tuple | None = None):
-    """One epoch of a prepared loader from batch ``skip`` on. With ``rng_states`` (a resume) the RNG
-    is restored after the first batch: starting a DataLoader iterator draws from torch's RNG."""
-    it = accelerator.skip_first_batches(loader, skip) if skip else loader
-    it.set_epoch(epoch)  # Accelerate's loaders re-apply their own epoch counter on each pass
-    batches = iter(it)
-    if rng_states is None:
-        return batches
-    first = next(batches, None)
-    restore_rng(rng_states)
-    return itertools.chain([first] if first is not None else [], batches)

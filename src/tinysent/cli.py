@@ -1,4 +1,11 @@
-"""``tinysent`` command line: one sub-command per pipeline stage."""
+"""``tinysent`` command line: one sub-command per pipeline stage, each generated from a typed config.
+
+Every option comes from a dataclass field declared with :func:`tinysent.config.option` (type, default,
+help, choices), so ``--help`` shows every option with its help and default, and the CLI cannot drift
+from the Python API. The same names mean the same thing everywhere: ``--model DIR`` is the model a
+command uses (the shipped one when optional and absent), ``--train-data`` the training data,
+``--test-data`` the test data, ``--out`` what a command writes.
+"""
 
 from __future__ import annotations
 
@@ -7,89 +14,304 @@ import csv
 import json
 import logging
 import sys
-from dataclasses import fields
+import types
+import typing
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from . import __version__
+from .config import TrainConfig, option
+
+# ---------------------------------------------------------------------------------------------
+# Option sets of the commands that have no config of their own
+
+MODEL_HELP = "model folder (default: the shipped model)"
 
 
-def _add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
-    """One --option per dataclass field, typed from its default."""
+@dataclass
+class DataCheckOptions:
+    paths: list[str] = option(
+        None, "Sentiment140 files to check (CSV, .gz, .xz or the official zip)", cli="positional"
+    )
+    strict: bool = option(False, "stop at the first malformed row")
+    compact: bool = option(False, "one line of JSON per file")
+
+
+@dataclass
+class DataDownloadOptions:
+    dest: str | None = option(None, "where to put the archive (default: the user cache)", metavar="DIR")
+
+
+@dataclass
+class DataSampleOptions:
+    train_data: str | None = option(
+        None, "training file or folder (default: the cached download)", metavar="PATH"
+    )
+    n: int = option(None, "tweets to keep (stratified by label)", cli="required")
+    seed: int = option(0, "sampling seed")
+    out: str = option(None, "CSV file to write (polarity,text)", cli="required", metavar="FILE")
+
+
+@dataclass
+class TrainOptions(TrainConfig):
+    seeds: int = option(1, "train this many models (seeds S..S+N-1) into OUT/seed-S and summarise them")
+    quiet: bool = option(False, "no progress bar")
+
+
+@dataclass
+class RunOptions(TrainConfig):
+    base: str = option(
+        "minilm-l6", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
+    )
+    max_train: int | None = option(20000, "train on a stratified sample of this many tweets (none: all)")
+    out: str = option(
+        "runs/main", "folder for the model (OUT/model), its evaluation and the report", metavar="DIR"
+    )
+    test_data: str | None = option(
+        None, "test file or folder (default: found beside --train-data)", metavar="PATH"
+    )
+    quiet: bool = option(False, "no progress bar")
+
+
+@dataclass
+class EvaluateOptions:
+    model: str | None = option(None, MODEL_HELP, metavar="DIR")
+    test_data: str | None = option(
+        None, "test file or folder (default: the cached official archive)", metavar="PATH"
+    )
+    out: str = option(
+        None, "folder for metrics.json, plots and the smoke table", cli="required", metavar="DIR"
+    )
+    batch_size: int = option(256, "at most this many texts per model call")
+
+
+@dataclass
+class ExportOptions:
+    model: str | None = option(None, MODEL_HELP, metavar="DIR")
+    out: str = option(
+        None, "folder to write the ONNX model(s), tokenizer and metadata to", cli="required", metavar="DIR"
+    )
+    int8: bool = option(False, "also write model.int8.onnx (dynamic quantization, per-channel weights)")
+    reference: str | None = option(
+        None, "text file of tweets for the parity check (default: built-in varied tweets)", metavar="FILE"
+    )
+    full_last_layer: bool = option(
+        False, "compute every token in the last layer (default: only [CLS], the one the classifier reads)"
+    )
+    standard_ops: bool = option(
+        False,
+        "standard ONNX ops only, for runtimes other than ONNX Runtime (default: attention reads Q, K and V "
+        "in place through ONNX Runtime's FusedMatMul, ~10%% faster)",
+    )
+    validate: bool = option(
+        False,
+        "also compare the export with PyTorch on the model's validation split; writes OUT/validation.json",
+    )
+    train_data: str | None = option(
+        None, "with --validate: the model's training data (default: the path in its config)", metavar="PATH"
+    )
+
+
+@dataclass
+class PredictOptions:
+    texts: list[str] = option(
+        None, "texts to label (or use --input FILE, or pipe them on stdin)", cli="positional"
+    )
+    model: str | None = option(None, MODEL_HELP, metavar="DIR")
+    backend: str = option(
+        "auto", "auto: ONNX when the folder has an export, else PyTorch", choices=("auto", "torch", "onnx")
+    )
+    precision: str = option(
+        "auto", "which ONNX file: auto (int8 when present), int8 or fp32", choices=("auto", "int8", "fp32")
+    )
+    input: str | None = option(None, "a .txt (one text a line), .csv/.tsv or .jsonl file", metavar="FILE")
+    column: str = option("text", "text column of a CSV/JSONL input")
+    output: str | None = option(
+        None, "stream --input into this .csv/.jsonl (constant memory)", metavar="FILE"
+    )
+    id_column: str | None = option(None, "column passed through to --output (default: the line number)")
+    resume: bool = option(False, "continue an interrupted --output run")
+    strict: bool = option(False, "stop at the first bad input line")
+    format: str = option("jsonl", "output format on stdout", choices=("jsonl", "csv"))
+    batch_size: int = option(256, "at most this many texts per model call")
+    max_tokens: int | None = option(
+        None,
+        "at most this many padded tokens per model call (none: no cap); 2048 made ONNX int8 ~6%% faster on "
+        "2 cores but shifts int8 results a little (activations are scaled per call)",
+    )
+    neutral_band: list[float] | None = option(
+        None,
+        "label 'neutral' when LO < P(positive) < HI (default: the model's own band, if any)",
+        nargs=2,
+        metavar=("LO", "HI"),
+    )
+    quiet: bool = option(False, "no progress bar")
+
+
+@dataclass
+class ReportOptions:
+    model: list[str] = option(
+        None, "model folder (repeatable; default: the shipped model)", cli="append", metavar="DIR"
+    )
+    test_data: str | None = option(
+        None, "test file or folder (default: the cached official archive)", metavar="PATH"
+    )
+    train_data: str | None = option(
+        None,
+        "training file or folder for the TF-IDF and majority baselines (default: the cached download)",
+        metavar="PATH",
+    )
+    baseline_max_train: int | None = option(None, "cap the baselines' training tweets (none: all)")
+    out: str = option(
+        None, "folder for report.html, report.md and report.json", cli="required", metavar="DIR"
+    )
+
+
+@dataclass
+class CalibrateOptions:
+    model: str = option(
+        None, "model folder whose tinysent.json gets the fitted temperature", cli="required", metavar="DIR"
+    )
+    train_data: str | None = option(
+        None, "the data the model was trained on (default: the path in its config)", metavar="PATH"
+    )
+
+
+@dataclass
+class ServeOptions:
+    model: str | None = option(None, MODEL_HELP, metavar="DIR")
+    host: str = option("127.0.0.1", "bind address (loopback by default)")
+    port: int = option(8000, "TCP port")
+    workers: int = option(1, "worker processes, each with its own model copy")
+    backend: str = option(
+        "auto", "auto: ONNX when the folder has an export, else PyTorch", choices=("auto", "torch", "onnx")
+    )
+    max_texts: int = option(256, "texts per request (413 above)")
+    max_chars: int = option(5000, "characters per text (413 above)")
+    max_body_bytes: int = option(1 << 20, "request body size in bytes (413 above)")
+    batch_window_ms: float = option(
+        0.0, "extra wait before scoring a batch; 0: score the queue as soon as the model is free"
+    )
+    threads: int | None = option(None, "model threads per worker (none: one per CPU core)")
+
+
+@dataclass
+class PackOptions:
+    model: str = option(
+        None, "trained model folder (tinysent train / distill --out)", cli="required", metavar="DIR"
+    )
+    out: str = option(
+        None, "folder for the fp16 copy (a README.md model card there is kept)", cli="required", metavar="DIR"
+    )
+
+
+@dataclass
+class InitStudentOptions:
+    shape: str = option("tinybert-4l", "student shape", choices=("tinybert-4l", "tinybert-6l"))
+    tokenizer: str = option(None, "model (preset, folder or hub id) whose tokenizer to use", cli="required")
+    out: str = option(None, "folder to write the student to", cli="required", metavar="DIR")
+    seed: int = option(0, "initialisation seed")
+
+
+# ---------------------------------------------------------------------------------------------
+# Dataclass → argparse
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (or says it is required)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:
+            return text  # positionals and sub-commands: nothing to default
+        if "%(default)" in text or "(default:" in text:
+            return text  # the help already says what happens by default
+        if action.required:
+            return text + " (required)"
+        default = action.default
+        if isinstance(default, list) and default:
+            default = ",".join(map(str, default))
+        if isinstance(default, bool):
+            default = "on" if default else "off"
+        return f"{text} (default: {'none' if default in (None, []) else default})"
+
+
+def _none_or(parse):
+    def f(s: str):
+        return None if s.lower() == "none" else parse(s)
+
+    f.__name__ = parse.__name__
+    return f
+
+
+def _list_of(parse):
+    def f(s: str):
+        return None if s.lower() == "none" else [parse(x) for x in s.split(",") if x.strip()]
+
+    f.__name__ = f"comma-separated {parse.__name__}s"
+    return f
+
+
+def _base_type(tp):
+    """(scalar type, is a list, may be None) of an annotation: ``int | None`` → (int, False, True);
+    ``list[int] | None`` → (int, True, True); ``str | dict`` → (str, False, False)."""
+    args = list(typing.get_args(tp)) if isinstance(tp, types.UnionType) else [tp]
+    optional = type(None) in args
+    first = next(a for a in args if a is not type(None))
+    if typing.get_origin(first) is list:
+        return typing.get_args(first)[0], True, optional
+    return first, False, optional
+
+
+def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
+    """One option per dataclass field: typed from its annotation, documented from its metadata."""
+    hints = typing.get_type_hints(cls)
     for f in fields(cls):
-        if f.name in skip:
+        meta = f.metadata
+        if f.name in skip or meta.get("cli") is False:
             continue
+        kind, is_list, optional = _base_type(hints[f.name])
+        default = None if f.default is MISSING else f.default
+        kw = {"help": meta.get("help") or f.name.replace("_", " ")}
+        if meta.get("metavar"):
+            kw["metavar"] = meta["metavar"]
+        if meta.get("choices"):
+            kw["choices"] = meta["choices"]
         flag = "--" + f.name.replace("_", "-")
-        default = f.default
-        if f.name == "stage_budgets":
-            p.add_argument(
-                flag,
-                dest=f.name,
-                type=lambda s: [float(x) for x in s.split(",")],
-                default=None,
-                help="seconds for stages 0,1,2, e.g. 60,300,120: each schedule shortens to fit",
-            )
-        elif f.name == "time_budget":
-            p.add_argument(
-                flag,
-                dest=f.name,
-                type=float,
-                default=None,
-                help="seconds of training; the LR schedule shortens to end within it",
-            )
-        elif f.name == "layer_map":
-            p.add_argument(
-                flag,
-                dest=f.name,
-                type=lambda s: [int(x) for x in s.split(",")],
-                default=None,
-                help="teacher layer (1-based) per student layer, e.g. 2,3,5,6",
-            )
-        elif f.name in ("max_train", "max_val", "max_length", "patience"):
-            flags = [flag, "--max-len"] if f.name == "max_length" else [flag]
-            p.add_argument(
-                *flags, dest=f.name, type=_int_or_none, default=default, help="a number, or 'none'"
-            )
-        elif isinstance(default, bool):
-            p.add_argument(
-                flag,
-                dest=f.name,
-                action=argparse.BooleanOptionalAction,
-                default=default,
-                help=HELP.get(f.name),
-            )
-        elif isinstance(default, (int, float)):
-            p.add_argument(flag, dest=f.name, type=type(default), default=default, help=HELP.get(f.name))
-        else:
-            p.add_argument(flag, dest=f.name, type=str, default=default, help=HELP.get(f.name))
+        if meta.get("cli") == "positional":
+            p.add_argument(f.name, nargs="+" if f.name == "paths" else "*", **kw)
+            continue
+        if meta.get("cli") == "append":
+            p.add_argument(flag, dest=f.name, action="append", default=[], **kw)
+            continue
+        if kind is bool:
+            action = argparse.BooleanOptionalAction if default else "store_true"
+            p.add_argument(flag, dest=f.name, action=action, default=default, **kw)
+            continue
+        parse = {int: int, float: float}.get(kind, str)
+        if meta.get("nargs"):
+            kw["nargs"] = meta["nargs"]  # a list given as separate words, e.g. --neutral-band 0.35 0.65
+        elif is_list:
+            parse = _list_of(parse)
+        elif optional and parse is not str:
+            parse = _none_or(parse)
+        p.add_argument(
+            flag, dest=f.name, type=parse, default=default, required=meta.get("cli") == "required", **kw
+        )
 
 
-HELP = {  # options whose name alone does not say enough
-    "teacher": "fine-tuned teacher model folder",
-    "student": "tinybert-4l / tinybert-6l (random init), prune:SHAPE (the teacher pruned to that shape), "
-    "layers:2,4,6 (a subset of the teacher's layers) or a checkpoint folder",
-    "unlabelled": "text file of extra tweets, one per line, labelled by the teacher",
-    "general_teacher": "pre-trained (not fine-tuned) model for stage 0, general distillation",
-    "prune_calibration": "training tweets whose activations decide what prune:SHAPE keeps",
-    "stage0_epochs": "general distillation epochs (needs --general-teacher)",
-    "stage1_epochs": "intermediate-layer distillation epochs (attention, hidden states, embeddings)",
-    "stage2_epochs": "prediction-layer distillation epochs (soft cross-entropy)",
-    "temperature": "softmax temperature of the stage-2 soft cross-entropy",
-    "hard_label_weight": "stage 2: weight of the true-label loss (0: teacher only, 1: labels only)",
-    "resume": "continue from OUT/checkpoint after an interruption",
-    "base": "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id",
-    "data": "Sentiment140 training file or folder (default: the cached download)",
-    "eval_every": "evaluate on the validation split every this many steps",
-    "batch_size": "global batch size (split across processes)",
-}
-
-
-def _int_or_none(s: str) -> int | None:
-    return None if s.lower() == "none" else int(s)
-
-
-def _config_from(args, cls, **extra):
+def _options(args, cls, **extra):
     names = {f.name for f in fields(cls)}
     return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **extra})
+
+
+def _config(args, cls, **extra):
+    """The command's config (its fields only) from parsed arguments."""
+    return _options(args, cls, **extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
 
 
 def cmd_data_check(args) -> int:
@@ -113,8 +335,7 @@ def cmd_data_check(args) -> int:
 def cmd_data_download(args) -> int:
     from . import data as D
 
-    path = D.download(dest=args.dest)
-    print(path)
+    print(D.download(dest=args.dest))
     return 0
 
 
@@ -122,7 +343,7 @@ def cmd_data_sample(args) -> int:
     """Stratified subsample of a training file, written as 2-column polarity,text (for moving data)."""
     from . import data as D
 
-    corpus = D.load(args.data, "train")
+    corpus = D.load(args.train_data, "train")
     idx = D.stratified_sample(corpus.polarity, args.n, args.seed)
     D.write_csv(corpus.subset(idx), args.out)
     print(json.dumps({"out": args.out, "rows": len(idx), "labels": corpus.subset(idx).label_counts()}))
@@ -132,22 +353,21 @@ def cmd_data_sample(args) -> int:
 def cmd_train(args) -> int:
     from dataclasses import replace
 
-    from .config import TrainConfig
     from .train import train
 
-    cfg = _config_from(args, TrainConfig)
+    cfg = _config(args, TrainConfig)
     if args.seeds <= 1:
         summary = train(cfg, progress=not args.quiet)
         print(json.dumps({"out": cfg.out, **summary}, indent=2))
         return 0
     # Several seeds: out/seed-S each; `tinysent report --model out` shows their mean ± std.
+    import statistics
+
     runs = []
     for seed in range(cfg.seed, cfg.seed + args.seeds):
         one = replace(cfg, seed=seed, out=str(Path(cfg.out) / f"seed-{seed}"))
         runs.append({"seed": seed, "out": one.out, "best": train(one, progress=not args.quiet)["best"]})
     accs = [r["best"]["val_accuracy"] for r in runs]
-    import statistics
-
     summary = {
         "seeds": runs,
         "val_accuracy_mean": statistics.mean(accs),
@@ -161,7 +381,7 @@ def cmd_train(args) -> int:
 def cmd_distill(args) -> int:
     from .distill import DistillConfig, distill
 
-    cfg = _config_from(args, DistillConfig)
+    cfg = _config(args, DistillConfig)
     summary = distill(cfg, progress=not args.quiet)
     print(json.dumps({"out": cfg.out, **summary}, indent=2))
     return 0
@@ -170,10 +390,16 @@ def cmd_distill(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
 
-    m = evaluate(args.model, args.data, args.out, batch_size=args.batch_size)
+    m = evaluate(_model(args.model), args.test_data, args.out, batch_size=args.batch_size)
     keys = ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc", "excluded_neutral")
     print(json.dumps({k: m[k] for k in keys}, indent=2))
     return 0
+
+
+def _model(path: str | None) -> Path:
+    from .predict import SHIPPED_DIR
+
+    return Path(path) if path else SHIPPED_DIR
 
 
 def _read_inputs(args):
@@ -202,12 +428,8 @@ def _read_inputs(args):
 def cmd_predict(args) -> int:
     from .predict import load
 
-    texts = list(args.texts)
-    model = args.model
-    if model is None and texts and (Path(texts[0]) / "config.json").exists():
-        model = texts.pop(0)  # `tinysent predict MODEL "text" ...`
     band = tuple(args.neutral_band) if args.neutral_band else None
-    predictor = load(model, backend=args.backend, max_tokens=args.max_tokens)
+    predictor = load(args.model, backend=args.backend, max_tokens=args.max_tokens, precision=args.precision)
     if args.output:
         from .score import score_file
 
@@ -227,7 +449,6 @@ def cmd_predict(args) -> int:
         )
         print(json.dumps({"output": args.output, **counts}), file=sys.stderr)
         return 0
-    args.texts = texts
     texts = _read_inputs(args)
     records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band)
     out = sys.stdout
@@ -243,36 +464,43 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export
+    from .export import export, validation_agreement
 
     ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
+    model = _model(args.model)
     report = export(
-        args.model,
+        model,
         args.out,
         int8=args.int8,
         reference=ref,
         cls_only=not args.full_last_layer,
         standard_ops=args.standard_ops,
     )
+    if args.validate:
+        report["validation"] = validation_agreement(model, args.out, args.train_data)
+        Path(args.out, "validation.json").write_text(json.dumps(report["validation"], indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0
 
 
 def cmd_run(args) -> int:
     """The main job: train → evaluate → report, with defaults that finish on a 2-core CPU."""
-    from .config import TrainConfig
     from .evaluate import evaluate
     from .report import build_report
     from .train import train
 
     out = Path(args.out)
-    cfg = _config_from(args, TrainConfig, out=str(out / "model"))
+    cfg = _config(args, TrainConfig, out=str(out / "model"))
     train(cfg, progress=not args.quiet)
-    test = args.test or args.data
+    test = args.test_data or args.train_data
     m = evaluate(out / "model", test, out / "eval")
     # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
     build_report(
-        [str(out / "model")], test, out / "report", train_path=args.data, baseline_max_train=cfg.max_train
+        [str(out / "model")],
+        test,
+        out / "report",
+        train_path=args.train_data,
+        baseline_max_train=cfg.max_train,
     )
     print(json.dumps({k: m[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc")}, indent=2))
     print(
@@ -284,8 +512,13 @@ def cmd_run(args) -> int:
 def cmd_report(args) -> int:
     from .report import build_report
 
+    models = args.model or [str(_model(None))]
     s = build_report(
-        args.model, args.data, args.out, train_path=args.train, baseline_max_train=args.baseline_max_train
+        models,
+        args.test_data,
+        args.out,
+        train_path=args.train_data,
+        baseline_max_train=args.baseline_max_train,
     )
     for r in s["systems"]:
         print(f"{r['system']:<60} {r['accuracy']:.2%}  [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]")
@@ -296,7 +529,7 @@ def cmd_report(args) -> int:
 def cmd_calibrate(args) -> int:
     from .calibrate import calibrate
 
-    print(json.dumps(calibrate(args.model, args.data), indent=2))
+    print(json.dumps(calibrate(args.model, args.train_data), indent=2))
     return 0
 
 
@@ -313,151 +546,154 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .config import TrainConfig
+def cmd_pack(args) -> int:
+    from .models import pack
+
+    print(json.dumps(pack(args.model, args.out), indent=2))
+    return 0
+
+
+def cmd_init_student(args) -> int:
+    from .models import init_student
+
+    print(json.dumps(init_student(args.shape, args.tokenizer, args.out, args.seed), indent=2))
+    return 0
+
+
+def _distill_options():
     from .distill import DistillConfig
 
-    p = argparse.ArgumentParser(prog="tinysent", description="Tweet sentiment with TinyBERT.")
+    @dataclass
+    class DistillOptions(DistillConfig):
+        teacher: str = option(None, "fine-tuned teacher model folder", cli="required", metavar="DIR")
+        quiet: bool = option(False, "no progress bar")
+
+    return DistillOptions
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tinysent",
+        description="Tweet sentiment with TinyBERT.",
+        formatter_class=HelpFormatter,
+        allow_abbrev=False,
+    )
     p.add_argument("--version", action="version", version=f"tinysent {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    d = sub.add_parser("data", help="check, sample or download Sentiment140 files")
+    def command(parent, name: str, help: str, options, func, skip=()):
+        c = parent.add_parser(
+            name, help=help, description=help, formatter_class=HelpFormatter, allow_abbrev=False
+        )
+        add_config_args(c, options, skip)
+        c.set_defaults(func=func)
+        return c
+
+    d = sub.add_parser(
+        "data", help="check, sample or download Sentiment140 files", formatter_class=HelpFormatter
+    )
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    c = dsub.add_parser(
-        "check", help="JSON summary per file: rows, labels, malformed rows, duplicates, lengths"
+    command(
+        dsub,
+        "check",
+        "JSON summary per file: rows, labels, malformed rows, duplicates, lengths",
+        DataCheckOptions,
+        cmd_data_check,
     )
-    c.add_argument("paths", nargs="+")
-    c.add_argument("--strict", action="store_true", help="stop at the first malformed row")
-    c.add_argument("--compact", action="store_true", help="one line of JSON per file")
-    c.set_defaults(func=cmd_data_check)
-    dl = dsub.add_parser(
-        "download", help="fetch the official archive (sha256-checked, resumable) to the cache"
+    command(
+        dsub,
+        "download",
+        "fetch the official archive (sha256-checked, resumable) to the cache",
+        DataDownloadOptions,
+        cmd_data_download,
     )
-    dl.add_argument("--dest", default=None)
-    dl.set_defaults(func=cmd_data_download)
-    sm = dsub.add_parser("sample", help="write a stratified subsample of a training file (polarity,text)")
-    sm.add_argument("--data", default=None)
-    sm.add_argument("--n", type=int, required=True)
-    sm.add_argument("--seed", type=int, default=0)
-    sm.add_argument("--out", required=True)
-    sm.set_defaults(func=cmd_data_sample)
-
-    t = sub.add_parser("train", help="fine-tune a base model (preset, folder or hub id) on Sentiment140")
-    _add_config_args(t, TrainConfig)
-    t.add_argument("--seeds", type=int, default=1, help="train N models (seeds S..S+N-1) into OUT/seed-S")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(func=cmd_train)
-
-    ds = sub.add_parser(
-        "distill", help="TinyBERT task distillation from a fine-tuned teacher into a small student"
+    command(
+        dsub,
+        "sample",
+        "write a stratified subsample of a training file (polarity,text)",
+        DataSampleOptions,
+        cmd_data_sample,
     )
-    _add_config_args(ds, DistillConfig, skip=("sizes",))
-    ds.add_argument("--quiet", action="store_true")
-    ds.set_defaults(func=cmd_distill)
-
-    e = sub.add_parser("evaluate", help="metrics.json, plots and the smoke table on a test file")
-    e.add_argument("model")
-    e.add_argument("--data", default=None, help="test file or folder (default: the cached official archive)")
-    e.add_argument("--out", required=True)
-    e.add_argument("--batch-size", type=int, default=128)
-    e.set_defaults(func=cmd_evaluate)
-
-    x = sub.add_parser("export", help="ONNX export (dynamic axes), optional int8, with a parity check")
-    x.add_argument("model")
-    x.add_argument("--out", required=True)
-    x.add_argument("--int8", action="store_true", help="also write model.int8.onnx (dynamic quantization)")
-    x.add_argument("--reference", default=None, help="text file of tweets for the parity check")
-    x.add_argument(
-        "--full-last-layer",
-        action="store_true",
-        help="compute every token in the last layer (default: only [CLS], the one the classifier reads)",
+    command(
+        sub,
+        "train",
+        "fine-tune a base model (preset, folder or hub id) on Sentiment140",
+        TrainOptions,
+        cmd_train,
     )
-    x.add_argument(
-        "--standard-ops",
-        action="store_true",
-        help="standard ONNX ops only, for runtimes other than ONNX Runtime (default: attention reads "
-        "Q, K and V in place through ONNX Runtime's FusedMatMul, ~10%% faster)",
+    command(
+        sub,
+        "distill",
+        "TinyBERT task distillation from a fine-tuned teacher into a small student",
+        _distill_options(),
+        cmd_distill,
     )
-    x.set_defaults(func=cmd_export)
-
-    pr = sub.add_parser("predict", help="label texts (arguments, --input FILE or stdin); score big files")
-    pr.add_argument(
-        "texts", nargs="*", help="[MODEL] TEXT...: a first argument that is a model folder is the model"
+    command(
+        sub,
+        "evaluate",
+        "metrics.json, plots and the smoke table on a test file",
+        EvaluateOptions,
+        cmd_evaluate,
     )
-    pr.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
-    pr.add_argument("--output", default=None, help="stream --input into this .csv/.jsonl (constant memory)")
-    pr.add_argument("--id-column", default=None, help="column passed through to --output (default: line)")
-    pr.add_argument("--resume", action="store_true", help="continue an interrupted --output run")
-    pr.add_argument("--strict", action="store_true", help="stop at the first bad input line")
-    pr.add_argument("--quiet", action="store_true")
-    pr.add_argument("--input", default=None, help="a .txt (one text a line), .csv/.tsv or .jsonl file")
-    pr.add_argument("--column", default="text", help="text column of a CSV/JSONL input")
-    pr.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    pr.add_argument("--batch-size", type=int, default=256, help="at most this many texts per model call")
-    pr.add_argument(
-        "--max-tokens",
-        type=int,
-        default=None,
-        help="at most this many padded tokens per model call (default: no cap); 2048 made ONNX int8 ~6%% "
-        "faster on 2 cores but shifts int8 results a little (activations are scaled per call)",
+    command(
+        sub,
+        "export",
+        "ONNX export (dynamic axes), optional int8, with a parity check",
+        ExportOptions,
+        cmd_export,
     )
-    pr.add_argument(
-        "--neutral-band",
-        nargs=2,
-        type=float,
-        metavar=("LO", "HI"),
-        help="label 'neutral' when LO < P(positive) < HI",
+    command(
+        sub,
+        "predict",
+        "label texts (arguments, --input FILE or stdin); score big files with --output",
+        PredictOptions,
+        cmd_predict,
     )
-    pr.set_defaults(func=cmd_predict)
-
-    rp = sub.add_parser("report", help="one HTML/Markdown page comparing models and baselines on a test file")
-    rp.add_argument("--model", action="append", default=[], help="model folder (repeatable)")
-    rp.add_argument("--data", default=None, help="test file or folder")
-    rp.add_argument(
-        "--train", default=None, help="training file or folder for the TF-IDF and majority baselines"
+    command(
+        sub,
+        "report",
+        "one HTML/Markdown page comparing models and baselines on a test file",
+        ReportOptions,
+        cmd_report,
     )
-    rp.add_argument("--baseline-max-train", type=int, default=None, help="cap the baselines' training tweets")
-    rp.add_argument("--out", required=True)
-    rp.set_defaults(func=cmd_report)
-
-    cb = sub.add_parser("calibrate", help="fit temperature scaling on the model's validation split; store it")
-    cb.add_argument("model")
-    cb.add_argument(
-        "--data", default=None, help="the training data the model was trained on (default: its config)"
+    command(
+        sub,
+        "calibrate",
+        "fit temperature scaling on the model's validation split; store it in the model",
+        CalibrateOptions,
+        cmd_calibrate,
     )
-    cb.set_defaults(func=cmd_calibrate)
-
-    sv = sub.add_parser("serve", help="HTTP service: POST /v1/predict, /healthz, /readyz (FastAPI + uvicorn)")
-    sv.add_argument("model", nargs="?", default=None, help="model folder (default: the shipped model)")
-    sv.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
-    sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--workers", type=int, default=1, help="worker processes, each with its own model copy")
-    sv.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
-    sv.add_argument("--max-texts", type=int, default=256, help="texts per request")
-    sv.add_argument("--max-chars", type=int, default=5000, help="characters per text")
-    sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body size (413 above)")
-    sv.add_argument(
-        "--batch-window-ms",
-        type=float,
-        default=0.0,
-        help="extra wait before scoring a batch; 0 (default): score the queue as soon as the model is free",
+    command(
+        sub,
+        "serve",
+        "HTTP service: POST /v1/predict, /healthz, /readyz (FastAPI + uvicorn)",
+        ServeOptions,
+        cmd_serve,
     )
-    sv.add_argument(
-        "--threads", type=int, default=None, help="model threads per worker (default: one per CPU core)"
+    command(
+        sub,
+        "pack",
+        "fp16 copy of a model folder (half the size), refused if fp16 changes a label; "
+        "how the shipped model is made",
+        PackOptions,
+        cmd_pack,
     )
-    sv.set_defaults(func=cmd_serve)
-
-    r = sub.add_parser(
-        "run", help="the main job: train then evaluate (default: minilm-l6, 20k tweets, 1 epoch)"
+    command(
+        sub,
+        "init-student",
+        "write a randomly initialised student (e.g. TinyBERT 4L-312D) with a given "
+        "tokenizer, to fine-tune without distillation",
+        InitStudentOptions,
+        cmd_init_student,
     )
-    _add_config_args(r, TrainConfig, skip=("out",))
-    r.set_defaults(base="minilm-l6", max_train=20000)
-    r.add_argument("--test", default=None, help="test file (default: found beside --data)")
-    r.add_argument("--out", default="runs/main")
-    r.add_argument("--quiet", action="store_true")
-    r.set_defaults(func=cmd_run)
+    command(
+        sub,
+        "run",
+        "the main job: train, evaluate, report (default: minilm-l6, 20k tweets, 1 epoch)",
+        RunOptions,
+        cmd_run,
+    )
     return p
 
 

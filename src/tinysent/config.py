@@ -1,46 +1,97 @@
-"""Typed configs and the metadata file (``tinysent.json``) saved beside every model."""
+"""Typed configs and the metadata file (``tinysent.json``) saved beside every model.
+
+Every config field is declared with :func:`option`: its help text (and choices) live beside its type
+and default, and ``cli.add_config_args`` turns the dataclass into command-line options, so the CLI,
+the Python API and the config saved with a model never disagree.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import __version__
 from .normalize import NormalizerConfig
 
 META_FILE = "tinysent.json"
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+
+
+def option(
+    default=MISSING,
+    help: str = "",
+    *,
+    choices=None,
+    metavar=None,
+    nargs=None,
+    default_factory=MISSING,
+    cli=True,
+):
+    """A dataclass field that is also a documented command-line option. ``cli``: True (an option),
+    False (not on the command line), "required", "positional" or "append" (repeatable)."""
+    meta = {"help": help, "choices": choices, "metavar": metavar, "nargs": nargs, "cli": cli}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def config_from_dict(cls, d: dict, renamed: dict[str, str], strict: bool):
+    """Build ``cls`` from a dict, mapping older key names; unknown keys are an error when ``strict``."""
+    d = {renamed.get(k, k): v for k, v in d.items()}
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown and strict:
+        raise ValueError(f"unknown {cls.__name__} settings: {sorted(unknown)}")
+    return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass
 class TrainConfig:
     """Fine-tuning settings; every field is a ``tinysent train`` option of the same name."""
 
-    base: str = "tinybert-4l"
-    data: str | None = None
-    out: str = "runs/model"
-    max_train: int | None = None
-    val_fraction: float = 0.01
-    max_val: int | None = 4000
-    dedupe: bool = True
-    token_cache: bool = True  # tokenise the whole file once into a memory-mapped store, reused later
-    epochs: float = 1.0
-    batch_size: int = 32
-    grad_accum: int = 1
-    lr: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    max_grad_norm: float = 1.0
-    max_length: int | None = None  # None: the 99.5th percentile of token lengths, capped at 128
-    eval_every: int = 500
-    patience: int | None = 4  # evaluations without improvement before stopping; None: never
-    resume: bool = False  # continue from out/checkpoint when there is one
-    time_budget: float | None = None  # seconds of training; the LR schedule is shortened to end in it
-    seed: int = 0
-    mixed_precision: str = "auto"  # auto | no | bf16 | fp16
-    log_every: int = 50
-    num_workers: int = 0
+    base: str = option(
+        "tinybert-4l", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
+    )
+    train_data: str | None = option(
+        None, "Sentiment140 training file or folder (default: the cached official download)", metavar="PATH"
+    )
+    out: str = option(
+        "runs/model", "folder the model, its log and its checkpoint are written to", metavar="DIR"
+    )
+    max_train: int | None = option(None, "train on a stratified sample of this many tweets (none: all)")
+    val_fraction: float = option(0.01, "share of the training file held out for validation (stratified)")
+    max_val: int | None = option(4000, "cap on validation tweets (none: the whole held-out share)")
+    dedupe: bool = option(True, "drop duplicate tweets and tweets with conflicting labels before splitting")
+    token_cache: bool = option(
+        True,
+        "tokenise the whole file once into a memory-mapped store in the user cache, reused by later runs",
+    )
+    epochs: float = option(1.0, "passes over the training tweets (fractions allowed)")
+    batch_size: int = option(32, "global training batch (shared out across processes)")
+    grad_accum: int = option(1, "batches whose gradients are summed before each optimizer step")
+    lr: float = option(5e-5, "peak learning rate of AdamW")
+    weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")
+    warmup_ratio: float = option(0.06, "share of optimizer steps with a linear warmup")
+    max_grad_norm: float = option(1.0, "gradient clipping norm")
+    max_length: int | None = option(
+        None, "token cap per tweet (none: the 99.5th percentile of training lengths, at most 128)"
+    )
+    eval_every: int = option(500, "evaluate on the validation split every this many optimizer steps")
+    patience: int | None = option(4, "stop after this many evaluations without improvement (none: never)")
+    resume: bool = option(
+        False, "continue from OUT/checkpoint (written at every evaluation) after an interruption"
+    )
+    time_budget: float | None = option(
+        None, "seconds of training; the LR schedule shortens to end within them (none: no limit)"
+    )
+    seed: int = option(0, "seed for the split, the sample, the batch order and initialisation")
+    mixed_precision: str = option(
+        "auto", "autocast dtype (auto: bf16 on a GPU that has it)", choices=PRECISIONS
+    )
+    log_every: int = option(50, "write the mean training loss to train_log.jsonl every this many steps")
+    num_workers: int = option(0, "DataLoader worker processes")
 
     def __post_init__(self) -> None:
         checks = [
@@ -52,10 +103,7 @@ class TrainConfig:
             (self.time_budget is None or self.time_budget > 0, "--time-budget must be > 0 seconds"),
             (self.max_train is None or self.max_train > 1, f"--max-train must be > 1 (got {self.max_train})"),
             (self.eval_every > 0, f"--eval-every must be > 0 (got {self.eval_every})"),
-            (
-                self.mixed_precision in ("auto", "no", "bf16", "fp16"),
-                "mixed precision: auto, no, bf16 or fp16",
-            ),
+            (self.mixed_precision in PRECISIONS, "mixed precision: " + ", ".join(PRECISIONS)),
         ]
         for ok, msg in checks:
             if not ok:
@@ -63,8 +111,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        """From a saved config (older ones call the training data ``data``); other keys are ignored."""
+        return config_from_dict(cls, d, {"data": "train_data"}, strict=False)
 
 
 @dataclass

@@ -28,7 +28,7 @@ OFFICIAL_SIZE = 81_363_704
 OFFICIAL_SHA256 = "004a3772c8a7ff9bbfeb875880f47f0679d93fc63e5cf9cff72d54a8a6162e57"
 TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
 TEST_MEMBER = "testdata.manual.2009.06.14.csv"
-# File names looked for when --data names a folder, best first.
+# File names looked for when --train-data / --test-data names a folder, best first.
 TRAIN_NAMES = (TRAIN_MEMBER, "training.1600000.polarity_text.csv.gz", "trainingandtestdata.zip")
 TEST_NAMES = (TEST_MEMBER, "trainingandtestdata.zip")
 
@@ -134,7 +134,9 @@ def iter_rows(path: str | os.PathLike, member: str | None = None, encoding: str 
     """Yield ``(line, fields)`` for each CSV record; line is where the record starts (1-based)."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file. Pass --data with a Sentiment140 file or folder.")
+        raise DataError(
+            f"{path}: no such file. Pass --train-data / --test-data with a Sentiment140 file or folder."
+        )
     with _open_binary(path, member) as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
         reader = csv.reader(text)
@@ -383,10 +385,10 @@ def download(
         if e.code == 416 and have:  # the .part is already whole
             resp = None
         else:
-            raise DataError(f"download of {url} failed: HTTP {e.code}. Retry, or pass --data PATH") from e
+            raise DataError(f"download of {url} failed: HTTP {e.code}. Retry, or pass --train-data / --test-data PATH") from e
     except OSError as e:
         raise DataError(
-            f"cannot reach {url} ({e}). Offline? Pass --data PATH with a local Sentiment140 file or folder."
+            f"cannot reach {url} ({e}). Offline? Pass --train-data / --test-data PATH with a local Sentiment140 file or folder."
         ) from e
     if resp is not None:
         with resp:

@@ -113,7 +113,7 @@ class simulate_int8:  # noqa: N801 - used as a context manager, like torch.no_gr
         return False
 
 
-def _cls_only_graph(model):
+def cls_only_graph(model):
     """The BERT classifier written out for ONNX Runtime on a CPU; the same logits.
 
     Why: (1) the pooler reads only [CLS], so in the last layer the other tokens need keys and values
@@ -264,7 +264,7 @@ def export(
         model_dir, dtype=torch.float32, attn_implementation="eager"
     ).eval()
     model.config.return_dict = False
-    graph = _cls_only_graph(model) if cls_only else None
+    graph = cls_only_graph(model) if cls_only else None
     dummy = ref.tokenizer(["a dummy tweet to trace", "short"], padding=True, return_tensors="pt")
     fp32 = out / "model.onnx"
     with torch.no_grad():
@@ -333,3 +333,35 @@ def export(
     }
     meta.save(out)
     return {"out": str(out), "files": files, "parity": report}
+
+
+def validation_agreement(
+    model_dir: str | Path, onnx_dir: str | Path, train_data: str | None = None, precision: str = "auto"
+) -> dict:
+    """The ONNX export against the PyTorch model on the model's own validation split (rebuilt from its
+    saved config): accuracy of both, label agreement, probability differences. Quantization choices
+    are judged here, never on the test set."""
+    import time
+
+    from .dataset import validation_split
+    from .numerics import softmax
+    from .predict import Predictor
+
+    ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
+    q = Predictor.from_dir(onnx_dir, backend="onnx", precision=precision)
+    prep = validation_split(model_dir, ref.tokenizer, train_data)
+    y = np.asarray(prep.val_labels)
+    pos = ref.meta.labels.index("positive")
+    p32 = softmax(ref.logits(prep.val_ids, 256))[:, pos]
+    p8 = softmax(q.logits(prep.val_ids, 256))[:, pos]
+    return {
+        "model": str(model_dir),
+        "onnx": str(Path(onnx_dir) / q.backend.file.name),
+        "val_n": int(len(y)),
+        "val_accuracy_torch_fp32": float(((p32 >= 0.5) == y).mean()),
+        "val_accuracy_onnx": float(((p8 >= 0.5) == y).mean()),
+        "label_agreement": float(((p32 >= 0.5) == (p8 >= 0.5)).mean()),
+        "mean_abs_prob_diff": float(np.abs(p32 - p8).mean()),
+        "max_abs_prob_diff": float(np.abs(p32 - p8).max()),
+        "date": time.strftime("%Y-%m-%d"),
+    }

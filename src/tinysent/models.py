@@ -188,3 +188,77 @@ def build_student(shape: str | dict, vocab_size: int, num_labels: int = 2, seed:
 
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def init_student(shape: str, tokenizer_from: str, out: str | os.PathLike, seed: int = 0) -> dict:
+    """Write a randomly initialised student folder of ``shape`` with another model's tokenizer, so that
+    ``tinysent train --base OUT`` fine-tunes that architecture without distillation (the ablation
+    that shows what distillation adds)."""
+    if shape not in STUDENT_SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; choose one of {sorted(STUDENT_SHAPES)}")
+    tok = load_tokenizer(resolve_base(tokenizer_from))
+    model = build_student(shape, tok.vocab_size, seed=seed)
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    return {"out": str(out), "shape": shape, "parameters": count_parameters(model)}
+
+
+def pack(model_dir: str | os.PathLike, out: str | os.PathLike, reference: list[str] | None = None) -> dict:
+    """A compact copy of a model folder: fp16 safetensors (half the size, loaded back as fp32), tokenizer,
+    config and tinysent.json; a model card (README.md) already in ``out`` is kept. Built in a temporary
+    folder and moved into place only when fp16 changes no label on the reference tweets, so a refused
+    model leaves ``out`` as it was. This is how the shipped model is made."""
+    import shutil
+    import tempfile
+
+    import numpy as np
+    from safetensors.torch import load_file, save_file
+
+    from .export import REFERENCE
+    from .numerics import fp16_state_dict
+    from .predict import Predictor
+
+    src, out = Path(model_dir), Path(out)
+    if not (src / "model.safetensors").exists():
+        raise ModelError(f"{src} has no model.safetensors: pass a model folder written by tinysent")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".pack-", dir=out.parent))
+    try:
+        for name in (
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "tinysent.json",
+            "vocab.txt",
+        ):
+            if (src / name).exists():
+                shutil.copy(src / name, tmp / name)
+        save_file(
+            fp16_state_dict(load_file(str(src / "model.safetensors"))),
+            str(tmp / "model.safetensors"),
+            metadata={"format": "pt"},
+        )
+        texts = reference or REFERENCE
+        p32, _ = Predictor.from_dir(src, backend="torch", device="cpu").positive_proba(texts)
+        p16, _ = Predictor.from_dir(tmp, backend="torch", device="cpu").positive_proba(texts)
+        agree = float(np.mean((p32 >= 0.5) == (p16 >= 0.5)))
+        if agree < 1.0:
+            raise ModelError(f"fp16 changed {agree:.1%} of labels on the reference tweets: ship fp32 instead")
+        if (out / "README.md").exists():
+            shutil.copy(out / "README.md", tmp / "README.md")
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "out": str(out),
+        "size_mib": round((out / "model.safetensors").stat().st_size / 2**20, 2),
+        "reference_n": len(texts),
+        "label_agreement": agree,
+        "max_abs_prob_diff": float(np.abs(p32 - p16).max()),
+    }

@@ -18,12 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .batching import encode
 from .config import ModelMeta
+from .dataset import encode
 from .normalize import Normalizer
+from .numerics import softmax
 
 SHIPPED_DIR = Path(__file__).parent / "shipped" / "tinysent-tinybert-4l"
-ONNX_FILES = ("model.int8.onnx", "model.onnx")  # preferred first
+ONNX_FILES = {"int8": "model.int8.onnx", "fp32": "model.onnx"}  # "auto" takes the first present
+BACKENDS = ("auto", "torch", "onnx")
+PRECISIONS = ("auto", "int8", "fp32")
 
 
 def label_of(p_pos: np.ndarray, threshold: float, band: tuple[float, float] | None) -> list[str]:
@@ -111,7 +114,10 @@ class Predictor:
         device: str | None = None,
         threads: int | None = None,
         max_tokens: int | None = None,
+        precision: str = "auto",
     ) -> Predictor:
+        """``backend``: auto (ONNX when the folder has an export, else PyTorch), torch or onnx;
+        ``precision`` (ONNX): auto (int8 when present), int8 or fp32."""
         from transformers import AutoTokenizer
 
         path = Path(path)
@@ -119,12 +125,25 @@ class Predictor:
             raise FileNotFoundError(
                 f"{path} is not a model folder (no config.json); train one with `tinysent train`"
             )
-        if backend not in ("auto", "torch", "onnx"):
-            raise ValueError(f"backend must be auto, torch or onnx (got {backend!r})")
-        onnx = next((path / f for f in ONNX_FILES if (path / f).exists()), None)
-        if backend == "onnx" and onnx is None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
+        if backend == "torch" and precision != "auto":
+            raise ValueError(
+                f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto"
+            )
+        kinds = list(ONNX_FILES) if precision == "auto" else [precision]
+        onnx = next((path / ONNX_FILES[k] for k in kinds if (path / ONNX_FILES[k]).exists()), None)
+        if onnx is None and (backend == "onnx" or precision != "auto"):
+            what = (
+                "an ONNX model"
+                if precision == "auto"
+                else f"an ONNX {precision} model ({ONNX_FILES[precision]})"
+            )
             raise FileNotFoundError(
-                f"{path} has no ONNX model; make one with `tinysent export {path} --out DIR`"
+                f"{path} has no {what}; make one with `tinysent export --model {path} --out DIR"
+                + (" --int8`" if precision == "int8" else "`")
             )
         if backend == "torch" or (backend == "auto" and onnx is None):
             be = TorchBackend(path, device, threads)
@@ -178,10 +197,7 @@ class Predictor:
     def positive_proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(P(positive), truncated?) per text."""
         ids, truncated = self.token_ids(texts)
-        z = self.logits(ids, batch_size).astype(np.float64) / self.meta.temperature
-        z -= z.max(-1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(-1, keepdims=True)
+        p = softmax(self.logits(ids, batch_size), self.meta.temperature)
         return p[:, self._pos], truncated
 
     def predict(self, texts, batch_size: int = 256, neutral_band: tuple[float, float] | None = None):
@@ -220,10 +236,11 @@ def load(
     device: str | None = None,
     threads: int | None = None,
     max_tokens: int | None = None,
+    precision: str = "auto",
 ) -> Predictor:
     """A model folder as a :class:`Predictor`; with no path, the model shipped in the package.
     ``threads``: CPU threads for the model (default: one per core); ``max_tokens``: padded tokens
-    per model call (see :class:`Predictor`)."""
+    per model call (see :class:`Predictor`); ``precision``: which ONNX file (auto, int8, fp32)."""
     if path is None:
         path = SHIPPED_DIR
         if not (path / "config.json").exists():
@@ -231,4 +248,4 @@ def load(
                 f"no shipped model at {path}: this install lacks it; "
                 "pass a model folder (tinysent train --out DIR)"
             )
-    return Predictor.from_dir(path, backend, device, threads, max_tokens)
+    return Predictor.from_dir(path, backend, device, threads, max_tokens, precision)

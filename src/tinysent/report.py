@@ -11,14 +11,15 @@ import base64
 import html
 import io
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import data as D
-from .evaluate import _plt, binary_metrics
+from .calibrate import expected_calibration_error
+from .evaluate import binary_metrics
+from .plots import pyplot
 
 #: Default abstain band on P(positive) for negative / neutral / positive, fixed a priori (never tuned on
 #: the test set; the training data has no neutral tweets to tune it on).
@@ -30,64 +31,16 @@ DEFAULT_BAND = (0.35, 0.65)
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
-    """Paired test of two systems on the same items: exact two-sided binomial on the discordant pairs."""
+    """Paired test of two systems on the same items: exact two-sided binomial test (scipy) on the
+    discordant pairs."""
+    from scipy.stats import binomtest
+
     a = np.asarray(correct_a, bool)
     b = np.asarray(correct_b, bool)
     n01 = int((a & ~b).sum())  # a right, b wrong
     n10 = int((~a & b).sum())
-    n = n01 + n10
-    k = min(n01, n10)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
-    return {"a_only": n01, "b_only": n10, "p_value": p}
-
-
-def expected_calibration_error(y: np.ndarray, p_pos: np.ndarray, bins: int = 10) -> tuple[float, list]:
-    """ECE of the predicted class's confidence, equal-width bins; also the per-bin table."""
-    y = np.asarray(y)
-    p_pos = np.asarray(p_pos, float)
-    pred = (p_pos >= 0.5).astype(int)
-    conf = np.where(pred == 1, p_pos, 1 - p_pos)
-    correct = (pred == y).astype(float)
-    edges = np.linspace(0.5, 1.0, bins + 1)
-    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    table, ece = [], 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            gap = abs(correct[m].mean() - conf[m].mean())
-            ece += m.mean() * gap
-            table.append(
-                {
-                    "lo": float(edges[b]),
-                    "hi": float(edges[b + 1]),
-                    "n": int(m.sum()),
-                    "confidence": float(conf[m].mean()),
-                    "accuracy": float(correct[m].mean()),
-                }
-            )
-    return float(ece), table
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising the validation negative log-likelihood (golden-section search on log T)."""
-    z = np.asarray(logits, float)
-    y = np.asarray(y, int)
-
-    def nll(log_t: float) -> float:
-        s = z / math.exp(log_t)
-        s = s - s.max(1, keepdims=True)
-        return float(-(s[np.arange(len(y)), y] - np.log(np.exp(s).sum(1))).mean())
-
-    lo, hi = math.log(0.05), math.log(20.0)
-    g = (math.sqrt(5) - 1) / 2
-    c, d = hi - g * (hi - lo), lo + g * (hi - lo)
-    for _ in range(80):
-        if nll(c) < nll(d):
-            hi = d
-        else:
-            lo = c
-        c, d = hi - g * (hi - lo), lo + g * (hi - lo)
-    return math.exp((lo + hi) / 2)
+    p = binomtest(n01, n01 + n10, 0.5).pvalue if n01 + n10 else 1.0
+    return {"a_only": n01, "b_only": n10, "p_value": float(p)}
 
 
 def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[float, float]) -> float:
@@ -158,7 +111,7 @@ class System:
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
+    pyplot().close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 
@@ -167,7 +120,7 @@ def _plots(
 ) -> dict[str, str]:
     from sklearn.metrics import roc_curve
 
-    plt = _plt()
+    plt = pyplot()
     out = {}
     n = len(systems)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)

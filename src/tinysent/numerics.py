@@ -1,0 +1,20 @@
+"""Small numeric helpers used in several stages, written once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature`` in float64 (stable: the row maximum is subtracted)."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+def fp16_state_dict(state: dict) -> dict:
+    """Floating-point tensors as fp16 (half the file size; loaded back as fp32), other tensors unchanged."""
+    import torch
+
+    return {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in state.items()}
