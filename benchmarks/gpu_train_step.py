@@ -1,12 +1,13 @@
 """GPU training-step throughput of the TinyBERT 4L-312D shape at several batch sizes, bf16 autocast,
-token lengths drawn from the Sentiment140 length distribution (mean 23, p95 41; lengths recorded from
-the real token store), batches grouped by length as tinysent does. Measures the model + optimizer step
-alone (no data loading), and the time one 1.6M-tweet epoch would take at that rate.
+token lengths of real tweets (a stratified sample of the training file, normalised and tokenised as
+tinysent does, capped at 64), batches grouped by length as tinysent does. Measures the model +
+optimizer step alone (no data loading), and the time one 1.6M-tweet epoch would take at that rate.
 
-    python benchmarks/gpu_train_step.py        # on a CUDA machine
+    python benchmarks/gpu_train_step.py --data ../shared/data/sentiment140   # on a CUDA machine
 writes $OUT/gpu_train_step.json (or benchmarks/results/).
 """
 
+import argparse
 import json
 import os
 import time
@@ -16,10 +17,20 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-# Real token lengths: 200k rows sampled from the token store (capped at 64), made by
-#   python -c "..." (see the commit); passed as .gpu/lengths.npy.
+from tinysent import data as D
+from tinysent.dataset import encode
+from tinysent.models import load_tokenizer, resolve_base
+from tinysent.normalize import Normalizer
+
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--data", required=True, help="Sentiment140 training file or folder")
+p.add_argument("--n", type=int, default=200_000, help="tweets whose token lengths drive the batches")
+a = p.parse_args()
+corpus = D.load(a.data, "train").binary()
+sample = corpus.subset(D.stratified_sample(corpus.polarity, a.n, 0))
+tok = load_tokenizer(resolve_base("minilm-l6"))  # the TinyBERT / BERT-base uncased vocabulary
+lengths = np.array([len(x) for x in encode(Normalizer().many(sample.texts), tok, 64)], dtype=np.int64)
 rng = np.random.default_rng(0)
-lengths = np.load(os.environ.get("LENGTHS", ".gpu/lengths.npy")).astype(np.int64)
 dev = "cuda"
 cfg = BertConfig(
     vocab_size=30522,

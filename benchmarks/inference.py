@@ -48,13 +48,10 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
     else:
         import tinysent
 
-        backend = "torch" if kind == "torch_fp32" else "onnx"
-        path = model if kind == "torch_fp32" else onnx_dir
-        if kind == "onnx_fp32":
-            Path(onnx_dir, "model.int8.onnx").rename(Path(onnx_dir, "model.int8.onnx.off"))
-        pred = tinysent.load(path, backend=backend)
-        if kind == "onnx_fp32":
-            Path(onnx_dir, "model.int8.onnx.off").rename(Path(onnx_dir, "model.int8.onnx"))
+        if kind == "torch_fp32":
+            pred = tinysent.load(model, backend="torch")
+        else:
+            pred = tinysent.load(onnx_dir, backend="onnx", precision=kind.split("_")[1])
 
         def score(batch, bs):
             return pred.predict(batch, batch_size=bs)

@@ -22,15 +22,15 @@ a = p.parse_args()
 with tempfile.TemporaryDirectory() as tmp:
     os.environ["TINYSENT_CACHE"] = tmp
     from tinysent.config import TrainConfig
+    from tinysent.dataset import prepare_data
     from tinysent.models import load_tokenizer, resolve_base
     from tinysent.normalize import Normalizer
-    from tinysent.train import prepare_data
 
     tok = load_tokenizer(resolve_base("minilm-l6"))
     runs = []
     for seed in (0, 1):
         t = time.perf_counter()
-        prep = prepare_data(TrainConfig(data=a.data, max_train=20000, seed=seed), tok, Normalizer())
+        prep = prepare_data(TrainConfig(train_data=a.data, max_train=20000, seed=seed), tok, Normalizer())
         runs.append(
             {"seed": seed, "prepare_s": round(time.perf_counter() - t, 2), **prep.stats["token_store"]}
         )

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import write_result  # noqa: E402
 
 from tinysent import data as D  # noqa: E402
-from tinysent.batching import collate, encode, length_grouped_batches  # noqa: E402
+from tinysent.batching import collate, length_grouped_batches  # noqa: E402
+from tinysent.dataset import encode  # noqa: E402
 from tinysent.models import build_student, load_tokenizer, resolve_base  # noqa: E402
 from tinysent.normalize import Normalizer  # noqa: E402
 

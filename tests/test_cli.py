@@ -37,7 +37,10 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
     rc = main(["train", *tiny_train_args(tiny_base, train_file, out)])
     assert rc == 0 and (out / "tinysent.json").exists()
     capsys.readouterr()
-    assert main(["evaluate", "--model", str(out), "--test-data", str(test_file), "--out", str(tmp_path / "ev")]) == 0
+    assert (
+        main(["evaluate", "--model", str(out), "--test-data", str(test_file), "--out", str(tmp_path / "ev")])
+        == 0
+    )
     m = json.loads(capsys.readouterr().out)
     assert m["n"] == 120 and 0 <= m["accuracy"] <= 1
     inp = tmp_path / "in.csv"
@@ -73,3 +76,32 @@ def test_run_trains_evaluates_and_reports(tiny_base, train_file, test_file, tmp_
     assert (job / "model" / "model.safetensors").exists() and (job / "eval" / "metrics.json").exists()
     assert (job / "report" / "report.html").exists()
     assert json.loads((job / "eval" / "metrics.json").read_text())["n"] == 120
+
+
+def test_gpu_recipe_runs_end_to_end_on_a_tiny_fixture(tiny_base, train_file, test_file, tmp_path):
+    """scripts/gpu_recipe.sh on the CPU with a tiny model: train within a budget, evaluate, pack, split."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHON": sys.executable, "LIMIT_S": "60", "PART_MB": "1"}
+    args = ["--base", str(tiny_base), "--max-train", "400", "--eval-every", "10", "--val-fraction", "0.1"]
+    r = subprocess.run(
+        ["bash", str(root / "scripts" / "gpu_recipe.sh"), str(train_file), str(test_file), str(out), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "eval" / "metrics.json").read_text())["n"] == 120
+    assert "train rc=0" in (out / "log.txt").read_text()
+    parts = sorted(out.glob("model.tar.part*"))
+    assert parts
+    import tarfile
+
+    (tmp_path / "model.tar").write_bytes(b"".join(p.read_bytes() for p in parts))
+    with tarfile.open(tmp_path / "model.tar") as tar:
+        assert "packed/model.safetensors" in tar.getnames()

@@ -278,9 +278,12 @@ def test_distill_from_a_pruned_teacher(trained_model, train_file, tmp_path, monk
     assert (tmp_path / "st" / "model.safetensors").exists()
 
 
-@pytest.mark.parametrize("stop_at_eval", [2, 5])  # 2: inside stage 1; 5: inside stage 2
+@pytest.mark.parametrize(
+    "stop_at_eval,grad_accum",
+    [(2, 1), (5, 1), (4, 2)],  # 2: inside stage 1; 5 and 4: inside stage 2; accumulation too
+)
 def test_interrupted_distillation_resumes_to_the_same_result(
-    trained_model, train_file, tmp_path, monkeypatch, stop_at_eval
+    trained_model, train_file, tmp_path, monkeypatch, stop_at_eval, grad_accum
 ):
     import json
 
@@ -290,10 +293,21 @@ def test_interrupted_distillation_resumes_to_the_same_result(
 
     def cfg(out, **kw):
         return _tiny_cfg(
-            trained_model, train_file, out, student=shape, max_train=300, stage2_epochs=2, eval_every=4, **kw
+            trained_model,
+            train_file,
+            out,
+            student=shape,
+            max_train=300,
+            stage2_epochs=2,
+            eval_every=4,
+            grad_accum=grad_accum,
+            **kw,
         )
 
     whole = distill(cfg(tmp_path / "whole"), progress=False)
+    batches = -(-300 // 32)  # 10 batches of 32 a epoch; an optimizer step every grad_accum of them
+    assert whole["stages"]["stage1"]["steps"] == -(-batches // grad_accum)
+    assert whole["stages"]["stage2"]["steps"] == 2 * -(-batches // grad_accum)
 
     real = loop.evaluate_loader
     calls = {"n": 0}

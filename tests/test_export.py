@@ -140,3 +140,28 @@ def test_attention_reads_q_k_v_in_place(exported, trained_model, tmp_path):
     b.backend = type(b.backend)(out / "model.onnx")  # the fp32 file of the default export
     ids, _ = a.token_ids(["i love this great day", "so sad and awful", "meh", "great " * 30])
     np.testing.assert_allclose(a.logits(ids, 4), b.logits(ids, 4), atol=1e-5)
+
+
+def test_precision_picks_the_onnx_file_and_names_the_fix(exported, trained_model):
+    from tinysent.predict import Predictor
+
+    out, _ = exported
+    assert Predictor.from_dir(out, precision="fp32").backend.file.name == "model.onnx"
+    assert Predictor.from_dir(out, precision="int8").backend.file.name == "model.int8.onnx"
+    with pytest.raises(FileNotFoundError, match="--int8"):
+        Predictor.from_dir(trained_model, precision="int8")
+    with pytest.raises(ValueError, match="picks an ONNX file"):
+        Predictor.from_dir(out, backend="torch", precision="fp32")
+
+
+def test_export_validate_compares_on_the_models_validation_split(trained_model, tmp_path, capsys):
+    """`tinysent export --validate`: the int8 file against PyTorch on the validation split rebuilt from
+    the model's saved config (120 tweets of the fixture), written beside the export."""
+    from tinysent.cli import main
+
+    out = tmp_path / "onnx"
+    assert main(["export", "--model", str(trained_model), "--out", str(out), "--int8", "--validate"]) == 0
+    v = json.loads((out / "validation.json").read_text())
+    assert v["val_n"] == 120 and v["onnx"].endswith("model.int8.onnx")
+    assert v["label_agreement"] >= 0.95 and v["val_accuracy_torch_fp32"] >= 0.9
+    assert json.loads(capsys.readouterr().out)["validation"] == v

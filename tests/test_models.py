@@ -83,3 +83,61 @@ def test_student_shape_is_tinybert_4l():
     model = M.build_student("tinybert-4l", vocab_size=30522)
     assert model.config.num_hidden_layers == 4 and model.config.hidden_size == 312
     assert 14_000_000 < M.count_parameters(model) < 15_000_000
+
+
+def test_pack_writes_fp16_that_predicts_the_same_and_keeps_the_card(trained_model, tmp_path, capsys):
+    import json
+
+    import tinysent
+    from tinysent.cli import main
+
+    dest = tmp_path / "shipped"
+    dest.mkdir()
+    (dest / "README.md").write_text("model card")
+    (dest / "stale.bin").write_text("an old file that is not the new model's")
+    assert main(["pack", "--model", str(trained_model), "--out", str(dest)]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["label_agreement"] == 1.0 and r["max_abs_prob_diff"] < 1e-2
+    assert (dest / "README.md").read_text() == "model card" and not (dest / "stale.bin").exists()
+    from safetensors import safe_open
+
+    with safe_open(str(dest / "model.safetensors"), "pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in list(f.keys()) if "embeddings.position_ids" not in k} == {
+            "torch.float16"
+        }
+    a = tinysent.load(trained_model).predict(["i love this great day", "i hate this awful day"])
+    b = tinysent.load(dest).predict(["i love this great day", "i hate this awful day"])
+    assert [x["label"] for x in a] == [x["label"] for x in b]
+
+
+def test_pack_refuses_a_folder_without_weights_and_leaves_out_alone(tmp_path, capsys):
+    from tinysent.cli import main
+
+    dest = tmp_path / "shipped"
+    dest.mkdir()
+    (dest / "model.safetensors").write_text("the current model")
+    assert main(["pack", "--model", str(tmp_path / "nothing"), "--out", str(dest)]) == 2
+    assert "no model.safetensors" in capsys.readouterr().err
+    assert (dest / "model.safetensors").read_text() == "the current model"
+    assert [p.name for p in tmp_path.iterdir()] == ["shipped"]  # no temporary folder left behind
+
+
+def test_init_student_writes_a_random_student_with_the_tokenizer(tiny_base, tmp_path, capsys):
+    import json
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from tinysent.cli import main
+
+    out = tmp_path / "student"
+    assert (
+        main(["init-student", "--shape", "tinybert-4l", "--tokenizer", str(tiny_base), "--out", str(out)])
+        == 0
+    )
+    r = json.loads(capsys.readouterr().out)
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert model.config.num_hidden_layers == 4 and model.config.hidden_size == 312
+    assert r["parameters"] == sum(p.numel() for p in model.parameters())
+    assert (
+        AutoTokenizer.from_pretrained(out).get_vocab() == AutoTokenizer.from_pretrained(tiny_base).get_vocab()
+    )

@@ -6,8 +6,8 @@ import torch
 
 from tinysent.batching import collate, length_grouped_batches
 from tinysent.config import ModelMeta, TrainConfig
-from tinysent.predict import load
 from tinysent.dataset import choose_max_length
+from tinysent.predict import load
 from tinysent.trainer import LinearSchedule
 
 

@@ -181,7 +181,7 @@ class CalibrateOptions:
 class ServeOptions:
     model: str | None = option(None, MODEL_HELP, metavar="DIR")
     host: str = option("127.0.0.1", "bind address (loopback by default)")
-    port: int = option(8000, "TCP port")
+    port: int = option(8000, "TCP port to listen on")
     workers: int = option(1, "worker processes, each with its own model copy")
     backend: str = option(
         "auto", "auto: ONNX when the folder has an export, else PyTorch", choices=("auto", "torch", "onnx")

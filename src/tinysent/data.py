@@ -385,10 +385,13 @@ def download(
         if e.code == 416 and have:  # the .part is already whole
             resp = None
         else:
-            raise DataError(f"download of {url} failed: HTTP {e.code}. Retry, or pass --train-data / --test-data PATH") from e
+            raise DataError(
+                f"download of {url} failed: HTTP {e.code}. Retry, or pass --train-data / --test-data PATH"
+            ) from e
     except OSError as e:
         raise DataError(
-            f"cannot reach {url} ({e}). Offline? Pass --train-data / --test-data PATH with a local Sentiment140 file or folder."
+            f"cannot reach {url} ({e}). Offline? Pass --train-data / --test-data PATH with a local "
+            "Sentiment140 file or folder."
         ) from e
     if resp is not None:
         with resp:

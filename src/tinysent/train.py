@@ -16,12 +16,6 @@ from .trainer import LOG_FILE, CrossEntropy, JsonlLog, LoopConfig, fit, make_acc
 log = logging.getLogger(__name__)
 
 
-def loop_config(cfg: TrainConfig) -> LoopConfig:
-    """The loop's share of a training config."""
-    names = LoopConfig.__dataclass_fields__
-    return LoopConfig(**{k: v for k, v in asdict(cfg).items() if k in names})
-
-
 def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = True) -> dict:
     """Fine-tune ``cfg.base`` on Sentiment140 and save the best checkpoint (by validation accuracy).
 
@@ -67,7 +61,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         CrossEntropy(),
         prep.train_ids,
         prep.train_labels,
-        loop_config(cfg),
+        LoopConfig.take(cfg),
         acc,
         stage="train",
         out=out,

@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,13 @@ class LoopConfig:
     time_budget: float | None = None
     seed: int = 0
     num_workers: int = 0
+
+    @classmethod
+    def take(cls, cfg, **overrides) -> LoopConfig:
+        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name, then
+        ``overrides``."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in asdict(cfg).items() if k in names}, **overrides})
 
 
 class Objective:

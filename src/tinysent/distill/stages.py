@@ -59,19 +59,9 @@ def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc,
 def stage_loop(cfg: DistillConfig, stage: str) -> LoopConfig:
     """The loop's settings for one stage (its epochs, learning rate, budget and batch-order seed)."""
     k = STAGES.index(stage)
-    return LoopConfig(
-        epochs=getattr(cfg, f"{stage}_epochs"),
-        batch_size=cfg.batch_size,
-        lr=getattr(cfg, f"{stage}_lr"),
-        grad_accum=cfg.grad_accum,
-        weight_decay=cfg.weight_decay,
-        warmup_ratio=cfg.warmup_ratio,
-        max_grad_norm=cfg.max_grad_norm,
-        eval_every=cfg.eval_every,
-        log_every=cfg.log_every,
-        time_budget=None if cfg.stage_budgets is None else cfg.stage_budgets[k],
-        seed=cfg.seed + k,
-    )
+    budget = None if cfg.stage_budgets is None else cfg.stage_budgets[k]
+    epochs, lr = getattr(cfg, f"{stage}_epochs"), getattr(cfg, f"{stage}_lr")
+    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k)
 
 
 def load_teacher(path: str | Path, device):
@@ -106,15 +96,8 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     out = Path(cfg.out)
     teacher_dir = Path(cfg.teacher)
     teacher, tokenizer, t_meta = load_teacher(teacher_dir, acc.device)
-    tcfg = TrainConfig(
-        train_data=cfg.train_data,
-        max_train=cfg.max_train,
-        val_fraction=cfg.val_fraction,
-        max_val=cfg.max_val,
-        dedupe=cfg.dedupe,
-        seed=cfg.seed,
-        max_length=t_meta.max_length,
-    )
+    # The transfer set is prepared like training data (same split for the same data fields and seed).
+    tcfg = TrainConfig.from_dict({**asdict(cfg), "max_length": t_meta.max_length})
     normalizer = Normalizer(t_meta.normalizer_config)
     prep = prepare_data(tcfg, tokenizer, normalizer, corpus)
     ids, labels = prep.train_ids, prep.train_labels
