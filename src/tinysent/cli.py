@@ -31,7 +31,10 @@ MODEL_HELP = "model folder (default: the shipped model)"
 @dataclass
 class DataCheckOptions:
     paths: list[str] = option(
-        None, "Sentiment140 files to check (CSV, .gz, .xz or the official zip)", cli="positional"
+        None,
+        "files or folders to check: Sentiment140 (CSV, .gz, .xz, the official zip), SemEval Task 4A (.tsv "
+        "or its folder), TweetEval sentiment (its folder)",
+        cli="positional",
     )
     strict: bool = option(False, "stop at the first malformed row")
     compact: bool = option(False, "one line of JSON per file")
@@ -77,10 +80,16 @@ class RunOptions(TrainConfig):
 class EvaluateOptions:
     model: str | None = option(None, MODEL_HELP, metavar="DIR")
     test_data: str | None = option(
-        None, "test file or folder (default: the cached official archive)", metavar="PATH"
+        None,
+        "test file or folder: Sentiment140, or a TweetEval folder (3-class metrics) (default: the cached "
+        "Sentiment140 archive)",
+        metavar="PATH",
     )
     out: str = option(
         None, "folder for metrics.json, plots and the smoke table", cli="required", metavar="DIR"
+    )
+    split: str = option(
+        "test", "TweetEval folders: which split to score (val selects, test reports)", choices=("test", "val")
     )
     batch_size: int = option(256, "at most this many texts per model call")
 
@@ -139,6 +148,7 @@ class PredictOptions:
         "at most this many padded tokens per model call (none: no cap); 2048 made ONNX int8 ~6%% faster on "
         "2 cores but shifts int8 results a little (activations are scaled per call)",
     )
+    binary: bool = option(False, "3-class models: answer negative / positive by P(pos) vs P(neg)")
     neutral_band: list[float] | None = option(
         None,
         "label 'neutral' when LO < P(positive) < HI (default: the model's own band, if any)",
@@ -314,16 +324,34 @@ def _config(args, cls, **extra):
 # Commands
 
 
+def _check_readers(path: Path, strict: bool):
+    """(name, read()) for each corpus in a file or folder: Sentiment140, SemEval or TweetEval."""
+    from . import data as D
+    from . import handlabelled as H
+
+    kind = H.kind_of(path)
+    if kind == "tweeteval":
+        folder = path if path.is_dir() else path.parent
+        return [
+            (s, lambda s=s: H.read_tweeteval(folder, s))
+            for s in H.TWEETEVAL_SPLITS
+            if (folder / f"{s}_text.txt").exists()
+        ]
+    if kind == "semeval":
+        return [(None, lambda: H.read_semeval(path))]
+    members = [D.TRAIN_MEMBER, D.TEST_MEMBER] if path.suffix == ".zip" else [None]
+    return [(m, lambda m=m: D.read(path, member=m, strict=strict)) for m in members]
+
+
 def cmd_data_check(args) -> int:
     from . import data as D
 
     rc = 0
     for path in args.paths:
         path = Path(path)
-        members = [D.TRAIN_MEMBER, D.TEST_MEMBER] if path.suffix == ".zip" else [None]
-        for member in members:
+        for _, read in _check_readers(path, args.strict):
             try:
-                corpus = D.read(path, member=member, strict=args.strict)
+                corpus = read()
             except D.DataError as e:
                 print(json.dumps({"file": str(path), "error": str(e)}), flush=True)
                 rc = 1
@@ -390,9 +418,18 @@ def cmd_distill(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
 
-    m = evaluate(_model(args.model), args.test_data, args.out, batch_size=args.batch_size)
-    keys = ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc", "excluded_neutral")
-    print(json.dumps({k: m[k] for k in keys}, indent=2))
+    m = evaluate(_model(args.model), args.test_data, args.out, batch_size=args.batch_size, split=args.split)
+    keys = (
+        "n",
+        "macro_recall",
+        "macro_recall_ci95",
+        "accuracy",
+        "accuracy_ci95",
+        "macro_f1",
+        "roc_auc",
+        "excluded_neutral",
+    )
+    print(json.dumps({k: m[k] for k in keys if k in m}, indent=2))
     return 0
 
 
@@ -450,7 +487,7 @@ def cmd_predict(args) -> int:
         print(json.dumps({"output": args.output, **counts}), file=sys.stderr)
         return 0
     texts = _read_inputs(args)
-    records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band)
+    records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band, binary=args.binary)
     out = sys.stdout
     if args.format == "csv":
         w = csv.writer(out)

@@ -60,7 +60,31 @@ class TrainConfig:
     out: str = option(
         "runs/model", "folder the model, its log and its checkpoint are written to", metavar="DIR"
     )
-    max_train: int | None = option(None, "train on a stratified sample of this many tweets (none: all)")
+    num_labels: int = option(
+        2,
+        "2: negative / positive (Sentiment140); 3: negative / neutral / positive from mixed sources",
+        choices=(2, 3),
+    )
+    handlabelled_data: str | None = option(
+        None,
+        "3 labels: hand-labelled 3-class tweets (the SemEval Task 4A folder or a .tsv file)",
+        metavar="PATH",
+    )
+    tweeteval_data: str | None = option(
+        None,
+        "3 labels: the TweetEval sentiment folder; its validation split selects the model",
+        metavar="DIR",
+    )
+    binary_loss: str = option(
+        "share",
+        "3 labels: how a Sentiment140 (binary) row supervises the head: share (only P(pos) vs P(neg)) or "
+        "full (as a 3-class label)",
+        choices=("share", "full"),
+    )
+    max_train: int | None = option(
+        None,
+        "train on a stratified sample of this many Sentiment140 tweets (none: all; 0 with 3 labels: none)",
+    )
     val_fraction: float = option(0.01, "share of the training file held out for validation (stratified)")
     max_val: int | None = option(4000, "cap on validation tweets (none: the whole held-out share)")
     dedupe: bool = option(True, "drop duplicate tweets and tweets with conflicting labels before splitting")
@@ -101,7 +125,14 @@ class TrainConfig:
             (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
             (0 <= self.warmup_ratio < 1, f"warmup ratio must be in [0, 1) (got {self.warmup_ratio})"),
             (self.time_budget is None or self.time_budget > 0, "--time-budget must be > 0 seconds"),
-            (self.max_train is None or self.max_train > 1, f"--max-train must be > 1 (got {self.max_train})"),
+            (
+                self.max_train is None
+                or self.max_train > 1
+                or (self.max_train == 0 and self.num_labels == 3),
+                f"--max-train must be > 1 (got {self.max_train})",
+            ),
+            (self.num_labels in (2, 3), f"--num-labels must be 2 or 3 (got {self.num_labels})"),
+            (self.binary_loss in ("share", "full"), "--binary-loss: share or full"),
             (self.eval_every > 0, f"--eval-every must be > 0 (got {self.eval_every})"),
             (self.mixed_precision in PRECISIONS, "mixed precision: " + ", ".join(PRECISIONS)),
         ]
@@ -119,7 +150,9 @@ class TrainConfig:
 class ModelMeta:
     """What a model needs at prediction time besides its weights, and where it came from."""
 
-    labels: list[str] = field(default_factory=lambda: ["negative", "positive"])
+    labels: list[str] = field(
+        default_factory=lambda: ["negative", "positive"]
+    )  # or negative, neutral, positive
     normalizer: dict = field(default_factory=lambda: NormalizerConfig().to_dict())
     max_length: int = 64
     threshold: float = 0.5  # positive when P(positive) >= threshold

@@ -60,6 +60,7 @@ class Prepared:
     coverage: float
     data_sha256: str | None
     stats: dict
+    train_texts: list[str] | None = None  # the raw training texts, in the order of train_ids
 
 
 def prepare_data(
@@ -109,7 +110,8 @@ def prepare_data(
         train_ids = encode(train_texts, tokenizer, max_length)
         val_ids = encode(val_texts, tokenizer, max_length)
     stats.update(train_rows=len(tr), val_rows=len(va), max_length=max_length, coverage=round(coverage, 5))
-    return Prepared(train_ids, labels[tr], val_ids, labels[va], max_length, coverage, sha, stats)
+    raw = [corpus.texts[i] for i in tr]
+    return Prepared(train_ids, labels[tr], val_ids, labels[va], max_length, coverage, sha, stats, raw)
 
 
 class TokenStore:

@@ -78,17 +78,121 @@ def binary_metrics(y_true: np.ndarray, p_pos: np.ndarray, threshold: float = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
+def three_class_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict:
+    """TweetEval's metric, macro-averaged recall, with a percentile bootstrap 95 % interval (tweets
+    resampled with replacement, seeded); accuracy with its Wilson interval; per-class precision,
+    recall, F1; the 3 × 3 confusion matrix (rows true, columns predicted)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from .handlabelled import LABELS3
+    from .mixed import macro_recall
+
+    y_true, y_pred = np.asarray(y_true, int), np.asarray(y_pred, int)
+    n, k = len(y_true), int((y_true == y_pred).sum())
+    prec, rec, f1, sup = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1, 2], zero_division=0)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    boots = [macro_recall(y_true[i], y_pred[i]) for i in (rng.integers(0, n, n) for _ in range(n_boot))]
+    return {
+        "n": n,
+        "macro_recall": macro_recall(y_true, y_pred),
+        "macro_recall_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
+        "correct": k,
+        "accuracy": k / n if n else 0.0,
+        "accuracy_ci95": list(wilson_interval(k, n)),
+        "macro_f1": float(np.mean(f1)),
+        "per_class": {
+            lab: {
+                "precision": float(prec[i]),
+                "recall": float(rec[i]),
+                "f1": float(f1[i]),
+                "support": int(sup[i]),
+            }
+            for i, lab in enumerate(LABELS3)
+        },
+        "confusion_matrix": {
+            "labels": list(LABELS3),
+            "rows_true_cols_pred": confusion_matrix(y_true, y_pred, labels=[0, 1, 2]).tolist(),
+        },
+    }
+
+
+#: A binary model answers 3-class questions with this abstain band on P(positive), fixed a priori (never
+#: tuned on a test set; Sentiment140's training data has no neutral tweets to tune it on).
+DEFAULT_BAND = (0.35, 0.65)
+
+
+def three_class_predictions(
+    predictor, texts: list[str], batch_size: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class index 0/1/2, truncated?): a 3-class model's most probable class; a binary
+    model's P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
+    if predictor.three_class:
+        p, truncated = predictor.proba(texts, batch_size)
+        order = [predictor.meta.labels.index(n) for n in ("negative", "neutral", "positive")]
+        return p[:, order].argmax(-1), truncated
+    p, truncated = predictor.positive_proba(texts, batch_size)
+    lo, hi = DEFAULT_BAND
+    return np.where(p >= hi, 2, np.where(p <= lo, 0, 1)), truncated
+
+
+def evaluate_tweeteval(model_dir, folder, out: Path, split: str = "test", batch_size: int = 256) -> dict:
+    """TweetEval sentiment: 3-class metrics (macro recall, the official one, first), confusion matrix."""
+    from .handlabelled import LABELS3, classes3, read_tweeteval
+    from .predict import load
+
+    corpus = read_tweeteval(folder, split)
+    predictor = load(model_dir)
+    y = classes3(corpus.polarity)
+    pred, truncated = three_class_predictions(predictor, corpus.texts, batch_size)
+    metrics = three_class_metrics(y, pred)
+    metrics.update(
+        model=str(model_dir),
+        data=corpus.source,
+        split=split,
+        data_sha256=D.file_sha256(corpus.source),
+        truncated=int(truncated.sum()),
+        how="most probable of 3 classes"
+        if predictor.three_class
+        else f"binary model, neutral band {DEFAULT_BAND}",
+    )
+    # positive/negative rows alone, scored by P(pos) vs P(neg) (comparable with binary systems)
+    pn = np.flatnonzero(y != 1)
+    p_share, _ = predictor.positive_proba([corpus.texts[i] for i in pn], batch_size)
+    metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), p_share, 0.5)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    with open(out / "predictions.jsonl", "w") as f:
+        for line, yy, pp in zip(corpus.lines.tolist(), y.tolist(), pred.tolist()):
+            f.write(json.dumps({"line": line, "true": LABELS3[yy], "pred": LABELS3[pp]}) + "\n")
+    name = Path(model_dir).name
+    plot_confusion(
+        metrics["confusion_matrix"]["rows_true_cols_pred"],
+        list(LABELS3),
+        out / "confusion_matrix.png",
+        f"{name}: TweetEval {split}, n={len(y)}, macro recall {metrics['macro_recall']:.3f}",
+    )
+    return metrics
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def evaluate(
-    model_dir: str | Path, data_path: str | Path | None, out: str | Path, batch_size: int = 128
+    model_dir: str | Path,
+    data_path: str | Path | None,
+    out: str | Path,
+    batch_size: int = 256,
+    split: str = "test",
 ) -> dict:
-    """Score the binary rows of a test file; write metrics.json, plots and the smoke table."""
+    """Score a test set; write metrics.json, plots and (Sentiment140) the smoke table. A TweetEval
+    folder gets 3-class metrics (``split``: test or val); Sentiment140 its binary rows' metrics (a
+    3-class model answers them by P(pos) vs P(neg))."""
+    from .handlabelled import kind_of
     from .predict import load
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if data_path is not None and kind_of(data_path) == "tweeteval":
+        return evaluate_tweeteval(model_dir, data_path, out, split, batch_size)
     file, member = D.resolve(data_path, "test")
     corpus = D.read(file, member=member)
     binary = corpus.binary()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data import BINARY_LABELS
+from .handlabelled import LABELS3
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,11 @@ def load_config(path: Path, num_labels: int = 2):
     from transformers import AutoConfig, BertConfig
 
     raw = json.loads((path / "config.json").read_text())
+    names = {2: BINARY_LABELS, 3: LABELS3}.get(num_labels)
     kwargs = dict(
         num_labels=num_labels,
-        id2label=dict(enumerate(BINARY_LABELS)) if num_labels == 2 else None,
-        label2id={lab: i for i, lab in enumerate(BINARY_LABELS)} if num_labels == 2 else None,
+        id2label=dict(enumerate(names)) if names else None,
+        label2id={lab: i for i, lab in enumerate(names)} if names else None,
     )
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if "model_type" not in raw:
@@ -148,12 +150,19 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2):
     from transformers import AutoModelForSequenceClassification
 
     base = resolve_base(name_or_path)
-    config = load_config(base, num_labels)
     import torch
 
-    model, info = AutoModelForSequenceClassification.from_pretrained(
-        base, config=config, output_loading_info=True, dtype=torch.float32
-    )
+    raw = json.loads((base / "config.json").read_text())
+    if num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
+        # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            base, output_loading_info=True, dtype=torch.float32
+        )
+        widen_to_three(model)
+    else:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            base, config=load_config(base, num_labels), output_loading_info=True, dtype=torch.float32
+        )
     ignored = sorted(info.get("unexpected_keys", []))
     fresh = sorted(info.get("missing_keys", []))
     if ignored:
@@ -262,3 +271,21 @@ def pack(model_dir: str | os.PathLike, out: str | os.PathLike, reference: list[s
         "label_agreement": agree,
         "max_abs_prob_diff": float(np.abs(p32 - p16).max()),
     }
+
+
+def widen_to_three(model) -> None:
+    """A negative/positive classifier → negative/neutral/positive, in place: the two rows of the head
+    are kept (so P(pos) vs P(neg) is unchanged) and the neutral row starts at zero."""
+    import torch
+
+    old = model.classifier
+    new = torch.nn.Linear(old.in_features, 3, dtype=old.weight.dtype)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.bias.zero_()
+        new.weight[[0, 2]] = old.weight
+        new.bias[[0, 2]] = old.bias
+    model.classifier = new
+    model.num_labels = model.config.num_labels = 3
+    model.config.id2label = dict(enumerate(LABELS3))
+    model.config.label2id = {lab: i for i, lab in enumerate(LABELS3)}

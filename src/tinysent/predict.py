@@ -194,31 +194,73 @@ class Predictor:
             s = e
         return out
 
-    def positive_proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """(P(positive), truncated?) per text."""
+    @property
+    def three_class(self) -> bool:
+        return len(self.meta.labels) == 3
+
+    def proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """(class probabilities [n, len(labels)] with the model's temperature, truncated?) per text."""
         ids, truncated = self.token_ids(texts)
-        p = softmax(self.logits(ids, batch_size), self.meta.temperature)
+        return softmax(self.logits(ids, batch_size), self.meta.temperature), truncated
+
+    def positive_proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """(P(positive), truncated?) per text; for a 3-class model the binary answer:
+        P(pos) / (P(pos) + P(neg)), what Sentiment140-style binary questions are scored by."""
+        p, truncated = self.proba(texts, batch_size)
+        if self.three_class:
+            neg = self.meta.labels.index("negative")
+            return p[:, self._pos] / np.maximum(p[:, self._pos] + p[:, neg], 1e-12), truncated
         return p[:, self._pos], truncated
 
-    def predict(self, texts, batch_size: int = 256, neutral_band: tuple[float, float] | None = None):
-        """One record (dict) per text, or one record for one string:
-        ``{"label", "positive", "negative"}`` plus ``truncated`` / ``empty`` flags when they apply."""
+    def predict(
+        self,
+        texts,
+        batch_size: int = 256,
+        neutral_band: tuple[float, float] | None = None,
+        binary: bool = False,
+    ):
+        """One record (dict) per text, or one record for one string, plus ``truncated`` / ``empty``
+        flags when they apply. A binary model: ``{"label", "positive", "negative"}`` (``neutral`` inside
+        ``neutral_band``). A 3-class model: ``{"label", "negative", "neutral", "positive"}``, the label
+        the most probable class; with ``binary=True`` it answers negative / positive by P(pos) vs
+        P(neg) and gives those two, renormalised."""
         single = isinstance(texts, str)
         items = self._check([texts] if single else texts)
         if not items:
             return []
-        band = neutral_band if neutral_band is not None else self.meta.neutral_band
-        p, truncated = self.positive_proba(items, batch_size)
-        labels = label_of(p, self.meta.threshold, tuple(band) if band is not None else None)
+        if self.three_class and neutral_band is not None:
+            raise ValueError(
+                "a 3-class model labels neutral itself: drop the neutral band (or ask binary=True)"
+            )
         records = []
+        if self.three_class and not binary:
+            p, truncated = self.proba(items, batch_size)
+            names = self.meta.labels
+            for t, row, tr in zip(items, p.tolist(), truncated.tolist()):
+                r = {"label": names[int(np.argmax(row))], **{n: round(v, 6) for n, v in zip(names, row)}}
+                records.append(self._flags(r, t, tr))
+            return records[0] if single else records
+        band = (
+            neutral_band
+            if neutral_band is not None
+            else (None if self.three_class else self.meta.neutral_band)
+        )
+        p, truncated = self.positive_proba(items, batch_size)
+        threshold = 0.5 if self.three_class else self.meta.threshold
+        labels = label_of(p, threshold, tuple(band) if band is not None else None)
         for t, lab, pp, tr in zip(items, labels, p.tolist(), truncated.tolist()):
-            r = {"label": lab, "positive": round(pp, 6), "negative": round(1 - pp, 6)}
-            if tr:
-                r["truncated"] = True
-            if not t.strip():
-                r["empty"] = True
-            records.append(r)
+            records.append(
+                self._flags({"label": lab, "positive": round(pp, 6), "negative": round(1 - pp, 6)}, t, tr)
+            )
         return records[0] if single else records
+
+    @staticmethod
+    def _flags(record: dict, text: str, truncated: bool) -> dict:
+        if truncated:
+            record["truncated"] = True
+        if not text.strip():
+            record["empty"] = True
+        return record
 
     def describe(self) -> dict:
         return {

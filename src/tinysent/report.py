@@ -18,13 +18,8 @@ import numpy as np
 
 from . import data as D
 from .calibrate import expected_calibration_error
-from .evaluate import binary_metrics
+from .evaluate import DEFAULT_BAND, binary_metrics
 from .plots import pyplot
-
-#: Default abstain band on P(positive) for negative / neutral / positive, fixed a priori (never tuned on
-#: the test set; the training data has no neutral tweets to tune it on).
-DEFAULT_BAND = (0.35, 0.65)
-
 
 # ---------------------------------------------------------------------------------------------
 # Statistics

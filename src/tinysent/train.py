@@ -32,18 +32,33 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)
-    model, tokenizer, _, load_info = load_classifier(cfg.base)
+    model, tokenizer, _, load_info = load_classifier(cfg.base, cfg.num_labels)
     norm_cfg = NormalizerConfig()
-    prep = prepare_data(cfg, tokenizer, Normalizer(norm_cfg), corpus)
+    val_loader = evaluator = None
+    if cfg.num_labels == 3:  # hand-labelled 3-class rows beside binary Sentiment140 rows
+        from .handlabelled import LABELS3
+        from .mixed import MixedCrossEntropy, make_evaluator, prepare_mixed
+
+        prep = prepare_mixed(cfg, tokenizer, Normalizer(norm_cfg))
+        train_ids, train_labels, labels = prep.ids, prep.labels, list(LABELS3)
+        objective = MixedCrossEntropy(prep.binary, cfg.binary_loss)
+        evaluator = make_evaluator(prep, cfg.batch_size * 4)
+    else:
+        prep = prepare_data(cfg, tokenizer, Normalizer(norm_cfg), corpus)
+        train_ids, train_labels, labels = prep.train_ids, prep.train_labels, ["negative", "positive"]
+        objective = CrossEntropy()
+        val_loader = acc.prepare(
+            make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False)
+        )
     if acc.is_main_process:
         log.info("data: %s", prep.stats)
-    val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False))
     meta = ModelMeta(
+        labels=labels,
         normalizer=norm_cfg.to_dict(),
         max_length=prep.max_length,
         base_model=str(cfg.base),
         data_sha256=prep.data_sha256,
-        train_rows=len(prep.train_ids),
+        train_rows=len(train_ids),
         git_commit=git_commit(),
         config=asdict(cfg),
     )
@@ -58,15 +73,16 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         jlog.write({"type": "start", "processes": acc.num_processes, **prep.stats})
     res = fit(
         model,
-        CrossEntropy(),
-        prep.train_ids,
-        prep.train_labels,
+        objective,
+        train_ids,
+        train_labels,
         LoopConfig.take(cfg),
         acc,
         stage="train",
         out=out,
         jlog=jlog,
         val_loader=val_loader,
+        evaluator=evaluator,
         on_best=on_best,
         resume=cfg.resume,
         progress=progress,

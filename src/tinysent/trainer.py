@@ -285,6 +285,7 @@ def fit(
     out: Path | None = None,
     jlog: JsonlLog | None = None,
     val_loader=None,
+    evaluator: Callable[[object], dict] | None = None,
     on_best: Callable[[object, dict], None] | None = None,
     best: dict | None = None,
     resume: bool = False,
@@ -293,12 +294,13 @@ def fit(
     """Train ``model`` on ``objective`` over ``ids`` (labels may be None) for ``cfg.epochs``.
 
     At every evaluation (every ``cfg.eval_every`` steps and at the last one) the validation loss and
-    accuracy are logged; when ``on_best`` is given and accuracy beats ``best``, ``on_best(model,
-    best)`` saves the model, and ``cfg.patience`` evaluations without improvement stop the run. With
-    ``out``, the state (model, objective modules, optimizer, schedule, data position, RNG, best) goes
-    to ``out/checkpoint`` at every evaluation; with ``resume`` a checkpoint of the same ``stage``
-    continues exactly where it stopped. Returns the stage's summary (the prepared, unwrapped model is
-    ``summary["model"]``).
+    accuracy are logged; ``evaluator(model)``, when given, computes them instead of ``val_loader``
+    (selection compares its ``val_accuracy``). When ``on_best`` is given and accuracy beats
+    ``best``, ``on_best(model, best)`` saves the model, and ``cfg.patience`` evaluations without
+    improvement stop the run. With ``out``, the state (model, objective modules, optimizer,
+    schedule, data position, RNG, best) goes to ``out/checkpoint`` at every evaluation; with
+    ``resume`` a checkpoint of the same ``stage`` continues exactly where it stopped. Returns the
+    stage's summary (the prepared, unwrapped model is ``summary["model"]``).
     """
     from tqdm.auto import tqdm
 
@@ -392,8 +394,8 @@ def fit(
                     }
                 )
             if eval_step:
-                if val_loader is not None:
-                    ev = evaluate_loader(model, val_loader, acc)
+                if val_loader is not None or evaluator is not None:
+                    ev = evaluator(model) if evaluator else evaluate_loader(model, val_loader, acc)
                     jlog.write(
                         {
                             "type": "eval",

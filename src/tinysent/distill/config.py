@@ -27,6 +27,27 @@ class DistillConfig:
     out: str = option(
         "runs/student", "folder the student, its log and its checkpoint are written to", metavar="DIR"
     )
+    num_labels: int = option(
+        2,
+        "3: a negative / neutral / positive student from mixed sources (prediction layer only; the teacher "
+        "may use another tokenizer)",
+        choices=(2, 3),
+    )
+    handlabelled_data: str | None = option(
+        None,
+        "3 labels: hand-labelled 3-class tweets (the SemEval Task 4A folder or a .tsv file)",
+        metavar="PATH",
+    )
+    tweeteval_data: str | None = option(
+        None,
+        "3 labels: the TweetEval sentiment folder; its validation split selects the student",
+        metavar="DIR",
+    )
+    binary_teacher: str | None = option(
+        None,
+        "3 labels: model whose P(pos) vs P(neg) teaches the Sentiment140 rows (default: --teacher)",
+        metavar="DIR",
+    )
     unlabelled: str | None = option(
         None, "text file of extra tweets, one per line, labelled by the teacher", metavar="FILE"
     )
@@ -90,6 +111,10 @@ class DistillConfig:
             raise ValueError("stage 0 (general distillation) needs --general-teacher, a pre-trained model")
         if self.grad_accum < 1:
             raise ValueError(f"grad accumulation must be >= 1 (got {self.grad_accum})")
+        if self.num_labels == 3 and (self.stage0_epochs or self.stage1_epochs):
+            raise ValueError(
+                "3-class distillation is prediction-layer only: pass --stage0-epochs 0 --stage1-epochs 0"
+            )
         if self.mixed_precision not in PRECISIONS:
             raise ValueError("mixed precision: " + ", ".join(PRECISIONS))
 

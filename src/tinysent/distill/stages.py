@@ -90,6 +90,8 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
 
     from ..models import count_parameters, load_classifier
 
+    if cfg.num_labels == 3:
+        return distill_mixed(cfg, progress)
     # find_unused: stage 1 leaves the classifier head out of the loss
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=True)
     set_seed(cfg.seed)
@@ -219,5 +221,88 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         best = {**ev, "step": stages.get("stage1", {}).get("steps", 0), "stage": "stage1"}
         on_best(student, best)
     summary = {"stages": stages, "best": best, "sizes": sizes, "layer_map": layer_map, "data": prep.stats}
+    jlog.write({"type": "end", **summary})
+    return summary
+
+
+def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
+    """A 3-class student from mixed sources by prediction-layer distillation: hand-labelled rows learn
+    the teacher's three probabilities, Sentiment140 rows the (binary) teacher's P(pos) vs P(neg)
+    share. Teachers read the raw texts with their own tokenizers (cached per text), so an MPNet
+    teacher can teach a WordPiece student. The student (``--student``: a model folder or preset,
+    e.g. the shipped binary model, whose head grows a neutral class) sets tokenizer and normaliser."""
+    from accelerate.utils import set_seed
+
+    from ..handlabelled import LABELS3
+    from ..mixed import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
+    from ..models import count_parameters, load_classifier
+
+    if not isinstance(cfg.student, str) or cfg.student.startswith(("prune:", "layers:")):
+        raise ValueError(
+            "3-class distillation needs --student MODEL (a folder or preset), not a shape or prune:"
+        )
+    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
+    set_seed(cfg.seed)
+    out = Path(cfg.out)
+    if not (Path(cfg.teacher) / "config.json").exists():
+        raise FileNotFoundError(f"teacher {cfg.teacher!r} is not a model folder: pass --teacher DIR")
+    student, tokenizer, base, _ = load_classifier(cfg.student, 3)
+    s_meta = ModelMeta.load(base)
+    normalizer = Normalizer(s_meta.normalizer_config)
+    tcfg = TrainConfig.from_dict(
+        {**asdict(cfg), "max_length": s_meta.max_length if (base / "tinysent.json").exists() else None}
+    )
+    prep = prepare_mixed(tcfg, tokenizer, normalizer)
+    hand = ~prep.binary
+    targets = np.zeros((len(prep.ids), 3), np.float32)
+    texts = np.array(prep.texts, dtype=object)
+    targets[hand] = teacher_probs(cfg.teacher, list(texts[hand]), out)
+    if prep.binary.any():
+        targets[prep.binary] = teacher_probs(cfg.binary_teacher or cfg.teacher, list(texts[prep.binary]), out)
+    meta = ModelMeta(
+        labels=list(LABELS3),
+        normalizer=s_meta.normalizer,
+        max_length=prep.max_length,
+        base_model=str(cfg.student),
+        method="distill",
+        data_sha256=prep.data_sha256,
+        train_rows=len(prep.ids),
+        git_commit=git_commit(),
+        config={**asdict(cfg), "teacher_meta": {"base_model": ModelMeta.load(cfg.teacher).base_model}},
+    )
+
+    def on_best(model, best: dict) -> None:
+        meta.metrics = {"validation": best}
+        save_model(model, tokenizer, out, meta, acc)
+
+    resuming = cfg.resume and (checkpoint.trainer_state(out) or {}).get("stage") == "stage2"
+    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
+    if not resuming:
+        jlog.write({"type": "start", "config": asdict(cfg), **prep.stats})
+    objective = MixedDistillation(targets, prep.binary, cfg.temperature, cfg.hard_label_weight)
+    best = (
+        ModelMeta.load(out).metrics.get("validation")
+        if resuming and (out / "tinysent.json").exists()
+        else None
+    )
+    res = fit(
+        student,
+        objective,
+        prep.ids,
+        prep.labels,
+        stage_loop(cfg, "stage2"),
+        acc,
+        stage="stage2",
+        out=out,
+        jlog=jlog,
+        evaluator=make_evaluator(prep, cfg.batch_size * 4),
+        on_best=on_best,
+        best=best,
+        resume=cfg.resume,
+        progress=progress,
+    )
+    res.pop("model")
+    sizes = {"student_params": count_parameters(student)}
+    summary = {"stages": {"stage2": res}, "best": res["best"], "sizes": sizes, "data": prep.stats}
     jlog.write({"type": "end", **summary})
     return summary

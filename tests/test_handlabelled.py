@@ -1,0 +1,254 @@
+"""3-class data (SemEval, TweetEval), mixed binary/3-class training, 3-class prediction and evaluation."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from tinysent import handlabelled as H
+from tinysent.normalize import Normalizer
+
+from .conftest import FILLER, NEG_WORDS, POS_WORDS, make_tweets, write_six_col
+
+
+def tweets3(n: int, seed: int) -> list[tuple[str, str]]:
+    """(label, text): positive / negative tweets carry a sentiment word, neutral ones none."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = ("negative", "neutral", "positive")[i % 3]
+        words = rng.sample(FILLER, rng.randint(3, 7))
+        if label != "neutral":
+            words.insert(
+                rng.randrange(len(words) + 1), rng.choice(POS_WORDS if label == "positive" else NEG_WORDS)
+            )
+        rows.append((label, " ".join(words)))
+    return rows
+
+
+def write_semeval(path, rows, start_id=1000):
+    lines = [f"{start_id + i}\t{lab}\t{t}" for i, (lab, t) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_tweeteval(folder, split, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    code = {"negative": "0", "neutral": "1", "positive": "2"}
+    (folder / f"{split}_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
+    (folder / f"{split}_labels.txt").write_text("\n".join(code[lab] for lab, _ in rows) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("three")
+    sem = root / "semeval"
+    sem.mkdir()
+    rows = tweets3(900, seed=11)
+    write_semeval(sem / "twitter-2016train-A.tsv", rows[:600])
+    write_semeval(sem / "twitter-2013train-A.tsv", rows[600:], start_id=5000)
+    te = root / "tweeteval"
+    write_tweeteval(te, "val", tweets3(150, seed=12))
+    write_tweeteval(te, "test", tweets3(150, seed=13))
+    s140 = write_six_col(root / "s140.csv", make_tweets(600, seed=14))
+    return sem, te, s140
+
+
+def test_semeval_reader_drops_placeholders_and_repeated_ids(tmp_path):
+    f = tmp_path / "x-A.tsv"
+    f.write_text(
+        "1\tpositive\tgreat day\n2\tnegative\tNot Available\n1\tpositive\tgreat day again\n"
+        "3\tneutral\tthe bus is at 9\n4\tmeh\twhat\n5\tNEGATIVE\tawful\tso awful\n",
+        encoding="utf-8",
+    )
+    c = H.read_semeval(f)
+    assert c.texts == ["great day", "the bus is at 9", "awful\tso awful"]
+    assert c.polarity.tolist() == [4, 2, 0]
+    kinds = sorted(p.kind for p in c.problems)
+    assert kinds == ["duplicate_id", "placeholder", "polarity"]
+    assert [p.line for p in c.problems if p.kind == "duplicate_id"] == [3]
+
+
+def test_semeval_reader_reads_a_folder_and_names_bad_encoding(tmp_path):
+    write_semeval(tmp_path / "a-A.tsv", [("positive", "good")])
+    write_semeval(tmp_path / "b-A.tsv", [("negative", "bad")], start_id=9)
+    assert H.read_semeval(tmp_path).texts == ["good", "bad"]
+    (tmp_path / "c-A.tsv").write_bytes(b"1\tpositive\t\xff\xfe\n")
+    with pytest.raises(H.DataError, match="not UTF-8"):
+        H.read_semeval(tmp_path)
+
+
+def test_tweeteval_reader_pairs_texts_and_labels(tmp_path):
+    write_tweeteval(tmp_path, "val", [("negative", "a"), ("neutral", "b"), ("positive", "c")])
+    c = H.read_tweeteval(tmp_path, "val")
+    assert c.texts == ["a", "b", "c"] and H.classes3(c.polarity).tolist() == [0, 1, 2]
+    (tmp_path / "val_labels.txt").write_text("0\n1\n")
+    with pytest.raises(H.DataError, match="3 lines but val_labels.txt has 2"):
+        H.read_tweeteval(tmp_path, "val")
+    (tmp_path / "val_labels.txt").write_text("0\n1\n7\n")
+    with pytest.raises(H.DataError, match="line 3"):
+        H.read_tweeteval(tmp_path, "val")
+    with pytest.raises(H.DataError, match="test_text.txt: missing"):
+        H.read_tweeteval(tmp_path, "test")
+
+
+def test_raw_and_anonymised_tweets_normalise_alike_and_overlaps_go():
+    n = Normalizer()
+    raw = "@Microsoft  I LOVE the new office https://t.co/AbC123 "
+    anon = "@user I love the new office http"
+    assert H.fold(raw, n) == H.fold(anon, n)
+    corpus = H.Corpus([raw, "another tweet"], np.array([4, 2], np.int8), np.array([1, 2]), "x")
+    kept, dropped = H.drop_overlap(corpus, [anon], n)
+    assert kept.texts == ["another tweet"] and dropped == 1
+
+
+def test_kind_of_and_data_check(sources, capsys):
+    from tinysent.cli import main
+
+    sem, te, s140 = sources
+    assert (H.kind_of(sem), H.kind_of(te), H.kind_of(s140)) == ("semeval", "tweeteval", "sentiment140")
+    assert main(["data", "check", str(sem), str(te), "--compact"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [o["rows"] for o in out] == [900, 150, 150]
+    assert out[0]["labels"] == {"negative": 300, "neutral": 300, "positive": 300}
+
+
+def test_binary_rows_supervise_only_the_share():
+    from tinysent.mixed import MixedCrossEntropy
+
+    class Head(torch.nn.Module):
+        def __init__(self, z):
+            super().__init__()
+            self.z = torch.nn.Parameter(z)
+
+        def forward(self, input_ids, attention_mask):
+            return type("Out", (), {"logits": self.z})()
+
+    batch = {
+        "input_ids": None,
+        "attention_mask": None,
+        "index": torch.tensor([0, 1]),
+        "labels": torch.tensor([2, 1]),
+    }
+    for mode, neutral_grad_zero in (("share", True), ("full", False)):
+        m = Head(torch.tensor([[0.1, 0.5, 0.3], [0.2, 0.1, -0.3]]))
+        loss, _ = MixedCrossEntropy(np.array([True, False]), mode)(m, batch)
+        loss.backward()
+        assert (m.z.grad[0, 1].abs() < 1e-9).item() == neutral_grad_zero  # row 0: a binary "positive"
+        assert m.z.grad[1].abs().sum() > 0  # row 1: a 3-class "neutral" always learns
+    m = Head(torch.tensor([[0.0, 5.0, 0.0]]))
+    one = {**batch, "index": torch.tensor([0]), "labels": torch.tensor([2])}
+    share, _ = MixedCrossEntropy(np.array([True]), "share")(m, one)
+    assert share.item() == pytest.approx(np.log(2))  # only P(pos) vs P(neg) = 1/2 counts
+
+
+def test_widened_binary_model_keeps_its_binary_answer(trained_model):
+    from transformers import AutoModelForSequenceClassification
+
+    from tinysent.models import widen_to_three
+
+    m = AutoModelForSequenceClassification.from_pretrained(trained_model).eval()
+    ids = torch.tensor([[2, 30, 40, 3], [2, 50, 60, 3]])
+    before = m(input_ids=ids).logits.softmax(-1)[:, 1]
+    widen_to_three(m)
+    p = m(input_ids=ids).logits.softmax(-1)
+    assert m.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
+    torch.testing.assert_close(p[:, 2] / (p[:, 0] + p[:, 2]), before)
+
+
+@pytest.fixture(scope="module")
+def model3(sources, tiny_base, tmp_path_factory):
+    """A tiny 3-class model trained on the SemEval-like fixture plus binary Sentiment140 rows."""
+    from tinysent.config import TrainConfig
+    from tinysent.train import train
+
+    sem, te, s140 = sources
+    out = tmp_path_factory.mktemp("m3") / "model"
+    summary = train(
+        TrainConfig(
+            base=str(tiny_base),
+            out=str(out),
+            num_labels=3,
+            handlabelled_data=str(sem),
+            tweeteval_data=str(te),
+            train_data=str(s140),
+            max_train=300,
+            val_fraction=0.1,
+            max_val=None,
+            epochs=8,
+            batch_size=32,
+            lr=3e-3,
+            eval_every=20,
+            patience=None,
+            max_length=32,
+        ),
+        progress=False,
+    )
+    return out, summary
+
+
+def test_mixed_training_learns_three_classes_and_the_binary_rows(model3):
+    out, summary = model3
+    assert summary["data"]["rows"] == 900 + 300 and summary["data"]["binary_rows"] == 300
+    best = summary["best"]
+    assert best["val3_macro_recall"] >= 0.9 and best["val2_accuracy"] >= 0.9
+    assert best["val_accuracy"] == pytest.approx((best["val3_macro_recall"] + best["val2_accuracy"]) / 2)
+    meta = json.loads((out / "tinysent.json").read_text())
+    assert meta["labels"] == ["negative", "neutral", "positive"]
+
+
+def test_three_class_predict_and_its_binary_answer(model3, capsys):
+    import tinysent
+    from tinysent.cli import main
+
+    out, _ = model3
+    m = tinysent.load(out)
+    r = m.predict("the weather is at home today")
+    assert set(r) >= {"label", "negative", "neutral", "positive"}
+    assert r["negative"] + r["neutral"] + r["positive"] == pytest.approx(1, abs=1e-5)
+    recs = m.predict(["i love this great day", "i hate this awful day", "the phone is at home"])
+    assert [x["label"] for x in recs] == ["positive", "negative", "neutral"]
+    b = m.predict(["i love this great day", "the phone is at home"], binary=True)
+    assert b[0]["label"] == "positive" and set(b[1]) == {"label", "positive", "negative"}
+    with pytest.raises(ValueError, match="labels neutral itself"):
+        m.predict("x", neutral_band=(0.4, 0.6))
+    assert main(["predict", "--model", str(out), "--binary", "i hate this awful day"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == "negative"
+
+
+def test_evaluate_tweeteval_reports_macro_recall_with_an_interval(model3, sources, tmp_path, capsys):
+    from tinysent.cli import main
+
+    out, _ = model3
+    sem, te, s140 = sources
+    assert main(["evaluate", "--model", str(out), "--test-data", str(te), "--out", str(tmp_path / "e")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    m = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert m["n"] == 150 and m["split"] == "test" and printed["macro_recall"] == m["macro_recall"]
+    lo, hi = m["macro_recall_ci95"]
+    assert lo <= m["macro_recall"] <= hi
+    assert np.array(m["confusion_matrix"]["rows_true_cols_pred"]).sum() == 150
+    assert m["macro_recall"] >= 0.9 and m["binary_rows"]["n"] == 100
+    assert (tmp_path / "e" / "confusion_matrix.png").exists()
+    # the same 3-class model on Sentiment140's binary rows, by P(pos) vs P(neg)
+    assert (
+        main(["evaluate", "--model", str(out), "--test-data", str(s140), "--out", str(tmp_path / "s")]) == 0
+    )
+    assert json.loads((tmp_path / "s" / "metrics.json").read_text())["accuracy"] >= 0.9
+
+
+def test_three_class_metrics_by_hand():
+    from tinysent.evaluate import three_class_metrics
+
+    y = np.array([0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 1, 1, 1, 2, 0])
+    m = three_class_metrics(y, pred, n_boot=200)
+    assert m["macro_recall"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["confusion_matrix"]["rows_true_cols_pred"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    lo, hi = m["macro_recall_ci95"]
+    assert 0 <= lo < m["macro_recall"] < hi <= 1  # 6 tweets: a wide interval
+    assert three_class_metrics(y, pred, n_boot=200)["macro_recall_ci95"] == [lo, hi]  # seeded
