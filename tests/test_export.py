@@ -165,3 +165,29 @@ def test_export_validate_compares_on_the_models_validation_split(trained_model, 
     assert v["val_n"] == 120 and v["onnx"].endswith("model.int8.onnx")
     assert v["label_agreement"] >= 0.95 and v["val_accuracy_torch_fp32"] >= 0.9
     assert json.loads(capsys.readouterr().out)["validation"] == v
+
+
+def test_cached_export_is_built_once_hash_pinned_and_rebuilt_when_damaged(trained_model, monkeypatch):
+    import tinysent.export as X
+
+    first = X.cached_export(trained_model)
+    assert (first / "model.int8.onnx").exists() and not (first / "model.onnx").exists()
+    calls = []
+    real = X.export
+    monkeypatch.setattr(X, "export", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert X.cached_export(trained_model) == first and calls == []  # reused, not rebuilt
+    (first / "model.int8.onnx").write_bytes(b"not the pinned file")
+    assert X.cached_export(trained_model) == first and calls == [1]  # the hash caught it: rebuilt
+    pred = tinysent.load(first)
+    assert pred.backend.name == "onnx" and pred.predict("i love this great day")["label"] == "positive"
+
+
+def test_the_default_load_runs_the_shipped_model_as_int8_onnx():
+    from tinysent.predict import SHIPPED_DIR
+
+    fast = tinysent.load()
+    assert fast.backend.name == "onnx" and fast.backend.file.name == "model.int8.onnx"
+    slow = tinysent.load(backend="torch")
+    assert slow.backend.name == "torch" and slow.path == SHIPPED_DIR
+    texts = ["I love it", "worst day ever", "the bus is at 9"]
+    assert [r["label"] for r in fast.predict(texts)] == [r["label"] for r in slow.predict(texts)]

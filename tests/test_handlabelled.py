@@ -252,3 +252,165 @@ def test_three_class_metrics_by_hand():
     lo, hi = m["macro_recall_ci95"]
     assert 0 <= lo < m["macro_recall"] < hi <= 1  # 6 tweets: a wide interval
     assert three_class_metrics(y, pred, n_boot=200)["macro_recall_ci95"] == [lo, hi]  # seeded
+
+
+def test_three_class_distillation_across_tokenizers(
+    model3, sources, trained_model, tiny_base, tmp_path, monkeypatch
+):
+    """A binary student grows a neutral class and learns from a 3-class teacher that reads tweets with
+    another tokenizer (the same words under other ids), with a binary teacher for the Sentiment140
+    rows; the teachers' probabilities are cached per text and reused."""
+    import shutil
+
+    from tinysent import mixed
+    from tinysent.config import TrainConfig
+    from tinysent.distill import DistillConfig, distill
+    from tinysent.train import train
+
+    teacher3, _ = model3
+    sem, te, s140 = sources
+    other_base = tmp_path / "base-other-vocab"
+    shutil.copytree(tiny_base, other_base)
+    spec = json.loads((other_base / "tokenizer.json").read_text())
+    v = spec["model"]["vocab"]
+    words = sorted(w for w in v if w.isalpha() and len(w) > 2)
+    ids = [v[w] for w in words]
+    for w, i in zip(words, ids[1:] + ids[:1]):  # rotate the ids of whole words
+        v[w] = i
+    (other_base / "tokenizer.json").write_text(json.dumps(spec))
+    other = tmp_path / "teacher-other-vocab"
+    t_other = train(
+        TrainConfig(
+            base=str(other_base),
+            out=str(other),
+            num_labels=3,
+            handlabelled_data=str(sem),
+            tweeteval_data=str(te),
+            max_train=0,
+            epochs=8,
+            batch_size=32,
+            lr=3e-3,
+            eval_every=20,
+            patience=None,
+            max_length=32,
+        ),
+        progress=False,
+    )
+    from tinysent.predict import load
+
+    a = load(teacher3).tokenizer("love")["input_ids"]
+    b = load(other).tokenizer("love")["input_ids"]
+    assert a != b  # the two teachers really read tweets differently
+
+    def cfg(out, teacher=None):
+        return DistillConfig(
+            teacher=teacher or str(teacher3),
+            binary_teacher=str(trained_model),
+            student=str(trained_model),
+            num_labels=3,
+            handlabelled_data=str(sem),
+            tweeteval_data=str(te),
+            train_data=str(s140),
+            max_train=300,
+            val_fraction=0.1,
+            max_val=None,
+            stage1_epochs=0,
+            stage2_epochs=6,
+            stage2_lr=3e-3,
+            batch_size=32,
+            eval_every=20,
+            out=str(out),
+        )
+
+    s = distill(cfg(tmp_path / "st"), progress=False)
+    assert s["best"]["val3_macro_recall"] >= 0.9 and s["best"]["val2_accuracy"] >= 0.9
+    cached = sorted((tmp_path / "st").glob("teacher_probs-*.npy"))
+    assert len(cached) == 2  # one per teacher
+    r = load(tmp_path / "st").predict("the phone is at home")
+    assert set(r) >= {"negative", "neutral", "positive"}
+    # teacher probabilities are cached per text: asked again, the teacher does not run again
+    import tinysent.predict as P
+
+    calls, real = [], P.load
+    monkeypatch.setattr(P, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
+    texts = ["i love it", "the phone is at home"]
+    p1 = mixed.teacher_probs(other, texts, tmp_path / "c")
+    p2 = mixed.teacher_probs(other, texts, tmp_path / "c")
+    assert len(calls) == 1 and np.array_equal(p1, p2) and p1.shape == (2, 3)
+    assert (mixed.teacher_probs(trained_model, texts, tmp_path / "c")[:, 1] == 0).all()  # binary: no neutral
+    monkeypatch.undo()
+    s2 = distill(cfg(tmp_path / "st2", teacher=str(other)), progress=False)
+    floor = t_other["best"]["val3_macro_recall"]
+    assert floor > 0.5 and s2["best"]["val3_macro_recall"] >= floor - 0.1  # it learns what that teacher knows
+
+
+def test_tweeteval_report_puts_models_baselines_and_published_figures_on_one_page(
+    model3, trained_model, sources, tmp_path, capsys
+):
+    from tinysent.cli import main
+
+    out3, _ = model3
+    sem, te, _ = sources
+    args = ["report", "--model", str(out3), "--model", str(trained_model), "--test-data", str(te)]
+    assert main([*args, "--train-data", str(sem), "--out", str(tmp_path / "r")]) == 0
+    s = json.loads((tmp_path / "r" / "report.json").read_text())
+    names = [r["system"] for r in s["systems"]]
+    assert (
+        names[0].endswith(out3.name)
+        and any("VADER" in n for n in names)
+        and any("TF-IDF" in n for n in names)
+    )
+    by = {r["system"]: r for r in s["systems"]}
+    assert by[names[0]]["macro_recall"] >= 0.9  # the 3-class model
+    assert by[names[1]]["recall"]["neutral"] < 1.0  # a binary model's neutral comes from the band alone
+    assert s["published_macro_recall"]["BERTweet"] == 73.4 and s["baseline_train_rows"] == 900
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "published: RoBERTa-base | 0.713" in md and "macro recall" in capsys.readouterr().out
+
+
+def test_scoring_and_serving_carry_the_third_class(model3, tmp_path):
+    import csv
+
+    import tinysent
+    from tinysent.score import score_file
+
+    out3, _ = model3
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"text": "i love this great day"}\n{"text": "the phone is at home"}\n{"x": 1}\n')
+    counts = score_file(tinysent.load(out3), inp, tmp_path / "o.csv", progress=False)
+    assert counts == {"skipped_already_done": 0, "scored": 2, "errors": 1}
+    rows = list(csv.DictReader((tmp_path / "o.csv").read_text().splitlines()))
+    assert list(rows[0]) == ["id", "line", "label", "negative", "neutral", "positive", "error"]
+    assert [r["label"] for r in rows] == ["positive", "neutral", ""] and rows[2]["error"]
+    score_file(tinysent.load(out3), inp, tmp_path / "b.jsonl", progress=False, binary=True)
+    recs = [json.loads(x) for x in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert "neutral" not in recs[1] and recs[1]["label"] in ("negative", "positive")
+
+
+def test_service_answers_three_classes(model3):
+    import asyncio
+
+    import httpx
+
+    from tinysent.serve import create_app
+
+    out3, _ = model3
+    asgi, app = create_app(str(out3))
+
+    async def go():
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=asgi)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                r = await c.post(
+                    "/v1/predict", json={"texts": ["i hate this awful day", "the phone is at home"]}
+                )
+                b = await c.post("/v1/predict", json={"texts": ["the phone is at home"], "binary": True})
+                bad = await c.post("/v1/predict", json={"texts": ["x"], "neutral_band": [0.4, 0.6]})
+                return r, b, bad
+
+    r, b, bad = asyncio.run(go())
+    preds = r.json()["predictions"]
+    assert r.status_code == 200 and [p["label"] for p in preds] == ["negative", "neutral"]
+    assert all(abs(p["negative"] + p["neutral"] + p["positive"] - 1) < 1e-4 for p in preds)
+    assert b.status_code == 200 and "neutral" not in b.json()["predictions"][0]
+    assert bad.status_code == 422 and "labels neutral itself" in bad.json()["error"]

@@ -141,3 +141,84 @@ def test_init_student_writes_a_random_student_with_the_tokenizer(tiny_base, tmp_
     assert (
         AutoTokenizer.from_pretrained(out).get_vocab() == AutoTokenizer.from_pretrained(tiny_base).get_vocab()
     )
+
+
+def _fake_split_packages(site, payload: bytes, n: int = 3, prefix: str = "fake-mpnet-part"):
+    """``n`` installed distributions, each holding one part of a zip of ``model/model.safetensors``."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("all-mpnet-base-v2/model.safetensors", payload)
+        zf.writestr("all-mpnet-base-v2/config.json", "{}")
+    blob = buf.getvalue()
+    size = -(-len(blob) // n)
+    names = []
+    for i in range(1, n + 1):
+        name, mod = f"{prefix}-{i:03d}", f"{prefix.replace('-', '_')}_{i:03d}"
+        rel = f"{mod}/input/model.zip.{i:03d}"
+        (site / mod / "input").mkdir(parents=True)
+        (site / rel).write_bytes(blob[(i - 1) * size : i * size])
+        info = site / f"{mod}-0.0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.1\n")
+        (info / "RECORD").write_text(f"{rel},,\n{mod}-0.0.1.dist-info/METADATA,,\n")
+        names.append(name)
+    return tuple(names)
+
+
+def test_split_zip_assembles_once_and_checks_the_hash(tmp_path, monkeypatch):
+    import hashlib
+    import sys
+
+    site = tmp_path / "site"
+    site.mkdir()
+    payload = b"weights " * 1000
+    dists = _fake_split_packages(site, payload)
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    parts = M.split_zip_parts(dists)
+    assert [p.name for p in parts] == ["model.zip.001", "model.zip.002", "model.zip.003"]
+    good = hashlib.sha256(payload).hexdigest()
+    with pytest.raises(M.ModelError, match="expected 0000"):
+        M.assemble_split_zip(parts, tmp_path / "cache" / "m", "0000" + good[4:])
+    assert not (tmp_path / "cache" / "m").exists() and list((tmp_path / "cache").iterdir()) == []
+    dest = M.assemble_split_zip(parts, tmp_path / "cache" / "m", good)
+    assert (dest / "model.safetensors").read_bytes() == payload and (dest / "config.json").exists()
+    (parts[0]).write_bytes(b"damaged")  # later calls reuse the folder, after checking its hash
+    assert M.assemble_split_zip(parts, tmp_path / "cache" / "m", good) == dest
+    (dest / "model.safetensors").write_bytes(b"tampered")
+    with pytest.raises(M.ModelError, match="sha256"):
+        M.assemble_split_zip(parts, tmp_path / "cache" / "m", good)
+
+
+def test_split_zip_names_the_missing_packages_and_a_broken_join(tmp_path, monkeypatch):
+    import sys
+
+    site = tmp_path / "site"
+    site.mkdir()
+    dists = _fake_split_packages(site, b"x" * 5000)
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    with pytest.raises(M.ModelError, match="pip install fake-mpnet-part-004 fake-mpnet-part-005"):
+        M.split_zip_parts((*dists, "fake-mpnet-part-004", "fake-mpnet-part-005"))
+    parts = M.split_zip_parts(dists)
+    with pytest.raises(M.ModelError, match="valid zip"):
+        M.assemble_split_zip(parts[:2], tmp_path / "cache" / "m", "0" * 64)
+
+
+def test_mpnet_preset_resolves_from_the_split_packages(tmp_path, monkeypatch):
+    import hashlib
+    import sys
+    from dataclasses import replace
+
+    site = tmp_path / "site"
+    site.mkdir()
+    payload = b"mpnet " * 999
+    dists = _fake_split_packages(site, payload, n=5)
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    monkeypatch.setenv("TINYSENT_CACHE", str(tmp_path / "cache"))
+    fake = replace(M.PRESETS["mpnet-base"], split_packages=dists, sha256=hashlib.sha256(payload).hexdigest())
+    monkeypatch.setitem(M.PRESETS, "mpnet-base", fake)
+    path = M.resolve_base("mpnet-base")
+    assert path == tmp_path / "cache" / "models" / "mpnet-base"
+    assert (path / "model.safetensors").read_bytes() == payload

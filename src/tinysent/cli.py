@@ -483,6 +483,7 @@ def cmd_predict(args) -> int:
             strict=args.strict,
             neutral_band=band,
             progress=not args.quiet,
+            binary=args.binary,
         )
         print(json.dumps({"output": args.output, **counts}), file=sys.stderr)
         return 0
@@ -550,6 +551,17 @@ def cmd_report(args) -> int:
     from .report import build_report
 
     models = args.model or [str(_model(None))]
+    from .handlabelled import kind_of
+
+    if args.test_data and kind_of(args.test_data) == "tweeteval":
+        from .report import tweeteval_report
+
+        s = tweeteval_report(models, args.test_data, args.out, train_path=args.train_data)
+        for r in s["systems"]:
+            lo, hi = r["macro_recall_ci95"]
+            print(f"{r['system']:<70} macro recall {r['macro_recall']:.3f} [{lo:.3f}, {hi:.3f}]")
+        print(f"report: {Path(args.out) / 'report.html'}")
+        return 0
     s = build_report(
         models,
         args.test_data,

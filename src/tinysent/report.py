@@ -423,3 +423,146 @@ in advance, not tuned on this test set).</p>
 <table><tr><th>true</th><th>P(positive)</th><th>tweet</th><th>as the model saw it</th></tr>{mistakes}</table>
 </body></html>
 """
+
+
+# ---------------------------------------------------------------------------------------------
+# TweetEval: the 3-class benchmark page
+
+#: Published TweetEval sentiment test figures (macro recall, %): the TweetEval paper (Barbieri et al.,
+#: Findings of EMNLP 2020) and its leaderboard, as listed in the data folder's README.
+PUBLISHED_TWEETEVAL = {
+    "BLSTM": 58.3,
+    "SVM": 62.9,
+    "FastText": 62.9,
+    "RoBERTa trained on tweets from scratch": 69.1,
+    "RoBERTa-base": 71.3,
+    "RoBERTa-base further pretrained on tweets": 72.6,
+    "BERTweet": 73.4,
+}
+
+
+class Vader3:
+    """VADER's own 3-way rule: compound >= 0.05 positive, <= -0.05 negative, else neutral."""
+
+    name = "VADER (compound ±0.05)"
+
+    def predict(self, texts) -> np.ndarray:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        sia = SentimentIntensityAnalyzer()
+        c = np.array([sia.polarity_scores(t)["compound"] for t in texts])
+        return np.where(c >= 0.05, 2, np.where(c <= -0.05, 0, 1))
+
+
+class TfidfLogReg3:
+    """TF-IDF uni+bigram multinomial logistic regression on the hand-labelled 3-class tweets."""
+
+    name = "TF-IDF uni+bigram logistic regression (SemEval training material)"
+
+    def fit(self, texts, y):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from .normalize import Normalizer
+
+        self.norm = Normalizer()
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        self.clf = LogisticRegression(C=1.0, max_iter=1000).fit(
+            self.vec.fit_transform(self.norm.many(texts)), y
+        )
+        return self
+
+    def predict(self, texts) -> np.ndarray:
+        return self.clf.predict(self.vec.transform(self.norm.many(texts)))
+
+
+def _recalls(recall: dict, labels) -> str:
+    return " / ".join(f"{recall[k]:.2f}" for k in labels)
+
+
+def tweeteval_report(model_dirs: list[str], folder, out, train_path=None, split: str = "test") -> dict:
+    """One page for TweetEval: every model, VADER, TF-IDF LR trained on the SemEval material (minus
+    TweetEval-validation overlaps) and the published figures, by macro recall (bootstrap 95 %
+    interval), accuracy, per-class recall, and accuracy on the positive/negative rows."""
+    from .evaluate import three_class_metrics, three_class_predictions
+    from .handlabelled import LABELS3, classes3, drop_overlap, read_semeval, read_tweeteval
+    from .normalize import Normalizer
+    from .predict import load
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    test = read_tweeteval(folder, split)
+    y = classes3(test.polarity)
+    preds: dict[str, np.ndarray] = {}
+    for m in model_dirs:
+        pred, _ = three_class_predictions(load(m), test.texts)
+        preds[f"tinysent: {Path(m).name}"] = pred
+    preds[Vader3.name] = Vader3().predict(test.texts)
+    baseline_n = None
+    if train_path is not None:
+        hand = read_semeval(train_path)
+        hand, _ = drop_overlap(hand, read_tweeteval(folder, "val").texts, Normalizer())
+        hand = D.deduplicate(hand, drop_duplicates=True, drop_conflicts=True)
+        baseline_n = len(hand)
+        preds[TfidfLogReg3.name] = TfidfLogReg3().fit(hand.texts, classes3(hand.polarity)).predict(test.texts)
+    rows = []
+    pn = y != 1
+    for name, pred in preds.items():
+        m = three_class_metrics(y, pred)
+        rows.append(
+            {
+                "system": name,
+                "macro_recall": m["macro_recall"],
+                "macro_recall_ci95": m["macro_recall_ci95"],
+                "accuracy": m["accuracy"],
+                "recall": {k: v["recall"] for k, v in m["per_class"].items()},
+                "posneg_rows_accuracy": float((pred[pn] == y[pn]).mean()),
+                "confusion_matrix": m["confusion_matrix"]["rows_true_cols_pred"],
+            }
+        )
+    summary = {
+        "test": test.source,
+        "split": split,
+        "n": int(len(y)),
+        "labels": list(LABELS3),
+        "systems": rows,
+        "published_macro_recall": PUBLISHED_TWEETEVAL,
+        "baseline_train_rows": baseline_n,
+        "note": "binary models answer with the neutral band (0.35, 0.65) on P(positive); pos/neg-rows "
+        "accuracy counts a neutral answer on a positive or negative tweet as wrong",
+    }
+    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    md = [
+        f"# TweetEval sentiment ({split}, n = {len(y)}): macro recall, the official metric",
+        "",
+        "| system | macro recall (95 % CI) | accuracy | recall neg / neu / pos | accuracy on pos/neg rows |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lo, hi = r["macro_recall_ci95"]
+        rec = _recalls(r["recall"], LABELS3)
+        md.append(
+            f"| {r['system']} | **{r['macro_recall']:.3f}** ({lo:.3f}–{hi:.3f}) | {r['accuracy']:.1%} | {rec} | "
+            f"{r['posneg_rows_accuracy']:.1%} |"
+        )
+    for name, v in PUBLISHED_TWEETEVAL.items():
+        md.append(f"| published: {name} | {v / 100:.3f} | – | – | – |")
+    md += ["", summary["note"] + "."]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+    body = "".join(
+        f"<tr><td>{html.escape(r['system'])}</td><td><b>{r['macro_recall']:.3f}</b> "
+        f"({r['macro_recall_ci95'][0]:.3f}–{r['macro_recall_ci95'][1]:.3f})</td><td>{r['accuracy']:.1%}</td>"
+        f"<td>{_recalls(r['recall'], LABELS3)}</td><td>{r['posneg_rows_accuracy']:.1%}</td></tr>"
+        for r in rows
+    ) + "".join(
+        f"<tr><td>published: {html.escape(n)}</td><td>{v / 100:.3f}</td><td>–</td><td>–</td><td>–</td></tr>"
+        for n, v in PUBLISHED_TWEETEVAL.items()
+    )
+    (out / "report.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>tinysent: TweetEval</title>"
+        f"<h1 id=summary>TweetEval sentiment ({split}, n = {len(y)})</h1>"
+        "<table border=1 cellpadding=4><tr><th>system</th><th>macro recall (95 % CI)</th><th>accuracy</th>"
+        f"<th>recall neg / neu / pos</th><th>accuracy on pos/neg rows</th></tr>{body}</table>"
+        f"<p>{html.escape(summary['note'])}.</p>"
+    )
+    return summary

@@ -102,27 +102,24 @@ def _count_done(out: Path, fmt: str) -> int:
 
 class _Writer:
     FIELDS = ("id", "line", "label", "positive", "error")
+    FIELDS3 = ("id", "line", "label", "negative", "neutral", "positive", "error")  # 3-class models
 
-    def __init__(self, path: Path, append: bool):
+    def __init__(self, path: Path, append: bool, three_class: bool = False):
+        self.fields = self.FIELDS3 if three_class else self.FIELDS
         self.fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
         new = not append or not path.exists() or path.stat().st_size == 0
         self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
         self.csv = csv.writer(self.f) if self.fmt == "csv" else None
         if self.csv and new:
-            self.csv.writerow(self.FIELDS)
+            self.csv.writerow(self.fields)
 
     def write(self, rec: dict) -> None:
         if self.csv:
-            pos = rec.get("positive")
-            self.csv.writerow(
-                [
-                    rec.get("id"),
-                    rec["line"],
-                    rec.get("label", ""),
-                    "" if pos is None else f"{pos:.6f}",
-                    rec.get("error", ""),
-                ]
-            )
+            row = []
+            for k in self.fields:
+                v = rec.get(k)
+                row.append(f"{v:.6f}" if isinstance(v, float) else ("" if v is None else v))
+            self.csv.writerow(row)
         else:
             self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
@@ -153,8 +150,10 @@ def score_file(
     strict: bool = False,
     neutral_band=None,
     progress: bool = True,
+    binary: bool = False,
 ) -> dict:
-    """Score ``input`` into ``output`` (.csv or .jsonl) chunk by chunk; returns counts."""
+    """Score ``input`` into ``output`` (.csv or .jsonl) chunk by chunk; returns counts. A 3-class
+    model writes all three probabilities (``binary``: its negative / positive answer instead)."""
     from tqdm.auto import tqdm
 
     input, output = Path(input), Path(output)
@@ -164,7 +163,7 @@ def score_file(
     done = _count_done(output, fmt) if resume else 0
     if not resume and output.exists():
         output.unlink()
-    writer = _Writer(output, append=resume)
+    writer = _Writer(output, append=resume, three_class=predictor.three_class and not binary)
     total = _count_lines(input) - (1 if input.suffix.lower() in (".csv", ".tsv") else 0)
     bar = tqdm(total=max(total, 0), initial=done, unit="tweet", desc="score", disable=not progress)
     counts = {"skipped_already_done": done, "scored": 0, "errors": 0}
@@ -172,7 +171,8 @@ def score_file(
 
     def flush():
         good = [r for r in buf if r.error is None]
-        preds = iter(predictor.predict([r.text for r in good], batch_size, neutral_band) if good else [])
+        texts = [r.text for r in good]
+        preds = iter(predictor.predict(texts, batch_size, neutral_band, binary) if good else [])
         for r in buf:
             if r.error is None:
                 writer.write({"id": r.id, "line": r.line, **next(preds)})

@@ -40,14 +40,17 @@ class Limits:
 class PredictRequest(BaseModel):
     texts: list[str] = Field(..., description="tweets to score, in order")
     neutral_band: tuple[float, float] | None = Field(
-        None, description="label 'neutral' when lo < P(positive) < hi; default: the model's own"
+        None,
+        description="binary models: label 'neutral' when lo < P(positive) < hi; default: the model's own",
     )
+    binary: bool = Field(False, description="3-class models: answer negative / positive by P(pos) vs P(neg)")
 
 
 class Prediction(BaseModel):
     label: str
     positive: float
     negative: float
+    neutral: float | None = Field(None, description="3-class models: P(neutral)")
     truncated: bool | None = None
     empty: bool | None = None
 
@@ -76,9 +79,9 @@ class MicroBatcher:
         if self.task:
             self.task.cancel()
 
-    async def submit(self, texts: list[str], band) -> list[dict]:
+    async def submit(self, texts: list[str], band, binary: bool = False) -> list[dict]:
         fut = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait((texts, band, fut))
+        self.queue.put_nowait((texts, (band, binary), fut))
         return await fut
 
     async def _run(self) -> None:
@@ -93,14 +96,16 @@ class MicroBatcher:
                 job = self.queue.get_nowait()
                 jobs.append(job)
                 n += len(job[0])
-            # One model call per distinct band (almost always one).
+            # One model call per distinct (band, binary) option (almost always one).
             by_band: dict = {}
             for job in jobs:
                 by_band.setdefault(job[1], []).append(job)
-            for band, group in by_band.items():
+            for (band, binary), group in by_band.items():
                 texts = [t for job in group for t in job[0]]
                 try:
-                    records = await loop.run_in_executor(None, self.predictor.predict, texts, 64, band)
+                    records = await loop.run_in_executor(
+                        None, self.predictor.predict, texts, 64, band, binary
+                    )
                 except Exception as e:  # never lose a waiting request
                     for job in group:
                         if not job[2].done():
@@ -221,6 +226,7 @@ def create_app(
     predictor = load(model_path, backend=backend, threads=threads)
     info = predictor.describe()
     model_name = str(info["path"])
+    three_class = len(info["labels"]) == 3
     state = {"ready": False}
 
     @asynccontextmanager
@@ -243,7 +249,8 @@ def create_app(
         title="tinysent",
         version=__version__,
         lifespan=lifespan,
-        description="Tweet sentiment (negative / positive, optional neutral band).",
+        description="Tweet sentiment: negative / neutral / positive (3-class models), or negative / "
+        "positive with an optional neutral band.",
     )
 
     @app.exception_handler(RequestValidationError)
@@ -290,8 +297,16 @@ def create_app(
         band = tuple(req.neutral_band) if req.neutral_band else None
         if band is not None and not 0 <= band[0] <= band[1] <= 1:
             return JSONResponse(status_code=422, content={"error": "neutral_band needs 0 <= lo <= hi <= 1"})
+        if band is not None and three_class:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "this model labels neutral itself: drop neutral_band (or ask binary: true)"
+                },
+            )
         try:
-            records = await request.app.state.batcher.submit(req.texts, band) if req.texts else []
+            batcher = request.app.state.batcher
+            records = await batcher.submit(req.texts, band, req.binary) if req.texts else []
         except Exception as e:  # a model failure is the service's, not the client's: 503, not a 500
             logging.getLogger("tinysent.serve").exception("scoring failed")
             return JSONResponse(status_code=503, content={"error": f"could not score: {type(e).__name__}"})
