@@ -414,3 +414,38 @@ def test_service_answers_three_classes(model3):
     assert all(abs(p["negative"] + p["neutral"] + p["positive"] - 1) < 1e-4 for p in preds)
     assert b.status_code == 200 and "neutral" not in b.json()["predictions"][0]
     assert bad.status_code == 422 and "labels neutral itself" in bad.json()["error"]
+
+
+def test_calibration_of_a_three_class_model_is_per_class(model3, tmp_path):
+    import shutil
+
+    from tinysent.calibrate import calibrate, classwise_ece
+
+    m = tmp_path / "m"
+    shutil.copytree(model3[0], m)
+    r = calibrate(m)
+    assert r["on"] == "TweetEval validation" and r["val_n"] == 150 and r["temperature"] > 0
+    assert set(r["classwise_ece_after"]) == {"negative", "neutral", "positive"}
+    assert sum(r["classwise_ece_after"].values()) <= sum(r["classwise_ece_before"].values()) + 1e-6
+    assert json.loads((m / "tinysent.json").read_text())["temperature"] == pytest.approx(r["temperature"])
+    y = np.array([0, 1, 2, 2])
+    sure = np.eye(3)[y]
+    assert classwise_ece(y, sure, "abc") == {"a": 0.0, "b": 0.0, "c": 0.0}
+    assert classwise_ece(y, np.full((4, 3), 1 / 3), "abc")["c"] == pytest.approx(abs(0.5 - 1 / 3))
+
+
+def test_int8_export_of_a_three_class_model_is_checked_on_both_validation_sets(model3, tmp_path, capsys):
+    from tinysent.cli import main
+
+    out3, _ = model3
+    ref = tmp_path / "ref.txt"  # parity on tweets of the fixture's kind (the built-in ones are foreign to it)
+    ref.write_text("\n".join(t for _, t in tweets3(60, seed=21)))
+    args = ["export", "--model", str(out3), "--out", str(tmp_path / "o"), "--int8", "--validate"]
+    assert main([*args, "--reference", str(ref)]) == 0
+    v = json.loads((tmp_path / "o" / "validation.json").read_text())
+    assert v["tweeteval_val_n"] == 150 and v["val_n"] == 60
+    assert v["tweeteval_val_label_agreement"] >= 0.95 and v["label_agreement"] >= 0.95
+    import tinysent
+
+    fast = tinysent.load(tmp_path / "o")
+    assert fast.backend.name == "onnx" and fast.predict("the phone is at home")["label"] == "neutral"

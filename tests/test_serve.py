@@ -132,7 +132,7 @@ def test_continuous_batching_scores_what_queued_while_the_model_was_busy():
     started = threading.Event()
 
     class SlowPredictor:
-        def predict(self, texts, batch_size, band):
+        def predict(self, texts, batch_size, band, binary=False):
             calls.append(list(texts))
             started.set()
             time.sleep(0.2)

@@ -13,9 +13,11 @@ from .conftest import SHARED
 
 
 def test_loads_with_no_arguments_and_classifies():
-    model = tinysent.load()
-    assert model.describe()["path"] == str(SHIPPED_DIR)
-    assert sum(p.numel() for p in model.model.parameters()) <= 15_000_000
+    model = tinysent.load()  # the fast path: the shipped model's int8 export, built into the cache
+    assert model.describe()["backend"] == "onnx" and model.backend.file.name == "model.int8.onnx"
+    torch_model = tinysent.load(backend="torch")
+    assert torch_model.describe()["path"] == str(SHIPPED_DIR)
+    assert sum(p.numel() for p in torch_model.model.parameters()) <= 15_000_000
     out = model.predict(["I am doing well", "Disaster!", "I am not feeling confident"])
     assert [r["label"] for r in out] == ["positive", "negative", "negative"]  # the notebook said positive ×3
 
@@ -45,6 +47,6 @@ def test_accuracy_matches_the_model_card():
     from tinysent.evaluate import binary_metrics
 
     test = D.read(SHARED / "testdata.manual.2009.06.14.csv").binary()
-    p, _ = tinysent.load().positive_proba(test.texts)
+    p, _ = tinysent.load(backend="torch").positive_proba(test.texts)
     m = binary_metrics(test.classes, p)
     assert m["n"] == 359 and m["accuracy"] == pytest.approx(0.8552, abs=0.003)  # 307/359 on the card

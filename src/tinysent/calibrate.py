@@ -60,6 +60,55 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return math.exp(res.x)
 
 
+def classwise_ece(y: np.ndarray, probs: np.ndarray, labels, bins: int = 10) -> dict[str, float]:
+    """Per class c, the calibration error of P(c) against "is c" (equal-width bins over [0, 1]): a
+    3-class model is calibrated only if every class's probability is."""
+    y = np.asarray(y)
+    edges = np.linspace(0, 1, bins + 1)
+    out = {}
+    for c, name in enumerate(labels):
+        p, hit = probs[:, c], (y == c).astype(float)
+        idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+        out[name] = float(
+            sum(
+                (idx == b).mean() * abs(hit[idx == b].mean() - p[idx == b].mean())
+                for b in range(bins)
+                if (idx == b).any()
+            )
+        )
+    return out
+
+
+def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred) -> dict:
+    """3-class models: the temperature is fitted on TweetEval's validation split (named in the model's
+    config), and each class's calibration error is reported before and after."""
+    from .handlabelled import classes3, read_tweeteval
+
+    folder = meta.config.get("tweeteval_data")
+    if not folder:
+        raise ValueError("the model's config names no TweetEval folder to calibrate on")
+    val = read_tweeteval(folder, "val")
+    y = classes3(val.polarity)
+    order = [meta.labels.index(n) for n in ("negative", "neutral", "positive")]
+    ids, _ = pred.token_ids(val.texts)
+    logits = pred.logits(ids, 256)[:, order]
+    t = fit_temperature(logits, y)
+    names = ("negative", "neutral", "positive")
+    meta.temperature = t
+    meta.metrics = {
+        **meta.metrics,
+        "calibration": {
+            "temperature": t,
+            "on": "TweetEval validation",
+            "val_n": len(y),
+            "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), names),
+            "classwise_ece_after": classwise_ece(y, softmax(logits, t), names),
+        },
+    }
+    meta.save(model_dir)
+    return meta.metrics["calibration"]
+
+
 def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
     """Fit the temperature on the model's validation split and store it (with ECE before/after)."""
     from .predict import load
@@ -67,6 +116,8 @@ def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
     model_dir = Path(model_dir)
     meta = ModelMeta.load(model_dir)
     pred = load(model_dir)
+    if len(meta.labels) == 3:
+        return calibrate_three_class(model_dir, meta, pred)
     prep = validation_split(model_dir, pred.tokenizer, data)
     logits = pred.logits(prep.val_ids, 256)
     y = prep.val_labels

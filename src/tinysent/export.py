@@ -338,33 +338,56 @@ def export(
 def validation_agreement(
     model_dir: str | Path, onnx_dir: str | Path, train_data: str | None = None, precision: str = "auto"
 ) -> dict:
-    """The ONNX export against the PyTorch model on the model's own validation split (rebuilt from its
+    """The ONNX export against the PyTorch model on the model's own validation data (rebuilt from its
     saved config): accuracy of both, label agreement, probability differences. Quantization choices
-    are judged here, never on the test set."""
+    are judged here, never on the test set. A 3-class model is compared on TweetEval's validation
+    split (its most probable class) and, when it was trained with Sentiment140 rows, on their
+    validation split too (P(pos) vs P(neg))."""
     import time
 
-    from .dataset import validation_split
+    from .config import ModelMeta
     from .numerics import softmax
     from .predict import Predictor
 
     ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
     q = Predictor.from_dir(onnx_dir, backend="onnx", precision=precision)
-    prep = validation_split(model_dir, ref.tokenizer, train_data)
-    y = np.asarray(prep.val_labels)
-    pos = ref.meta.labels.index("positive")
-    p32 = softmax(ref.logits(prep.val_ids, 256))[:, pos]
-    p8 = softmax(q.logits(prep.val_ids, 256))[:, pos]
-    return {
-        "model": str(model_dir),
-        "onnx": str(Path(onnx_dir) / q.backend.file.name),
-        "val_n": int(len(y)),
-        "val_accuracy_torch_fp32": float(((p32 >= 0.5) == y).mean()),
-        "val_accuracy_onnx": float(((p8 >= 0.5) == y).mean()),
-        "label_agreement": float(((p32 >= 0.5) == (p8 >= 0.5)).mean()),
-        "mean_abs_prob_diff": float(np.abs(p32 - p8).mean()),
-        "max_abs_prob_diff": float(np.abs(p32 - p8).max()),
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    doc = {"model": str(model_dir), "onnx": str(Path(onnx_dir) / q.backend.file.name)}
+    if ref.three_class:
+        from .handlabelled import classes3, read_tweeteval
+
+        meta = ModelMeta.load(model_dir)
+        val = read_tweeteval(meta.config["tweeteval_data"], "val")
+        y = classes3(val.polarity)
+        ids, _ = ref.token_ids(val.texts)
+        a32, a8 = ref.logits(ids, 256).argmax(-1), q.logits(ids, 256).argmax(-1)
+        doc.update(
+            tweeteval_val_n=int(len(y)),
+            tweeteval_val_accuracy_torch_fp32=float((a32 == y).mean()),
+            tweeteval_val_accuracy_onnx=float((a8 == y).mean()),
+            tweeteval_val_label_agreement=float((a32 == a8).mean()),
+        )
+    if not ref.three_class or ModelMeta.load(model_dir).config.get("train_data") or train_data:
+        from .dataset import validation_split
+
+        prep = validation_split(model_dir, ref.tokenizer, train_data)
+        y = np.asarray(prep.val_labels)
+        pos, neg = ref.meta.labels.index("positive"), ref.meta.labels.index("negative")
+
+        def share(pred):
+            p = softmax(pred.logits(prep.val_ids, 256))
+            return p[:, pos] / (p[:, pos] + p[:, neg])
+
+        p32, p8 = share(ref), share(q)
+        doc.update(
+            val_n=int(len(y)),
+            val_accuracy_torch_fp32=float(((p32 >= 0.5) == y).mean()),
+            val_accuracy_onnx=float(((p8 >= 0.5) == y).mean()),
+            label_agreement=float(((p32 >= 0.5) == (p8 >= 0.5)).mean()),
+            mean_abs_prob_diff=float(np.abs(p32 - p8).mean()),
+            max_abs_prob_diff=float(np.abs(p32 - p8).max()),
+        )
+    doc["date"] = time.strftime("%Y-%m-%d")
+    return doc
 
 
 def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
