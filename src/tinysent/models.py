@@ -352,6 +352,9 @@ def pack(model_dir: str | os.PathLike, out: str | os.PathLike, reference: list[s
             raise ModelError(f"fp16 changed {agree:.1%} of labels on the reference tweets: ship fp32 instead")
         if (out / "README.md").exists():
             shutil.copy(out / "README.md", tmp / "README.md")
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide an installed package's model from other users
+        for f in tmp.iterdir():
+            f.chmod(0o644)
         old = out.with_name(out.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if out.exists():
