@@ -76,9 +76,9 @@ class TrainConfig:
         metavar="DIR",
     )
     binary_loss: str = option(
-        "share",
-        "3 labels: how a Sentiment140 (binary) row supervises the head: share (only P(pos) vs P(neg)) or "
-        "full (as a 3-class label)",
+        "full",
+        "3 labels: how a Sentiment140 (binary) row supervises the head: full (as a 3-class label; chosen "
+        "on validation) or share (only P(pos) vs P(neg))",
         choices=("share", "full"),
     )
     max_train: int | None = option(
