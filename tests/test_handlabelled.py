@@ -184,6 +184,7 @@ def model3(sources, tiny_base, tmp_path_factory):
             eval_every=20,
             patience=None,
             max_length=32,
+            binary_loss="share",  # the recipe v3 was distilled with; the default (full) is tested below
         ),
         progress=False,
     )
@@ -449,3 +450,30 @@ def test_int8_export_of_a_three_class_model_is_checked_on_both_validation_sets(m
 
     fast = tinysent.load(tmp_path / "o")
     assert fast.backend.name == "onnx" and fast.predict("the phone is at home")["label"] == "neutral"
+
+
+def test_the_default_binary_loss_is_full_and_learns_all_three_classes(sources, tiny_base, tmp_path):
+    from tinysent.config import TrainConfig
+    from tinysent.train import train
+
+    sem, te, s140 = sources
+    cfg = TrainConfig(
+        base=str(tiny_base),
+        out=str(tmp_path / "m"),
+        num_labels=3,
+        handlabelled_data=str(sem),
+        tweeteval_data=str(te),
+        train_data=str(s140),
+        max_train=300,
+        val_fraction=0.1,
+        max_val=None,
+        epochs=8,
+        batch_size=32,
+        lr=3e-3,
+        eval_every=20,
+        patience=None,
+        max_length=32,
+    )
+    assert cfg.binary_loss == "full"
+    best = train(cfg, progress=False)["best"]
+    assert best["val3_macro_recall"] >= 0.9 and best["val2_accuracy"] >= 0.9
