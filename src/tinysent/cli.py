@@ -311,13 +311,9 @@ def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
 
 
 def _options(args, cls, **extra):
+    """The command's config (its fields only) from parsed arguments."""
     names = {f.name for f in fields(cls)}
     return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **extra})
-
-
-def _config(args, cls, **extra):
-    """The command's config (its fields only) from parsed arguments."""
-    return _options(args, cls, **extra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +379,7 @@ def cmd_train(args) -> int:
 
     from .train import train
 
-    cfg = _config(args, TrainConfig)
+    cfg = _options(args, TrainConfig)
     if args.seeds <= 1:
         summary = train(cfg, progress=not args.quiet)
         print(json.dumps({"out": cfg.out, **summary}, indent=2))
@@ -409,7 +405,7 @@ def cmd_train(args) -> int:
 def cmd_distill(args) -> int:
     from .distill import DistillConfig, distill
 
-    cfg = _config(args, DistillConfig)
+    cfg = _options(args, DistillConfig)
     summary = distill(cfg, progress=not args.quiet)
     print(json.dumps({"out": cfg.out, **summary}, indent=2))
     return 0
@@ -528,7 +524,7 @@ def cmd_run(args) -> int:
     from .train import train
 
     out = Path(args.out)
-    cfg = _config(args, TrainConfig, out=str(out / "model"))
+    cfg = _options(args, TrainConfig, out=str(out / "model"))
     train(cfg, progress=not args.quiet)
     test = args.test_data or args.train_data
     m = evaluate(out / "model", test, out / "eval")

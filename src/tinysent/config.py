@@ -47,6 +47,31 @@ def config_from_dict(cls, d: dict, renamed: dict[str, str], strict: bool):
     return cls(**{k: v for k, v in d.items() if k in known})
 
 
+# Options that training and distillation share: one definition each.
+
+
+def train_data_option():
+    return option(
+        None, "Sentiment140 training file or folder (default: the cached official download)", metavar="PATH"
+    )
+
+
+def handlabelled_data_option():
+    return option(
+        None,
+        "3 labels: hand-labelled 3-class tweets (the SemEval Task 4A folder or a .tsv file)",
+        metavar="PATH",
+    )
+
+
+def tweeteval_data_option():
+    return option(
+        None,
+        "3 labels: the TweetEval sentiment folder; its validation split selects the model",
+        metavar="DIR",
+    )
+
+
 @dataclass
 class TrainConfig:
     """Fine-tuning settings; every field is a ``tinysent train`` option of the same name."""
@@ -54,9 +79,7 @@ class TrainConfig:
     base: str = option(
         "tinybert-4l", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
     )
-    train_data: str | None = option(
-        None, "Sentiment140 training file or folder (default: the cached official download)", metavar="PATH"
-    )
+    train_data: str | None = train_data_option()
     out: str = option(
         "runs/model", "folder the model, its log and its checkpoint are written to", metavar="DIR"
     )
@@ -65,16 +88,8 @@ class TrainConfig:
         "2: negative / positive (Sentiment140); 3: negative / neutral / positive from mixed sources",
         choices=(2, 3),
     )
-    handlabelled_data: str | None = option(
-        None,
-        "3 labels: hand-labelled 3-class tweets (the SemEval Task 4A folder or a .tsv file)",
-        metavar="PATH",
-    )
-    tweeteval_data: str | None = option(
-        None,
-        "3 labels: the TweetEval sentiment folder; its validation split selects the model",
-        metavar="DIR",
-    )
+    handlabelled_data: str | None = handlabelled_data_option()
+    tweeteval_data: str | None = tweeteval_data_option()
     binary_loss: str = option(
         "full",
         "3 labels: how a Sentiment140 (binary) row supervises the head: full (as a 3-class label; chosen "

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as D
+from .numerics import binary_share
 from .plots import plot_confusion, plot_roc, plot_training
 
 # The original notebook's sentences (the first three as it printed them), plus six of the same kind:
@@ -123,16 +124,18 @@ DEFAULT_BAND = (0.35, 0.65)
 
 def three_class_predictions(
     predictor, texts: list[str], batch_size: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted class index 0/1/2, truncated?): a 3-class model's most probable class; a binary
-    model's P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(predicted class index 0/1/2, binary answer P(pos) / (P(pos) + P(neg)), truncated?) from one
+    pass: a 3-class model's most probable class; a binary model's P(positive) through
+    :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
     if predictor.three_class:
         p, truncated = predictor.proba(texts, batch_size)
-        order = [predictor.meta.labels.index(n) for n in ("negative", "neutral", "positive")]
-        return p[:, order].argmax(-1), truncated
+        neg, neu, pos = (predictor.meta.labels.index(n) for n in ("negative", "neutral", "positive"))
+        share = binary_share(p, neg, pos)
+        return p[:, [neg, neu, pos]].argmax(-1), share, truncated
     p, truncated = predictor.positive_proba(texts, batch_size)
     lo, hi = DEFAULT_BAND
-    return np.where(p >= hi, 2, np.where(p <= lo, 0, 1)), truncated
+    return np.where(p >= hi, 2, np.where(p <= lo, 0, 1)), p, truncated
 
 
 def evaluate_tweeteval(model_dir, folder, out: Path, split: str = "test", batch_size: int = 256) -> dict:
@@ -143,7 +146,7 @@ def evaluate_tweeteval(model_dir, folder, out: Path, split: str = "test", batch_
     corpus = read_tweeteval(folder, split)
     predictor = load(model_dir)
     y = classes3(corpus.polarity)
-    pred, truncated = three_class_predictions(predictor, corpus.texts, batch_size)
+    pred, share, truncated = three_class_predictions(predictor, corpus.texts, batch_size)
     metrics = three_class_metrics(y, pred)
     metrics.update(
         model=str(model_dir),
@@ -156,9 +159,8 @@ def evaluate_tweeteval(model_dir, folder, out: Path, split: str = "test", batch_
         else f"binary model, neutral band {DEFAULT_BAND}",
     )
     # positive/negative rows alone, scored by P(pos) vs P(neg) (comparable with binary systems)
-    pn = np.flatnonzero(y != 1)
-    p_share, _ = predictor.positive_proba([corpus.texts[i] for i in pn], batch_size)
-    metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), p_share, 0.5)
+    pn = y != 1
+    metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), share[pn], 0.5)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     with open(out / "predictions.jsonl", "w") as f:
         for line, yy, pp in zip(corpus.lines.tolist(), y.tolist(), pred.tolist()):

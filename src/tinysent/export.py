@@ -346,7 +346,7 @@ def validation_agreement(
     import time
 
     from .config import ModelMeta
-    from .numerics import softmax
+    from .numerics import binary_share, softmax
     from .predict import Predictor
 
     ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
@@ -374,8 +374,7 @@ def validation_agreement(
         pos, neg = ref.meta.labels.index("positive"), ref.meta.labels.index("negative")
 
         def share(pred):
-            p = softmax(pred.logits(prep.val_ids, 256))
-            return p[:, pos] / (p[:, pos] + p[:, neg])
+            return binary_share(softmax(pred.logits(prep.val_ids, 256)), neg, pos)
 
         p32, p8 = share(ref), share(q)
         doc.update(

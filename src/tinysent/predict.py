@@ -21,7 +21,7 @@ import numpy as np
 from .config import ModelMeta
 from .dataset import encode
 from .normalize import Normalizer
-from .numerics import softmax
+from .numerics import binary_share, softmax
 
 SHIPPED_DIR = Path(__file__).parent / "shipped" / "tinysent-tinybert-4l"
 ONNX_FILES = {"int8": "model.int8.onnx", "fp32": "model.onnx"}  # "auto" takes the first present
@@ -209,7 +209,7 @@ class Predictor:
         p, truncated = self.proba(texts, batch_size)
         if self.three_class:
             neg = self.meta.labels.index("negative")
-            return p[:, self._pos] / np.maximum(p[:, self._pos] + p[:, neg], 1e-12), truncated
+            return binary_share(p, neg, self._pos), truncated
         return p[:, self._pos], truncated
 
     def predict(

@@ -495,7 +495,7 @@ def tweeteval_report(model_dirs: list[str], folder, out, train_path=None, split:
     y = classes3(test.polarity)
     preds: dict[str, np.ndarray] = {}
     for m in model_dirs:
-        pred, _ = three_class_predictions(load(m), test.texts)
+        pred, _, _ = three_class_predictions(load(m), test.texts)
         preds[f"tinysent: {Path(m).name}"] = pred
     preds[Vader3.name] = Vader3().predict(test.texts)
     baseline_n = None

@@ -287,7 +287,6 @@ def fit(
     val_loader=None,
     evaluator: Callable[[object], dict] | None = None,
     on_best: Callable[[object, dict], None] | None = None,
-    best: dict | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
@@ -296,7 +295,7 @@ def fit(
     At every evaluation (every ``cfg.eval_every`` steps and at the last one) the validation loss and
     accuracy are logged; ``evaluator(model)``, when given, computes them instead of ``val_loader``
     (selection compares its ``val_accuracy``). When ``on_best`` is given and accuracy beats
-    ``best``, ``on_best(model, best)`` saves the model, and ``cfg.patience`` evaluations without
+    the best so far, ``on_best(model, best)`` saves the model, and ``cfg.patience`` evaluations without
     improvement stop the run. With ``out``, the state (model, objective modules, optimizer,
     schedule, data position, RNG, best) goes to ``out/checkpoint`` at every evaluation; with
     ``resume`` a checkpoint of the same ``stage`` continues exactly where it stopped. Returns the
@@ -328,7 +327,7 @@ def fit(
         "seen": 0,
         "elapsed": 0.0,
         "bad_evals": 0,
-        "best": dict(best or {"val_accuracy": -1.0}),
+        "best": {"val_accuracy": -1.0},
     }
     rng = None
     if resume and out is not None and (checkpoint.trainer_state(out) or {}).get("stage") == stage:

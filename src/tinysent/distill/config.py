@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import PRECISIONS, config_from_dict, option
+from ..config import (
+    PRECISIONS,
+    config_from_dict,
+    handlabelled_data_option,
+    option,
+    train_data_option,
+    tweeteval_data_option,
+)
 
 
 @dataclass
@@ -21,9 +28,7 @@ class DistillConfig:
         "tinybert-4l / tinybert-6l (random init), prune:SHAPE (the teacher pruned to that shape), "
         "layers:2,4,6 (a subset of the teacher's layers) or a checkpoint folder",
     )
-    train_data: str | None = option(
-        None, "Sentiment140 training file or folder (default: the cached official download)", metavar="PATH"
-    )
+    train_data: str | None = train_data_option()
     out: str = option(
         "runs/student", "folder the student, its log and its checkpoint are written to", metavar="DIR"
     )
@@ -33,16 +38,8 @@ class DistillConfig:
         "may use another tokenizer)",
         choices=(2, 3),
     )
-    handlabelled_data: str | None = option(
-        None,
-        "3 labels: hand-labelled 3-class tweets (the SemEval Task 4A folder or a .tsv file)",
-        metavar="PATH",
-    )
-    tweeteval_data: str | None = option(
-        None,
-        "3 labels: the TweetEval sentiment folder; its validation split selects the student",
-        metavar="DIR",
-    )
+    handlabelled_data: str | None = handlabelled_data_option()
+    tweeteval_data: str | None = tweeteval_data_option()
     binary_teacher: str | None = option(
         None,
         "3 labels: model whose P(pos) vs P(neg) teaches the Sentiment140 rows (default: --teacher)",

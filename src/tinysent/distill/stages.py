@@ -64,16 +64,22 @@ def stage_loop(cfg: DistillConfig, stage: str) -> LoopConfig:
     return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k)
 
 
+def require_model_folder(path: str | Path, role: str) -> Path:
+    """``path`` as a model folder, or a clear error naming the option to fix."""
+    path = Path(path)
+    if not str(path) or not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"{role} {str(path)!r} is not a model folder (no config.json): pass --{role} DIR, "
+            "a model trained with `tinysent train`"
+        )
+    return path
+
+
 def load_teacher(path: str | Path, device):
     """A fine-tuned teacher folder, frozen, with its tokenizer and metadata; a clear error otherwise."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    path = Path(path)
-    if not str(path) or not (path / "config.json").exists():
-        raise FileNotFoundError(
-            f"teacher {str(path)!r} is not a model folder (no config.json): pass --teacher DIR, "
-            "a model trained with `tinysent train`"
-        )
+    path = require_model_folder(path, "teacher")
     teacher = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
     teacher.to(device).eval()
     for p in teacher.parameters():
@@ -194,9 +200,6 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         }
         save_model(model, tokenizer, out, meta, acc)
 
-    best = None
-    if ck is not None and (out / "tinysent.json").exists():  # the best student saved before the stop
-        best = ModelMeta.load(out).metrics.get("validation")
     if wanted("stage2"):
         t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, out)
         objective = Prediction(t_logits, cfg.temperature, cfg.hard_label_weight)
@@ -210,7 +213,6 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             stage="stage2",
             val_loader=val_loader,
             on_best=on_best,
-            best=best,
             resume=ck == "stage2",
             **common,
         )
@@ -244,8 +246,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)
-    if not (Path(cfg.teacher) / "config.json").exists():
-        raise FileNotFoundError(f"teacher {cfg.teacher!r} is not a model folder: pass --teacher DIR")
+    require_model_folder(cfg.teacher, "teacher")
     student, tokenizer, base, _ = load_classifier(cfg.student, 3)
     s_meta = ModelMeta.load(base)
     normalizer = Normalizer(s_meta.normalizer_config)
@@ -256,9 +257,12 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     hand = ~prep.binary
     targets = np.zeros((len(prep.ids), 3), np.float32)
     texts = np.array(prep.texts, dtype=object)
-    targets[hand] = teacher_probs(cfg.teacher, list(texts[hand]), out)
+    t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
+    targets[hand] = teacher_probs(cfg.teacher, list(texts[hand]), out, t)
     if prep.binary.any():
-        targets[prep.binary] = teacher_probs(cfg.binary_teacher or cfg.teacher, list(texts[prep.binary]), out)
+        targets[prep.binary] = teacher_probs(
+            cfg.binary_teacher or cfg.teacher, list(texts[prep.binary]), out, t
+        )
     meta = ModelMeta(
         labels=list(LABELS3),
         normalizer=s_meta.normalizer,
@@ -280,11 +284,6 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     if not resuming:
         jlog.write({"type": "start", "config": asdict(cfg), **prep.stats})
     objective = MixedDistillation(targets, prep.binary, cfg.temperature, cfg.hard_label_weight)
-    best = (
-        ModelMeta.load(out).metrics.get("validation")
-        if resuming and (out / "tinysent.json").exists()
-        else None
-    )
     res = fit(
         student,
         objective,
@@ -297,7 +296,6 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         jlog=jlog,
         evaluator=make_evaluator(prep, cfg.batch_size * 4),
         on_best=on_best,
-        best=best,
         resume=cfg.resume,
         progress=progress,
     )
