@@ -477,3 +477,13 @@ def test_the_default_binary_loss_is_full_and_learns_all_three_classes(sources, t
     assert cfg.binary_loss == "full"
     best = train(cfg, progress=False)["best"]
     assert best["val3_macro_recall"] >= 0.9 and best["val2_accuracy"] >= 0.9
+
+
+def test_a_three_class_run_without_its_data_fails_before_loading_anything(capsys):
+    from tinysent.cli import main
+
+    assert main(["train", "--num-labels", "3", "--base", "no-such-model", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--handlabelled-data" in err and "hub" not in err
+    assert main(["distill", "--teacher", "t", "--num-labels", "3", "--stage1-epochs", "0"]) == 2
+    assert "--tweeteval-data" in capsys.readouterr().err

@@ -147,6 +147,11 @@ class TrainConfig:
                 f"--max-train must be > 1 (got {self.max_train})",
             ),
             (self.num_labels in (2, 3), f"--num-labels must be 2 or 3 (got {self.num_labels})"),
+            (
+                self.num_labels == 2 or (self.handlabelled_data and self.tweeteval_data),
+                "a 3-class model needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
+                "(the TweetEval folder, whose validation split selects)",
+            ),
             (self.binary_loss in ("share", "full"), "--binary-loss: share or full"),
             (self.eval_every > 0, f"--eval-every must be > 0 (got {self.eval_every})"),
             (self.mixed_precision in PRECISIONS, "mixed precision: " + ", ".join(PRECISIONS)),

@@ -417,8 +417,14 @@ def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
         logging.getLogger(__name__).warning("%s does not match its pinned sha256: rebuilding it", dest / name)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=dest.parent))
+    log = logging.getLogger(__name__)
+    log.info("building the int8 ONNX export of %s into %s (once)", model_dir, dest)
     try:
-        export(model_dir, tmp / "m", int8=int8)
+        logging.disable(logging.WARNING)  # ONNX Runtime's advice on pre-processing is noise to a user here
+        try:
+            export(model_dir, tmp / "m", int8=int8)
+        finally:
+            logging.disable(logging.NOTSET)
         if int8:
             (tmp / "m" / "model.onnx").unlink()  # the default path runs int8 only; half the disk
         (tmp / "m" / "sha256.json").write_text(json.dumps({name: file_sha256(tmp / "m" / name)}) + "\n")

@@ -50,13 +50,8 @@ class MixedData:
 
 def prepare_mixed(cfg, tokenizer, normalizer) -> MixedData:
     """SemEval rows (placeholders, repeated ids, duplicates and TweetEval-validation texts dropped) +
-    a stratified Sentiment140 sample of ``cfg.max_train`` rows (with its own validation split)."""
-    if not cfg.handlabelled_data:
-        raise ValueError("a 3-class model needs --handlabelled-data (the SemEval folder or file)")
-    if not cfg.tweeteval_data:
-        raise ValueError(
-            "a 3-class model needs --tweeteval-data (the TweetEval folder: its val split selects)"
-        )
+    a stratified Sentiment140 sample of ``cfg.max_train`` rows (with its own validation split).
+    ``cfg`` is a 3-class ``TrainConfig``, which has checked that both folders are named."""
     max_length = cfg.max_length or 64
     val3 = H.read_tweeteval(cfg.tweeteval_data, "val")
     hand = H.read_semeval(cfg.handlabelled_data)

@@ -230,7 +230,8 @@ class Predictor:
             return []
         if self.three_class and neutral_band is not None:
             raise ValueError(
-                "a 3-class model labels neutral itself: drop the neutral band (or ask binary=True)"
+                "a 3-class model labels neutral itself: drop the neutral band (or ask for its binary answer: "
+                "--binary, binary=True)"
             )
         records = []
         if self.three_class and not binary:

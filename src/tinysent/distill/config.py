@@ -108,6 +108,11 @@ class DistillConfig:
             raise ValueError("stage 0 (general distillation) needs --general-teacher, a pre-trained model")
         if self.grad_accum < 1:
             raise ValueError(f"grad accumulation must be >= 1 (got {self.grad_accum})")
+        if self.num_labels == 3 and not (self.handlabelled_data and self.tweeteval_data):
+            raise ValueError(
+                "a 3-class student needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
+                "(the TweetEval folder, whose validation split selects)"
+            )
         if self.num_labels == 3 and (self.stage0_epochs or self.stage1_epochs):
             raise ValueError(
                 "3-class distillation is prediction-layer only: pass --stage0-epochs 0 --stage1-epochs 0"
