@@ -133,10 +133,30 @@ class PredictOptions:
     precision: str = option(
         "auto", "which ONNX file: auto (int8 when present), int8 or fp32", choices=("auto", "int8", "fp32")
     )
-    input: str | None = option(None, "a .txt (one text a line), .csv/.tsv or .jsonl file", metavar="FILE")
+    input: str | None = option(
+        None,
+        "a .txt (one text a line), .csv/.tsv, .jsonl or .parquet file; with --engine ray also a folder, "
+        "a glob or an fsspec URL (s3://...)",
+        metavar="FILE",
+    )
     column: str = option("text", "text column of a CSV/JSONL input")
     output: str | None = option(
-        None, "stream --input into this .csv/.jsonl (constant memory)", metavar="FILE"
+        None,
+        "stream --input into this .csv/.jsonl/.parquet file (constant memory); with --engine ray, a "
+        "folder (or fsspec URL) that gets one shard per input file",
+        metavar="PATH",
+    )
+    engine: str = option(
+        "local",
+        "local: this process; ray: Ray Data actors (pip install 'tinysent[ray]')",
+        choices=("local", "ray"),
+    )
+    workers: int = option(2, "--engine ray: actors, each with its own model copy and one CPU")
+    address: str | None = option(
+        None, "--engine ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray on loopback)"
+    )
+    shard_format: str = option(
+        "parquet", "--engine ray: format of the output shards", choices=("parquet", "csv", "jsonl")
     )
     id_column: str | None = option(None, "column passed through to --output (default: the line number)")
     resume: bool = option(False, "continue an interrupted --output run")
@@ -462,6 +482,8 @@ def cmd_predict(args) -> int:
     from .predict import load
 
     band = tuple(args.neutral_band) if args.neutral_band else None
+    if args.engine == "ray":
+        return _predict_on_ray(args, band)
     predictor = load(args.model, backend=args.backend, max_tokens=args.max_tokens, precision=args.precision)
     if args.output:
         from .score import score_file
@@ -494,6 +516,36 @@ def cmd_predict(args) -> int:
     else:
         for t, r in zip(texts, records):
             out.write(json.dumps({"text": t, **r}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _predict_on_ray(args, band) -> int:
+    from .raydata import score_dataset
+
+    if not (args.input and args.output):
+        raise SystemExit("error: --engine ray needs --input (files, folder or glob) and --output FOLDER")
+    if args.strict or args.resume or args.texts or args.max_tokens:
+        raise SystemExit(
+            "error: --engine ray writes an error record for bad rows and always skips complete shards: "
+            "drop --strict / --resume / --max-tokens and text arguments"
+        )
+    summary = score_dataset(
+        args.input,
+        args.output,
+        model=args.model,
+        column=args.column,
+        id_column=args.id_column,
+        fmt=args.shard_format,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        address=args.address,
+        backend=args.backend,
+        precision=args.precision,
+        binary=args.binary,
+        neutral_band=band,
+        progress=not args.quiet,
+    )
+    print(json.dumps(summary), file=sys.stderr)
     return 0
 
 

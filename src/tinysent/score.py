@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,11 +35,47 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
                 yield n, None, f"not valid UTF-8 ({e.reason} at byte {e.start})"
 
 
+def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator[Record]:
+    """Rows of a Parquet file, read a record batch at a time; ``line`` is the 1-based row number."""
+    pq = _pyarrow_parquet()
+    try:
+        f = pq.ParquetFile(path)
+    except Exception as e:  # pyarrow raises ArrowInvalid / OSError for a damaged file
+        raise ScoreError(f"{path}: not a readable Parquet file ({e})") from None
+    names = f.schema_arrow.names
+    if column not in names:
+        raise ScoreError(f"{path} has no column {column!r}; it has {names}. Use --column NAME.")
+    if id_column and id_column not in names:
+        raise ScoreError(f"{path} has no id column {id_column!r}; it has {names}. Use --id-column NAME.")
+    n = 0
+    for batch in f.iter_batches(batch_size=CHUNK, columns=[column] + ([id_column] if id_column else [])):
+        texts = batch.column(column).to_pylist()
+        ids = batch.column(id_column).to_pylist() if id_column else None
+        for i, text in enumerate(texts):
+            n += 1
+            rid = ids[i] if ids is not None else n
+            if isinstance(text, str):
+                yield Record(n, rid, text)
+            else:
+                yield Record(n, rid, None, f"{column!r} is {'null' if text is None else 'not a string'}")
+
+
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ScoreError("Parquet files need pyarrow: pip install 'tinysent[parquet]' (or pyarrow)") from None
+    return pq
+
+
 def read_records(path: str | Path, column: str = "text", id_column: str | None = None) -> Iterator[Record]:
-    """Records of a .txt (one text a line), .jsonl or .csv/.tsv file, in order, one per input line/row."""
+    """Records of a .txt (one text a line), .jsonl, .csv/.tsv or .parquet file, in order, one per
+    input line/row."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    if suffix == ".parquet":
+        yield from _parquet_records(path, column, id_column)
+    elif suffix == ".jsonl":
         for n, line, err in _decoded_lines(path):
             if err:
                 yield Record(n, None, None, err)
@@ -100,13 +137,44 @@ def _count_done(out: Path, fmt: str) -> int:
     return max(0, n - 1) if fmt == "csv" else n
 
 
+OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+
+
+def output_format(path: Path) -> str:
+    """csv, jsonl or parquet, from the output file's suffix; anything else is refused (not guessed)."""
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ScoreError(
+            f"{path}: unknown output format {path.suffix or '(no suffix)'!r}; "
+            f"name the file .csv, .jsonl or .parquet"
+        )
+    return fmt
+
+
 class _Writer:
+    """Score records to CSV / JSONL (appended and flushed chunk by chunk, so ``--resume`` can
+    continue) or Parquet (one row group per chunk, written to ``NAME.partial`` and renamed when the
+    run ends: a Parquet file is only readable once its footer is written)."""
+
     FIELDS = ("id", "line", "label", "positive", "error")
     FIELDS3 = ("id", "line", "label", "negative", "neutral", "positive", "error")  # 3-class models
 
-    def __init__(self, path: Path, append: bool, three_class: bool = False):
+    def __init__(self, path: Path, append: bool, three_class: bool = False, int_ids: bool = True):
         self.fields = self.FIELDS3 if three_class else self.FIELDS
-        self.fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+        self.path = path
+        self.fmt = output_format(path)
+        self.rows: list[dict] = []
+        if self.fmt == "parquet":
+            import pyarrow as pa
+
+            self.pq = _pyarrow_parquet()
+            kinds = {"id": pa.int64() if int_ids else pa.string(), "line": pa.int64(), "label": pa.string()}
+            kinds |= {"error": pa.string()} | {k: pa.float64() for k in ("negative", "neutral", "positive")}
+            self.schema = pa.schema([(k, kinds[k]) for k in self.fields])
+            self.int_ids = int_ids
+            self.partial = path.with_name(path.name + ".partial")
+            self.f = self.pq.ParquetWriter(self.partial, self.schema)
+            return
         new = not append or not path.exists() or path.stat().st_size == 0
         self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
         self.csv = csv.writer(self.f) if self.fmt == "csv" else None
@@ -114,7 +182,9 @@ class _Writer:
             self.csv.writerow(self.fields)
 
     def write(self, rec: dict) -> None:
-        if self.csv:
+        if self.fmt == "parquet":
+            self.rows.append(rec)
+        elif self.csv:
             row = []
             for k in self.fields:
                 v = rec.get(k)
@@ -123,13 +193,51 @@ class _Writer:
         else:
             self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
-    def close(self) -> None:
+    def _id(self, v):
+        if v is None or self.int_ids:
+            return v
+        return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    def flush(self) -> None:
+        if self.fmt != "parquet":
+            self.f.flush()
+            return
+        if self.rows:
+            import pyarrow as pa
+
+            cols = {k: [r.get(k) for r in self.rows] for k in self.fields}
+            cols["id"] = [self._id(v) for v in cols["id"]]
+            self.f.write_table(pa.table(cols, schema=self.schema))
+            self.rows.clear()
+
+    def close(self, ok: bool = True) -> None:
+        """Close; a Parquet output replaces ``path`` only when the run succeeded (``ok``)."""
+        self.flush() if ok else None
         self.f.close()
+        if self.fmt == "parquet":
+            if ok:
+                self.partial.replace(self.path)
+            else:
+                self.partial.unlink(missing_ok=True)
 
 
-def _count_lines(path: Path) -> int:
+def _count_rows(path: Path) -> int:
+    """Records in ``path`` for the progress bar: Parquet's row count, else its lines (less a header)."""
+    if path.suffix.lower() == ".parquet":
+        return _pyarrow_parquet().ParquetFile(path).metadata.num_rows
     with open(path, "rb") as f:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+        n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return max(0, n - 1) if path.suffix.lower() in (".csv", ".tsv") else n
+
+
+def _integer_column(path: Path, column: str) -> bool:
+    """Is ``column`` of a Parquet input an integer column? (Its ids then stay integers in Parquet
+    output; ids from CSV / JSONL are written as strings.)"""
+    if path.suffix.lower() != ".parquet":
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_integer(_pyarrow_parquet().ParquetFile(path).schema_arrow.field(column).type)
 
 
 # Tweets held at once. Each chunk is sorted by length before batching, so bigger chunks pad less
@@ -159,12 +267,24 @@ def score_file(
     input, output = Path(input), Path(output)
     if input.resolve() == output.resolve():
         raise ScoreError("--output must differ from --input")
-    fmt = "csv" if output.suffix.lower() == ".csv" else "jsonl"
+    fmt = output_format(output)
+    if resume and fmt == "parquet":
+        raise ScoreError(
+            f"{output}: --resume continues .csv/.jsonl outputs; a Parquet file is written whole "
+            "(rerun without --resume, or write .jsonl)"
+        )
+    records = read_records(input, column, id_column)
+    first = next(records, None)  # opens and checks the input (columns) before any output is touched
     done = _count_done(output, fmt) if resume else 0
-    if not resume and output.exists():
+    if not resume and output.exists() and fmt != "parquet":
         output.unlink()
-    writer = _Writer(output, append=resume, three_class=predictor.three_class and not binary)
-    total = _count_lines(input) - (1 if input.suffix.lower() in (".csv", ".tsv") else 0)
+    writer = _Writer(
+        output,
+        append=resume,
+        three_class=predictor.three_class and not binary,
+        int_ids=id_column is None or _integer_column(input, id_column),
+    )
+    total = _count_rows(input)
     bar = tqdm(total=max(total, 0), initial=done, unit="tweet", desc="score", disable=not progress)
     counts = {"skipped_already_done": done, "scored": 0, "errors": 0}
     buf: list[Record] = []
@@ -180,12 +300,13 @@ def score_file(
             else:
                 writer.write({"id": r.id, "line": r.line, "error": r.error})
                 counts["errors"] += 1
-        writer.f.flush()
+        writer.flush()
         bar.update(len(buf))
         buf.clear()
 
+    ok = False
     try:
-        for i, rec in enumerate(read_records(input, column, id_column)):
+        for i, rec in enumerate(itertools.chain([first] if first else [], records)):
             if i < done:
                 continue
             if rec.error and strict:
@@ -198,7 +319,8 @@ def score_file(
             if len(buf) >= chunk:
                 flush()
         flush()
+        ok = True
     finally:
-        writer.close()
+        writer.close(ok)
         bar.close()
     return counts
