@@ -75,3 +75,52 @@ def test_readers_for_txt_and_jsonl(tmp_path):
     assert [r.error is not None for r in recs] == [False, True, True, True]
     with pytest.raises(ScoreError, match="no column 'body'"):
         list(read_records(_csv(tmp_path / "x.csv"), column="body"))
+
+
+def test_parquet_in_and_out_keeps_ids_and_flags_bad_rows(trained_model, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import tinysent
+
+    inp, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    texts = ["i love this great day", None, "i hate this awful day"]
+    pq.write_table(pa.table({"k": pa.array([7, 8, 9], pa.int64()), "text": texts}), inp)
+    assert [(r.line, r.id, r.error) for r in read_records(inp, id_column="k")] == [
+        (1, 7, None),
+        (2, 8, "'text' is null"),
+        (3, 9, None),
+    ]
+    p = tinysent.load(trained_model)
+    counts = score_file(p, inp, out, id_column="k", progress=False)
+    assert counts == {"skipped_already_done": 0, "scored": 2, "errors": 1}
+    t = pq.read_table(out)
+    assert pa.types.is_int64(t.schema.field("id").type) and t.column("id").to_pylist() == [7, 8, 9]
+    assert t.column("label").to_pylist() == ["positive", None, "negative"]
+    assert t.column("error").to_pylist() == [None, "'text' is null", None]
+    assert not (tmp_path / "out.parquet.partial").exists()
+    with pytest.raises(ScoreError, match="no column 'body'"):
+        list(read_records(inp, column="body"))
+    with pytest.raises(ScoreError, match="--resume continues"):
+        score_file(p, inp, out, resume=True, progress=False)
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ScoreError, match="not a readable Parquet file"):
+        list(read_records(tmp_path / "broken.parquet"))
+
+
+def test_a_failed_run_leaves_the_previous_output_and_unknown_formats_are_refused(trained_model, tmp_path):
+    import tinysent
+
+    p = tinysent.load(trained_model)
+    inp = _csv(tmp_path / "in.csv")
+    for name in ("out.jsonl", "out.parquet"):
+        out = tmp_path / name
+        if name.endswith(".parquet"):
+            pytest.importorskip("pyarrow")
+        score_file(p, inp, out, id_column="tweet_id", progress=False)
+        before = out.read_bytes()
+        with pytest.raises(ScoreError, match="no column 'body'"):
+            score_file(p, inp, out, column="body", progress=False)  # checked before the output is touched
+        assert out.read_bytes() == before
+    with pytest.raises(ScoreError, match="name the file .csv, .jsonl or .parquet"):
+        score_file(p, inp, tmp_path / "out.tsv", progress=False)
+    assert not (tmp_path / "out.tsv").exists()
