@@ -13,6 +13,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 import types
 import typing
@@ -216,13 +217,24 @@ class ServeOptions:
     backend: str = option(
         "auto", "auto: ONNX when the folder has an export, else PyTorch", choices=("auto", "torch", "onnx")
     )
-    max_texts: int = option(256, "texts per request (413 above)")
-    max_chars: int = option(5000, "characters per text (413 above)")
+    max_texts: int = option(256, "texts per request (422 above)")
+    max_chars: int = option(5000, "characters per text (422 above)")
     max_body_bytes: int = option(1 << 20, "request body size in bytes (413 above)")
     batch_window_ms: float = option(
         0.0, "extra wait before scoring a batch; 0: score the queue as soon as the model is free"
     )
     threads: int | None = option(None, "model threads per worker (none: one per CPU core)")
+    token_file: str | None = option(
+        None,
+        "file holding a bearer token that every request but /healthz and /readyz must carry "
+        "(or set TINYSENT_TOKEN); none: no token asked",
+        metavar="FILE",
+    )
+    insecure: bool = option(False, "allow a non-loopback --host without a token")
+    header_timeout: float = option(10.0, "seconds for a client to send its request headers (then closed)")
+    body_timeout: float = option(10.0, "seconds for a client to send its request body (then 408)")
+    keep_alive: float = option(5.0, "seconds an idle keep-alive connection stays open")
+    max_connections: int = option(1000, "connections at once (503 beyond)")
 
 
 @dataclass
@@ -630,16 +642,52 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
-    from .serve import Limits, run
+def _serve_token(args) -> str | None:
+    """The bearer token from --token-file or $TINYSENT_TOKEN; refuses a non-loopback host without one."""
+    import ipaddress
 
+    token = None
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise SystemExit(f"error: cannot read --token-file {args.token_file}: {e}") from None
+        if not token:
+            raise SystemExit(f"error: --token-file {args.token_file} is empty")
+    token = token or os.environ.get("TINYSENT_TOKEN") or None
+    if token is not None and (len(token) < 16 or not token.isascii() or any(c.isspace() for c in token)):
+        raise SystemExit("error: the bearer token must be at least 16 printable ASCII characters, no spaces")
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and token is None and not args.insecure:
+        raise SystemExit(
+            f"error: --host {args.host} lets anyone who reaches the port use the service: set a token "
+            "(--token-file FILE or TINYSENT_TOKEN), or say --insecure"
+        )
+    return token
+
+
+def cmd_serve(args) -> int:
+    try:
+        from .serve import Limits, run
+    except ModuleNotFoundError as e:
+        raise SystemExit(
+            f"error: tinysent serve needs {e.name}, which is not installed: pip install 'tinysent[serve]'"
+        ) from None
+    token = _serve_token(args)
     limits = Limits(
         max_texts=args.max_texts,
         max_chars=args.max_chars,
         max_body_bytes=args.max_body_bytes,
         batch_window_ms=args.batch_window_ms,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        keep_alive_s=args.keep_alive,
+        max_connections=args.max_connections,
     )
-    run(args.model, args.host, args.port, args.workers, limits, args.backend, args.threads)
+    run(args.model, args.host, args.port, args.workers, limits, args.backend, args.threads, token)
     return 0
 
 

@@ -2,15 +2,20 @@
 
 Concurrent requests are batched continuously: while the model scores one batch, new requests queue
 and are scored together as soon as it is free, so throughput grows with load while latency stays
-bounded. Every error
-is a JSON answer with a 4xx status (413 body too large, 400 not UTF-8 or not JSON, 422 wrong shape
-or over a limit); the model and normaliser version come back in every response.
+bounded. A request the model cannot score fails alone: the batch it was in is scored again request
+by request. Every error is a JSON answer with a 4xx status (400 not UTF-8, not JSON or nested too
+deeply, 401 no or wrong bearer token, 408 body too slow, 413 body too large, 422 wrong shape, unknown
+field, unencodable text or over a limit); the model and normaliser version come back in every
+response. Slow clients are cut off: headers within ``header_timeout_s``, the body within
+``body_timeout_s``, idle keep-alive connections after ``keep_alive_s``, at most ``max_connections``
+at once (503 beyond).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import json
 import logging
 import os
@@ -21,7 +26,7 @@ from dataclasses import asdict, dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
 
@@ -35,9 +40,19 @@ class Limits:
     max_body_bytes: int = 1 << 20
     batch_window_ms: float = 0.0  # 0: continuous batching (see MicroBatcher)
     max_batch: int = 256
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    keep_alive_s: float = 5.0
+    max_connections: int = 1000
+
+
+OPEN_PATHS = ("/healthz", "/readyz")  # answered without a token: probes carry none
 
 
 class PredictRequest(BaseModel):
+    # A misspelt option ("neutral_bnd") must not be silently ignored: unknown fields are a 422.
+    model_config = ConfigDict(extra="forbid")
+
     texts: list[str] = Field(..., description="tweets to score, in order")
     neutral_band: tuple[float, float] | None = Field(
         None,
@@ -53,6 +68,12 @@ class Prediction(BaseModel):
     neutral: float | None = Field(None, description="3-class models: P(neutral)")
     truncated: bool | None = None
     empty: bool | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    details: list | None = None
+    limit_bytes: int | None = None
 
 
 class PredictResponse(BaseModel):
@@ -106,10 +127,10 @@ class MicroBatcher:
                     records = await loop.run_in_executor(
                         None, self.predictor.predict, texts, 64, band, binary
                     )
-                except Exception as e:  # never lose a waiting request
-                    for job in group:
-                        if not job[2].done():
-                            job[2].set_exception(e)
+                except Exception:
+                    # One request's input may have broken the shared call: score each alone, so only
+                    # that request fails and its neighbours get their answers.
+                    await self._one_by_one(loop, group, band, binary)
                     continue
                 i = 0
                 for job in group:
@@ -117,6 +138,17 @@ class MicroBatcher:
                     if not job[2].done():
                         job[2].set_result(records[i : i + k])
                     i += k
+
+    async def _one_by_one(self, loop, group, band, binary) -> None:
+        for texts, _, fut in group:
+            try:
+                records = await loop.run_in_executor(None, self.predictor.predict, texts, 64, band, binary)
+            except Exception as e:  # never lose a waiting request
+                if not fut.done():
+                    fut.set_exception(e)
+            else:
+                if not fut.done():
+                    fut.set_result(records)
 
 
 def _json(status: int, body: dict, headers: list | None = None):
@@ -133,10 +165,18 @@ def _json(status: int, body: dict, headers: list | None = None):
 
 
 class GuardMiddleware:
-    """Pure ASGI: request id, access log, body-size limit (413) and UTF-8 check (400) before FastAPI."""
+    """Pure ASGI, before FastAPI: request id, access log, bearer token (401), body-size limit (413),
+    body time limit (408), UTF-8 and JSON checks (400)."""
 
-    def __init__(self, app, limits: Limits, model_headers: list):
+    def __init__(self, app, limits: Limits, model_headers: list, token: str | None = None):
         self.app, self.limits, self.model_headers = app, limits, model_headers
+        self.token = token.encode() if token else None
+
+    def _authorized(self, headers: dict) -> bool:
+        got = headers.get(b"authorization", b"")
+        scheme, _, value = got.partition(b" ")
+        # compare_digest: the time taken does not tell how much of a guess was right
+        return scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), self.token)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -159,15 +199,33 @@ class GuardMiddleware:
             await send({"type": "http.response.body", "body": p})
 
         try:
+            if self.token and scope["path"] not in OPEN_PATHS and not self._authorized(headers):
+                s, h, p = _json(401, {"error": "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": s,
+                        "headers": [*h, (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                return await send({"type": "http.response.body", "body": p})
             if scope["method"] == "POST":
                 declared = headers.get(b"content-length")
+                if declared is not None and not declared.isdigit():
+                    return await reply(400, {"error": "content-length is not a number"})
                 if declared is not None and int(declared) > self.limits.max_body_bytes:
                     return await reply(
                         413, {"error": "body too large", "limit_bytes": self.limits.max_body_bytes}
                     )
                 chunks, size = [], 0
+                deadline = time.monotonic() + self.limits.body_timeout_s
                 while True:
-                    msg = await receive()
+                    try:
+                        msg = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+                    except asyncio.TimeoutError:
+                        return await reply(
+                            408, {"error": f"body not received within {self.limits.body_timeout_s:g} s"}
+                        )
                     if msg["type"] == "http.disconnect":
                         return
                     chunks.append(msg.get("body", b""))
@@ -187,6 +245,8 @@ class GuardMiddleware:
                     json.loads(text)
                 except ValueError as e:
                     return await reply(400, {"error": f"body is not JSON: {e}"})
+                except RecursionError:
+                    return await reply(400, {"error": "body is JSON nested too deeply"})
                 sent = False
 
                 async def replay():
@@ -213,8 +273,14 @@ class GuardMiddleware:
 
 
 def create_app(
-    model_path=None, limits: Limits | None = None, backend: str = "auto", threads: int | None = None
+    model_path=None,
+    limits: Limits | None = None,
+    backend: str = "auto",
+    threads: int | None = None,
+    token: str | None = None,
 ):
+    """(the ASGI app to serve, the FastAPI app inside it). ``token``: a bearer token every request
+    but the health probes must carry (None: no token asked)."""
     from contextlib import asynccontextmanager
 
     from .predict import load
@@ -273,9 +339,15 @@ def create_app(
         response_model=PredictResponse,
         response_model_exclude_none=True,
         responses={
-            400: {"description": "not UTF-8 or not JSON"},
-            413: {"description": "body too large"},
-            422: {"description": "wrong shape or over a limit"},
+            400: {"model": ErrorResponse, "description": "not UTF-8, not JSON, or nested too deeply"},
+            401: {"model": ErrorResponse, "description": "missing or wrong bearer token (when one is set)"},
+            408: {"model": ErrorResponse, "description": "body not received in time"},
+            413: {"model": ErrorResponse, "description": "body too large"},
+            422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
+            503: {
+                "model": ErrorResponse,
+                "description": "the model could not score (or too many connections)",
+            },
         },
     )
     async def predict(req: PredictRequest, request: Request):
@@ -294,6 +366,17 @@ def create_app(
                     "error": f"text {long[0]} has {len(req.texts[long[0]])} characters > {limits.max_chars}"
                 },
             )
+        for i, t in enumerate(req.texts):
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:  # a lone surrogate ("\\udcff") is valid JSON, not text
+                return JSONResponse(
+                    status_code=422,
+                    content={
+                        "error": f"text {i} has an unpaired surrogate at character {e.start}: "
+                        "send text that is valid Unicode"
+                    },
+                )
         band = tuple(req.neutral_band) if req.neutral_band else None
         if band is not None and not 0 <= band[0] <= band[1] <= 1:
             return JSONResponse(status_code=422, content={"error": "neutral_band needs 0 <= lo <= hi <= 1"})
@@ -320,14 +403,61 @@ def create_app(
         (b"x-tinysent-model", model_name.encode("utf-8", "replace")[-200:]),
         (b"x-tinysent-normalizer-version", str(info["normalizer_version"]).encode()),
     ]
-    return GuardMiddleware(app, limits, model_headers), app
+    return GuardMiddleware(app, limits, model_headers, token), app
 
 
 def _factory():
     """uvicorn's entry for --workers > 1: each worker process loads the model from the same config."""
     cfg = json.loads(os.environ["TINYSENT_SERVE_CONFIG"])
-    asgi, _ = create_app(cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"])
+    token = os.environ.get("TINYSENT_TOKEN") or None
+    asgi, _ = create_app(cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"], token)
     return asgi
+
+
+def header_timeout_protocol(seconds: float):
+    """uvicorn's httptools protocol, closing a connection whose request headers are not complete
+    ``seconds`` after it opened or after its previous response (a slowloris client holds a
+    connection with a trickle of header bytes; uvicorn itself has no such limit)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Protocol(HttpToolsProtocol):
+        _header_timer = None
+
+        def _arm(self):
+            self._disarm()
+            self._header_timer = self.loop.call_later(seconds, self._too_slow)
+
+        def _disarm(self):
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _too_slow(self):
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self):
+            super().on_message_begin()
+            if self._header_timer is None:
+                self._arm()
+
+        def on_headers_complete(self):
+            self._disarm()
+            super().on_headers_complete()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._arm()  # the next request's headers get the same time (keep-alive idles are shorter)
+
+        def connection_lost(self, exc):
+            self._disarm()
+            super().connection_lost(exc)
+
+    return Protocol
 
 
 def run(
@@ -338,12 +468,23 @@ def run(
     limits: Limits | None = None,
     backend: str = "auto",
     threads: int | None = None,
+    token: str | None = None,
 ) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     limits = limits or Limits()
-    common = dict(host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+    common = dict(
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+        timeout_keep_alive=limits.keep_alive_s,
+        limit_concurrency=limits.max_connections,
+        http=header_timeout_protocol(limits.header_timeout_s),
+    )
+    if token:
+        os.environ["TINYSENT_TOKEN"] = token  # worker processes read it from here, never from argv
     if workers > 1:
         os.environ["TINYSENT_SERVE_CONFIG"] = json.dumps(
             {
@@ -355,5 +496,5 @@ def run(
         )
         uvicorn.run("tinysent.serve:_factory", factory=True, workers=workers, **common)
     else:
-        asgi, _ = create_app(model_path, limits, backend, threads)
+        asgi, _ = create_app(model_path, limits, backend, threads, token)
         uvicorn.run(asgi, **common)
