@@ -1,0 +1,163 @@
+"""Hostile and careless clients against a real `tinysent serve` process (issue cases 1-4, the token,
+the missing extra): bad input fails alone with a 4xx, slow clients are cut off, strangers are kept out."""
+
+import asyncio
+import concurrent.futures
+import os
+import socket
+import subprocess
+import sys
+import time
+import types
+
+import httpx
+import pytest
+
+from tinysent.cli import _serve_token
+from tinysent.serve import MicroBatcher
+
+from .test_serve import _start
+
+TOKEN = "s3cret-token-for-tests-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server(trained_model):
+    url, proc = _start(
+        trained_model, "--batch-window-ms", "20", "--header-timeout", "1", "--body-timeout", "1"
+    )
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_a_lone_surrogate_fails_alone_and_never_harms_its_batch(server):
+    good = {"texts": ["i love this", "i hate this"]}
+    bad = b'{"texts": ["fine", "\\udcff"]}'  # valid JSON, not encodable text
+    for _ in range(3):
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            futs = [ex.submit(httpx.post, server + "/v1/predict", json=good, timeout=30) for _ in range(60)]
+            futs += [
+                ex.submit(
+                    httpx.post,
+                    server + "/v1/predict",
+                    content=bad,
+                    headers={"content-type": "application/json"},
+                    timeout=30,
+                )
+                for _ in range(6)
+            ]
+            rs = [f.result() for f in futs]
+        assert [r.status_code for r in rs[:60]] == [200] * 60
+        assert all(r.status_code == 422 and "text 1" in r.json()["error"] for r in rs[60:])
+
+
+def test_deep_json_is_a_400_and_unknown_fields_a_422(server):
+    r = httpx.post(
+        server + "/v1/predict",
+        content=b"[" * 50000 + b"]" * 50000,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
+    r = httpx.post(server + "/v1/predict", json={"texts": ["ok"], "neutral_bnd": [0.4, 0.6]}, timeout=30)
+    assert r.status_code == 422 and "neutral_bnd" in str(r.json()["details"])
+
+
+def _connect(url):
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def test_slow_headers_are_cut_off_and_a_slow_body_gets_408(server):
+    s = _connect(server)
+    s.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+    t = time.monotonic()
+    assert s.recv(100) == b""  # closed by the server
+    assert time.monotonic() - t < 5
+    s.close()
+    s = _connect(server)
+    s.sendall(
+        b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{"
+    )
+    reply = s.recv(1000)
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    s.close()
+
+
+def test_microbatcher_scores_each_request_alone_when_a_shared_call_fails():
+    class Picky:
+        def predict(self, texts, batch_size, band, binary):
+            if "boom" in texts:
+                raise ValueError("cannot score boom")
+            return [{"label": t} for t in texts]
+
+    async def go():
+        b = MicroBatcher(Picky(), window_s=0.05, max_batch=64)
+        b.start()
+        jobs = [b.submit(["a", "b"], None), b.submit(["boom"], None), b.submit(["c"], None)]
+        out = await asyncio.gather(*jobs, return_exceptions=True)
+        await b.stop()
+        return out
+
+    a, boom, c = asyncio.run(go())
+    assert a == [{"label": "a"}, {"label": "b"}] and c == [{"label": "c"}]
+    assert isinstance(boom, ValueError)
+
+
+def test_a_bearer_token_keeps_strangers_out_but_not_the_probes(trained_model, tmp_path):
+    f = tmp_path / "token"
+    f.write_text(TOKEN + "\n")
+    url, proc = _start(trained_model, "--token-file", str(f))
+    try:
+        body = {"texts": ["love it"]}
+        assert httpx.post(url + "/v1/predict", json=body).status_code == 401
+        r = httpx.post(url + "/v1/predict", json=body, headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        r = httpx.post(url + "/v1/predict", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and r.json()["predictions"][0]["label"] == "positive"
+        assert httpx.get(url + "/openapi.json").status_code == 401
+        assert httpx.get(url + "/healthz").status_code == 200
+        assert httpx.get(url + "/readyz").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _args(**kw):
+    return types.SimpleNamespace(**{"host": "127.0.0.1", "token_file": None, "insecure": False, **kw})
+
+
+def test_a_public_host_needs_a_token_or_insecure(tmp_path, monkeypatch):
+    monkeypatch.delenv("TINYSENT_TOKEN", raising=False)
+    with pytest.raises(SystemExit, match="--insecure"):
+        _serve_token(_args(host="0.0.0.0"))
+    assert _serve_token(_args(host="0.0.0.0", insecure=True)) is None
+    assert _serve_token(_args(host="::1")) is None and _serve_token(_args(host="localhost")) is None
+    monkeypatch.setenv("TINYSENT_TOKEN", TOKEN)
+    assert _serve_token(_args(host="0.0.0.0")) == TOKEN
+    monkeypatch.setenv("TINYSENT_TOKEN", "short")
+    with pytest.raises(SystemExit, match="at least 16"):
+        _serve_token(_args())
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(SystemExit, match="is empty"):
+        _serve_token(_args(token_file=str(tmp_path / "empty")))
+    # through the real CLI: refused before any model is loaded
+    env = {k: v for k, v in os.environ.items() if k != "TINYSENT_TOKEN"}
+    r = subprocess.run(
+        [sys.executable, "-m", "tinysent.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode != 0 and "--insecure" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_without_its_extra_names_the_extra():
+    code = (
+        "import sys; sys.modules['fastapi'] = None; from tinysent.cli import main; sys.exit(main(['serve']))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "pip install 'tinysent[serve]'" in r.stderr and "Traceback" not in r.stderr
