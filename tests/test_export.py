@@ -69,8 +69,9 @@ def test_backend_onnx_on_a_torch_folder_is_a_clear_error(trained_model):
 
 
 def test_simulate_int8_computes_what_the_int8_export_computes(trained_model, tmp_path):
-    """Quantization-aware distillation trains against simulate_int8, so it must match ONNX Runtime's
-    int8 file far more closely than fp32 does; and it must leave the model as it found it. (Full last
+    """simulate_int8 is how int8 error is studied without an export per question (which MatMuls
+    lose a model's predictions), so it must match ONNX Runtime's int8 file far more closely than
+    fp32 does; and it must leave the model as it found it. (Full last
     layer: the [CLS]-only graph takes its last layer's int8 scales from fewer rows.)"""
     import torch
 

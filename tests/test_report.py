@@ -2,6 +2,7 @@ import base64
 import json
 import math
 import re
+import statistics
 
 import numpy as np
 import pytest
@@ -51,13 +52,14 @@ def test_three_way_accuracy():
     assert math.isclose(three_way_accuracy(pol, p, (0.5, 0.5)), 0.75)
 
 
-def test_baselines_train_on_a_fixture(train_file):
+def test_baselines_train_on_a_fixture(train_file, test_file):
     from tinysent import data as D
 
-    c = D.read(train_file)
+    c, t = D.read(train_file), D.read(test_file).binary()
     tf = TfidfLogReg().fit(c.texts, c.classes)
-    assert ((tf.predict_proba(c.texts) >= 0.5) == c.classes).mean() > 0.95
-    assert set(Majority().fit(c.texts, c.classes).predict_proba(["x", "y"])) <= {0.0, 1.0}
+    assert ((tf.predict_proba(t.texts) >= 0.5) == t.classes).mean() > 0.95  # held-out tweets
+    assert list(Majority().fit(["a", "b", "c"], np.array([1, 1, 0])).predict_proba(["x", "y"])) == [1.0, 1.0]
+    assert list(Majority().fit(["a", "b", "c"], np.array([0, 0, 1])).predict_proba(["x"])) == [0.0]
 
 
 def test_html_report_has_every_section_and_image(trained_model, train_file, test_file, tmp_path):
@@ -100,8 +102,12 @@ def test_several_seeds_train_and_report_mean_and_std(tiny_base, train_file, test
     out = tmp_path / "multi"
     assert main(["train", "--seeds", "2", *tiny_train_args(tiny_base, train_file, out, epochs=1)]) == 0
     summary = json.loads((out / "seeds.json").read_text())
-    assert [r["seed"] for r in summary["seeds"]] == [0, 1] and summary["val_accuracy_std"] >= 0
+    accs = [r["best"]["val_accuracy"] for r in summary["seeds"]]
+    assert [r["seed"] for r in summary["seeds"]] == [0, 1]
+    assert summary["val_accuracy_std"] == pytest.approx(statistics.stdev(accs))
     s = build_report([str(out)], test_file, tmp_path / "r")
-    assert s["multi_seed"][0]["seeds"] == 2 and 0 <= s["multi_seed"][0]["accuracy_mean"] <= 1
+    per_seed = [r["accuracy"] for r in s["systems"] if r["system"].startswith("multi/seed-")]
+    assert s["multi_seed"][0]["seeds"] == 2 and len(per_seed) == 2
+    assert s["multi_seed"][0]["accuracy_mean"] == pytest.approx(np.mean(per_seed))
     assert 'id="seeds"' in (tmp_path / "r" / "report.html").read_text()
     assert "## Several seeds" in (tmp_path / "r" / "report.md").read_text()

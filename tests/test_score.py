@@ -52,12 +52,15 @@ def test_strict_stops_and_resume_finishes_without_rescoring(trained_model, tmp_p
     inp, out = _csv(tmp_path / "in.csv"), tmp_path / "out.csv"
     with pytest.raises(ScoreError, match="line 14"):
         score_file(p, inp, out, id_column="tweet_id", chunk=5, strict=True, progress=False)
-    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert not out.exists()  # the output appears only when a run succeeds
+    partial = tmp_path / "out.csv.partial"
+    rows = list(csv.DictReader(partial.read_text().splitlines()))
     assert len(rows) == 12  # everything before the bad line was written
-    with open(out, "a") as f:
+    with open(partial, "a") as f:
         f.write("id99,torn")  # an interrupted write: a partial last line
     counts = score_file(p, inp, out, id_column="tweet_id", chunk=5, resume=True, progress=False)
     assert counts == {"skipped_already_done": 12, "scored": 17, "errors": 1}
+    assert not partial.exists()
     rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [r["id"] for r in rows if r["id"]] == [f"id{i}" for i in range(30) if i != 12]
     assert len(rows) == 30
@@ -124,3 +127,35 @@ def test_a_failed_run_leaves_the_previous_output_and_unknown_formats_are_refused
     with pytest.raises(ScoreError, match="name the file .csv, .jsonl or .parquet"):
         score_file(p, inp, tmp_path / "out.tsv", progress=False)
     assert not (tmp_path / "out.tsv").exists()
+
+
+def test_csv_records_may_hold_newlines_and_resume_counts_records(trained_model, tmp_path):
+    """Cases 12 and 13: a quoted newline is part of its field; ids with newlines survive --resume."""
+    import tinysent
+
+    inp = tmp_path / "in.csv"
+    inp.write_bytes(
+        b'id,text\n1,"multi\nline tweet i love"\n2,plain hate\n3,"a ""quoted"" one"\n4,\xff bad\n'
+    )
+    recs = list(read_records(inp, id_column="id"))
+    assert [(r.line, r.id, r.text) for r in recs[:3]] == [
+        (2, "1", "multi\nline tweet i love"),
+        (4, "2", "plain hate"),
+        (5, "3", 'a "quoted" one'),
+    ]
+    assert recs[3].line == 6 and "not valid UTF-8" in recs[3].error
+    p = tinysent.load(trained_model)
+    j = tmp_path / "in.jsonl"
+    j.write_text("".join(json.dumps({"id": f"a\nb{i}", "text": "i love it"}) + "\n" for i in range(7)))
+    out = tmp_path / "out.csv"
+    score_file(p, j, out, id_column="id", chunk=3, progress=False)
+    whole = out.read_bytes()
+    kept = whole[: whole.index(b'"a\nb3"')]  # an interrupted run: three records and a torn fourth
+    (tmp_path / "out.csv.partial").write_bytes(kept + b'"a\nb3",4,posi')
+    out.unlink()
+    counts = score_file(p, j, out, id_column="id", chunk=3, resume=True, progress=False)
+    assert counts["skipped_already_done"] == 3 and counts["scored"] == 4
+    assert out.read_bytes() == whole
+    assert [r["id"] for r in csv.DictReader(out.read_text().splitlines(keepends=True))] == [
+        f"a\nb{i}" for i in range(7)
+    ]

@@ -113,3 +113,27 @@ def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tup
 
 def restore_rng(states: tuple) -> None:
     _set_rng_state(*states)
+
+
+RUN_CONFIG = "run_config.json"
+# Options that may change between a run and its resume: they do not change what is trained.
+RESUMABLE = ("resume", "overwrite", "out", "time_budget", "stage_budgets", "log_every")
+
+
+def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True) -> None:
+    """A new run records its configuration in ``out``; a resumed one must match it, or it would
+    report rows and steps it never trained on. Refuses with the options that differ."""
+    f = Path(out) / RUN_CONFIG
+    mine = {k: v for k, v in config.items() if k not in RESUMABLE}
+    if resume and f.exists():
+        before = {k: v for k, v in json.loads(f.read_text()).items() if k not in RESUMABLE}
+        diff = sorted(k for k in set(before) | set(mine) if before.get(k) != mine.get(k))
+        if diff:
+            what = ", ".join(f"{k}: {before.get(k)!r} -> {mine.get(k)!r}" for k in diff[:6])
+            raise ValueError(
+                f"--resume with a changed configuration ({what}): rerun with the original options, "
+                "or start over with --overwrite"
+            )
+    elif main_process:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")

@@ -21,7 +21,7 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from . import __version__
-from .config import TrainConfig, option
+from .config import TrainConfig, option, output_folder
 
 # ---------------------------------------------------------------------------------------------
 # Option sets of the commands that have no config of their own
@@ -119,6 +119,9 @@ class ExportOptions:
     )
     train_data: str | None = option(
         None, "with --validate: the model's training data (default: the path in its config)", metavar="PATH"
+    )
+    overwrite: bool = option(
+        False, "replace a non-empty --out folder (the old one is put back if export fails)"
     )
 
 
@@ -413,16 +416,18 @@ def cmd_train(args) -> int:
 
     cfg = _options(args, TrainConfig)
     if args.seeds <= 1:
-        summary = train(cfg, progress=not args.quiet)
+        with output_folder(cfg.out, cfg.overwrite, cfg.resume):
+            summary = train(cfg, progress=not args.quiet)
         print(json.dumps({"out": cfg.out, **summary}, indent=2))
         return 0
     # Several seeds: out/seed-S each; `tinysent report --model out` shows their mean ± std.
     import statistics
 
     runs = []
-    for seed in range(cfg.seed, cfg.seed + args.seeds):
-        one = replace(cfg, seed=seed, out=str(Path(cfg.out) / f"seed-{seed}"))
-        runs.append({"seed": seed, "out": one.out, "best": train(one, progress=not args.quiet)["best"]})
+    with output_folder(cfg.out, cfg.overwrite, cfg.resume):
+        for seed in range(cfg.seed, cfg.seed + args.seeds):
+            one = replace(cfg, seed=seed, out=str(Path(cfg.out) / f"seed-{seed}"))
+            runs.append({"seed": seed, "out": one.out, "best": train(one, progress=not args.quiet)["best"]})
     accs = [r["best"]["val_accuracy"] for r in runs]
     summary = {
         "seeds": runs,
@@ -438,7 +443,8 @@ def cmd_distill(args) -> int:
     from .distill import DistillConfig, distill
 
     cfg = _options(args, DistillConfig)
-    summary = distill(cfg, progress=not args.quiet)
+    with output_folder(cfg.out, cfg.overwrite, cfg.resume):
+        summary = distill(cfg, progress=not args.quiet)
     print(json.dumps({"out": cfg.out, **summary}, indent=2))
     return 0
 
@@ -487,7 +493,27 @@ def _read_inputs(args):
         return texts
     if sys.stdin.isatty():
         raise SystemExit("error: give texts as arguments, --input FILE, or pipe them on stdin")
-    return sys.stdin.read().splitlines()
+    return _stdin_lines(sys.stdin.buffer.read())
+
+
+def _stdin_lines(data: bytes) -> list[str]:
+    """Lines of stdin split as files are (on \\n only, a trailing \\r dropped: a form feed or U+2028
+    stays inside its tweet), each checked to be UTF-8."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for n, raw in enumerate(lines, 1):
+        try:
+            out.append(raw.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as e:
+            from .score import ScoreError
+
+            raise ScoreError(
+                f"stdin, line {n}: not valid UTF-8 (byte {e.start + 1} of the line: "
+                f"{raw[e.start : e.start + 1]!r}); send UTF-8 text"
+            ) from None
+    return out
 
 
 def cmd_predict(args) -> int:
@@ -566,17 +592,18 @@ def cmd_export(args) -> int:
 
     ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
     model = _model(args.model)
-    report = export(
-        model,
-        args.out,
-        int8=args.int8,
-        reference=ref,
-        cls_only=not args.full_last_layer,
-        standard_ops=args.standard_ops,
-    )
-    if args.validate:
-        report["validation"] = validation_agreement(model, args.out, args.train_data)
-        Path(args.out, "validation.json").write_text(json.dumps(report["validation"], indent=2) + "\n")
+    with output_folder(args.out, args.overwrite):
+        report = export(
+            model,
+            args.out,
+            int8=args.int8,
+            reference=ref,
+            cls_only=not args.full_last_layer,
+            standard_ops=args.standard_ops,
+        )
+        if args.validate:
+            report["validation"] = validation_agreement(model, args.out, args.train_data)
+            Path(args.out, "validation.json").write_text(json.dumps(report["validation"], indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0
 
@@ -852,7 +879,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (DataError, ModelError, ValueError, FileNotFoundError, TypeError) as e:
+    except (DataError, ModelError, ValueError, TypeError, OSError) as e:
+        # OSError: a folder given as a file, a file we may not read or write, a full disk
         print(f"error: {e}", file=sys.stderr)
         return 2
 

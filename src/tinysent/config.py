@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -16,6 +17,12 @@ from . import __version__
 from .normalize import NormalizerConfig
 
 META_FILE = "tinysent.json"
+
+
+class MetaError(ValueError):
+    """A model's tinysent.json is missing, unreadable or holds values that would give wrong answers."""
+
+
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 
 
@@ -122,6 +129,9 @@ class TrainConfig:
     resume: bool = option(
         False, "continue from OUT/checkpoint (written at every evaluation) after an interruption"
     )
+    overwrite: bool = option(
+        False, "replace a non-empty --out folder (the old one is put back if the run fails)"
+    )
     time_budget: float | None = option(
         None, "seconds of training; the LR schedule shortens to end within them (none: no limit)"
     )
@@ -186,6 +196,15 @@ class ModelMeta:
     tinysent_version: str = __version__
     config: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    # The weight files that belong to this model, with their sha256: load() uses only these and
+    # refuses one that does not match (a stale export or a damaged copy is never run silently).
+    files: dict[str, str] | None = None
+
+    def pin(self, model_dir: str | Path, names: list[str]) -> None:
+        """Record ``names`` (weight files in ``model_dir``) as this model's, with their sha256."""
+        from .data import file_sha256
+
+        self.files = {n: file_sha256(Path(model_dir) / n) for n in names}
 
     def save(self, model_dir: str | Path) -> None:
         path = Path(model_dir) / META_FILE
@@ -194,17 +213,108 @@ class ModelMeta:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> ModelMeta:
+    def load(cls, model_dir: str | Path, required: bool = False) -> ModelMeta:
+        """The folder's tinysent.json, checked (:meth:`validate`). Without one: defaults for a plain
+        transformers classifier, or, with ``required`` (prediction), a refusal: the defaults would
+        silently change its threshold, temperature and normalisation."""
         path = Path(model_dir) / META_FILE
         if not path.exists():
+            if required:
+                raise MetaError(
+                    f"{model_dir} has no {META_FILE}: it is not a tinysent model folder (or the file was "
+                    "deleted); load the folder tinysent train / distill / export wrote"
+                )
             return cls()  # a plain transformers classifier: defaults (max length 64, no normaliser change)
-        d = json.loads(path.read_text())
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise MetaError(f"{path} is not valid JSON ({e}); restore it from the model's source") from None
+        if not isinstance(d, dict):
+            raise MetaError(f"{path} holds a JSON {type(d).__name__}, not an object; restore it")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        try:
+            meta = cls(**{k: v for k, v in d.items() if k in known})
+        except TypeError as e:
+            raise MetaError(f"{path}: {e}") from None
+        meta.validate(path)
+        return meta
+
+    def validate(self, where: str | Path = META_FILE) -> None:
+        """Refuse values that would give wrong answers quietly: a temperature of 0 (NaN), a negative one
+        (labels inverted), a threshold outside (0, 1), unknown labels, a band outside [0, 1]."""
+        import math
+
+        def bad(msg):
+            raise MetaError(f"{where}: {msg}; fix the file or restore it from the model's source")
+
+        def number(x):
+            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+        if self.labels not in (["negative", "positive"], ["negative", "neutral", "positive"]):
+            bad(f"labels must be [negative, positive] or [negative, neutral, positive], not {self.labels!r}")
+        if not number(self.temperature) or self.temperature <= 0:
+            bad(f"temperature must be a positive number, not {self.temperature!r}")
+        if not number(self.threshold) or not 0 < self.threshold < 1:
+            bad(f"threshold must be between 0 and 1, not {self.threshold!r}")
+        if not isinstance(self.max_length, int) or isinstance(self.max_length, bool) or self.max_length < 3:
+            bad(f"max_length must be an integer >= 3, not {self.max_length!r}")
+        band = self.neutral_band
+        if band is not None and not (
+            isinstance(band, list)
+            and len(band) == 2
+            and all(number(x) for x in band)
+            and 0 <= band[0] <= band[1] <= 1
+        ):
+            bad(f"neutral_band must be null or [lo, hi] with 0 <= lo <= hi <= 1, not {band!r}")
+        if not isinstance(self.normalizer, dict):
+            bad("normalizer must be an object")
+        if self.files is not None and not (
+            isinstance(self.files, dict)
+            and all(isinstance(v, str) and len(v) == 64 for v in self.files.values())
+        ):
+            bad("files must map file names to sha256 hex digests")
 
     @property
     def normalizer_config(self) -> NormalizerConfig:
         return NormalizerConfig.from_dict(self.normalizer)
+
+
+@contextmanager
+def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False):
+    """Guard a run that writes a model folder: a non-empty ``out`` is refused unless ``overwrite``;
+    then the old folder is moved aside, the run writes a fresh one (nothing of the old model stays in
+    it), and the old one is deleted when the run succeeds or put back when it fails. ``resume``
+    continues in ``out`` as it is. In a multi-process run only the main process moves folders."""
+    import os
+    import shutil
+
+    out = Path(out)
+    if resume:
+        yield
+        return
+    if out.exists() and not out.is_dir():
+        raise MetaError(f"--out {out} is a file; name a folder")
+    if not (out.exists() and any(out.iterdir())):
+        yield
+        return
+    if not overwrite:
+        n = sum(1 for _ in out.iterdir())
+        raise MetaError(
+            f"--out {out} is not empty ({n} entries): pass --overwrite to replace it (the old one is kept "
+            "until the new run succeeds), or name another folder"
+        )
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    out.rename(old)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def git_commit() -> str | None:

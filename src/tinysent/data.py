@@ -28,6 +28,7 @@ OFFICIAL_SIZE = 81_363_704
 OFFICIAL_SHA256 = "004a3772c8a7ff9bbfeb875880f47f0679d93fc63e5cf9cff72d54a8a6162e57"
 TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
 TEST_MEMBER = "testdata.manual.2009.06.14.csv"
+TEST_SHA256 = "c77669cc86ae85d3807d65fc13fed0c395266db518d4eaa0ff1f19bf6efbbdd3"  # the 498 test tweets
 # File names looked for when --train-data / --test-data names a folder, best first.
 TRAIN_NAMES = (TRAIN_MEMBER, "training.1600000.polarity_text.csv.gz", "trainingandtestdata.zip")
 TEST_NAMES = (TEST_MEMBER, "trainingandtestdata.zip")
@@ -137,13 +138,25 @@ def iter_rows(path: str | os.PathLike, member: str | None = None, encoding: str 
         raise DataError(
             f"{path}: no such file. Pass --train-data / --test-data with a Sentiment140 file or folder."
         )
-    with _open_binary(path, member) as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
-        reader = csv.reader(text)
-        start = 1
-        for row in reader:
-            yield start, row
-            start = reader.line_num + 1
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder; name the file in it (or pass the folder where a folder is asked)"
+        )
+    try:
+        with _open_binary(path, member) as raw:
+            head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise DataError(f"{path} is UTF-16 text; save it as UTF-8 (or latin-1) CSV")
+            text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+            reader = csv.reader(text)
+            start = 1
+            for row in reader:
+                yield start, row
+                start = reader.line_num + 1
+    except (EOFError, OSError, zipfile.BadZipFile, lzma.LZMAError, csv.Error) as e:
+        raise DataError(
+            f"{path}: cannot read it ({e}); the file is truncated or damaged: download or copy it again"
+        ) from None
 
 
 def read(
@@ -198,6 +211,12 @@ def read(
         texts.append(t)
         pols.append(pol)
         lines.append(line)
+    if not texts:
+        why = f"; first problem, line {problems[0].line}: {problems[0].detail}" if problems else ""
+        raise DataError(
+            f"{where}: no tweets in it ({len(problems)} rows skipped{why}); a Sentiment140 file has rows "
+            "polarity,...,text (6 columns) or polarity,text"
+        )
     return Corpus(
         texts, np.asarray(pols, dtype=np.int8), np.asarray(lines, dtype=np.int64), where, ncols or 0, problems
     )

@@ -8,6 +8,7 @@ benchmarks) gets them here, so they all see the same split for the same config.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -76,6 +77,12 @@ def prepare_data(
         file, member = D.resolve(cfg.train_data, "train")
         corpus = D.read(file, member=member)
         sha = D.file_sha256(file) + (f"::{member}" if member else "")
+        if member == D.TEST_MEMBER or file.name == D.TEST_MEMBER or sha == D.TEST_SHA256:
+            logging.getLogger(__name__).warning(
+                "%s is Sentiment140's TEST file: a model trained on it cannot be evaluated on it; "
+                "train on the training file",
+                file,
+            )
     corpus = corpus.binary()
     stats = {"rows_read": len(corpus), "malformed": len(corpus.problems)}
     if cfg.dedupe:

@@ -331,6 +331,7 @@ def export(
         **meta.config,
         "onnx": {"opset": OPSET, "files": files, "parity": report, "source": str(model_dir)},
     }
+    meta.pin(out, [files[k] for k in ("fp32", "int8") if k in files])
     meta.save(out)
     return {"out": str(out), "files": files, "parity": report}
 
@@ -427,6 +428,9 @@ def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
             logging.disable(logging.NOTSET)
         if int8:
             (tmp / "m" / "model.onnx").unlink()  # the default path runs int8 only; half the disk
+            meta = ModelMeta.load(tmp / "m")
+            meta.files.pop("model.onnx")
+            meta.save(tmp / "m")
         (tmp / "m" / "sha256.json").write_text(json.dumps({name: file_sha256(tmp / "m" / name)}) + "\n")
         shutil.rmtree(dest, ignore_errors=True)
         (tmp / "m").rename(dest)

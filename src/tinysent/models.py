@@ -344,6 +344,11 @@ def pack(model_dir: str | os.PathLike, out: str | os.PathLike, reference: list[s
             str(tmp / "model.safetensors"),
             metadata={"format": "pt"},
         )
+        from .config import ModelMeta
+
+        meta = ModelMeta.load(tmp, required=True)
+        meta.pin(tmp, ["model.safetensors"])
+        meta.save(tmp)
         texts = reference or REFERENCE
         p32, _ = Predictor.from_dir(src, backend="torch", device="cpu").positive_proba(texts)
         p16, _ = Predictor.from_dir(tmp, backend="torch", device="cpu").positive_proba(texts)

@@ -26,6 +26,9 @@ from .numerics import binary_share, softmax
 SHIPPED_DIR = Path(__file__).parent / "shipped" / "tinysent-tinybert-4l"
 ONNX_FILES = {"int8": "model.int8.onnx", "fp32": "model.onnx"}  # "auto" takes the first present
 BACKENDS = ("auto", "torch", "onnx")
+# One of these must be in a model folder: without them transformers quietly builds a tokenizer
+# that maps every word to [UNK].
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
 PRECISIONS = ("auto", "int8", "fp32")
 
 
@@ -51,7 +54,10 @@ class TorchBackend:
             torch.set_num_threads(threads)
         self.torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+        # use_safetensors: a pickle (pytorch_model.bin) is never loaded, whatever else the folder holds
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            path, dtype=torch.float32, use_safetensors=True
+        )
         self.model.eval().to(self.device)
 
     def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -120,7 +126,11 @@ class Predictor:
         ``precision`` (ONNX): auto (int8 when present), int8 or fp32."""
         from transformers import AutoTokenizer
 
+        from .models import ModelError
+
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ModelError(f"{path} is a file; pass the model folder that holds it")
         if not (path / "config.json").exists():
             raise FileNotFoundError(
                 f"{path} is not a model folder (no config.json); train one with `tinysent train`"
@@ -133,8 +143,18 @@ class Predictor:
             raise ValueError(
                 f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto"
             )
+        meta = ModelMeta.load(path, required=True)
+        if not any((path / f).exists() for f in TOKENIZER_FILES):
+            raise ModelError(
+                f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES)}): every word would be "
+                "[UNK]; copy them from the model's source folder"
+            )
+
+        def belongs(name: str) -> bool:  # listed in tinysent.json (folders from before the list: present)
+            return (path / name).exists() and (meta.files is None or name in meta.files)
+
         kinds = list(ONNX_FILES) if precision == "auto" else [precision]
-        onnx = next((path / ONNX_FILES[k] for k in kinds if (path / ONNX_FILES[k]).exists()), None)
+        onnx = next((path / ONNX_FILES[k] for k in kinds if belongs(ONNX_FILES[k])), None)
         if onnx is None and (backend == "onnx" or precision != "auto"):
             what = (
                 "an ONNX model"
@@ -145,17 +165,58 @@ class Predictor:
                 f"{path} has no {what}; make one with `tinysent export --model {path} --out DIR"
                 + (" --int8`" if precision == "int8" else "`")
             )
-        if backend == "torch" or (backend == "auto" and onnx is None):
-            be = TorchBackend(path, device, threads)
-        else:
-            be = OnnxBackend(onnx, threads)
-        return cls(be, AutoTokenizer.from_pretrained(path), ModelMeta.load(path), path, max_tokens)
+        use_torch = backend == "torch" or (backend == "auto" and onnx is None)
+        weights = path / "model.safetensors" if use_torch else onnx
+        if use_torch and not belongs("model.safetensors"):
+            pickles = [f.name for f in path.glob("*.bin")] + [f.name for f in path.glob("*.pt*")]
+            raise ModelError(
+                f"{path} has no model.safetensors"
+                + (" listed in its tinysent.json" if (path / "model.safetensors").exists() else "")
+                + (
+                    f" (only {', '.join(sorted(pickles))}: a pickle, which tinysent never loads; "
+                    "convert it to safetensors where it came from)"
+                    if pickles
+                    else "; pass the folder tinysent train / distill wrote, or an export with --backend onnx"
+                )
+            )
+        if meta.files is not None:
+            from .data import file_sha256
+
+            if file_sha256(weights) != meta.files[weights.name]:
+                raise ModelError(
+                    f"{weights} does not match the sha256 in its tinysent.json: the file is damaged, "
+                    "truncated or not this model's; copy it again or rerun the step that wrote it"
+                )
+        try:
+            be = TorchBackend(path, device, threads) if use_torch else OnnxBackend(onnx, threads)
+        except Exception as e:  # ONNX Runtime's errors are its own classes
+            raise ModelError(
+                f"cannot load {weights}: {str(e).splitlines()[0][:300]} (damaged or truncated?)"
+            ) from None
+        return cls(be, AutoTokenizer.from_pretrained(path), meta, path, max_tokens)
 
     def _check(self, texts) -> list[str]:
-        for i, t in enumerate(texts):
+        """The texts as a list, once (any iterable: a generator is read, not consumed by a check),
+        each a str that is valid Unicode; the error names the text and the character."""
+        from collections.abc import Iterable, Mapping
+
+        if isinstance(texts, (bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
+            raise TypeError(
+                f"texts must be a str or an iterable of str, not {type(texts).__name__}"
+                + (": decode it first" if isinstance(texts, (bytes, bytearray)) else "")
+            )
+        items = list(texts)
+        for i, t in enumerate(items):
             if not isinstance(t, str):
                 raise TypeError(f"text {i} is a {type(t).__name__}, not a str: convert it (or drop it) first")
-        return list(texts)
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ValueError(
+                    f"text {i} is not valid Unicode: character {e.start} is {t[e.start]!r}, an unpaired "
+                    "surrogate (from undecodable bytes?); fix or drop it"
+                ) from None
+        return items
 
     def token_ids(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
         """Normalised, tokenised, truncated to the model's max length (keeping [SEP]); and truncated?"""

@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,13 @@ class System:
     name: str
     p_pos: np.ndarray  # on every test row (neutral included)
     kind: str  # "model" | "baseline"
+    threshold: float = 0.5  # positive when p_pos >= threshold: a model's own (tinysent.json), else 0.5
+
+
+def _threshold(p) -> float:
+    """The decision threshold a model's predict uses: its own for a binary model, P(pos) vs P(neg)
+    (0.5 on the share) for a 3-class one."""
+    return 0.5 if p.three_class else float(p.meta.threshold)
 
 
 def _png(fig) -> str:
@@ -120,7 +128,7 @@ def _plots(
     n = len(systems)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)
     for ax, s in zip(axes[0], systems):
-        m = binary_metrics(y, s.p_pos[binary])
+        m = binary_metrics(y, s.p_pos[binary], s.threshold)
         cm = np.array(m["confusion_matrix"]["rows_true_cols_pred"])
         ax.imshow(cm, cmap="Blues")
         for (i, j), v in np.ndenumerate(cm):
@@ -218,7 +226,12 @@ def build_report(
                 p = load(c.parent)
                 predictors.append(p)
                 group.append(
-                    System(f"{Path(d).name}/{c.parent.name}", p.positive_proba(test.texts)[0], "model")
+                    System(
+                        f"{Path(d).name}/{c.parent.name}",
+                        p.positive_proba(test.texts)[0],
+                        "model",
+                        _threshold(p),
+                    )
                 )
             systems += group
             seed_groups.append((Path(d).name, group))
@@ -226,7 +239,7 @@ def build_report(
         p = load(d)
         predictors.append(p)
         name = Path(d).name if Path(d).name != "tinysent-tinybert-4l" else "shipped tinybert-4l"
-        systems.append(System(name, p.positive_proba(test.texts)[0], "model"))
+        systems.append(System(name, p.positive_proba(test.texts)[0], "model", _threshold(p)))
     train = None
     if train_path is not None:
         train = D.load(train_path, "train").binary()
@@ -240,13 +253,16 @@ def build_report(
                 train.texts if train is not None else [], train.classes if train is not None else []
             )
         except ImportError:
+            logging.getLogger(__name__).warning(
+                "%s left out of the report: pip install 'tinysent[baselines]'", cls.name
+            )
             continue
         name = cls.name + (f" (trained on {len(train):,} tweets)" if cls is TfidfLogReg else "")
         systems.append(System(name, b.predict_proba(test.texts), "baseline"))
 
     rows = []
     for s in systems:
-        m = binary_metrics(y, s.p_pos[binary])
+        m = binary_metrics(y, s.p_pos[binary], s.threshold)
         ece, _ = expected_calibration_error(y, s.p_pos[binary])
         rows.append(
             {
@@ -263,7 +279,7 @@ def build_report(
                 "three_way_accuracy": three_way_accuracy(pol, s.p_pos, DEFAULT_BAND),
             }
         )
-    correct = {s.name: ((s.p_pos[binary] >= 0.5).astype(int) == y) for s in systems}
+    correct = {s.name: ((s.p_pos[binary] >= s.threshold).astype(int) == y) for s in systems}
     pairs = []
     for i, a in enumerate(systems):
         for b in systems[i + 1 :]:
@@ -272,8 +288,8 @@ def build_report(
     if predictors:
         s, norm = systems[0], Normalizer(predictors[0].meta.normalizer_config)
         pb = s.p_pos[binary]
-        wrong = np.flatnonzero((pb >= 0.5).astype(int) != y)
-        conf = np.abs(pb[wrong] - 0.5)
+        wrong = np.flatnonzero((pb >= s.threshold).astype(int) != y)
+        conf = np.abs(pb[wrong] - s.threshold)
         texts = [t for t, k in zip(test.texts, binary) if k]
         for j in wrong[np.argsort(-conf)][:15]:
             mistakes.append(
@@ -290,7 +306,7 @@ def build_report(
     plots = _plots(systems, y, pol, binary, lengths)
     multi = []
     for name, group in seed_groups:
-        accs = [((g.p_pos[binary] >= 0.5).astype(int) == y).mean() for g in group]
+        accs = [((g.p_pos[binary] >= g.threshold).astype(int) == y).mean() for g in group]
         multi.append(
             {
                 "model": name,

@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,53 @@ def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator
                 yield Record(n, rid, None, f"{column!r} is {'null' if text is None else 'not a string'}")
 
 
+def _undecodable(field: str) -> int | None:
+    """Index of the first character that stands for a byte that was not UTF-8 (surrogateescape)."""
+    for i, ch in enumerate(field):
+        if "\udc80" <= ch <= "\udcff":
+            return i
+    return None
+
+
+def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> Iterator[Record]:
+    """CSV / TSV records, parsed as records: a quoted field may hold newlines. ``line`` is the
+    physical line a record starts on; a record with bytes that are not UTF-8 is an error record."""
+    with open(path, "rb") as fb:
+        f = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        reader = csv.reader(f, delimiter=delim)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ScoreError(f"{path} is empty: a CSV input starts with a header row") from None
+        except csv.Error as e:
+            raise ScoreError(f"{path}: cannot read the header ({e})") from None
+        if any(_undecodable(h) is not None for h in header):
+            raise ScoreError(f"{path}: the header is not valid UTF-8")
+        if column not in header:
+            raise ScoreError(f"{path} has no column {column!r}; it has {header}. Use --column NAME.")
+        if id_column and id_column not in header:
+            raise ScoreError(f"{path} has no id column {id_column!r}; it has {header}. Use --id-column NAME.")
+        ci = header.index(column)
+        ii = header.index(id_column) if id_column else None
+        while True:
+            n = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                yield Record(n, None, None, f"unparsable CSV record: {e}")
+                continue
+            bad = next(((j, k) for j, v in enumerate(row) if (k := _undecodable(v)) is not None), None)
+            if bad is not None:
+                yield Record(n, None, None, f"not valid UTF-8 (field {bad[0] + 1}, character {bad[1] + 1})")
+                continue
+            if len(row) != len(header):
+                yield Record(n, None, None, f"expected {len(header)} fields, found {len(row)}")
+                continue
+            yield Record(n, row[ii] if ii is not None else n, row[ci])
+
+
 def _pyarrow_parquet():
     try:
         import pyarrow.parquet as pq
@@ -72,6 +120,8 @@ def read_records(path: str | Path, column: str = "text", id_column: str | None =
     """Records of a .txt (one text a line), .jsonl, .csv/.tsv or .parquet file, in order, one per
     input line/row."""
     path = Path(path)
+    if path.is_dir():
+        raise ScoreError(f"{path} is a folder; name an input file (or use --engine ray for a folder)")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         yield from _parquet_records(path, column, id_column)
@@ -95,46 +145,46 @@ def read_records(path: str | Path, column: str = "text", id_column: str | None =
             text = obj[column]
             yield Record(n, rid, text, None if isinstance(text, str) else f"{column!r} is not a string")
     elif suffix in (".csv", ".tsv"):
-        delim = "\t" if suffix == ".tsv" else ","
-        lines = _decoded_lines(path)
-        n0, header_line, err = next(lines, (0, None, "empty file"))
-        if err or header_line is None:
-            raise ScoreError(f"{path}: cannot read the header ({err})")
-        header = next(csv.reader([header_line], delimiter=delim))
-        if column not in header:
-            raise ScoreError(f"{path} has no column {column!r}; it has {header}. Use --column NAME.")
-        if id_column and id_column not in header:
-            raise ScoreError(f"{path} has no id column {id_column!r}; it has {header}. Use --id-column NAME.")
-        ci = header.index(column)
-        ii = header.index(id_column) if id_column else None
-        for n, line, err in lines:
-            if err:
-                yield Record(n, None, None, err)
-                continue
-            try:
-                row = next(csv.reader(io.StringIO(line), delimiter=delim))
-            except (csv.Error, StopIteration) as e:
-                yield Record(n, None, None, f"unparsable CSV line: {e}")
-                continue
-            if len(row) != len(header):
-                yield Record(n, None, None, f"expected {len(header)} fields, found {len(row)}")
-                continue
-            yield Record(n, row[ii] if ii is not None else n, row[ci])
+        yield from _csv_records(path, "\t" if suffix == ".tsv" else ",", column, id_column)
     else:
         for n, line, err in _decoded_lines(path):
             yield Record(n, n, line, err)
 
 
 def _count_done(out: Path, fmt: str) -> int:
-    """Complete records already in ``out``; a torn last line is cut off so appending stays valid."""
+    """Complete records already in ``out``; a torn last record is cut off so appending stays valid.
+    CSV is counted in records, not lines: an id may hold a (quoted) newline."""
     if not out.exists():
         return 0
     data = out.read_bytes()
-    if data and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-        out.write_bytes(data)
-    n = data.count(b"\n")
-    return max(0, n - 1) if fmt == "csv" else n
+    if fmt != "csv":  # JSON escapes newlines: one line, one record
+        if data and not data.endswith(b"\n"):
+            data = data[: data.rfind(b"\n") + 1]
+            out.write_bytes(data)
+        return data.count(b"\n")
+    text = data.decode("utf-8", errors="surrogateescape")
+    lines = text.splitlines(keepends=True)
+    consumed = 0
+
+    def feed():
+        nonlocal consumed
+        for line in lines:
+            consumed += len(line)
+            yield line
+
+    ends = []  # character offset after each complete record
+    reader = csv.reader(feed(), strict=True)
+    try:
+        for _ in reader:
+            ends.append(consumed)
+    except csv.Error:
+        pass  # a record torn inside a quoted field
+    while ends and not text[: ends[-1]].endswith(("\n", "\r")):
+        ends.pop()  # the last record has no line end: torn
+    keep = ends[-1] if ends else 0
+    if keep != len(text):
+        out.write_bytes(text[:keep].encode("utf-8", errors="surrogateescape"))
+    return max(0, len(ends) - 1)
 
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
@@ -151,10 +201,16 @@ def output_format(path: Path) -> str:
     return fmt
 
 
+def partial_path(path: Path) -> Path:
+    """Where a run writes until it succeeds; ``path`` itself is only ever replaced whole."""
+    return path.with_name(path.name + ".partial")
+
+
 class _Writer:
-    """Score records to CSV / JSONL (appended and flushed chunk by chunk, so ``--resume`` can
-    continue) or Parquet (one row group per chunk, written to ``NAME.partial`` and renamed when the
-    run ends: a Parquet file is only readable once its footer is written)."""
+    """Score records into ``NAME.partial``, renamed to ``NAME`` when the run succeeds, so a failed or
+    interrupted run never harms an existing output. CSV / JSONL are appended and flushed chunk by
+    chunk (a failed run keeps its partial file, which ``--resume`` continues); Parquet is written a
+    row group per chunk and is only readable once its footer is written (a failed run deletes it)."""
 
     FIELDS = ("id", "line", "label", "positive", "error")
     FIELDS3 = ("id", "line", "label", "negative", "neutral", "positive", "error")  # 3-class models
@@ -172,11 +228,12 @@ class _Writer:
             kinds |= {"error": pa.string()} | {k: pa.float64() for k in ("negative", "neutral", "positive")}
             self.schema = pa.schema([(k, kinds[k]) for k in self.fields])
             self.int_ids = int_ids
-            self.partial = path.with_name(path.name + ".partial")
+            self.partial = partial_path(path)
             self.f = self.pq.ParquetWriter(self.partial, self.schema)
             return
-        new = not append or not path.exists() or path.stat().st_size == 0
-        self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
+        self.partial = partial_path(path)
+        new = not append or not self.partial.exists() or self.partial.stat().st_size == 0
+        self.f = open(self.partial, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
         self.csv = csv.writer(self.f) if self.fmt == "csv" else None
         if self.csv and new:
             self.csv.writerow(self.fields)
@@ -214,11 +271,10 @@ class _Writer:
         """Close; a Parquet output replaces ``path`` only when the run succeeded (``ok``)."""
         self.flush() if ok else None
         self.f.close()
-        if self.fmt == "parquet":
-            if ok:
-                self.partial.replace(self.path)
-            else:
-                self.partial.unlink(missing_ok=True)
+        if ok:
+            self.partial.replace(self.path)
+        elif self.fmt == "parquet":
+            self.partial.unlink(missing_ok=True)
 
 
 def _count_rows(path: Path) -> int:
@@ -267,6 +323,8 @@ def score_file(
     input, output = Path(input), Path(output)
     if input.resolve() == output.resolve():
         raise ScoreError("--output must differ from --input")
+    if output.is_dir():
+        raise ScoreError(f"--output {output} is a folder; name a .csv, .jsonl or .parquet file")
     fmt = output_format(output)
     if resume and fmt == "parquet":
         raise ScoreError(
@@ -275,9 +333,9 @@ def score_file(
         )
     records = read_records(input, column, id_column)
     first = next(records, None)  # opens and checks the input (columns) before any output is touched
-    done = _count_done(output, fmt) if resume else 0
-    if not resume and output.exists() and fmt != "parquet":
-        output.unlink()
+    if resume and not partial_path(output).exists() and output.exists():
+        shutil.copyfile(output, partial_path(output))  # a finished output (or one from before .partial)
+    done = _count_done(partial_path(output), fmt) if resume else 0
     writer = _Writer(
         output,
         append=resume,

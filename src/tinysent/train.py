@@ -32,6 +32,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)
+    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
     model, tokenizer, _, load_info = load_classifier(cfg.base, cfg.num_labels)
     norm_cfg = NormalizerConfig()
     val_loader = evaluator = None

@@ -257,6 +257,7 @@ def save_model(model, tokenizer, out: Path, meta, accelerator) -> None:
         out.mkdir(parents=True, exist_ok=True)
         accelerator.unwrap_model(model).save_pretrained(out, safe_serialization=True)
         tokenizer.save_pretrained(out)
+        meta.pin(out, ["model.safetensors"])
         meta.save(out)
 
 

@@ -91,6 +91,9 @@ class DistillConfig:
     resume: bool = option(
         False, "continue from OUT/checkpoint (written at every evaluation) after an interruption"
     )
+    overwrite: bool = option(
+        False, "replace a non-empty --out folder (the old one is put back if the run fails)"
+    )
 
     def __post_init__(self) -> None:
         for name in ("stage0_epochs", "stage1_epochs", "stage2_epochs"):

@@ -102,6 +102,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=True)
     set_seed(cfg.seed)
     out = Path(cfg.out)
+    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
     teacher_dir = Path(cfg.teacher)
     teacher, tokenizer, t_meta = load_teacher(teacher_dir, acc.device)
     # The transfer set is prepared like training data (same split for the same data fields and seed).
@@ -246,6 +247,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)
+    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
     require_model_folder(cfg.teacher, "teacher")
     student, tokenizer, base, _ = load_classifier(cfg.student, 3)
     s_meta = ModelMeta.load(base)

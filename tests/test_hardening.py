@@ -1,0 +1,227 @@
+"""Careless and hostile use of models, files and the CLI (issue cases 5-10 and 14-17): every case
+ends in a clear error naming the problem, never a traceback, a wrong answer or a lost file."""
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import tinysent
+from tinysent.cli import main
+from tinysent.export import export
+
+from .conftest import make_tweets, tiny_train_args, write_six_col
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _err(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.fixture(scope="module")
+def fp32_export(trained_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("exp") / "onnx"
+    export(trained_model, out, int8=False)
+    return out
+
+
+def test_case5_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_export, tmp_path):
+    m = _copy(fp32_export, tmp_path / "m")
+    meta = json.loads((m / "tinysent.json").read_text())
+    assert set(meta["files"]) == {"model.onnx"} and len(meta["files"]["model.onnx"]) == 64
+    (m / "model.int8.onnx").write_bytes(b"stale export from an older run")  # would win before
+    p = tinysent.load(m)
+    assert p.backend.file.name == "model.onnx"
+    with pytest.raises(FileNotFoundError, match="no an ONNX int8|no an|int8"):
+        tinysent.load(m, precision="int8")
+    data = bytearray((m / "model.onnx").read_bytes())
+    data[-10] ^= 0xFF  # a damaged copy
+    (m / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="does not match the sha256"):
+        tinysent.load(m)
+
+
+def test_case6_out_folders_are_not_overwritten_silently(
+    tiny_base, train_file, trained_model, tmp_path, capsys
+):
+    out = _copy(trained_model, tmp_path / "m")
+    (out / "junk.txt").write_text("from an older run")
+    before = (out / "model.safetensors").read_bytes()
+    args = tiny_train_args(tiny_base, train_file, out, epochs=1)
+    assert main(["train", *args]) == 2
+    assert "--overwrite" in _err(capsys) and (out / "junk.txt").exists()
+    # a failing --overwrite run puts the old model back untouched
+    bad = tiny_train_args(tiny_base, tmp_path / "missing.csv", out, epochs=1)
+    assert main(["train", *bad, "--overwrite"]) == 2
+    _err(capsys)
+    assert (out / "model.safetensors").read_bytes() == before and (out / "junk.txt").exists()
+    assert main(["train", *args, "--overwrite"]) == 0
+    assert not (out / "junk.txt").exists() and (out / "model.safetensors").exists()
+    capsys.readouterr()
+    exp = tmp_path / "e"
+    exp.mkdir()
+    (exp / "model.int8.onnx").write_text("old")
+    assert main(["export", "--model", str(out), "--out", str(exp)]) == 2
+    assert "not empty" in _err(capsys)
+    assert main(["export", "--model", str(out), "--out", str(exp), "--overwrite"]) == 0
+    assert not (exp / "model.int8.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda d: {**d, "temperature": 0}, "temperature must be a positive number"),
+        (lambda d: {**d, "temperature": -1}, "temperature must be a positive number"),
+        (lambda d: {**d, "threshold": 1.5}, "threshold must be between 0 and 1"),
+        (lambda d: {**d, "labels": ["positive", "negative"]}, "labels must be"),
+        (lambda d: [d], "JSON list, not an object"),
+        (None, "no tinysent.json"),
+    ],
+)
+def test_case7_metadata_is_validated(trained_model, tmp_path, capsys, edit, needle):
+    m = _copy(trained_model, tmp_path / "m")
+    f = m / "tinysent.json"
+    if edit is None:
+        f.unlink()
+    else:
+        f.write_text(json.dumps(edit(json.loads(f.read_text()))))
+    assert main(["predict", "--model", str(m), "hello"]) == 2
+    assert needle in _err(capsys)
+
+
+def test_case8_9_10_missing_tokenizer_pickles_and_damaged_weights_are_refused(trained_model, tmp_path):
+    m = _copy(trained_model, tmp_path / "tok")
+    for f in ("tokenizer.json", "vocab.txt"):
+        (m / f).unlink(missing_ok=True)
+    with pytest.raises(RuntimeError, match="no tokenizer files"):
+        tinysent.load(m)
+    m = _copy(trained_model, tmp_path / "pickle")
+    (m / "model.safetensors").rename(m / "pytorch_model.bin")
+    with pytest.raises(RuntimeError, match="pickle, which tinysent never loads"):
+        tinysent.load(m)
+    m = _copy(trained_model, tmp_path / "trunc")
+    data = (m / "model.safetensors").read_bytes()
+    (m / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(RuntimeError, match="does not match the sha256"):
+        tinysent.load(m)
+    meta = json.loads((m / "tinysent.json").read_text())
+    meta.pop("files")  # a folder from before the file list: the loader's own error, still clear
+    (m / "tinysent.json").write_text(json.dumps(meta))
+    with pytest.raises(RuntimeError, match="cannot load .*damaged or truncated"):
+        tinysent.load(m)
+
+
+def test_case10_damaged_data_and_wrong_kinds_of_path(tiny_base, trained_model, train_file, tmp_path, capsys):
+    gz = tmp_path / "train.csv.gz"
+    gz.write_bytes(gzip.compress(train_file.read_bytes())[:-200])  # truncated download
+    assert main(["data", "check", str(gz)]) == 1  # data check reports per file, as JSON
+    assert "truncated or damaged" in capsys.readouterr().out
+    assert main(["train", *tiny_train_args(tiny_base, gz, tmp_path / "t")]) == 2
+    assert "truncated or damaged" in _err(capsys)
+    assert (
+        main(["predict", "--model", str(trained_model), "--input", str(tmp_path), "--output", "o.jsonl"]) == 2
+    )
+    assert "is a folder" in _err(capsys)
+    inp = tmp_path / "in.txt"
+    inp.write_text("hello\n")
+    assert (
+        main(["predict", "--model", str(trained_model), "--input", str(inp), "--output", str(tmp_path)]) == 2
+    )
+    assert "is a folder" in _err(capsys)
+    assert main(["predict", "--model", str(inp), "hi"]) == 2
+    assert "is a file" in _err(capsys)
+
+
+def test_case14_a_long_text_argument_is_a_text(trained_model, capsys):
+    text = "i love this great day " * 12  # 264 characters: longer than a file name may be
+    assert main(["predict", "--model", str(trained_model), text]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["text"] == text and rec["label"] == "positive"
+
+
+def test_case15_any_iterable_of_texts(trained_model):
+    p = tinysent.load(trained_model)
+    assert [r["label"] for r in p.predict(iter(["i love this great day", "i hate this awful day"]))] == [
+        "positive",
+        "negative",
+    ]
+    assert len(p.predict(t for t in ["a", "b", "c"])) == 3
+    with pytest.raises(TypeError, match="decode it first"):
+        p.predict(b"bytes")
+    with pytest.raises(ValueError, match="text 1 is not valid Unicode: character 2"):
+        p.predict(["fine", "ab\udcff"])
+
+
+def test_case16_stdin_is_split_like_files_and_bad_bytes_are_named(trained_model, tmp_path):
+    def run(stdin: bytes, *args):
+        return subprocess.run(
+            [sys.executable, "-m", "tinysent.cli", "predict", "--model", str(trained_model), *args],
+            input=stdin,
+            capture_output=True,
+            timeout=120,
+        )
+
+    r = run(b"good tweet\nbad \xff byte\n")
+    assert (
+        r.returncode == 2
+        and b"stdin, line 2: not valid UTF-8 (byte 5" in r.stderr
+        and b"Traceback" not in r.stderr
+    )
+    odd = "one\fstill one\u2028and still one\nsecond\n".encode()
+    (tmp_path / "in.txt").write_bytes(odd)
+    a = [json.loads(x)["text"] for x in run(odd).stdout.splitlines()]
+    b = [json.loads(x)["text"] for x in run(b"", "--input", str(tmp_path / "in.txt")).stdout.splitlines()]
+    assert a == b == ["one\fstill one\u2028and still one", "second"]
+
+
+def test_case17_empty_utf16_and_test_files_and_a_changed_resume(
+    tiny_base, train_file, tmp_path, capsys, caplog
+):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert main(["train", *tiny_train_args(tiny_base, empty, tmp_path / "a")]) == 2
+    assert "no tweets in it" in _err(capsys)
+    u16 = tmp_path / "u16.csv"
+    u16.write_bytes(train_file.read_text().encode("utf-16"))
+    assert main(["train", *tiny_train_args(tiny_base, u16, tmp_path / "b")]) == 2
+    assert "UTF-16" in _err(capsys)
+    test = write_six_col(tmp_path / "testdata.manual.2009.06.14.csv", make_tweets(200, seed=5))
+    with caplog.at_level("WARNING"):
+        assert main(["train", *tiny_train_args(tiny_base, test, tmp_path / "c", epochs=1)]) == 0
+    assert "TEST file" in caplog.text
+    capsys.readouterr()
+    out = tmp_path / "r"
+    assert main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1, max_train=300)]) == 0
+    capsys.readouterr()
+    assert (
+        main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1, max_train=600), "--resume"])
+        == 2
+    )
+    assert "--resume with a changed configuration (max_train: 300 -> 600)" in _err(capsys)
+
+
+def test_optional_dependencies_name_their_extra(monkeypatch, tmp_path):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_pyarrow(name, *a, **k):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    from tinysent.score import ScoreError, read_records
+
+    (tmp_path / "x.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ScoreError, match=r"pip install 'tinysent\[parquet\]'"):
+        list(read_records(tmp_path / "x.parquet"))
