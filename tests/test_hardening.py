@@ -225,3 +225,17 @@ def test_optional_dependencies_name_their_extra(monkeypatch, tmp_path):
     (tmp_path / "x.parquet").write_bytes(b"PAR1")
     with pytest.raises(ScoreError, match=r"pip install 'tinysent\[parquet\]'"):
         list(read_records(tmp_path / "x.parquet"))
+
+
+def test_case11_a_failed_output_run_leaves_the_previous_output(trained_model, tmp_path, capsys):
+    inp, out = tmp_path / "in.csv", tmp_path / "out.jsonl"
+    inp.write_text("id,text\n1,i love it\n2,i hate it\n")
+    base = ["predict", "--model", str(trained_model), "--output", str(out), "--quiet"]
+    assert main([*base, "--input", str(inp)]) == 0
+    good = out.read_bytes()
+    capsys.readouterr()
+    assert main([*base, "--input", str(tmp_path / "typo.csv")]) == 2
+    assert "typo.csv" in _err(capsys)
+    assert main([*base, "--input", str(inp), "--column", "tweet"]) == 2
+    assert "no column 'tweet'" in _err(capsys)
+    assert out.read_bytes() == good and not (tmp_path / "out.jsonl.partial").exists()
