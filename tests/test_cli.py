@@ -43,7 +43,7 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
     )
     m = json.loads(capsys.readouterr().out)
     # the fixture is separable by one word: a trained model gets nearly all of it, an untrained one half
-    assert m["n"] == 110 and m["accuracy"] > 0.9, m
+    assert m["n"] == 120 and m["accuracy"] > 0.9, m
     inp = tmp_path / "in.csv"
     inp.write_text("id,tweet\n1,i love this great day\n2,i hate this awful day\n")
     assert main(["predict", "--model", str(out), "--input", str(inp), "--column", "tweet"]) == 0
