@@ -239,3 +239,33 @@ def test_case11_a_failed_output_run_leaves_the_previous_output(trained_model, tm
     assert main([*base, "--input", str(inp), "--column", "tweet"]) == 2
     assert "no column 'tweet'" in _err(capsys)
     assert out.read_bytes() == good and not (tmp_path / "out.jsonl.partial").exists()
+
+
+def test_cases12_13_17_through_the_cli(trained_model, tmp_path, capsys):
+    inp = tmp_path / "in.csv"
+    inp.write_text('id,text\n"a\nb","multi\nline, i love it"\n2,i hate it\n')
+    out = tmp_path / "out.csv"
+    base = ["predict", "--model", str(trained_model), "--input", str(inp), "--id-column", "id", "--quiet"]
+    assert main([*base, "--output", str(out)]) == 0
+    rows = list(__import__("csv").DictReader(out.read_text().splitlines(keepends=True)))
+    assert [(r["id"], r["line"], r["error"]) for r in rows] == [("a\nb", "2", ""), ("2", "5", "")]
+    assert main([*base, "--output", str(out), "--resume"]) == 0  # everything is done: nothing rescored
+    assert json.loads(capsys.readouterr().err.strip().splitlines()[-1])["skipped_already_done"] == 2
+    assert main([*base, "--output", str(tmp_path / "out.tsv")]) == 2
+    assert "name the file .csv, .jsonl or .parquet" in _err(capsys)
+
+
+def test_report_uses_each_models_own_threshold(trained_model, test_file, tmp_path):
+    from tinysent import data as D
+    from tinysent.report import build_report
+
+    m = _copy(trained_model, tmp_path / "m")
+    meta = json.loads((m / "tinysent.json").read_text())
+    meta["threshold"] = 0.999  # almost nothing is positive for this model now
+    (m / "tinysent.json").write_text(json.dumps(meta))
+    p = tinysent.load(m)
+    t = D.read(test_file).binary()
+    labels = [D.BINARY_LABELS[c] for c in t.classes]
+    want = sum(r["label"] == lab for r, lab in zip(p.predict(t.texts), labels)) / len(t)
+    got = build_report([str(m)], test_file, tmp_path / "r")["systems"][0]["accuracy"]
+    assert got == pytest.approx(want) and got < 0.9
