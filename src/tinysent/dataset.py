@@ -22,7 +22,7 @@ from .normalize import Normalizer
 
 
 def encode(texts: list[str], tokenizer, max_length: int | None, chunk: int = 8192) -> list[list[int]]:
-    """Token ids per text (with [CLS]/[SEP]), truncated to ``max_length`` when given."""
+    """Token ids per text (with ``[CLS]``/``[SEP]``), truncated to ``max_length`` when given."""
     fast = getattr(tokenizer, "backend_tokenizer", None)
     if max_length is None and fast is not None and fast.truncation is None and fast.padding is None:
         # The Rust tokenizer directly: the same ids without the Python wrapper's per-call work
@@ -146,7 +146,7 @@ class TokenStore:
         return (self.offsets[idx + 1] - self.offsets[idx]).astype(np.int64)
 
     def rows(self, idx, max_length: int) -> list[np.ndarray]:
-        """Rows ``idx``, each cut to ``max_length`` keeping its final [SEP]."""
+        """Rows ``idx``, each cut to ``max_length`` keeping its final ``[SEP]``."""
         out = []
         for i in np.asarray(idx):
             row = self.ids[self.offsets[i] : self.offsets[i + 1]]

@@ -116,7 +116,7 @@ class simulate_int8:  # noqa: N801 - used as a context manager, like torch.no_gr
 def cls_only_graph(model):
     """The BERT classifier written out for ONNX Runtime on a CPU; the same logits.
 
-    Why: (1) the pooler reads only [CLS], so in the last layer the other tokens need keys and values
+    Why: (1) the pooler reads only ``[CLS]``, so in the last layer the other tokens need keys and values
     but no queries, attention output or FFN: ~20 % less work for 4 layers. (2) Hidden states are kept
     sequence-major ([s, b, D]) so that a head split is a free reshape to [s, b*h, d] that attention's
     MatMuls read in place (:func:`fuse_attention_transposes`), where the usual [b, h, s, d] layout

@@ -5,7 +5,7 @@ Two backends behind one interface: PyTorch (any model folder) and ONNX Runtime (
 
 Defined behaviour for awkward input (also in the README):
 - a non-string raises ``TypeError`` naming its position; nothing is scored;
-- an empty or whitespace-only string is scored like any text (the model sees only [CLS] [SEP]),
+- an empty or whitespace-only string is scored like any text (the model sees only ``[CLS]`` ``[SEP]``),
   and its record says ``"empty": true``;
 - a text longer than the model's max length is truncated to it, and its record says
   ``"truncated": true``.
@@ -219,7 +219,7 @@ class Predictor:
         return items
 
     def token_ids(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
-        """Normalised, tokenised, truncated to the model's max length (keeping [SEP]); and truncated?"""
+        """Normalised, tokenised, truncated to the model's max length (keeping ``[SEP]``); and truncated?"""
         full = encode(self.normalizer.many(texts), self.tokenizer, None)
         n_max = self.meta.max_length
         truncated = np.array([len(x) > n_max for x in full], dtype=bool)
