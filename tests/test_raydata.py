@@ -152,3 +152,14 @@ def test_ray_engine_refuses_options_it_does_not_take(tmp_path, capsys):
         main(["predict", "--engine", "ray", "--output", str(tmp_path / "o")])
     with pytest.raises(SystemExit, match="drop --strict"):
         main(["predict", "--engine", "ray", "--input", "x", "--output", "o", "--strict"])
+
+
+def test_fsspec_urls_stay_urls_for_the_actors():
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    for n in ("p/a.csv", "p/b.jsonl", "p/skip.md"):
+        with fs.open(f"/{n}", "w") as f:
+            f.write("text\nhi\n")
+    assert expand_inputs(["memory://p"]) == ["memory:///p/a.csv", "memory:///p/b.jsonl"]
+    assert expand_inputs(["memory://p/*.csv"]) == ["memory:///p/a.csv"]
