@@ -60,17 +60,17 @@ S = SETTINGS[SETTING]""",
 
 warnings.filterwarnings("ignore")  # library notices (and the paths they name) are not the story
 
-import json, logging, time
+import logging
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import transformers
 from IPython.display import Image, display
 
 import tinysent
 from tinysent import data as D
-
-import transformers
 
 transformers.utils.logging.set_verbosity_error()  # no load reports naming this machine's paths
 for name in ("tinysent", "onnxruntime", "root"):
@@ -189,7 +189,7 @@ keeps the best checkpoint.""",
     ),
     (
         CODE,
-        """from tinysent.config import TrainConfig
+        """from tinysent.config import TrainConfig, output_folder
 from tinysent.train import train
 
 model_dir = WORK / "minilm-l6"
@@ -199,8 +199,7 @@ cfg = TrainConfig(
     eval_every=S["eval_every"], patience=None, max_length=64, overwrite=True,
 )
 t0 = time.time()
-from tinysent.config import output_folder
-with output_folder(model_dir, overwrite=True):
+with output_folder(model_dir, overwrite=True):  # a rerun replaces the model folder
     summary = train(cfg, progress=True)
 print(f"trained in {time.time() - t0:.0f} s; best validation accuracy {summary['best']['val_accuracy']:.3f}")""",
     ),
@@ -277,6 +276,9 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
     (
         CODE,
         """import torch
+
+from tinysent.models import load_classifier
+from tinysent.predict import Predictor, TorchBackend
 from tinysent.trainer import LinearSchedule
 
 steps = 1000
@@ -290,8 +292,6 @@ a.plot(ours_lr, label="tinysent: warmup, then 0 at the end")
 a.set_xlabel("training step (of 1,000)")
 a.set_ylabel("learning rate / peak")
 a.legend()
-from tinysent.models import load_classifier
-from tinysent.predict import Predictor, TorchBackend
 
 clf, _, _, _ = load_classifier("minilm-l6", 2)
 fresh_dir = WORK / "fresh-head"

@@ -161,3 +161,18 @@ def test_serve_without_its_extra_names_the_extra():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "pip install 'tinysent[serve]'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_several_workers_keep_the_limits(trained_model):
+    url, proc = _start(trained_model, "--workers", "2", "--threads", "1", "--header-timeout", "1")
+    try:
+        r = httpx.post(url + "/v1/predict", json={"texts": ["i love it"]}, timeout=30)
+        assert r.status_code == 200
+        s = _connect(url)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        t = time.monotonic()
+        assert s.recv(100) == b"" and time.monotonic() - t < 5
+        s.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)

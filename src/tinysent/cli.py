@@ -698,6 +698,8 @@ def _serve_token(args) -> str | None:
 
 def cmd_serve(args) -> int:
     try:
+        import httptools  # noqa: F401 (the header timeout is built on uvicorn's httptools protocol)
+
         from .serve import Limits, run
     except ModuleNotFoundError as e:
         raise SystemExit(

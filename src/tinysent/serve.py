@@ -417,47 +417,58 @@ def _factory():
 def header_timeout_protocol(seconds: float):
     """uvicorn's httptools protocol, closing a connection whose request headers are not complete
     ``seconds`` after it opened or after its previous response (a slowloris client holds a
-    connection with a trickle of header bytes; uvicorn itself has no such limit)."""
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    connection with a trickle of header bytes; uvicorn itself has no such limit). A module-level
+    class, so that ``--workers N`` (spawned processes) can import it; the limit travels in the
+    environment."""
+    os.environ["TINYSENT_HEADER_TIMEOUT"] = str(seconds)
+    return HeaderTimeoutProtocol
 
-    class Protocol(HttpToolsProtocol):
-        _header_timer = None
 
-        def _arm(self):
-            self._disarm()
-            self._header_timer = self.loop.call_later(seconds, self._too_slow)
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpTools
+except ImportError:  # no httptools: `tinysent serve` names the extra that installs it
+    _HttpTools = object
 
-        def _disarm(self):
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
 
-        def _too_slow(self):
-            if self.transport is not None and not self.transport.is_closing():
-                self.transport.close()
+class HeaderTimeoutProtocol(_HttpTools):
+    """See :func:`header_timeout_protocol`."""
 
-        def connection_made(self, transport):
-            super().connection_made(transport)
+    _header_timer = None
+
+    def _arm(self):
+        self._disarm()
+        seconds = float(os.environ.get("TINYSENT_HEADER_TIMEOUT", "10"))
+        self._header_timer = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self):
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self):
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self):
+        super().on_message_begin()
+        if self._header_timer is None:
             self._arm()
 
-        def on_message_begin(self):
-            super().on_message_begin()
-            if self._header_timer is None:
-                self._arm()
+    def on_headers_complete(self):
+        self._disarm()
+        super().on_headers_complete()
 
-        def on_headers_complete(self):
-            self._disarm()
-            super().on_headers_complete()
+    def on_response_complete(self):
+        super().on_response_complete()
+        self._arm()  # the next request's headers get the same time (keep-alive idles are shorter)
 
-        def on_response_complete(self):
-            super().on_response_complete()
-            self._arm()  # the next request's headers get the same time (keep-alive idles are shorter)
-
-        def connection_lost(self, exc):
-            self._disarm()
-            super().connection_lost(exc)
-
-    return Protocol
+    def connection_lost(self, exc):
+        self._disarm()
+        super().connection_lost(exc)
 
 
 def run(
