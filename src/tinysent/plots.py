@@ -9,10 +9,14 @@ import numpy as np
 
 
 def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    """matplotlib's pyplot on the file-only Agg backend (no display needed), unless the caller has
+    already chosen one (a notebook's inline backend must keep showing the reader's own figures)."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
