@@ -62,6 +62,16 @@ def test_deep_json_is_a_400_and_unknown_fields_a_422(server):
     assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
     r = httpx.post(server + "/v1/predict", json={"texts": ["ok"], "neutral_bnd": [0.4, 0.6]}, timeout=30)
     assert r.status_code == 422 and "neutral_bnd" in str(r.json()["details"])
+    # strict types (found by Schemathesis): 0.0 is not a boolean, "0.4" not a number, 5 not a text
+    for body in (
+        {"texts": ["ok"], "binary": 0.0},
+        {"texts": ["ok"], "neutral_band": ["0.4", 0.6]},
+        {"texts": [5]},
+    ):
+        assert httpx.post(server + "/v1/predict", json=body, timeout=30).status_code == 422, body
+    assert (
+        httpx.post(server + "/v1/predict", json={"texts": ["ok"], "neutral_band": [0, 1]}).status_code == 200
+    )
 
 
 def _connect(url):

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
 from . import __version__
 
@@ -50,15 +50,18 @@ OPEN_PATHS = ("/healthz", "/readyz")  # answered without a token: probes carry n
 
 
 class PredictRequest(BaseModel):
-    # A misspelt option ("neutral_bnd") must not be silently ignored: unknown fields are a 422.
+    # A misspelt option ("neutral_bnd") must not be silently ignored: unknown fields are a 422. Strict
+    # types: "binary": 0 or "0.4" for a number is a client's mistake to report, not to guess at.
     model_config = ConfigDict(extra="forbid")
 
-    texts: list[str] = Field(..., description="tweets to score, in order")
-    neutral_band: tuple[float, float] | None = Field(
+    texts: list[StrictStr] = Field(..., description="tweets to score, in order")
+    neutral_band: tuple[StrictFloat, StrictFloat] | None = Field(
         None,
         description="binary models: label 'neutral' when lo < P(positive) < hi; default: the model's own",
     )
-    binary: bool = Field(False, description="3-class models: answer negative / positive by P(pos) vs P(neg)")
+    binary: StrictBool = Field(
+        False, description="3-class models: answer negative / positive by P(pos) vs P(neg)"
+    )
 
 
 class Prediction(BaseModel):
