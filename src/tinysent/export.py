@@ -393,15 +393,15 @@ def validation_agreement(
 def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
     """The ONNX (int8) export of ``model_dir``, built once into the user cache and reused: keyed by
     the model's weights, the tinysent version and this CPU's int8 kernel, parity-checked when built
-    (:func:`export`), and hash-pinned: the file's sha256 is stored beside it and checked on every
-    use, so a damaged or swapped file is rebuilt, never run. This is what makes the default
-    ``tinysent.load()`` / ``tinysent predict`` path the fast one."""
+    (:func:`export`), and hash-pinned: its tinysent.json lists the file's sha256 (as every export's
+    does), checked on every use, so a damaged or swapped file is rebuilt, never run. This is what
+    makes the default ``tinysent.load()`` / ``tinysent predict`` path the fast one."""
     import hashlib
-    import json
     import logging
     import tempfile
 
     from . import __version__
+    from .config import MetaError
     from .data import cache_dir, file_sha256
 
     model_dir = Path(model_dir)
@@ -411,9 +411,12 @@ def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
     ).hexdigest()[:20]
     dest = cache_dir() / "onnx" / key
     name = "model.int8.onnx" if int8 else "model.onnx"
-    pin = dest / "sha256.json"
-    if pin.exists() and (dest / name).exists():
-        if json.loads(pin.read_text()).get(name) == file_sha256(dest / name):
+    if (dest / name).exists():
+        try:
+            pinned = (ModelMeta.load(dest).files or {}).get(name)
+        except MetaError:
+            pinned = None
+        if pinned == file_sha256(dest / name):
             return dest
         logging.getLogger(__name__).warning("%s does not match its pinned sha256: rebuilding it", dest / name)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -431,7 +434,6 @@ def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
             meta = ModelMeta.load(tmp / "m")
             meta.files.pop("model.onnx")
             meta.save(tmp / "m")
-        (tmp / "m" / "sha256.json").write_text(json.dumps({name: file_sha256(tmp / "m" / name)}) + "\n")
         shutil.rmtree(dest, ignore_errors=True)
         (tmp / "m").rename(dest)
     finally:

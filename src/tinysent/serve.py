@@ -196,22 +196,18 @@ class GuardMiddleware:
                 status_box["status"] = msg["status"]
             await send(msg)
 
-        async def reply(status, body):
-            s, h, p = _json(status, body)
+        async def reply(status, body, headers=None):
+            s, h, p = _json(status, body, headers)
             await send_with_headers({"type": "http.response.start", "status": s, "headers": h})
             await send({"type": "http.response.body", "body": p})
 
         try:
             if self.token and scope["path"] not in OPEN_PATHS and not self._authorized(headers):
-                s, h, p = _json(401, {"error": "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
-                await send_with_headers(
-                    {
-                        "type": "http.response.start",
-                        "status": s,
-                        "headers": [*h, (b"www-authenticate", b"Bearer")],
-                    }
+                return await reply(
+                    401,
+                    {"error": "missing or wrong bearer token (Authorization: Bearer TOKEN)"},
+                    [(b"www-authenticate", b"Bearer")],
                 )
-                return await send({"type": "http.response.body", "body": p})
             if scope["method"] == "POST":
                 declared = headers.get(b"content-length")
                 if declared is not None and not declared.isdigit():
