@@ -57,6 +57,31 @@ def sources(tmp_path_factory):
     return sem, te, s140
 
 
+def config3(sources, base, out, **overrides):
+    """A quick 3-class fine-tuning config on the fixture sources (keyword overrides win)."""
+    from tinysent.config import TrainConfig
+
+    sem, te, s140 = sources
+    fields = dict(
+        base=str(base),
+        out=str(out),
+        num_labels=3,
+        handlabelled_data=str(sem),
+        tweeteval_data=str(te),
+        train_data=str(s140),
+        max_train=300,
+        val_fraction=0.1,
+        max_val=None,
+        epochs=8,
+        batch_size=32,
+        lr=3e-3,
+        eval_every=20,
+        patience=None,
+        max_length=32,
+    )
+    return TrainConfig(**{**fields, **overrides})
+
+
 def test_semeval_reader_drops_placeholders_and_repeated_ids(tmp_path):
     f = tmp_path / "x-A.tsv"
     f.write_text(
@@ -162,30 +187,12 @@ def test_widened_binary_model_keeps_its_binary_answer(trained_model):
 @pytest.fixture(scope="module")
 def model3(sources, tiny_base, tmp_path_factory):
     """A tiny 3-class model trained on the SemEval-like fixture plus binary Sentiment140 rows."""
-    from tinysent.config import TrainConfig
     from tinysent.train import train
 
     sem, te, s140 = sources
     out = tmp_path_factory.mktemp("m3") / "model"
     summary = train(
-        TrainConfig(
-            base=str(tiny_base),
-            out=str(out),
-            num_labels=3,
-            handlabelled_data=str(sem),
-            tweeteval_data=str(te),
-            train_data=str(s140),
-            max_train=300,
-            val_fraction=0.1,
-            max_val=None,
-            epochs=8,
-            batch_size=32,
-            lr=3e-3,
-            eval_every=20,
-            patience=None,
-            max_length=32,
-            binary_loss="share",  # the recipe v3 was distilled with; the default (full) is tested below
-        ),
+        config3(sources, tiny_base, out, binary_loss="share"),  # v3's recipe; the default (full) below
         progress=False,
     )
     return out, summary
@@ -264,7 +271,6 @@ def test_three_class_distillation_across_tokenizers(
     import shutil
 
     from tinysent import mixed
-    from tinysent.config import TrainConfig
     from tinysent.distill import DistillConfig, distill
     from tinysent.train import train
 
@@ -281,20 +287,7 @@ def test_three_class_distillation_across_tokenizers(
     (other_base / "tokenizer.json").write_text(json.dumps(spec))
     other = tmp_path / "teacher-other-vocab"
     t_other = train(
-        TrainConfig(
-            base=str(other_base),
-            out=str(other),
-            num_labels=3,
-            handlabelled_data=str(sem),
-            tweeteval_data=str(te),
-            max_train=0,
-            epochs=8,
-            batch_size=32,
-            lr=3e-3,
-            eval_every=20,
-            patience=None,
-            max_length=32,
-        ),
+        config3(sources, other_base, other, train_data=None, max_train=0, val_fraction=0.01, max_val=4000),
         progress=False,
     )
     from tinysent.predict import load
@@ -453,27 +446,10 @@ def test_int8_export_of_a_three_class_model_is_checked_on_both_validation_sets(m
 
 
 def test_the_default_binary_loss_is_full_and_learns_all_three_classes(sources, tiny_base, tmp_path):
-    from tinysent.config import TrainConfig
     from tinysent.train import train
 
     sem, te, s140 = sources
-    cfg = TrainConfig(
-        base=str(tiny_base),
-        out=str(tmp_path / "m"),
-        num_labels=3,
-        handlabelled_data=str(sem),
-        tweeteval_data=str(te),
-        train_data=str(s140),
-        max_train=300,
-        val_fraction=0.1,
-        max_val=None,
-        epochs=8,
-        batch_size=32,
-        lr=3e-3,
-        eval_every=20,
-        patience=None,
-        max_length=32,
-    )
+    cfg = config3(sources, tiny_base, tmp_path / "m")
     assert cfg.binary_loss == "full"
     best = train(cfg, progress=False)["best"]
     assert best["val3_macro_recall"] >= 0.9 and best["val2_accuracy"] >= 0.9

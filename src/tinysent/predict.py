@@ -92,6 +92,55 @@ class OnnxBackend:
         return self.session.run(["logits"], {k: v for k, v in feed.items() if k in self.inputs})[0]
 
 
+def model_files(path: Path, backend: str = "auto", precision: str = "auto") -> tuple[ModelMeta, Path]:
+    """(metadata, the weight file ``backend`` / ``precision`` pick) of a model folder, checked: the
+    metadata is valid, tokenizer files exist, the weights are listed in tinysent.json and match their
+    sha256, and a pickle is never picked. What :meth:`Predictor.from_dir` loads, without loading it."""
+    from .data import file_sha256
+    from .models import ModelError
+
+    meta = ModelMeta.load(path, required=True)
+    if not any((path / f).exists() for f in TOKENIZER_FILES):
+        raise ModelError(
+            f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES)}): every word would be "
+            "[UNK]; copy them from the model's source folder"
+        )
+
+    def belongs(name: str) -> bool:  # listed in tinysent.json (folders from before the list: present)
+        return (path / name).exists() and (meta.files is None or name in meta.files)
+
+    kinds = list(ONNX_FILES) if precision == "auto" else [precision]
+    onnx = next((path / ONNX_FILES[k] for k in kinds if belongs(ONNX_FILES[k])), None)
+    if onnx is None and (backend == "onnx" or precision != "auto"):
+        what = (
+            "an ONNX model" if precision == "auto" else f"an ONNX {precision} model ({ONNX_FILES[precision]})"
+        )
+        raise FileNotFoundError(
+            f"{path} has no {what}; make one with `tinysent export --model {path} --out DIR"
+            + (" --int8`" if precision == "int8" else "`")
+        )
+    use_torch = backend == "torch" or (backend == "auto" and onnx is None)
+    weights = path / "model.safetensors" if use_torch else onnx
+    if use_torch and not belongs("model.safetensors"):
+        pickles = [f.name for f in path.glob("*.bin")] + [f.name for f in path.glob("*.pt*")]
+        raise ModelError(
+            f"{path} has no model.safetensors"
+            + (" listed in its tinysent.json" if (path / "model.safetensors").exists() else "")
+            + (
+                f" (only {', '.join(sorted(pickles))}: a pickle, which tinysent never loads; "
+                "convert it to safetensors where it came from)"
+                if pickles
+                else "; pass the folder tinysent train / distill wrote, or an export with --backend onnx"
+            )
+        )
+    if meta.files is not None and file_sha256(weights) != meta.files[weights.name]:
+        raise ModelError(
+            f"{weights} does not match the sha256 in its tinysent.json: the file is damaged, "
+            "truncated or not this model's; copy it again or rerun the step that wrote it"
+        )
+    return meta, weights
+
+
 class Predictor:
     """A loaded model folder: tokenizer, backend, normaliser config, threshold and temperature."""
 
@@ -143,52 +192,10 @@ class Predictor:
             raise ValueError(
                 f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto"
             )
-        meta = ModelMeta.load(path, required=True)
-        if not any((path / f).exists() for f in TOKENIZER_FILES):
-            raise ModelError(
-                f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES)}): every word would be "
-                "[UNK]; copy them from the model's source folder"
-            )
-
-        def belongs(name: str) -> bool:  # listed in tinysent.json (folders from before the list: present)
-            return (path / name).exists() and (meta.files is None or name in meta.files)
-
-        kinds = list(ONNX_FILES) if precision == "auto" else [precision]
-        onnx = next((path / ONNX_FILES[k] for k in kinds if belongs(ONNX_FILES[k])), None)
-        if onnx is None and (backend == "onnx" or precision != "auto"):
-            what = (
-                "an ONNX model"
-                if precision == "auto"
-                else f"an ONNX {precision} model ({ONNX_FILES[precision]})"
-            )
-            raise FileNotFoundError(
-                f"{path} has no {what}; make one with `tinysent export --model {path} --out DIR"
-                + (" --int8`" if precision == "int8" else "`")
-            )
-        use_torch = backend == "torch" or (backend == "auto" and onnx is None)
-        weights = path / "model.safetensors" if use_torch else onnx
-        if use_torch and not belongs("model.safetensors"):
-            pickles = [f.name for f in path.glob("*.bin")] + [f.name for f in path.glob("*.pt*")]
-            raise ModelError(
-                f"{path} has no model.safetensors"
-                + (" listed in its tinysent.json" if (path / "model.safetensors").exists() else "")
-                + (
-                    f" (only {', '.join(sorted(pickles))}: a pickle, which tinysent never loads; "
-                    "convert it to safetensors where it came from)"
-                    if pickles
-                    else "; pass the folder tinysent train / distill wrote, or an export with --backend onnx"
-                )
-            )
-        if meta.files is not None:
-            from .data import file_sha256
-
-            if file_sha256(weights) != meta.files[weights.name]:
-                raise ModelError(
-                    f"{weights} does not match the sha256 in its tinysent.json: the file is damaged, "
-                    "truncated or not this model's; copy it again or rerun the step that wrote it"
-                )
+        meta, weights = model_files(path, backend, precision)
+        use_torch = weights.suffix != ".onnx"
         try:
-            be = TorchBackend(path, device, threads) if use_torch else OnnxBackend(onnx, threads)
+            be = TorchBackend(path, device, threads) if use_torch else OnnxBackend(weights, threads)
         except Exception as e:  # ONNX Runtime's errors are its own classes
             raise ModelError(
                 f"cannot load {weights}: {str(e).splitlines()[0][:300]} (damaged or truncated?)"
@@ -334,6 +341,29 @@ class Predictor:
         }
 
 
+def model_folder(
+    path: str | os.PathLike | None = None,
+    backend: str = "auto",
+    device: str | None = None,
+    precision: str = "auto",
+) -> Path:
+    """The folder :func:`load` reads: ``path``, or with none the model shipped in the package (on a
+    CPU, as its int8 export: the default path is the fast one, built on first use into the user
+    cache, parity-checked and hash-pinned, and reused after that)."""
+    if path is not None:
+        return Path(path)
+    if not (SHIPPED_DIR / "config.json").exists():
+        raise FileNotFoundError(
+            f"no shipped model at {SHIPPED_DIR}: this install lacks it; "
+            "pass a model folder (tinysent train --out DIR)"
+        )
+    if backend in ("auto", "onnx") and precision in ("auto", "int8") and device in (None, "cpu"):
+        from .export import cached_export
+
+        return cached_export(SHIPPED_DIR)
+    return SHIPPED_DIR
+
+
 def load(
     path: str | os.PathLike | None = None,
     backend: str = "auto",
@@ -345,17 +375,5 @@ def load(
     """A model folder as a :class:`Predictor`; with no path, the model shipped in the package.
     ``threads``: CPU threads for the model (default: one per core); ``max_tokens``: padded tokens
     per model call (see :class:`Predictor`); ``precision``: which ONNX file (auto, int8, fp32)."""
-    if path is None:
-        path = SHIPPED_DIR
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(
-                f"no shipped model at {path}: this install lacks it; "
-                "pass a model folder (tinysent train --out DIR)"
-            )
-        if backend in ("auto", "onnx") and precision in ("auto", "int8") and device in (None, "cpu"):
-            # The default path is the fast one: the shipped model's int8 export, built on first use
-            # into the user cache (parity-checked, hash-pinned) and reused after that.
-            from .export import cached_export
-
-            path = cached_export(SHIPPED_DIR)
+    path = model_folder(path, backend, device, precision)
     return Predictor.from_dir(path, backend, device, threads, max_tokens, precision)

@@ -167,21 +167,15 @@ class ShardScorer:
 
 
 def _model_files(model: str | None, backend: str, precision: str) -> dict[str, bytes]:
-    """The files of the model the driver would load, as bytes for the object store (for the shipped
-    model: its int8 export, built into the user cache on first use)."""
-    from .predict import ONNX_FILES, load
+    """The files of the model the driver would load, as bytes for the object store: its metadata,
+    tokenizer and the one weight file ``backend`` / ``precision`` pick (for the shipped model: its
+    int8 export, built into the user cache on first use). Checked, not loaded."""
+    from .predict import model_files, model_folder
 
-    p = load(model, backend=backend, precision=precision)
-    folder = Path(p.path)
-    names = [n for n in MODEL_FILES if (folder / n).exists()]
-    if p.backend.name == "onnx":
-        names.append(Path(p.backend.file).name)
-    else:
-        names.append("model.safetensors")
-    files = {n: (folder / n).read_bytes() for n in names}
-    # The actor must load what the driver loaded: with only one ONNX file present, auto picks it.
-    assert p.backend.name != "onnx" or sum(n in files for n in ONNX_FILES.values()) == 1
-    return files
+    folder = model_folder(model, backend, precision=precision)
+    _, weights = model_files(folder, backend, precision)
+    names = [n for n in MODEL_FILES if (folder / n).exists()] + [weights.name]
+    return {n: (folder / n).read_bytes() for n in names}
 
 
 def score_dataset(

@@ -36,6 +36,13 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
                 yield n, None, f"not valid UTF-8 ({e.reason} at byte {e.start})"
 
 
+def _check_columns(path: Path, names: list[str], column: str, id_column: str | None) -> None:
+    if column not in names:
+        raise ScoreError(f"{path} has no column {column!r}; it has {names}. Use --column NAME.")
+    if id_column and id_column not in names:
+        raise ScoreError(f"{path} has no id column {id_column!r}; it has {names}. Use --id-column NAME.")
+
+
 def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator[Record]:
     """Rows of a Parquet file, read a record batch at a time; ``line`` is the 1-based row number."""
     pq = _pyarrow_parquet()
@@ -43,11 +50,7 @@ def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator
         f = pq.ParquetFile(path)
     except Exception as e:  # pyarrow raises ArrowInvalid / OSError for a damaged file
         raise ScoreError(f"{path}: not a readable Parquet file ({e})") from None
-    names = f.schema_arrow.names
-    if column not in names:
-        raise ScoreError(f"{path} has no column {column!r}; it has {names}. Use --column NAME.")
-    if id_column and id_column not in names:
-        raise ScoreError(f"{path} has no id column {id_column!r}; it has {names}. Use --id-column NAME.")
+    _check_columns(path, f.schema_arrow.names, column, id_column)
     n = 0
     for batch in f.iter_batches(batch_size=CHUNK, columns=[column] + ([id_column] if id_column else [])):
         texts = batch.column(column).to_pylist()
@@ -83,10 +86,7 @@ def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> 
             raise ScoreError(f"{path}: cannot read the header ({e})") from None
         if any(_undecodable(h) is not None for h in header):
             raise ScoreError(f"{path}: the header is not valid UTF-8")
-        if column not in header:
-            raise ScoreError(f"{path} has no column {column!r}; it has {header}. Use --column NAME.")
-        if id_column and id_column not in header:
-            raise ScoreError(f"{path} has no id column {id_column!r}; it has {header}. Use --id-column NAME.")
+        _check_columns(path, header, column, id_column)
         ci = header.index(column)
         ii = header.index(id_column) if id_column else None
         while True:
@@ -217,7 +217,7 @@ class _Writer:
 
     def __init__(self, path: Path, append: bool, three_class: bool = False, int_ids: bool = True):
         self.fields = self.FIELDS3 if three_class else self.FIELDS
-        self.path = path
+        self.path, self.partial = path, partial_path(path)
         self.fmt = output_format(path)
         self.rows: list[dict] = []
         if self.fmt == "parquet":
@@ -228,10 +228,8 @@ class _Writer:
             kinds |= {"error": pa.string()} | {k: pa.float64() for k in ("negative", "neutral", "positive")}
             self.schema = pa.schema([(k, kinds[k]) for k in self.fields])
             self.int_ids = int_ids
-            self.partial = partial_path(path)
             self.f = self.pq.ParquetWriter(self.partial, self.schema)
             return
-        self.partial = partial_path(path)
         new = not append or not self.partial.exists() or self.partial.stat().st_size == 0
         self.f = open(self.partial, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
         self.csv = csv.writer(self.f) if self.fmt == "csv" else None
@@ -268,8 +266,9 @@ class _Writer:
             self.rows.clear()
 
     def close(self, ok: bool = True) -> None:
-        """Close; a Parquet output replaces ``path`` only when the run succeeded (``ok``)."""
-        self.flush() if ok else None
+        """Close; the partial file replaces ``path`` only when the run succeeded (``ok``)."""
+        if ok:
+            self.flush()
         self.f.close()
         if ok:
             self.partial.replace(self.path)
