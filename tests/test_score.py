@@ -159,3 +159,12 @@ def test_csv_records_may_hold_newlines_and_resume_counts_records(trained_model, 
     assert [r["id"] for r in csv.DictReader(out.read_text().splitlines(keepends=True))] == [
         f"a\nb{i}" for i in range(7)
     ]
+
+
+def test_a_truncated_quoted_field_is_an_error_record_not_text(tmp_path):
+    inp = tmp_path / "in.csv"
+    inp.write_text('id,text\n1,"x"y\n2,"ok"\n3,"unterminated\n')
+    recs = list(read_records(inp, id_column="id"))
+    assert [(r.line, r.text) for r in recs if r.error is None] == [(3, "ok")]
+    assert [r.line for r in recs if r.error] == [2, 4]
+    assert all("unparsable CSV record" in r.error for r in recs if r.error)

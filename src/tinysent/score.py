@@ -77,7 +77,9 @@ def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> 
     physical line a record starts on; a record with bytes that are not UTF-8 is an error record."""
     with open(path, "rb") as fb:
         f = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        reader = csv.reader(f, delimiter=delim)
+        # strict: a quote left open at the end of the file (a truncated copy) or a stray character
+        # after a closing quote is an error record, not text quietly scored
+        reader = csv.reader(f, delimiter=delim, strict=True)
         try:
             header = next(reader)
         except StopIteration:
