@@ -269,3 +269,13 @@ def test_report_uses_each_models_own_threshold(trained_model, test_file, tmp_pat
     want = sum(r["label"] == lab for r, lab in zip(p.predict(t.texts), labels)) / len(t)
     got = build_report([str(m)], test_file, tmp_path / "r")["systems"][0]["accuracy"]
     assert got == pytest.approx(want) and got < 0.9
+
+
+def test_the_main_job_keeps_a_previous_run_unless_told_to_replace_it(tiny_base, train_file, tmp_path, capsys):
+    out = tmp_path / "main"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "model.safetensors").write_bytes(b"an earlier run's model")
+    args = ["run", "--base", str(tiny_base), "--train-data", str(train_file), "--out", str(out), "--quiet"]
+    assert main(args) == 2
+    assert "--overwrite" in _err(capsys)
+    assert (out / "model" / "model.safetensors").read_bytes() == b"an earlier run's model"

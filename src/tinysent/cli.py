@@ -616,17 +616,19 @@ def cmd_run(args) -> int:
 
     out = Path(args.out)
     cfg = _options(args, TrainConfig, out=str(out / "model"))
-    train(cfg, progress=not args.quiet)
     test = args.test_data or args.train_data
-    m = evaluate(out / "model", test, out / "eval")
-    # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
-    build_report(
-        [str(out / "model")],
-        test,
-        out / "report",
-        train_path=args.train_data,
-        baseline_max_train=cfg.max_train,
-    )
+    # One unit: a rerun replaces model, evaluation and report together (--overwrite), or not at all.
+    with output_folder(out, cfg.overwrite, cfg.resume):
+        train(cfg, progress=not args.quiet)
+        m = evaluate(out / "model", test, out / "eval")
+        # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
+        build_report(
+            [str(out / "model")],
+            test,
+            out / "report",
+            train_path=args.train_data,
+            baseline_max_train=cfg.max_train,
+        )
     print(json.dumps({k: m[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc")}, indent=2))
     print(
         f"model: {out / 'model'}\nmetrics and plots: {out / 'eval'}\nreport: {out / 'report' / 'report.html'}"
