@@ -1,8 +1,9 @@
 """Inference throughput and latency, side by side, same model and tweets, one machine:
-transformers.pipeline, tinysent PyTorch fp32, ONNX Runtime fp32 and int8; the default path
-(`tinysent.load()` with no arguments, which runs the shipped model's cached int8 export; only when
---model is the shipped model); VADER as a reference.
-Batch size 256: at most 256 tweets per model call (no cap on tokens: see benchmarks/token_cap.py).
+transformers.pipeline, tinysent PyTorch fp32, ONNX Runtime fp32, int8 alone and int8 as `load()`
+runs it (with its fp32 recheck of near-ties); the default path (`tinysent.load()` with no arguments,
+which runs the shipped model's cached int8 export; only when --model is the shipped model); VADER as
+a reference. Batch size 256: at most 256 tweets per model call, and for int8 the default token cap
+(predict.INT8_MAX_TOKENS; see benchmarks/token_cap.py).
 
     python benchmarks/inference.py --model src/tinysent/shipped/tinysent-tinybert-4l \
         --data ../shared/data/sentiment140/training.head10000.csv
@@ -54,6 +55,8 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
             pred = tinysent.load()  # what a user gets: the shipped model, int8 export built on first use
         elif kind == "torch_fp32":
             pred = tinysent.load(model, backend="torch")
+        elif kind == "onnx_int8_alone":  # without the fp32 recheck of near-ties
+            pred = tinysent.load(onnx_dir, backend="onnx", precision="int8", recheck_margin=0)
         else:
             pred = tinysent.load(onnx_dir, backend="onnx", precision=kind.split("_")[1])
 
@@ -61,6 +64,9 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
             return pred.predict(batch, batch_size=bs)
 
     score(texts[:256], 256)  # warm-up
+    tinysent_kind = kind not in ("pipeline", "vader")
+    if tinysent_kind:
+        pred.rechecked = 0
     passes = []
     from tinysent.score import CHUNK  # the chunk size `tinysent predict --output` streams with
 
@@ -70,6 +76,7 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
             score(texts[i : i + CHUNK], 256)
         passes.append(n / (time.perf_counter() - t))
     big = float(np.median(passes))
+    rechecked = pred.rechecked if tinysent_kind else 0
     lat = []
     for x in texts[:n_latency]:
         t = time.perf_counter()
@@ -79,6 +86,7 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
     return {
         "batch_256_per_s": big,
         "batch_256_passes_per_s": [round(x, 1) for x in passes],
+        "rechecked_share": round(rechecked / (n * len(passes)), 4),  # of the timed texts, rescored in fp32
         "batch_1_per_s": 1e3 / lat.mean(),
         "batch_1_p50_ms": float(np.median(lat)),
         "batch_1_p99_ms": float(np.percentile(lat, 99)),
@@ -109,12 +117,12 @@ def main() -> None:
         results = {}
         from tinysent.predict import SHIPPED_DIR
 
-        kinds = ["pipeline", "torch_fp32", "onnx_fp32", "onnx_int8", "vader"]
+        kinds = ["pipeline", "torch_fp32", "onnx_fp32", "onnx_int8_alone", "onnx_int8", "vader"]
         if Path(a.model).resolve() == SHIPPED_DIR.resolve():
             import tinysent
 
             tinysent.load()  # build the cached export here, outside the timed process
-            kinds.insert(4, "default_load")
+            kinds.insert(5, "default_load")
         for kind in kinds:
             out = subprocess.run(
                 [

@@ -172,23 +172,96 @@ def test_cached_export_is_built_once_hash_pinned_and_rebuilt_when_damaged(traine
     import tinysent.export as X
 
     first = X.cached_export(trained_model)
-    assert (first / "model.int8.onnx").exists() and not (first / "model.onnx").exists()
+    assert (first / "model.int8.onnx").exists() and (first / "model.onnx").exists()  # int8 + its recheck
     calls = []
     real = X.export
     monkeypatch.setattr(X, "export", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert X.cached_export(trained_model) == first and calls == []  # reused, not rebuilt
     (first / "model.int8.onnx").write_bytes(b"not the pinned file")
     assert X.cached_export(trained_model) == first and calls == [1]  # the hash caught it: rebuilt
+    (first / "model.onnx").write_bytes(b"not the pinned file either")
+    assert X.cached_export(trained_model) == first and calls == [1, 1]  # the recheck file too
     pred = tinysent.load(first)
     assert pred.backend.name == "onnx" and pred.predict("i love this great day")["label"] == "positive"
 
 
 def test_the_default_load_runs_the_shipped_model_as_int8_onnx():
+    from tinysent.config import RECHECK_MARGIN
     from tinysent.predict import SHIPPED_DIR
 
     fast = tinysent.load()
     assert fast.backend.name == "onnx" and fast.backend.file.name == "model.int8.onnx"
+    assert fast.recheck.file.name == "model.onnx" and fast.recheck_margin == RECHECK_MARGIN > 0
+    assert fast.max_tokens == 4096
     slow = tinysent.load(backend="torch")
     assert slow.backend.name == "torch" and slow.path == SHIPPED_DIR
     texts = ["I love it", "worst day ever", "the bus is at 9"]
     assert [r["label"] for r in fast.predict(texts)] == [r["label"] for r in slow.predict(texts)]
+
+
+def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
+    """The int8 file is used with its fp32 recheck: a text whose int8 logits lie within the margin of
+    another label gets the fp32 file's logits, every other text keeps int8's; margin 0 is int8 alone,
+    an infinite margin is fp32 everywhere."""
+    from tinysent.config import RECHECK_MARGIN
+    from tinysent.predict import decision_margin
+
+    out, report = exported
+    meta = json.loads((out / "tinysent.json").read_text())["config"]["onnx"]
+    assert meta["recheck"] == {"margin": RECHECK_MARGIN, "file": "model.onnx"}
+    assert report["parity"]["int8"]["recheck_margin"] == RECHECK_MARGIN
+    assert 0 <= report["parity"]["int8_alone"]["label_agreement"] <= 1
+    texts = [("great day " * (i % 7)) + ("awful sad " * (i % 4)) + "meh " * (i % 3) for i in range(80)]
+    q = tinysent.load(out)
+    assert q.recheck is not None and q.recheck_margin == RECHECK_MARGIN
+    alone = tinysent.load(out, recheck_margin=0)
+    assert alone.recheck is None and alone.max_tokens == q.max_tokens == 4096
+    fp32 = tinysent.load(out, precision="fp32")
+    assert fp32.recheck is None and fp32.max_tokens is None
+    ids, _ = q.token_ids(texts)
+    l8, l32 = alone.logits(ids), fp32.logits(ids)
+    bounds = q.bounds()
+    got = q.logits(ids, decision=bounds)
+    near = decision_margin(l8, bounds, q._neg, q._pos) < RECHECK_MARGIN
+    np.testing.assert_allclose(got[near], l32[near], atol=1e-5)
+    np.testing.assert_array_equal(got[~near], l8[~near])
+    assert q.rechecked == near.sum()
+    np.testing.assert_array_equal(q.logits(ids), l8)  # no decision given: int8 alone
+    everything = tinysent.load(out, recheck_margin=float("inf"))
+    p_all, _ = everything.positive_proba(texts)
+    np.testing.assert_allclose(p_all, fp32.positive_proba(texts)[0], atol=1e-5)
+    assert everything.rechecked == len(texts)
+    assert [r["label"] for r in everything.predict(texts)] == [r["label"] for r in fp32.predict(texts)]
+
+
+def test_recheck_files_are_checked_and_misuse_is_named(exported, trained_model, tmp_path):
+    import shutil
+
+    from tinysent.models import ModelError
+
+    out, _ = exported
+    with pytest.raises(ValueError, match="int8 ONNX"):
+        tinysent.load(trained_model, recheck_margin=0.1)
+    with pytest.raises(ValueError, match=">= 0"):
+        tinysent.load(out, recheck_margin=-1)
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    (bad / "model.onnx").write_bytes(b"damaged")
+    with pytest.raises(ModelError, match="sha256"):
+        tinysent.load(bad)
+    assert tinysent.load(bad, recheck_margin=0).recheck is None  # int8 alone does not need it
+    (bad / "model.onnx").unlink()
+    with pytest.raises(FileNotFoundError, match="tinysent export"):
+        tinysent.load(bad)
+
+
+def test_export_without_recheck(trained_model, tmp_path, capsys):
+    from tinysent.cli import main
+
+    out = tmp_path / "plain"
+    assert (
+        main(["export", "--model", str(trained_model), "--out", str(out), "--int8", "--recheck-margin", "0"])
+        == 0
+    )
+    assert "recheck" not in json.loads((out / "tinysent.json").read_text())["config"]["onnx"]
+    assert tinysent.load(out).recheck is None

@@ -72,3 +72,41 @@ def test_model_calls_are_capped_in_texts_and_padded_tokens(trained_model):
     assert widths == sorted(widths)
     with pytest.raises(ValueError, match="max_tokens"):
         tinysent.load(trained_model, max_tokens=0)
+
+
+def test_decision_margin_bounds_every_label_change():
+    """No text changes label under a logit perturbation smaller than half its margin: for the 3-class
+    argmax, the binary share and a 2-class model's threshold and neutral band at its temperature."""
+    import numpy as np
+
+    from tinysent.config import ModelMeta
+    from tinysent.numerics import binary_share, softmax
+    from tinysent.predict import Predictor, decision_margin, label_of
+
+    rng = np.random.default_rng(0)
+    eps = 0.05
+    base = rng.normal(0, 1, (20000, 3)).astype(np.float32)
+    moved = base + rng.uniform(-eps, eps, base.shape).astype(np.float32)
+
+    def check(decision, label, lab_base, neg, pos):
+        changed = label(moved) != lab_base
+        margin = decision_margin(base, decision, neg, pos)
+        assert changed.any() and (margin[changed] < 2 * eps + 1e-6).all()
+        assert (margin[~changed] >= 0).all()
+
+    check("argmax", lambda lg: lg.argmax(1), base.argmax(1), 0, 2)
+    three = Predictor(None, None, ModelMeta(labels=["negative", "neutral", "positive"], temperature=0.9))
+    b3 = three.bounds()
+    assert b3 == (0.0,)
+    share = lambda lg: binary_share(softmax(lg, 0.9), 0, 2) >= 0.5  # noqa: E731
+    check(b3, share, share(base), 0, 2)
+
+    two = Predictor(None, None, ModelMeta(labels=["negative", "positive"], temperature=1.7, threshold=0.6))
+    band = (0.3, 0.7)
+    b2 = two.bounds(0.6, band)
+    assert len(b2) == 3
+
+    def lab2(lg):
+        return np.array(label_of(softmax(lg[:, :2], 1.7)[:, 1], 0.6, band))
+
+    check(b2, lambda lg: lab2(lg[:, [0, 2]]), lab2(base[:, [0, 2]]), 0, 2)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ModelMeta
+from .config import RECHECK_MARGIN, ModelMeta
 from .evaluate import SMOKE_SENTENCES
 
 OPSET = 17
@@ -241,8 +241,11 @@ def export(
     min_agreement: float = 0.995,
     cls_only: bool = True,
     standard_ops: bool = False,
+    recheck_margin: float = RECHECK_MARGIN,
 ) -> dict:
-    """Write the ONNX model(s) to ``out`` and check them against PyTorch; returns the parity report."""
+    """Write the ONNX model(s) to ``out`` and check them against PyTorch; returns the parity report.
+    ``recheck_margin`` (int8): near-ties within it are rescored in fp32 when the int8 file is used
+    (0: never; see :func:`tinysent.predict.recheck_files`)."""
     import torch
 
     from .predict import OnnxBackend, Predictor
@@ -305,6 +308,8 @@ def export(
         files["int8"] = q.name
         files["int8_kernel"] = "vnni (u8 x s8, full range)" if vnni else "avx2 (reduce_range)"
         files["int8_scheme"] = "dynamic: uint8 activations per tensor, int8 weights per channel, MatMuls only"
+    if recheck_margin < 0:
+        raise ValueError(f"recheck margin must be >= 0 (0: off), got {recheck_margin}")
     if not standard_ops:  # after quantization, whose shape inference knows standard ops only
         for kind in ("fp32", "int8"):
             if kind in files:
@@ -315,22 +320,26 @@ def export(
     p_ref, _ = ref.positive_proba(texts)
     labels_ref = p_ref >= ref.meta.threshold
     report = {"reference_n": len(texts)}
-    for kind in ("fp32", "int8"):
-        if kind not in files:
-            continue
-        pred = Predictor(OnnxBackend(out / files[kind]), ref.tokenizer, ref.meta, out)
+    margins = {"fp32": 0.0, "int8_alone": 0.0, "int8": recheck_margin}
+    for kind in margins if "int8" in files else ["fp32"]:
+        be, check = OnnxBackend(out / files[kind.split("_")[0]]), None
+        if margins[kind]:
+            check = OnnxBackend(out / files["fp32"])
+        pred = Predictor(be, ref.tokenizer, ref.meta, out, None, check, margins[kind])
         p, _ = pred.positive_proba(texts)
         agree = float(np.mean((p >= ref.meta.threshold) == labels_ref))
         report[kind] = {"label_agreement": agree, "max_abs_prob_diff": float(np.max(np.abs(p - p_ref)))}
-        if agree < min_agreement:
+        if kind == "int8":
+            report[kind]["recheck_margin"], report[kind]["rechecked"] = recheck_margin, pred.rechecked
+        if agree < min_agreement and kind != "int8_alone":
             raise ParityError(
                 f"{kind} ONNX agrees with PyTorch on {agree:.2%} of labels (< {min_agreement:.1%})"
             )
     meta = ModelMeta.load(model_dir)
-    meta.config = {
-        **meta.config,
-        "onnx": {"opset": OPSET, "files": files, "parity": report, "source": str(model_dir)},
-    }
+    onnx_doc = {"opset": OPSET, "files": files, "parity": report, "source": str(model_dir)}
+    if "int8" in files and recheck_margin:
+        onnx_doc["recheck"] = {"margin": recheck_margin, "file": files["fp32"]}
+    meta.config = {**meta.config, "onnx": onnx_doc}
     meta.pin(out, [files[k] for k in ("fp32", "int8") if k in files])
     meta.save(out)
     return {"out": str(out), "files": files, "parity": report}
@@ -343,7 +352,8 @@ def validation_agreement(
     saved config): accuracy of both, label agreement, probability differences. Quantization choices
     are judged here, never on the test set. A 3-class model is compared on TweetEval's validation
     split (its most probable class) and, when it was trained with Sentiment140 rows, on their
-    validation split too (P(pos) vs P(neg))."""
+    validation split too (P(pos) vs P(neg)). The export is used as :func:`tinysent.load` uses it
+    (int8: with its fp32 recheck and token cap); ``*_int8_alone`` keys give int8 without the recheck."""
     import time
 
     from .config import ModelMeta
@@ -352,7 +362,23 @@ def validation_agreement(
 
     ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
     q = Predictor.from_dir(onnx_dir, backend="onnx", precision=precision)
-    doc = {"model": str(model_dir), "onnx": str(Path(onnx_dir) / q.backend.file.name)}
+    doc = {
+        "model": str(model_dir),
+        "onnx": str(Path(onnx_dir) / q.backend.file.name),
+        "recheck_margin": q.recheck_margin,
+        "max_tokens": q.max_tokens,
+    }
+
+    def agreement(key: str, ids, decision, label) -> tuple[np.ndarray, np.ndarray]:
+        """fp32 and as-loaded ONNX logits; the agreement of int8 alone too, when there is a recheck."""
+        l32 = ref.logits(ids, 256)
+        if q.recheck is not None:
+            doc[key + "_int8_alone"] = float((label(q.logits(ids, 256)) == label(l32)).mean())
+        before = q.rechecked
+        lq = q.logits(ids, 256, decision)
+        doc[key.replace("label_agreement", "rechecked")] = (q.rechecked - before) / max(1, len(ids))
+        return l32, lq
+
     if ref.three_class:
         from .handlabelled import classes3, read_tweeteval
 
@@ -360,7 +386,8 @@ def validation_agreement(
         val = read_tweeteval(meta.config["tweeteval_data"], "val")
         y = classes3(val.polarity)
         ids, _ = ref.token_ids(val.texts)
-        a32, a8 = ref.logits(ids, 256).argmax(-1), q.logits(ids, 256).argmax(-1)
+        l32, lq = agreement("tweeteval_val_label_agreement", ids, "argmax", lambda lg: lg.argmax(-1))
+        a32, a8 = l32.argmax(-1), lq.argmax(-1)
         doc.update(
             tweeteval_val_n=int(len(y)),
             tweeteval_val_accuracy_torch_fp32=float((a32 == y).mean()),
@@ -374,10 +401,11 @@ def validation_agreement(
         y = np.asarray(prep.val_labels)
         pos, neg = ref.meta.labels.index("positive"), ref.meta.labels.index("negative")
 
-        def share(pred):
-            return binary_share(softmax(pred.logits(prep.val_ids, 256)), neg, pos)
+        def share(lg):
+            return binary_share(softmax(lg), neg, pos)
 
-        p32, p8 = share(ref), share(q)
+        l32, lq = agreement("label_agreement", prep.val_ids, q.bounds(0.5), lambda lg: share(lg) >= 0.5)
+        p32, p8 = share(l32), share(lq)
         doc.update(
             val_n=int(len(y)),
             val_accuracy_torch_fp32=float(((p32 >= 0.5) == y).mean()),
@@ -393,9 +421,10 @@ def validation_agreement(
 def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
     """The ONNX (int8) export of ``model_dir``, built once into the user cache and reused: keyed by
     the model's weights, the tinysent version and this CPU's int8 kernel, parity-checked when built
-    (:func:`export`), and hash-pinned: its tinysent.json lists the file's sha256 (as every export's
-    does), checked on every use, so a damaged or swapped file is rebuilt, never run. This is what
-    makes the default ``tinysent.load()`` / ``tinysent predict`` path the fast one."""
+    (:func:`export`), and hash-pinned: its tinysent.json lists the files' sha256 (as every export's
+    does), checked on every use, so a damaged or swapped file is rebuilt, never run. The fp32 file
+    stays beside the int8 one for the recheck of near-ties. This is what makes the default
+    ``tinysent.load()`` / ``tinysent predict`` path the fast one."""
     import hashlib
     import logging
     import tempfile
@@ -406,19 +435,21 @@ def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
 
     model_dir = Path(model_dir)
     kind = "vnni" if cpu_has_vnni() else "avx2"
+    weights = file_sha256(model_dir / "model.safetensors")
     key = hashlib.sha256(
-        f"{file_sha256(model_dir / 'model.safetensors')}|{__version__}|{OPSET}|{kind}|{int8}".encode()
+        f"{weights}|{__version__}|{OPSET}|{kind}|{int8}|recheck {RECHECK_MARGIN}".encode()
     ).hexdigest()[:20]
     dest = cache_dir() / "onnx" / key
-    name = "model.int8.onnx" if int8 else "model.onnx"
-    if (dest / name).exists():
+    names = ["model.onnx", "model.int8.onnx"] if int8 else ["model.onnx"]  # int8 + its fp32 recheck
+    if all((dest / n).exists() for n in names):
         try:
-            pinned = (ModelMeta.load(dest).files or {}).get(name)
+            pinned = ModelMeta.load(dest).files or {}
         except MetaError:
-            pinned = None
-        if pinned == file_sha256(dest / name):
+            pinned = {}
+        bad = [n for n in names if pinned.get(n) != file_sha256(dest / n)]
+        if not bad:
             return dest
-        logging.getLogger(__name__).warning("%s does not match its pinned sha256: rebuilding it", dest / name)
+        logging.getLogger(__name__).warning("%s does not match its pinned sha256: rebuilding", dest / bad[0])
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=dest.parent))
     log = logging.getLogger(__name__)
@@ -429,11 +460,6 @@ def cached_export(model_dir: str | Path, int8: bool = True) -> Path:
             export(model_dir, tmp / "m", int8=int8)
         finally:
             logging.disable(logging.NOTSET)
-        if int8:
-            (tmp / "m" / "model.onnx").unlink()  # the default path runs int8 only; half the disk
-            meta = ModelMeta.load(tmp / "m")
-            meta.files.pop("model.onnx")
-            meta.save(tmp / "m")
         shutil.rmtree(dest, ignore_errors=True)
         (tmp / "m").rename(dest)
     finally:

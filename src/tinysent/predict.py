@@ -30,6 +30,24 @@ BACKENDS = ("auto", "torch", "onnx")
 # that maps every word to [UNK].
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
 PRECISIONS = ("auto", "int8", "fp32")
+# Padded tokens per model call when ``max_tokens="auto"``: for int8 ONNX only (fp32 results do not
+# depend on the call, int8's per-call activation scales do; the fp32 recheck below absorbs that).
+INT8_MAX_TOKENS = 4096
+
+
+def decision_margin(logits: np.ndarray, decision, neg: int, pos: int) -> np.ndarray:
+    """Per text, how far its logits are from another label, in logits. ``decision``: "argmax" (a
+    3-class model's most probable class: the gap between the top two logits) or a tuple of bounds
+    on l_pos - l_neg where the label changes (a P(positive) threshold t at temperature T is the bound
+    T * logit(t); a neutral band adds two). Why: int8 moves a logit by little (shipped model: p99
+    0.12), so only texts this close to a boundary can get another label than fp32 gives them."""
+    if decision == "argmax":
+        top2 = np.partition(logits, -2, axis=1)[:, -2:]
+        return top2[:, 1] - top2[:, 0]
+    gap = logits[:, pos] - logits[:, neg]
+    if not decision:
+        return np.full(len(gap), np.inf)
+    return np.abs(gap[:, None] - np.asarray(decision, dtype=logits.dtype)[None, :]).min(axis=1)
 
 
 def label_of(p_pos: np.ndarray, threshold: float, band: tuple[float, float] | None) -> list[str]:
@@ -141,20 +159,61 @@ def model_files(path: Path, backend: str = "auto", precision: str = "auto") -> t
     return meta, weights
 
 
+def recheck_files(
+    path: Path, meta: ModelMeta, weights: Path, margin: float | None = None
+) -> tuple[float, Path | None]:
+    """(margin, fp32 file) of an int8 model's fp32 recheck: texts whose int8 logits lie within
+    ``margin`` of another label (:func:`decision_margin`) are scored again by the fp32 ONNX file of the
+    same export. ``margin``: None takes the export's own (tinysent.json, ``onnx.recheck``); 0 turns
+    it off. Why: dynamic int8 changes the label of ~1 % of the shipped model's tweets, all near-ties;
+    rechecking the ~3 % nearest to a boundary keeps int8's speed and fp32's labels
+    (results/cpu-2026-11-26/int8-recheck). The fp32 file is checked like the int8 one."""
+    if margin is not None and margin < 0:
+        raise ValueError(f"recheck margin must be >= 0 (0: off), got {margin}")
+    if weights.name != ONNX_FILES["int8"]:
+        if margin:
+            raise ValueError(
+                f"a recheck margin applies to an int8 ONNX model; {weights.name} is not one "
+                "(drop the margin, or pick the int8 file: --precision int8)"
+            )
+        return 0.0, None
+    if margin is None:
+        margin = float(((meta.config or {}).get("onnx") or {}).get("recheck", {}).get("margin", 0.0))
+    if not margin:
+        return 0.0, None
+    _, fp32 = model_files(path, "onnx", "fp32")
+    return margin, fp32
+
+
 class Predictor:
     """A loaded model folder: tokenizer, backend, normaliser config, threshold and temperature."""
 
-    def __init__(self, backend, tokenizer, meta: ModelMeta, path: Path | None = None, max_tokens=None):
-        """``max_tokens``: at most this many padded tokens per model call (None: no cap)."""
+    def __init__(
+        self,
+        backend,
+        tokenizer,
+        meta: ModelMeta,
+        path: Path | None = None,
+        max_tokens=None,
+        recheck=None,
+        recheck_margin: float = 0.0,
+    ):
+        """``max_tokens``: at most this many padded tokens per model call (None: no cap);
+        ``recheck``: a backend (fp32) that scores again the texts whose logits lie within
+        ``recheck_margin`` of another label (see :func:`recheck_files`)."""
         if max_tokens is not None and max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1 or None for no cap (got {max_tokens})")
         self.max_tokens = max_tokens
         self.backend = backend
+        self.recheck = recheck
+        self.recheck_margin = recheck_margin if recheck is not None else 0.0
+        self.rechecked = 0  # texts the recheck has scored again, since loading
         self.tokenizer = tokenizer
         self.meta = meta
         self.path = path
         self.normalizer = Normalizer(meta.normalizer_config)
         self._pos = meta.labels.index("positive")
+        self._neg = meta.labels.index("negative")
 
     @property
     def model(self):
@@ -168,11 +227,14 @@ class Predictor:
         backend: str = "auto",
         device: str | None = None,
         threads: int | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | str | None = "auto",
         precision: str = "auto",
+        recheck_margin: float | None = None,
     ) -> Predictor:
         """``backend``: auto (ONNX when the folder has an export, else PyTorch), torch or onnx;
-        ``precision`` (ONNX): auto (int8 when present), int8 or fp32."""
+        ``precision`` (ONNX): auto (int8 when present), int8 or fp32; ``max_tokens``: padded tokens
+        per call, "auto" = :data:`INT8_MAX_TOKENS` for int8 ONNX, else no cap; ``recheck_margin``:
+        see :func:`recheck_files` (None: the export's own, 0: pure int8)."""
         from transformers import AutoTokenizer
 
         from .models import ModelError
@@ -193,14 +255,18 @@ class Predictor:
                 f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto"
             )
         meta, weights = model_files(path, backend, precision)
+        margin, fp32 = recheck_files(path, meta, weights, recheck_margin)
         use_torch = weights.suffix != ".onnx"
+        if max_tokens == "auto":
+            max_tokens = INT8_MAX_TOKENS if weights.name == ONNX_FILES["int8"] else None
         try:
             be = TorchBackend(path, device, threads) if use_torch else OnnxBackend(weights, threads)
+            recheck = OnnxBackend(fp32, threads) if fp32 is not None else None
         except Exception as e:  # ONNX Runtime's errors are its own classes
             raise ModelError(
                 f"cannot load {weights}: {str(e).splitlines()[0][:300]} (damaged or truncated?)"
             ) from None
-        return cls(be, AutoTokenizer.from_pretrained(path), meta, path, max_tokens)
+        return cls(be, AutoTokenizer.from_pretrained(path), meta, path, max_tokens, recheck, margin)
 
     def _check(self, texts) -> list[str]:
         """The texts as a list, once (any iterable: a generator is read, not consumed by a check),
@@ -232,16 +298,24 @@ class Predictor:
         truncated = np.array([len(x) > n_max for x in full], dtype=bool)
         return [x if len(x) <= n_max else x[: n_max - 1] + x[-1:] for x in full], truncated
 
-    def logits(self, ids: list[list[int]], batch_size: int = 256) -> np.ndarray:
-        """Raw logits, in input order. Calls go in order of length (padding stays small), each with at
-        most ``batch_size`` texts and, when ``self.max_tokens`` is set, that many padded tokens (always
-        at least one text).
+    def logits(self, ids: list[list[int]], batch_size: int = 256, decision=None) -> np.ndarray:
+        """Raw logits, in input order; with ``decision`` (see :func:`decision_margin`) and an fp32
+        recheck, the texts within ``recheck_margin`` of another label get the recheck's logits.
 
-        Why the token cap: a call of 256 long tweets holds tens of MB of FFN activations and runs out of
-        cache; a 2,048-token cap made ONNX int8 +6 % faster on 2 cores (benchmarks/token_cap.py, paired).
-        It is off by default because int8 scales activations per call, so smaller calls change int8
-        results: with it, the shipped model's int8 export agreed with fp32 on 99.425 % of validation
-        labels instead of 99.55 % (scripts/int8_validation.py), under the 99.5 % asked of an export."""
+        Calls go in order of length (padding stays small), each with at most ``batch_size`` texts and,
+        when ``self.max_tokens`` is set, that many padded tokens (always at least one text). Why the
+        token cap: a call of 256 long tweets holds tens of MB of FFN activations and runs out of cache;
+        capped calls are faster (benchmarks/token_cap.py, paired). Int8 scales activations per call,
+        so the cap changes int8 results a little; the recheck takes the affected near-ties to fp32."""
+        out = self._calls(self.backend, ids, batch_size)
+        if self.recheck is not None and decision is not None and len(ids):
+            near = np.flatnonzero(decision_margin(out, decision, self._neg, self._pos) < self.recheck_margin)
+            if len(near):
+                out[near] = self._calls(self.recheck, [ids[i] for i in near], batch_size)
+                self.rechecked += len(near)
+        return out
+
+    def _calls(self, backend, ids: list[list[int]], batch_size: int) -> np.ndarray:
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         cap = self.max_tokens or np.iinfo(np.int64).max
@@ -258,7 +332,7 @@ class Predictor:
             for r, i in enumerate(idx):
                 x[r, : lengths[i]] = ids[i]
                 m[r, : lengths[i]] = 1
-            out[idx] = self.backend.logits(x, m)
+            out[idx] = backend.logits(x, m)
             s = e
         return out
 
@@ -266,15 +340,35 @@ class Predictor:
     def three_class(self) -> bool:
         return len(self.meta.labels) == 3
 
-    def proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """(class probabilities [n, len(labels)] with the model's temperature, truncated?) per text."""
-        ids, truncated = self.token_ids(texts)
-        return softmax(self.logits(ids, batch_size), self.meta.temperature), truncated
+    def bounds(self, threshold: float | None = None, band: tuple[float, float] | None = None) -> tuple:
+        """The P(positive) decision as bounds on l_pos - l_neg (:func:`decision_margin`): the threshold
+        (default: the model's; 0.5 for a 3-class model's binary answer) and the band's edges."""
+        import math
 
-    def positive_proba(self, texts: list[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        t = self.meta.temperature
+        if threshold is None:
+            threshold = 0.5 if self.three_class else self.meta.threshold
+        cuts = [threshold, *(band or ())]
+        return tuple(t * math.log(c / (1 - c)) for c in cuts if 0 < c < 1)
+
+    def proba(self, texts: list[str], batch_size: int = 256, decision=None) -> tuple[np.ndarray, np.ndarray]:
+        """(class probabilities [n, len(labels)] with the model's temperature, truncated?) per text.
+        ``decision`` (what the recheck protects): default "argmax" for a 3-class model, else the
+        model's threshold and band."""
+        if decision is None:
+            decision = "argmax" if self.three_class else self.bounds(band=self.meta.neutral_band)
+        ids, truncated = self.token_ids(texts)
+        return softmax(self.logits(ids, batch_size, decision), self.meta.temperature), truncated
+
+    def positive_proba(
+        self, texts: list[str], batch_size: int = 256, decision=None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(P(positive), truncated?) per text; for a 3-class model the binary answer:
-        P(pos) / (P(pos) + P(neg)), what Sentiment140-style binary questions are scored by."""
-        p, truncated = self.proba(texts, batch_size)
+        P(pos) / (P(pos) + P(neg)), what Sentiment140-style binary questions are scored by.
+        ``decision``: default the model's threshold (0.5 for a 3-class model) and band."""
+        if decision is None:
+            decision = self.bounds(band=None if self.three_class else self.meta.neutral_band)
+        p, truncated = self.proba(texts, batch_size, decision)
         if self.three_class:
             neg = self.meta.labels.index("negative")
             return binary_share(p, neg, self._pos), truncated
@@ -314,9 +408,10 @@ class Predictor:
             if neutral_band is not None
             else (None if self.three_class else self.meta.neutral_band)
         )
-        p, truncated = self.positive_proba(items, batch_size)
         threshold = 0.5 if self.three_class else self.meta.threshold
-        labels = label_of(p, threshold, tuple(band) if band is not None else None)
+        band = tuple(band) if band is not None else None
+        p, truncated = self.positive_proba(items, batch_size, self.bounds(threshold, band))
+        labels = label_of(p, threshold, band)
         for t, lab, pp, tr in zip(items, labels, p.tolist(), truncated.tolist()):
             records.append(
                 self._flags({"label": lab, "positive": round(pp, 6), "negative": round(1 - pp, 6)}, t, tr)
@@ -335,6 +430,7 @@ class Predictor:
         return {
             "path": str(self.path),
             "backend": self.backend.name,
+            "recheck_margin": self.recheck_margin,
             "normalizer_version": self.meta.normalizer_config.version,
             "labels": self.meta.labels,
             "max_length": self.meta.max_length,
@@ -369,11 +465,14 @@ def load(
     backend: str = "auto",
     device: str | None = None,
     threads: int | None = None,
-    max_tokens: int | None = None,
+    max_tokens: int | str | None = "auto",
     precision: str = "auto",
+    recheck_margin: float | None = None,
 ) -> Predictor:
     """A model folder as a :class:`Predictor`; with no path, the model shipped in the package.
     ``threads``: CPU threads for the model (default: one per core); ``max_tokens``: padded tokens
-    per model call (see :class:`Predictor`); ``precision``: which ONNX file (auto, int8, fp32)."""
+    per model call ("auto": a cap for int8 ONNX, none otherwise); ``precision``: which ONNX file
+    (auto, int8, fp32); ``recheck_margin``: int8's fp32 recheck of near-ties (None: the export's
+    own, 0: off; see :func:`recheck_files`)."""
     path = model_folder(path, backend, device, precision)
-    return Predictor.from_dir(path, backend, device, threads, max_tokens, precision)
+    return Predictor.from_dir(path, backend, device, threads, max_tokens, precision, recheck_margin)

@@ -130,6 +130,7 @@ class ShardScorer:
             self.local,
             backend=options.pop("backend"),
             precision=options.pop("precision"),
+            recheck_margin=options.pop("recheck_margin"),
             threads=threads,
         )
         self.output, self.fmt, self.options = output, fmt, options
@@ -166,15 +167,20 @@ class ShardScorer:
         return out
 
 
-def _model_files(model: str | None, backend: str, precision: str) -> dict[str, bytes]:
+def _model_files(
+    model: str | None, backend: str, precision: str, recheck_margin: float | None = None
+) -> dict[str, bytes]:
     """The files of the model the driver would load, as bytes for the object store: its metadata,
-    tokenizer and the one weight file ``backend`` / ``precision`` pick (for the shipped model: its
-    int8 export, built into the user cache on first use). Checked, not loaded."""
-    from .predict import model_files, model_folder
+    tokenizer and the weight file ``backend`` / ``precision`` pick (for the shipped model: its int8
+    export, built into the user cache on first use), with int8's fp32 recheck file. Checked, not
+    loaded."""
+    from .predict import model_files, model_folder, recheck_files
 
     folder = model_folder(model, backend, precision=precision)
-    _, weights = model_files(folder, backend, precision)
+    meta, weights = model_files(folder, backend, precision)
+    _, fp32 = recheck_files(folder, meta, weights, recheck_margin)
     names = [n for n in MODEL_FILES if (folder / n).exists()] + [weights.name]
+    names += [fp32.name] if fp32 is not None else []
     return {n: (folder / n).read_bytes() for n in names}
 
 
@@ -193,6 +199,7 @@ def score_dataset(
     binary: bool = False,
     neutral_band=None,
     progress: bool = True,
+    recheck_margin: float | None = None,
 ) -> dict:
     """Score every input file into one shard under ``output`` (a folder, local or fsspec URL) with
     Ray Data: an actor pool of ``workers`` actors (one CPU each), ``batch_size`` texts per model call.
@@ -213,7 +220,7 @@ def score_dataset(
     summary = {"output": output, "files": len(files), "skipped_complete": len(files) - len(todo)}
     if not todo:
         return {**summary, "scored": 0, "errors": 0, "shards": []}
-    model_files = _model_files(model, backend, precision)
+    model_files = _model_files(model, backend, precision, recheck_margin)
 
     address = address or os.environ.get("RAY_ADDRESS")
     started = not ray.is_initialized()
@@ -236,6 +243,7 @@ def score_dataset(
             "neutral_band": neutral_band,
             "backend": backend,
             "precision": precision,
+            "recheck_margin": recheck_margin,
         }
         ds = ray.data.from_items([{"source": f} for f in todo], override_num_blocks=len(todo))
         ds = ds.map_batches(

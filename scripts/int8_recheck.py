@@ -1,0 +1,109 @@
+"""int8's fp32 recheck of near-ties: what each margin costs (share of tweets rescored in fp32) and
+buys (label agreement with PyTorch fp32), and the margin the export uses.
+
+    python scripts/int8_recheck.py --out results/cpu-2026-11-26/int8-recheck/int8_recheck.json
+
+The margin is chosen on a selection set that is neither a validation nor a test set: the last
+20,000 tweets of Sentiment140's training file, used without their labels (agreement needs none):
+the smallest margin on the grid whose 3-class and binary agreement there are both >= 99.7 %.
+It is then measured on the validation sets (TweetEval val, 3-class argmax; the model's Sentiment140
+validation split, P(pos) vs P(neg)) twice: simulated from logits for every margin, and through
+`tinysent.load()` itself (export.validation_agreement: the int8 file as the default path runs it,
+token cap and recheck included). Int8 logits come from the default path's export of the shipped
+model (its user-cache folder), computed as `load()` computes them (the same calls).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+GRID = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2]
+TARGET = 0.997
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="src/tinysent/shipped/tinysent-tinybert-4l")
+    ap.add_argument(
+        "--selection", default="../shared/data/sentiment140/training.1600000.polarity_text.csv.gz"
+    )
+    ap.add_argument("--n-selection", type=int, default=20000)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    from tinysent import data as D
+    from tinysent.config import RECHECK_MARGIN, ModelMeta
+    from tinysent.dataset import validation_split
+    from tinysent.export import cached_export, validation_agreement
+    from tinysent.handlabelled import read_tweeteval
+    from tinysent.predict import Predictor, decision_margin
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from _machine import machine
+
+    onnx_dir = cached_export(args.model)
+    ref = Predictor.from_dir(args.model, backend="torch", device="cpu")
+    q = Predictor.from_dir(onnx_dir, recheck_margin=0)  # int8 alone, with the default path's token cap
+    meta = ModelMeta.load(args.model)
+    neg, pos = meta.labels.index("negative"), meta.labels.index("positive")
+    sets = {
+        "selection (S140 training tail, unlabelled)": ref.token_ids(
+            D.read(args.selection).texts[-args.n_selection :]
+        )[0],
+        "tweeteval_val": ref.token_ids(read_tweeteval(meta.config["tweeteval_data"], "val").texts)[0],
+        "s140_val": validation_split(args.model, ref.tokenizer).val_ids,
+    }
+    decisions = {"3-class argmax": "argmax", "binary P(pos) vs P(neg)": (0.0,)}
+
+    def label(lg, decision):
+        return lg.argmax(-1) if decision == "argmax" else lg[:, pos] >= lg[:, neg]
+
+    rows = {}
+    for name, ids in sets.items():
+        l32, l8 = ref.logits(ids), q.logits(ids)
+        err = np.abs((l8 - l8.mean(1, keepdims=True)) - (l32 - l32.mean(1, keepdims=True))).max(1)
+        rows[name] = {
+            "n": len(ids),
+            "int8_logit_error_p50_p99_max": [float(x) for x in np.percentile(err, [50, 99, 100])],
+        }
+        for dname, decision in decisions.items():
+            differs = label(l8, decision) != label(l32, decision)
+            m = decision_margin(l8, decision, neg, pos)
+            rows[name][dname] = [
+                {
+                    "margin": d,
+                    "rechecked": float((m < d).mean()),
+                    "agreement": float(1 - (differs & (m >= d)).mean()),
+                }
+                for d in GRID
+            ]
+        print(name, json.dumps(rows[name]["3-class argmax"][5]), flush=True)
+    sel = rows[next(iter(sets))]
+    chosen = next(d for i, d in enumerate(GRID) if all(sel[k][i]["agreement"] >= TARGET for k in decisions))
+    doc = {
+        "script": "python " + " ".join(sys.argv),
+        "machine": machine(),
+        "model": args.model,
+        "onnx": str(onnx_dir.name),
+        "max_tokens": q.max_tokens,
+        "rule": f"smallest grid margin with selection-set agreement >= {TARGET:.1%} for both decisions",
+        "chosen_margin": chosen,
+        "export_default_margin": RECHECK_MARGIN,
+        "simulated": rows,
+        "note": "simulated: rechecked rows take PyTorch fp32's label (the fp32 ONNX file agrees with it); "
+        "as_loaded: the real default path",
+    }
+    t = time.perf_counter()
+    doc["as_loaded"] = validation_agreement(args.model, onnx_dir)
+    doc["as_loaded_seconds"] = round(time.perf_counter() - t, 1)
+    print(json.dumps(doc["as_loaded"], indent=1))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
