@@ -363,9 +363,15 @@ print(f"(our {S['train']:,}-tweet teacher from section 3: {m['accuracy']:.2%})")
 `tinysent export --int8` writes an ONNX graph and a dynamically quantized copy (int8 weights per
 output channel, activations scaled per call), checked against PyTorch. The shipped model's int8
 export is what `tinysent.load()` runs by default (built once into the user cache). Here the
-shipped student is exported and timed on the same tweets. (`export` checks the int8 file against
-PyTorch and refuses one that flips labels: a small model fine-tuned for a few minutes, like the
-teacher above, often has tweets so close to 0.5 that int8 flips them.)""",
+shipped student is exported and timed on the same tweets.
+
+int8 moves every logit a little (for the shipped model, by under 0.12 for 99 % of tweets). That
+only changes a label when a tweet sits almost exactly between two classes, but such near-ties are
+~1 % of tweets. So `load()` runs int8 and then scores again, in fp32 (`model.onnx`, beside the int8
+file), the few tweets whose int8 logits lie within 0.06 of another label (~3 %): fp32's labels at
+close to int8's speed. `recheck_margin=0` gives int8 alone; the cell compares the three against
+PyTorch's labels. (`export` also refuses an int8 file that flips a reference tweet even after the
+recheck.)""",
     ),
     (
         CODE,
@@ -375,18 +381,26 @@ from tinysent.predict import SHIPPED_DIR
 onnx_dir = WORK / "student-onnx"
 with output_folder(onnx_dir, overwrite=True):
     report = export(SHIPPED_DIR, onnx_dir, int8=True)  # refuses if int8 flips a reference label
-print("label agreement with PyTorch on the reference tweets:", {k: report["parity"][k]["label_agreement"] for k in ("fp32", "int8")})
-speeds = {}
-for name, pred in [("PyTorch fp32", student), ("ONNX fp32", tinysent.load(onnx_dir, precision="fp32")), ("ONNX int8", tinysent.load(onnx_dir))]:
+speeds, labels = {}, {}
+kinds = [
+    ("PyTorch fp32", student),
+    ("ONNX fp32", tinysent.load(onnx_dir, precision="fp32")),
+    ("ONNX int8 alone", tinysent.load(onnx_dir, recheck_margin=0)),
+    ("ONNX int8 + fp32 recheck", tinysent.load(onnx_dir)),  # what load() gives
+]
+for name, pred in kinds:
     pred.predict(texts[:64])
     t0 = time.perf_counter()
-    pred.predict(texts)
+    labels[name] = [r["label"] for r in pred.predict(texts)]
     speeds[name] = len(texts) / (time.perf_counter() - t0)
-plt.figure(figsize=(6, 2.2))
-plt.barh(list(speeds), list(speeds.values()), color=["C0", "C1", "C2"])
+plt.figure(figsize=(6, 2.4))
+plt.barh(list(speeds), list(speeds.values()), color=["C0", "C1", "C2", "C3"])
 plt.xlabel("tweets / s on this CPU (the shipped student)")
 plt.show()
-print({k: f"{v:,.0f}/s" for k, v in speeds.items()}, f"int8: {speeds['ONNX int8'] / speeds['PyTorch fp32']:.1f}x PyTorch")""",
+ref = labels["PyTorch fp32"]
+for name in speeds:
+    agree = sum(a == b for a, b in zip(labels[name], ref)) / len(ref)
+    print(f"{name:26} {speeds[name]:6,.0f} tweets/s   labels as PyTorch: {agree:.2%}")""",
     ),
     (
         MD,
