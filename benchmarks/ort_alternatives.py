@@ -1,7 +1,9 @@
 """ONNX Runtime settings and graphs tried against the default int8 export, paired in one process
 (model calls only, the default path's batching and token cap, order rotating; this VM's speed
-wanders, paired ratios do not): ONNX Runtime's own transformer optimizer on the plain graph (fused
-Attention / BiasGelu / SkipLayerNormalization, then int8 QAttention) and three session settings.
+wanders, paired ratios do not): ONNX Runtime's SkipLayerNormalization fusion turned back on (the
+default path turns it off for int8 graphs), ONNX Runtime's own transformer optimizer on the plain
+graph (fused Attention / BiasGelu / SkipLayerNormalization, then int8 QAttention) and three session
+settings.
 
     python benchmarks/ort_alternatives.py --data ../shared/data/sentiment140/training.head10000.csv
 writes benchmarks/results/ort_alternatives.json.
@@ -40,12 +42,12 @@ def main() -> None:
     import tinysent
     from tinysent import data as D
     from tinysent.export import export
-    from tinysent.predict import SHIPPED_DIR, OnnxBackend
+    from tinysent.predict import INT8_DISABLED_OPTIMIZERS, SHIPPED_DIR, OnnxBackend
 
     pred = tinysent.load(recheck_margin=0)  # the default path's int8 file, batching and token cap
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])
 
-    def session(file, entries=None):
+    def session(file, entries=None, disabled=INT8_DISABLED_OPTIMIZERS):
         be = OnnxBackend(file)
         o = ort.SessionOptions()
         o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -55,7 +57,9 @@ def main() -> None:
         )
         for k, v in (entries or {}).items():
             o.add_session_config_entry(k, v)
-        be.session = ort.InferenceSession(str(file), o, providers=["CPUExecutionProvider"])
+        be.session = ort.InferenceSession(
+            str(file), o, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled)
+        )
         return be
 
     with tempfile.TemporaryDirectory() as tmp:

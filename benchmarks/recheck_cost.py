@@ -1,5 +1,6 @@
 """What the default path's fp32 recheck of near-ties costs, measured paired: the same 10,000 tweets
-through `tinysent.load().predict` as shipped (int8 + fp32 recheck, 4,096-token cap), int8 alone with
+through `tinysent.load().predict` as shipped (int8 + fp32 recheck; int8 calls capped at 4,096 padded
+tokens, the recheck's fp32 calls at 768), the same with 4,096-token fp32 calls, int8 alone with
 the cap (`recheck_margin=0`), and int8 alone without it (the default path before the recheck), back
 to back in one process, order rotating, many rounds. This VM's speed wanders by 10-25 % within
 minutes, which swamps separate runs; paired ratios do not.
@@ -31,8 +32,11 @@ def main() -> None:
     from tinysent import data as D
 
     texts = D.read(a.data).texts[: a.n]
+    before = tinysent.load()
+    before.recheck_max_tokens = 4096  # the recheck's fp32 calls as large as int8's
     kinds = {
         "default path (int8 + fp32 recheck, cap 4096)": tinysent.load(),
+        "the same, fp32 recheck calls also capped at 4096 tokens": before,
         "int8 alone, cap 4096": tinysent.load(recheck_margin=0),
         "int8 alone, no cap (the default path before)": tinysent.load(recheck_margin=0, max_tokens=None),
     }
@@ -42,7 +46,7 @@ def main() -> None:
     rates = {k: [] for k in kinds}
     names = list(kinds)
     for r in range(a.rounds):
-        for k in names[r % 3 :] + names[: r % 3]:
+        for k in names[r % len(names) :] + names[: r % len(names)]:
             t = time.perf_counter()
             kinds[k].predict(texts)
             rates[k].append(len(texts) / (time.perf_counter() - t))

@@ -33,6 +33,11 @@ PRECISIONS = ("auto", "int8", "fp32")
 # Padded tokens per model call when ``max_tokens="auto"``: for int8 ONNX only (fp32 results do not
 # depend on the call, int8's per-call activation scales do; the fp32 recheck below absorbs that).
 INT8_MAX_TOKENS = 4096
+INT8_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)  # see OnnxBackend
+# Padded tokens per fp32 call of the int8 recheck: fp32 runs best in small calls (its activations
+# and weights are 4x int8's): the shipped model's near-ties were rescored at 690 tweets/s in calls
+# of 4,096 tokens, 930-950/s in calls of 512-768 (benchmarks/recheck_cost.py measures the effect).
+RECHECK_MAX_TOKENS = 768
 
 
 def decision_margin(logits: np.ndarray, decision, neg: int, pos: int) -> np.ndarray:
@@ -102,7 +107,13 @@ class OnnxBackend:
         opts.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2))
         opts.inter_op_num_threads = 1
         self.file = file
-        self.session = ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
+        # int8 graphs: ONNX Runtime's fused SkipLayerNormalization ran slower than the Add +
+        # LayerNormalization it replaces (the shipped model: +10 % tweets/s with the fusion off,
+        # paired; benchmarks/ort_alternatives.py); fp32 graphs showed no difference either way.
+        off = INT8_DISABLED_OPTIMIZERS if Path(file).name == ONNX_FILES["int8"] else []
+        self.session = ort.InferenceSession(
+            str(file), opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(off)
+        )
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -208,6 +219,7 @@ class Predictor:
         self.recheck = recheck
         self.recheck_margin = recheck_margin if recheck is not None else 0.0
         self.rechecked = 0  # texts the recheck has scored again, since loading
+        self.recheck_max_tokens = RECHECK_MAX_TOKENS
         self.tokenizer = tokenizer
         self.meta = meta
         self.path = path
@@ -307,18 +319,19 @@ class Predictor:
         token cap: a call of 256 long tweets holds tens of MB of FFN activations and runs out of cache;
         capped calls are faster (benchmarks/token_cap.py, paired). Int8 scales activations per call,
         so the cap changes int8 results a little; the recheck takes the affected near-ties to fp32."""
-        out = self._calls(self.backend, ids, batch_size)
+        out = self._calls(self.backend, ids, batch_size, self.max_tokens)
         if self.recheck is not None and decision is not None and len(ids):
             near = np.flatnonzero(decision_margin(out, decision, self._neg, self._pos) < self.recheck_margin)
             if len(near):
-                out[near] = self._calls(self.recheck, [ids[i] for i in near], batch_size)
+                cap = min(self.max_tokens or self.recheck_max_tokens, self.recheck_max_tokens)
+                out[near] = self._calls(self.recheck, [ids[i] for i in near], batch_size, cap)
                 self.rechecked += len(near)
         return out
 
-    def _calls(self, backend, ids: list[list[int]], batch_size: int) -> np.ndarray:
+    def _calls(self, backend, ids: list[list[int]], batch_size: int, cap: int | None) -> np.ndarray:
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
-        cap = self.max_tokens or np.iinfo(np.int64).max
+        cap = cap or np.iinfo(np.int64).max
         out = np.empty((len(ids), len(self.meta.labels)), dtype=np.float32)
         s = 0
         while s < len(ids):
