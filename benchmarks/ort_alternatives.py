@@ -79,7 +79,8 @@ def main() -> None:
         )
         kinds = {
             "default export": pred.backend,
-            "ORT optimizer + QAttention": session(Path(tmp) / "opt.int8.onnx"),
+            "SkipLayerNorm fusion on (ORT's default)": session(pred.backend.file, disabled=()),
+            "ORT optimizer + QAttention": session(Path(tmp) / "opt.int8.onnx", disabled=()),
         }
         kinds.update({k: session(pred.backend.file, v) for k, v in SETTINGS.items()})
         rates = {k: [] for k in kinds}

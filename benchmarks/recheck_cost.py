@@ -1,9 +1,10 @@
-"""What the default path's fp32 recheck of near-ties costs, measured paired: the same 10,000 tweets
-through `tinysent.load().predict` as shipped (int8 + fp32 recheck; int8 calls capped at 4,096 padded
-tokens, the recheck's fp32 calls at 768), the same with 4,096-token fp32 calls, int8 alone with
-the cap (`recheck_margin=0`), and int8 alone without it (the default path before the recheck), back
-to back in one process, order rotating, many rounds. This VM's speed wanders by 10-25 % within
-minutes, which swamps separate runs; paired ratios do not.
+"""What the default path's fp32 recheck of near-ties and its token caps cost, measured paired: the
+same 10,000 tweets through `tinysent.load().predict` as shipped (int8 + fp32 recheck; int8 calls
+capped at 4,096 padded tokens, the recheck's fp32 calls at 768), the same with 4,096-token fp32
+calls, the same without the int8 cap, int8 alone (`recheck_margin=0`), and the default path before
+the recheck (int8 alone, no cap, ONNX Runtime's SkipLayerNormalization fusion on), back to back in
+one process, order rotating, many rounds. This VM's speed wanders by 10-25 % within minutes, which
+swamps separate runs; paired ratios do not.
 
     python benchmarks/recheck_cost.py --data ../shared/data/sentiment140/training.head10000.csv
 writes benchmarks/results/recheck_cost.json.
@@ -32,13 +33,22 @@ def main() -> None:
     from tinysent import data as D
 
     texts = D.read(a.data).texts[: a.n]
-    before = tinysent.load()
-    before.recheck_max_tokens = 4096  # the recheck's fp32 calls as large as int8's
+    import onnxruntime as ort
+
+    wide = tinysent.load()
+    wide.recheck_max_tokens = 4096  # the recheck's fp32 calls as large as int8's
+    old = tinysent.load(recheck_margin=0, max_tokens=None)
+    o = ort.SessionOptions()
+    o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    o.intra_op_num_threads = old.backend.session.get_session_options().intra_op_num_threads
+    o.inter_op_num_threads = 1
+    old.backend.session = ort.InferenceSession(str(old.backend.file), o, providers=["CPUExecutionProvider"])
     kinds = {
-        "default path (int8 + fp32 recheck, cap 4096)": tinysent.load(),
-        "the same, fp32 recheck calls also capped at 4096 tokens": before,
+        "default path (int8 + fp32 recheck, int8 cap 4096, recheck cap 768)": tinysent.load(),
+        "the same, recheck calls capped at 4096": wide,
+        "the same, no int8 cap": tinysent.load(max_tokens=None),
         "int8 alone, cap 4096": tinysent.load(recheck_margin=0),
-        "int8 alone, no cap (the default path before)": tinysent.load(recheck_margin=0, max_tokens=None),
+        "the default path before (int8 alone, no cap, SkipLayerNorm fusion on)": old,
     }
     for pred in kinds.values():
         pred.predict(texts[:512])  # warm-up
