@@ -35,32 +35,16 @@ def main() -> None:
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "ort_alternatives.json"))
     a = p.parse_args()
 
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
 
     import tinysent
     from tinysent import data as D
     from tinysent.export import export
-    from tinysent.predict import INT8_DISABLED_OPTIMIZERS, SHIPPED_DIR, OnnxBackend
+    from tinysent.predict import SHIPPED_DIR, OnnxBackend
 
     pred = tinysent.load(recheck_margin=0)  # the default path's int8 file, batching and token cap
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])
-
-    def session(file, entries=None, disabled=INT8_DISABLED_OPTIMIZERS):
-        be = OnnxBackend(file)
-        o = ort.SessionOptions()
-        o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        o.intra_op_num_threads, o.inter_op_num_threads = (
-            be.session.get_session_options().intra_op_num_threads,
-            1,
-        )
-        for k, v in (entries or {}).items():
-            o.add_session_config_entry(k, v)
-        be.session = ort.InferenceSession(
-            str(file), o, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled)
-        )
-        return be
 
     with tempfile.TemporaryDirectory() as tmp:
         export(SHIPPED_DIR, Path(tmp) / "plain", cls_only=False, standard_ops=True)
@@ -79,10 +63,10 @@ def main() -> None:
         )
         kinds = {
             "default export": pred.backend,
-            "SkipLayerNorm fusion on (ORT's default)": session(pred.backend.file, disabled=()),
-            "ORT optimizer + QAttention": session(Path(tmp) / "opt.int8.onnx", disabled=()),
+            "SkipLayerNorm fusion on (ORT's default)": OnnxBackend(pred.backend.file, disabled_optimizers=()),
+            "ORT optimizer + QAttention": OnnxBackend(Path(tmp) / "opt.int8.onnx", disabled_optimizers=()),
         }
-        kinds.update({k: session(pred.backend.file, v) for k, v in SETTINGS.items()})
+        kinds.update({k: OnnxBackend(pred.backend.file, config=v) for k, v in SETTINGS.items()})
         rates = {k: [] for k in kinds}
         names = list(kinds)
         for r in range(a.rounds):

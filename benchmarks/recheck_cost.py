@@ -33,16 +33,12 @@ def main() -> None:
     from tinysent import data as D
 
     texts = D.read(a.data).texts[: a.n]
-    import onnxruntime as ort
+    from tinysent.predict import OnnxBackend
 
     wide = tinysent.load()
     wide.recheck_max_tokens = 4096  # the recheck's fp32 calls as large as int8's
     old = tinysent.load(recheck_margin=0, max_tokens=None)
-    o = ort.SessionOptions()
-    o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    o.intra_op_num_threads = old.backend.session.get_session_options().intra_op_num_threads
-    o.inter_op_num_threads = 1
-    old.backend.session = ort.InferenceSession(str(old.backend.file), o, providers=["CPUExecutionProvider"])
+    old.backend = OnnxBackend(old.backend.file, disabled_optimizers=())  # ORT's SkipLayerNorm fusion on
     kinds = {
         "default path (int8 + fp32 recheck, int8 cap 4096, recheck cap 768)": tinysent.load(),
         "the same, recheck calls capped at 4096": wide,

@@ -57,14 +57,10 @@ def sources(tmp_path_factory):
     return sem, te, s140
 
 
-def config3(sources, base, out, **overrides):
-    """A quick 3-class fine-tuning config on the fixture sources (keyword overrides win)."""
-    from tinysent.config import TrainConfig
-
+def data3(sources) -> dict:
+    """The data settings that 3-class training and distillation on the fixture sources share."""
     sem, te, s140 = sources
-    fields = dict(
-        base=str(base),
-        out=str(out),
+    return dict(
         num_labels=3,
         handlabelled_data=str(sem),
         tweeteval_data=str(te),
@@ -72,12 +68,17 @@ def config3(sources, base, out, **overrides):
         max_train=300,
         val_fraction=0.1,
         max_val=None,
-        epochs=8,
         batch_size=32,
-        lr=3e-3,
         eval_every=20,
-        patience=None,
-        max_length=32,
+    )
+
+
+def config3(sources, base, out, **overrides):
+    """A quick 3-class fine-tuning config on the fixture sources (keyword overrides win)."""
+    from tinysent.config import TrainConfig
+
+    fields = dict(
+        **data3(sources), base=str(base), out=str(out), epochs=8, lr=3e-3, patience=None, max_length=32
     )
     return TrainConfig(**{**fields, **overrides})
 
@@ -298,21 +299,13 @@ def test_three_class_distillation_across_tokenizers(
 
     def cfg(out, teacher=None):
         return DistillConfig(
+            **data3(sources),
             teacher=teacher or str(teacher3),
             binary_teacher=str(trained_model),
             student=str(trained_model),
-            num_labels=3,
-            handlabelled_data=str(sem),
-            tweeteval_data=str(te),
-            train_data=str(s140),
-            max_train=300,
-            val_fraction=0.1,
-            max_val=None,
             stage1_epochs=0,
             stage2_epochs=6,
             stage2_lr=3e-3,
-            batch_size=32,
-            eval_every=20,
             out=str(out),
         )
 

@@ -320,12 +320,13 @@ def export(
     p_ref, _ = ref.positive_proba(texts)
     labels_ref = p_ref >= ref.meta.threshold
     report = {"reference_n": len(texts)}
-    margins = {"fp32": 0.0, "int8_alone": 0.0, "int8": recheck_margin}
-    for kind in margins if "int8" in files else ["fp32"]:
-        be, check = OnnxBackend(out / files[kind.split("_")[0]]), None
-        if margins[kind]:
-            check = OnnxBackend(out / files["fp32"])
-        pred = Predictor(be, ref.tokenizer, ref.meta, out, None, check, margins[kind])
+    sessions = {k: OnnxBackend(out / files[k]) for k in ("fp32", "int8") if k in files}
+    runs = {"fp32": ("fp32", 0.0)}  # report key: (file, recheck margin)
+    if "int8" in sessions:
+        runs.update(int8_alone=("int8", 0.0), int8=("int8", recheck_margin))
+    for kind, (file_kind, margin) in runs.items():
+        check = sessions["fp32"] if margin else None
+        pred = Predictor(sessions[file_kind], ref.tokenizer, ref.meta, out, None, check, margin)
         p, _ = pred.positive_proba(texts)
         agree = float(np.mean((p >= ref.meta.threshold) == labels_ref))
         report[kind] = {"label_agreement": agree, "max_abs_prob_diff": float(np.max(np.abs(p - p_ref)))}

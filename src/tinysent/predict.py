@@ -95,24 +95,29 @@ class TorchBackend:
 class OnnxBackend:
     name = "onnx"
 
-    def __init__(self, file: Path, threads: int | None = None):
+    def __init__(self, file: Path, threads: int | None = None, disabled_optimizers=None, config=None):
+        """``disabled_optimizers``: ONNX Runtime graph optimizers to skip (None: this file kind's
+        default, below); ``config``: extra session config entries (benchmarks try settings here)."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         if os.environ.get("TINYSENT_ORT_SPIN", "1") == "0":
             # Idle ORT threads stop spinning: a service sharing its cores with an event loop needs them.
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        for k, v in (config or {}).items():
+            opts.add_session_config_entry(k, v)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # One intra-op thread per physical core is ORT's sweet spot for small matmuls.
         opts.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2))
         opts.inter_op_num_threads = 1
         self.file = file
-        # int8 graphs: ONNX Runtime's fused SkipLayerNormalization ran slower than the Add +
-        # LayerNormalization it replaces (the shipped model: +10 % tweets/s with the fusion off,
-        # paired; benchmarks/ort_alternatives.py); fp32 graphs showed no difference either way.
-        off = INT8_DISABLED_OPTIMIZERS if Path(file).name == ONNX_FILES["int8"] else []
+        if disabled_optimizers is None:
+            # int8 graphs: ONNX Runtime's fused SkipLayerNormalization ran slower than the Add +
+            # LayerNormalization it replaces (the shipped model: +10 % tweets/s with the fusion off,
+            # paired; benchmarks/ort_alternatives.py); fp32 graphs showed no difference either way.
+            disabled_optimizers = INT8_DISABLED_OPTIMIZERS if Path(file).name == ONNX_FILES["int8"] else ()
         self.session = ort.InferenceSession(
-            str(file), opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(off)
+            str(file), opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled_optimizers)
         )
         self.inputs = {i.name for i in self.session.get_inputs()}
 
@@ -353,15 +358,26 @@ class Predictor:
     def three_class(self) -> bool:
         return len(self.meta.labels) == 3
 
+    @property
+    def threshold(self) -> float:
+        """P(positive) threshold of the binary answer: the model's own; for a 3-class model 0.5 on
+        P(pos) / (P(pos) + P(neg)), i.e. P(pos) vs P(neg)."""
+        return 0.5 if self.three_class else float(self.meta.threshold)
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """The binary answer's default neutral band: a binary model's own (a 3-class model labels
+        neutral itself)."""
+        band = None if self.three_class else self.meta.neutral_band
+        return tuple(band) if band is not None else None
+
     def bounds(self, threshold: float | None = None, band: tuple[float, float] | None = None) -> tuple:
         """The P(positive) decision as bounds on l_pos - l_neg (:func:`decision_margin`): the threshold
-        (default: the model's; 0.5 for a 3-class model's binary answer) and the band's edges."""
+        (default: :attr:`threshold`) and the band's edges."""
         import math
 
         t = self.meta.temperature
-        if threshold is None:
-            threshold = 0.5 if self.three_class else self.meta.threshold
-        cuts = [threshold, *(band or ())]
+        cuts = [self.threshold if threshold is None else threshold, *(band or ())]
         return tuple(t * math.log(c / (1 - c)) for c in cuts if 0 < c < 1)
 
     def proba(self, texts: list[str], batch_size: int = 256, decision=None) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +385,7 @@ class Predictor:
         ``decision`` (what the recheck protects): default "argmax" for a 3-class model, else the
         model's threshold and band."""
         if decision is None:
-            decision = "argmax" if self.three_class else self.bounds(band=self.meta.neutral_band)
+            decision = "argmax" if self.three_class else self.bounds(band=self.band)
         ids, truncated = self.token_ids(texts)
         return softmax(self.logits(ids, batch_size, decision), self.meta.temperature), truncated
 
@@ -380,11 +396,10 @@ class Predictor:
         P(pos) / (P(pos) + P(neg)), what Sentiment140-style binary questions are scored by.
         ``decision``: default the model's threshold (0.5 for a 3-class model) and band."""
         if decision is None:
-            decision = self.bounds(band=None if self.three_class else self.meta.neutral_band)
+            decision = self.bounds(band=self.band)
         p, truncated = self.proba(texts, batch_size, decision)
         if self.three_class:
-            neg = self.meta.labels.index("negative")
-            return binary_share(p, neg, self._pos), truncated
+            return binary_share(p, self._neg, self._pos), truncated
         return p[:, self._pos], truncated
 
     def predict(
@@ -416,15 +431,9 @@ class Predictor:
                 r = {"label": names[int(np.argmax(row))], **{n: round(v, 6) for n, v in zip(names, row)}}
                 records.append(self._flags(r, t, tr))
             return records[0] if single else records
-        band = (
-            neutral_band
-            if neutral_band is not None
-            else (None if self.three_class else self.meta.neutral_band)
-        )
-        threshold = 0.5 if self.three_class else self.meta.threshold
-        band = tuple(band) if band is not None else None
-        p, truncated = self.positive_proba(items, batch_size, self.bounds(threshold, band))
-        labels = label_of(p, threshold, band)
+        band = tuple(neutral_band) if neutral_band is not None else self.band
+        p, truncated = self.positive_proba(items, batch_size, self.bounds(band=band))
+        labels = label_of(p, self.threshold, band)
         for t, lab, pp, tr in zip(items, labels, p.tolist(), truncated.tolist()):
             records.append(
                 self._flags({"label": lab, "positive": round(pp, 6), "negative": round(1 - pp, 6)}, t, tr)

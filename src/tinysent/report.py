@@ -105,12 +105,6 @@ class System:
     threshold: float = 0.5  # positive when p_pos >= threshold: a model's own (tinysent.json), else 0.5
 
 
-def _threshold(p) -> float:
-    """The decision threshold a model's predict uses: its own for a binary model, P(pos) vs P(neg)
-    (0.5 on the share) for a 3-class one."""
-    return 0.5 if p.three_class else float(p.meta.threshold)
-
-
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -230,7 +224,7 @@ def build_report(
                         f"{Path(d).name}/{c.parent.name}",
                         p.positive_proba(test.texts)[0],
                         "model",
-                        _threshold(p),
+                        p.threshold,
                     )
                 )
             systems += group
@@ -239,7 +233,7 @@ def build_report(
         p = load(d)
         predictors.append(p)
         name = Path(d).name if Path(d).name != "tinysent-tinybert-4l" else "shipped tinybert-4l"
-        systems.append(System(name, p.positive_proba(test.texts)[0], "model", _threshold(p)))
+        systems.append(System(name, p.positive_proba(test.texts)[0], "model", p.threshold))
     train = None
     if train_path is not None:
         train = D.load(train_path, "train").binary()
