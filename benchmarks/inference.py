@@ -26,7 +26,7 @@ from _machine import write_result  # noqa: E402
 
 
 def texts_of(path: str, n: int) -> list[str]:
-    from tinysent import data as D
+    from tinysent.build import sentiment140 as D
 
     return D.read(path).texts[:n]
 
@@ -68,7 +68,7 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
     if tinysent_kind:
         pred.rechecked = 0
     passes = []
-    from tinysent.score import CHUNK  # the chunk size `tinysent predict --output` streams with
+    from tinysent.apps.score import CHUNK  # the chunk size `tinysent predict --output` streams with
 
     for _ in range(1 if kind == "pipeline" else 3):  # this VM's speed wanders: the median of three passes
         t = time.perf_counter()
@@ -110,12 +110,12 @@ def main() -> None:
         r["peak_rss_mb"] = round(int(hwm.split()[1]) / 1024, 1)
         print(json.dumps(r))
         return
-    from tinysent.export import export
+    from tinysent.build.export import export
 
     with tempfile.TemporaryDirectory() as tmp:
         parity = export(a.model, Path(tmp) / "onnx", int8=True)["parity"]
         results = {}
-        from tinysent.predict import SHIPPED_DIR
+        from tinysent.runtime.predictor import SHIPPED_DIR
 
         kinds = ["pipeline", "torch_fp32", "onnx_fp32", "onnx_int8_alone", "onnx_int8", "vader"]
         if Path(a.model).resolve() == SHIPPED_DIR.resolve():

@@ -42,7 +42,7 @@ class _Session:
 
 
 def profile(file: Path, pred, ids, threads: int) -> dict:
-    from tinysent.predict import OnnxBackend
+    from tinysent.runtime.predictor import OnnxBackend
 
     pred.backend = OnnxBackend(file, threads)  # what `tinysent predict` runs
     pred.logits(ids[:512], 256)  # warm-up
@@ -83,8 +83,8 @@ def main() -> None:
     a = p.parse_args()
 
     import tinysent
-    from tinysent import data as D
-    from tinysent.export import export
+    from tinysent.build import sentiment140 as D
+    from tinysent.build.export import export
 
     pred = tinysent.load(a.onnx, backend="onnx")
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])

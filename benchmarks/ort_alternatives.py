@@ -39,9 +39,9 @@ def main() -> None:
     from onnxruntime.transformers import optimizer
 
     import tinysent
-    from tinysent import data as D
-    from tinysent.export import export
-    from tinysent.predict import SHIPPED_DIR, OnnxBackend
+    from tinysent.build import sentiment140 as D
+    from tinysent.build.export import export
+    from tinysent.runtime.predictor import SHIPPED_DIR, OnnxBackend
 
     pred = tinysent.load(recheck_margin=0)  # the default path's int8 file, batching and token cap
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])

@@ -35,9 +35,9 @@ def main() -> None:
     import ray
 
     import tinysent
-    from tinysent import data as D
-    from tinysent.raydata import score_dataset
-    from tinysent.score import score_file
+    from tinysent.apps.raydata import score_dataset
+    from tinysent.apps.score import score_file
+    from tinysent.build import sentiment140 as D
 
     texts = D.read(args.data).texts[: args.n]
     tmp = Path(tempfile.mkdtemp(prefix="ray-bench-"))
@@ -76,7 +76,7 @@ def main() -> None:
             "tweets_per_s_with_start": round(len(texts) / (job_s + start_s)),
         }
         for f in files:  # the same records as single-process scoring, file by file
-            from tinysent.raydata import shard_name
+            from tinysent.apps.raydata import shard_name
 
             got = pq.read_table(tmp / f"ray{workers}" / shard_name(str(f), "parquet"))
             assert got.equals(pq.read_table(tmp / f"single-{f.stem}.parquet")), f

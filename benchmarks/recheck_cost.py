@@ -30,10 +30,10 @@ def main() -> None:
     a = p.parse_args()
 
     import tinysent
-    from tinysent import data as D
+    from tinysent.build import sentiment140 as D
 
     texts = D.read(a.data).texts[: a.n]
-    from tinysent.predict import OnnxBackend
+    from tinysent.runtime.predictor import OnnxBackend
 
     wide = tinysent.load()
     wide.recheck_max_tokens = 4096  # the recheck's fp32 calls as large as int8's

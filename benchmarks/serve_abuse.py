@@ -106,7 +106,7 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "tinysent.cli", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "tinysent.apps.cli", "serve", "--port", str(port)]
     cmd += ["--model", args.model] if args.model else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     url = f"http://127.0.0.1:{port}"

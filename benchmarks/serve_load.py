@@ -84,7 +84,7 @@ def start_server(serve_args: list[str], env: dict | None = None) -> tuple[str, s
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "tinysent.cli", "serve", *serve_args, "--port", str(port)]
+    cmd = [sys.executable, "-m", "tinysent.apps.cli", "serve", *serve_args, "--port", str(port)]
     server = subprocess.Popen(
         cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

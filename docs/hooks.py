@@ -19,7 +19,7 @@ def _options_table(parser: argparse.ArgumentParser) -> str:
 
 
 def cli_reference() -> str:
-    from tinysent.cli import build_parser
+    from tinysent.apps.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

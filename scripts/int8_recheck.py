@@ -35,12 +35,12 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    from tinysent import data as D
-    from tinysent.config import RECHECK_MARGIN, ModelMeta
-    from tinysent.dataset import validation_split
-    from tinysent.export import cached_export, validation_agreement
-    from tinysent.handlabelled import read_tweeteval
-    from tinysent.predict import Predictor, decision_margin
+    from tinysent.build import sentiment140 as D
+    from tinysent.build.export import cached_export, validation_agreement
+    from tinysent.build.semeval import read_tweeteval
+    from tinysent.build.tokens import validation_split
+    from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
+    from tinysent.runtime.predictor import Predictor, decision_margin
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     from _machine import machine

@@ -113,7 +113,7 @@ def build(scheme: str, fp32: Path, dst: Path, groups: dict) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from tinysent.export import fuse_attention_transposes
+    from tinysent.build.export import fuse_attention_transposes
 
     kind, _, which = scheme.partition(":")
     chosen = [n for g in (groups if which == "all" else which.split(",") if which else []) for n in groups[g]]
@@ -151,12 +151,12 @@ def main() -> None:
 
     import onnx
 
-    from tinysent.config import ModelMeta
-    from tinysent.dataset import validation_split
-    from tinysent.export import cpu_has_vnni, export
-    from tinysent.handlabelled import read_tweeteval
-    from tinysent.numerics import binary_share, softmax
-    from tinysent.predict import OnnxBackend, Predictor
+    from tinysent.build.export import cpu_has_vnni, export
+    from tinysent.build.semeval import read_tweeteval
+    from tinysent.build.tokens import validation_split
+    from tinysent.core.meta import ModelMeta
+    from tinysent.core.numerics import binary_share, softmax
+    from tinysent.runtime.predictor import OnnxBackend, Predictor
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     from _machine import machine

@@ -72,7 +72,7 @@ import transformers
 from IPython.display import Image, display
 
 import tinysent
-from tinysent import data as D
+from tinysent.build import sentiment140 as D
 
 transformers.utils.logging.set_verbosity_error()  # no load reports naming this machine's paths
 transformers.utils.logging.disable_progress_bar()
@@ -148,7 +148,7 @@ for t, p in zip(test_all.texts[:6], test_all.polarity[:6]):
         MD,
         """## 2. Cleaning and normalisation
 
-One normaliser (`tinysent.normalize`) is shared by training and prediction, and saved with every
+One normaliser (`tinysent.core.normalize`) is shared by training and prediction, and saved with every
 model: HTML entities decoded, `@mentions` → `@user`, links → `http` (TweetEval's convention),
 elongations capped at three letters, emoticons and emoji turned into words.""",
     ),
@@ -157,7 +157,7 @@ elongations capped at three letters, emoticons and emoji turned into words.""",
         """examples = [t for t in train_all.texts[:20000] if "&amp;" in t or "http" in t or "@" in t or "!!!" in t][:6]
 examples.append("soooooo happy :) :D &lt;3 http://t.co/x @bob")
 for t in examples:
-    print(f"{t[:70]!r:74} -> {tinysent.normalize(t)[:70]!r}")""",
+    print(f"{t[:70]!r:74} -> {tinysent.core.normalize(t)[:70]!r}")""",
     ),
     (
         MD,
@@ -167,12 +167,12 @@ nothing is cut and little is padded.""",
     ),
     (
         CODE,
-        """from tinysent.models import load_tokenizer, resolve_base
+        """from tinysent.build.models import load_tokenizer, resolve_base
 
 tok = load_tokenizer(resolve_base("minilm-l6"))
 for t in ["I loooove this phone!!", "@user can't wait 4 tmrw :)"]:
-    print(tok.tokenize(tinysent.normalize(t)))
-sample = [tinysent.normalize(t) for t in train_all.texts[:20000]]
+    print(tok.tokenize(tinysent.core.normalize(t)))
+sample = [tinysent.core.normalize(t) for t in train_all.texts[:20000]]
 ntok = np.array([len(x) for x in tok(sample)["input_ids"]])
 p995 = int(np.percentile(ntok, 99.5))
 plt.figure(figsize=(6, 2.8))
@@ -193,8 +193,8 @@ keeps the best checkpoint.""",
     ),
     (
         CODE,
-        """from tinysent.config import TrainConfig, output_folder
-from tinysent.train import train
+        """from tinysent.build.config import TrainConfig, output_folder
+from tinysent.build.finetune import train
 
 model_dir = WORK / "minilm-l6"
 cfg = TrainConfig(
@@ -209,7 +209,7 @@ print(f"trained in {time.time() - t0:.0f} s; best validation accuracy {summary['
     ),
     (
         CODE,
-        """from tinysent.plots import plot_training
+        """from tinysent.apps.plots import plot_training
 
 plot_training(model_dir / "train_log.jsonl", WORK / "curves.png")
 display(Image(str(WORK / "curves.png")))""",
@@ -218,13 +218,13 @@ display(Image(str(WORK / "curves.png")))""",
         MD,
         """## 4. Evaluation
 
-`tinysent.evaluate.evaluate` is what `tinysent evaluate` runs: the figures below are the files it
+`tinysent.apps.evaluate.evaluate` is what `tinysent evaluate` runs: the figures below are the files it
 writes. Accuracy comes with its 95 % (Wilson) interval: on 359 tweets, ±4 points is what chance
 alone allows.""",
     ),
     (
         CODE,
-        """from tinysent.evaluate import evaluate
+        """from tinysent.apps.evaluate import evaluate
 
 ev_dir = WORK / "eval"
 m = evaluate(model_dir, S140, ev_dir)
@@ -238,7 +238,7 @@ display(Image(str(ev_dir / "confusion_matrix.png")), Image(str(ev_dir / "roc.png
     ),
     (
         CODE,
-        """from tinysent.calibrate import expected_calibration_error
+        """from tinysent.build.calibrate import expected_calibration_error
 
 model = tinysent.load(model_dir)
 test = test_all.binary()
@@ -281,9 +281,9 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
         CODE,
         """import torch
 
-from tinysent.models import load_classifier
-from tinysent.predict import Predictor, TorchBackend
-from tinysent.trainer import LinearSchedule
+from tinysent.build.models import load_classifier
+from tinysent.runtime.predictor import Predictor, TorchBackend
+from tinysent.build.loop import LinearSchedule
 
 steps = 1000
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
@@ -325,7 +325,7 @@ student's from the shipped model, measured now with PyTorch on this machine.""",
     ),
     (
         CODE,
-        """from tinysent.models import count_parameters
+        """from tinysent.build.models import count_parameters
 
 student = tinysent.load(backend="torch")
 texts = test_all.texts * (S["time_n"] // len(test_all.texts) + 1)
@@ -375,8 +375,8 @@ recheck.)""",
     ),
     (
         CODE,
-        """from tinysent.export import export
-from tinysent.predict import SHIPPED_DIR
+        """from tinysent.build.export import export
+from tinysent.runtime.predictor import SHIPPED_DIR
 
 onnx_dir = WORK / "student-onnx"
 with output_folder(onnx_dir, overwrite=True):
@@ -419,7 +419,7 @@ for t in ["I love this phone", "The meeting is at 3pm in room 4", "worst service
     r = default.predict(t)
     print(f"{r['label']:>9}  neg {r['negative']:.2f} neu {r['neutral']:.2f} pos {r['positive']:.2f}  {t}")
 if TWEETEVAL.exists():
-    from tinysent.predict import SHIPPED_DIR  # what `tinysent evaluate` takes without --model
+    from tinysent.runtime.predictor import SHIPPED_DIR  # what `tinysent evaluate` takes without --model
 
     te = evaluate(SHIPPED_DIR, TWEETEVAL, WORK / "tweeteval-val", split="val")
     lo, hi = te["macro_recall_ci95"]

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tinysent.cli import main
+from tinysent.apps.cli import main
 
 from .conftest import tiny_train_args
 
@@ -13,7 +13,7 @@ COMMANDS = ["data", "train", "distill", "evaluate", "predict", "run"]
 
 def test_help_lists_every_command():
     out = subprocess.run(
-        [sys.executable, "-m", "tinysent.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tinysent.apps.cli", "--help"], capture_output=True, text=True, check=True
     )
     for cmd in COMMANDS:
         assert f"    {cmd}" in out.stdout

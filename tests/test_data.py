@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from tinysent import data as D
+from tinysent.build import sentiment140 as D
 
 from .conftest import make_tweets, write_six_col
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tinysent import data as D
+from tinysent.build import sentiment140 as D
 
 from .conftest import SHARED
 

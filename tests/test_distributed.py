@@ -15,7 +15,7 @@ from .conftest import make_tiny_base, tiny_train_args
 def _cli(*args, procs: int = 1):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     if procs == 1:
-        cmd = [sys.executable, "-m", "tinysent.cli", *args]
+        cmd = [sys.executable, "-m", "tinysent.apps.cli", *args]
     else:
         cmd = [
             sys.executable,
@@ -24,7 +24,7 @@ def _cli(*args, procs: int = 1):
             "--standalone",
             f"--nproc_per_node={procs}",
             "-m",
-            "tinysent.cli",
+            "tinysent.apps.cli",
             *args,
         ]
     return cmd, env

@@ -26,7 +26,7 @@ def test_docs_build_strict_with_generated_cli_and_api_reference(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     cli = (site / "cli" / "index.html").read_text()
-    from tinysent.cli import build_parser
+    from tinysent.apps.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
     for name in sub.choices:

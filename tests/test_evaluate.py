@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from tinysent.evaluate import binary_metrics, evaluate, wilson_interval
+from tinysent.apps.evaluate import binary_metrics, evaluate, wilson_interval
 
 
 def test_wilson_known_values():

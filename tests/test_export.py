@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinysent
-from tinysent.export import export
+from tinysent.build.export import export
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_cls_only_graph_gives_the_models_logits_on_padded_batches(trained_model)
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tinysent.export import cls_only_graph
+    from tinysent.build.export import cls_only_graph
 
     model = AutoModelForSequenceClassification.from_pretrained(
         trained_model, attn_implementation="eager"
@@ -56,7 +56,7 @@ def test_onnx_backend_is_picked_and_matches_torch(exported, trained_model):
     b = torch_p.predict(texts)
     assert [r["label"] for r in a] == [r["label"] for r in b]
     assert a[3].get("truncated") and a[2].get("empty")
-    from tinysent.predict import Predictor
+    from tinysent.runtime.predictor import Predictor
 
     fp32 = Predictor.from_dir(out, backend="onnx")
     assert fp32.backend.file.name == "model.int8.onnx"
@@ -75,7 +75,7 @@ def test_simulate_int8_computes_what_the_int8_export_computes(trained_model, tmp
     layer: the [CLS]-only graph takes its last layer's int8 scales from fewer rows.)"""
     import torch
 
-    from tinysent.export import cpu_has_vnni, simulate_int8
+    from tinysent.build.export import cpu_has_vnni, simulate_int8
 
     out = tmp_path / "full"
     export(trained_model, out, int8=True, cls_only=False)
@@ -144,7 +144,7 @@ def test_attention_reads_q_k_v_in_place(exported, trained_model, tmp_path):
 
 
 def test_precision_picks_the_onnx_file_and_names_the_fix(exported, trained_model):
-    from tinysent.predict import Predictor
+    from tinysent.runtime.predictor import Predictor
 
     out, _ = exported
     assert Predictor.from_dir(out, precision="fp32").backend.file.name == "model.onnx"
@@ -158,7 +158,7 @@ def test_precision_picks_the_onnx_file_and_names_the_fix(exported, trained_model
 def test_export_validate_compares_on_the_models_validation_split(trained_model, tmp_path, capsys):
     """`tinysent export --validate`: the int8 file against PyTorch on the validation split rebuilt from
     the model's saved config (120 tweets of the fixture), written beside the export."""
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out = tmp_path / "onnx"
     assert main(["export", "--model", str(trained_model), "--out", str(out), "--int8", "--validate"]) == 0
@@ -169,7 +169,7 @@ def test_export_validate_compares_on_the_models_validation_split(trained_model, 
 
 
 def test_cached_export_is_built_once_hash_pinned_and_rebuilt_when_damaged(trained_model, monkeypatch):
-    import tinysent.export as X
+    import tinysent.build.export as X
 
     first = X.cached_export(trained_model)
     assert (first / "model.int8.onnx").exists() and (first / "model.onnx").exists()  # int8 + its recheck
@@ -186,8 +186,8 @@ def test_cached_export_is_built_once_hash_pinned_and_rebuilt_when_damaged(traine
 
 
 def test_the_default_load_runs_the_shipped_model_as_int8_onnx():
-    from tinysent.config import RECHECK_MARGIN
-    from tinysent.predict import SHIPPED_DIR
+    from tinysent.core.meta import RECHECK_MARGIN
+    from tinysent.runtime.predictor import SHIPPED_DIR
 
     fast = tinysent.load()
     assert fast.backend.name == "onnx" and fast.backend.file.name == "model.int8.onnx"
@@ -203,8 +203,8 @@ def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
     """The int8 file is used with its fp32 recheck: a text whose int8 logits lie within the margin of
     another label gets the fp32 file's logits, every other text keeps int8's; margin 0 is int8 alone,
     an infinite margin is fp32 everywhere."""
-    from tinysent.config import RECHECK_MARGIN
-    from tinysent.predict import decision_margin
+    from tinysent.core.meta import RECHECK_MARGIN
+    from tinysent.runtime.predictor import decision_margin
 
     out, report = exported
     meta = json.loads((out / "tinysent.json").read_text())["config"]["onnx"]
@@ -237,7 +237,7 @@ def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
 def test_recheck_files_are_checked_and_misuse_is_named(exported, trained_model, tmp_path):
     import shutil
 
-    from tinysent.models import ModelError
+    from tinysent.build.models import ModelError
 
     out, _ = exported
     with pytest.raises(ValueError, match="int8 ONNX"):
@@ -256,7 +256,7 @@ def test_recheck_files_are_checked_and_misuse_is_named(exported, trained_model, 
 
 
 def test_export_without_recheck(trained_model, tmp_path, capsys):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out = tmp_path / "plain"
     assert (

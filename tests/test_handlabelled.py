@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from tinysent import handlabelled as H
-from tinysent.normalize import Normalizer
+from tinysent.build import semeval as H
+from tinysent.core.normalize import Normalizer
 
 from .conftest import FILLER, NEG_WORDS, POS_WORDS, make_tweets, write_six_col
 
@@ -75,7 +75,7 @@ def data3(sources) -> dict:
 
 def config3(sources, base, out, **overrides):
     """A quick 3-class fine-tuning config on the fixture sources (keyword overrides win)."""
-    from tinysent.config import TrainConfig
+    from tinysent.build.config import TrainConfig
 
     fields = dict(
         **data3(sources), base=str(base), out=str(out), epochs=8, lr=3e-3, patience=None, max_length=32
@@ -132,7 +132,7 @@ def test_raw_and_anonymised_tweets_normalise_alike_and_overlaps_go():
 
 
 def test_kind_of_and_data_check(sources, capsys):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     sem, te, s140 = sources
     assert (H.kind_of(sem), H.kind_of(te), H.kind_of(s140)) == ("semeval", "tweeteval", "sentiment140")
@@ -143,7 +143,7 @@ def test_kind_of_and_data_check(sources, capsys):
 
 
 def test_binary_rows_supervise_only_the_share():
-    from tinysent.mixed import MixedCrossEntropy
+    from tinysent.build.three_class import MixedCrossEntropy
 
     class Head(torch.nn.Module):
         def __init__(self, z):
@@ -174,7 +174,7 @@ def test_binary_rows_supervise_only_the_share():
 def test_widened_binary_model_keeps_its_binary_answer(trained_model):
     from transformers import AutoModelForSequenceClassification
 
-    from tinysent.models import widen_to_three
+    from tinysent.build.models import widen_to_three
 
     m = AutoModelForSequenceClassification.from_pretrained(trained_model).eval()
     ids = torch.tensor([[2, 30, 40, 3], [2, 50, 60, 3]])
@@ -188,7 +188,7 @@ def test_widened_binary_model_keeps_its_binary_answer(trained_model):
 @pytest.fixture(scope="module")
 def model3(sources, tiny_base, tmp_path_factory):
     """A tiny 3-class model trained on the SemEval-like fixture plus binary Sentiment140 rows."""
-    from tinysent.train import train
+    from tinysent.build.finetune import train
 
     sem, te, s140 = sources
     out = tmp_path_factory.mktemp("m3") / "model"
@@ -211,7 +211,7 @@ def test_mixed_training_learns_three_classes_and_the_binary_rows(model3):
 
 def test_three_class_predict_and_its_binary_answer(model3, capsys):
     import tinysent
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out, _ = model3
     m = tinysent.load(out)
@@ -229,7 +229,7 @@ def test_three_class_predict_and_its_binary_answer(model3, capsys):
 
 
 def test_evaluate_tweeteval_reports_macro_recall_with_an_interval(model3, sources, tmp_path, capsys):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out, _ = model3
     sem, te, s140 = sources
@@ -250,7 +250,7 @@ def test_evaluate_tweeteval_reports_macro_recall_with_an_interval(model3, source
 
 
 def test_three_class_metrics_by_hand():
-    from tinysent.evaluate import three_class_metrics
+    from tinysent.apps.evaluate import three_class_metrics
 
     y = np.array([0, 0, 1, 1, 2, 2])
     pred = np.array([0, 1, 1, 1, 2, 0])
@@ -271,9 +271,9 @@ def test_three_class_distillation_across_tokenizers(
     rows; the teachers' probabilities are cached per text and reused."""
     import shutil
 
-    from tinysent import mixed
-    from tinysent.distill import DistillConfig, distill
-    from tinysent.train import train
+    from tinysent.build import three_class as mixed
+    from tinysent.build.distill import DistillConfig, distill
+    from tinysent.build.finetune import train
 
     teacher3, _ = model3
     sem, te, s140 = sources
@@ -291,7 +291,7 @@ def test_three_class_distillation_across_tokenizers(
         config3(sources, other_base, other, train_data=None, max_train=0, val_fraction=0.01, max_val=4000),
         progress=False,
     )
-    from tinysent.predict import load
+    from tinysent.runtime.predictor import load
 
     a = load(teacher3).tokenizer("love")["input_ids"]
     b = load(other).tokenizer("love")["input_ids"]
@@ -316,7 +316,7 @@ def test_three_class_distillation_across_tokenizers(
     r = load(tmp_path / "st").predict("the phone is at home")
     assert set(r) >= {"negative", "neutral", "positive"}
     # teacher probabilities are cached per text: asked again, the teacher does not run again
-    import tinysent.predict as P
+    import tinysent.runtime.predictor as P
 
     calls, real = [], P.load
     monkeypatch.setattr(P, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -334,7 +334,7 @@ def test_three_class_distillation_across_tokenizers(
 def test_tweeteval_report_puts_models_baselines_and_published_figures_on_one_page(
     model3, trained_model, sources, tmp_path, capsys
 ):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out3, _ = model3
     sem, te, _ = sources
@@ -359,7 +359,7 @@ def test_scoring_and_serving_carry_the_third_class(model3, tmp_path):
     import csv
 
     import tinysent
-    from tinysent.score import score_file
+    from tinysent.apps.score import score_file
 
     out3, _ = model3
     inp = tmp_path / "in.jsonl"
@@ -379,7 +379,7 @@ def test_service_answers_three_classes(model3):
 
     import httpx
 
-    from tinysent.serve import create_app
+    from tinysent.apps.serve import create_app
 
     out3, _ = model3
     asgi, app = create_app(str(out3))
@@ -406,7 +406,7 @@ def test_service_answers_three_classes(model3):
 def test_calibration_of_a_three_class_model_is_per_class(model3, tmp_path):
     import shutil
 
-    from tinysent.calibrate import calibrate, classwise_ece
+    from tinysent.build.calibrate import calibrate, classwise_ece
 
     m = tmp_path / "m"
     shutil.copytree(model3[0], m)
@@ -422,7 +422,7 @@ def test_calibration_of_a_three_class_model_is_per_class(model3, tmp_path):
 
 
 def test_int8_export_of_a_three_class_model_is_checked_on_both_validation_sets(model3, tmp_path, capsys):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out3, _ = model3
     ref = tmp_path / "ref.txt"  # parity on tweets of the fixture's kind (the built-in ones are foreign to it)
@@ -439,7 +439,7 @@ def test_int8_export_of_a_three_class_model_is_checked_on_both_validation_sets(m
 
 
 def test_the_default_binary_loss_is_full_and_learns_all_three_classes(sources, tiny_base, tmp_path):
-    from tinysent.train import train
+    from tinysent.build.finetune import train
 
     sem, te, s140 = sources
     cfg = config3(sources, tiny_base, tmp_path / "m")
@@ -449,7 +449,7 @@ def test_the_default_binary_loss_is_full_and_learns_all_three_classes(sources, t
 
 
 def test_a_three_class_run_without_its_data_fails_before_loading_anything(capsys):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     assert main(["train", "--num-labels", "3", "--base", "no-such-model", "--quiet"]) == 2
     err = capsys.readouterr().err

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 import tinysent
-from tinysent.cli import main
-from tinysent.export import export
+from tinysent.apps.cli import main
+from tinysent.build.export import export
 
 from .conftest import make_tweets, tiny_train_args, write_six_col
 
@@ -164,7 +164,7 @@ def test_case15_any_iterable_of_texts(trained_model):
 def test_case16_stdin_is_split_like_files_and_bad_bytes_are_named(trained_model, tmp_path):
     def run(stdin: bytes, *args):
         return subprocess.run(
-            [sys.executable, "-m", "tinysent.cli", "predict", "--model", str(trained_model), *args],
+            [sys.executable, "-m", "tinysent.apps.cli", "predict", "--model", str(trained_model), *args],
             input=stdin,
             capture_output=True,
             timeout=120,
@@ -220,7 +220,7 @@ def test_optional_dependencies_name_their_extra(monkeypatch, tmp_path):
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
-    from tinysent.score import ScoreError, read_records
+    from tinysent.apps.score import ScoreError, read_records
 
     (tmp_path / "x.parquet").write_bytes(b"PAR1")
     with pytest.raises(ScoreError, match=r"pip install 'tinysent\[parquet\]'"):
@@ -256,8 +256,8 @@ def test_cases12_13_17_through_the_cli(trained_model, tmp_path, capsys):
 
 
 def test_report_uses_each_models_own_threshold(trained_model, test_file, tmp_path):
-    from tinysent import data as D
-    from tinysent.report import build_report
+    from tinysent.apps.report import build_report
+    from tinysent.build import sentiment140 as D
 
     m = _copy(trained_model, tmp_path / "m")
     meta = json.loads((m / "tinysent.json").read_text())

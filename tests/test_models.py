@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tinysent import models as M
+from tinysent.build import models as M
 
 from .conftest import make_vocab
 
@@ -47,7 +47,7 @@ def _tinybert_layout(folder, hidden=32, layers=2):
 
 def test_tinybert_checkpoint_loads_and_names_ignored_tensors(tmp_path, caplog):
     folder, bert = _tinybert_layout(tmp_path / "tinybert")
-    with caplog.at_level(logging.WARNING, logger="tinysent.models"):
+    with caplog.at_level(logging.WARNING, logger="tinysent.build.models"):
         model, tok, base, info = M.load_classifier(folder)
     assert info["ignored"] == sorted(f"fit_denses.{i}.{p}" for i in range(3) for p in ("bias", "weight"))
     assert "fit_denses.0.weight" in caplog.text
@@ -89,7 +89,7 @@ def test_pack_writes_fp16_that_predicts_the_same_and_keeps_the_card(trained_mode
     import json
 
     import tinysent
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     dest = tmp_path / "shipped"
     dest.mkdir()
@@ -111,7 +111,7 @@ def test_pack_writes_fp16_that_predicts_the_same_and_keeps_the_card(trained_mode
 
 
 def test_pack_refuses_a_folder_without_weights_and_leaves_out_alone(tmp_path, capsys):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     dest = tmp_path / "shipped"
     dest.mkdir()
@@ -127,7 +127,7 @@ def test_init_student_writes_a_random_student_with_the_tokenizer(tiny_base, tmp_
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out = tmp_path / "student"
     assert (

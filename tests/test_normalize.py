@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinysent.normalize import MAX_EXPANSION, VERSION, Normalizer, NormalizerConfig, normalize
+from tinysent.core.normalize import MAX_EXPANSION, VERSION, Normalizer, NormalizerConfig, normalize
 
 
 @pytest.mark.parametrize(

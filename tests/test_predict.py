@@ -1,7 +1,7 @@
 import pytest
 
 import tinysent
-from tinysent.predict import label_of
+from tinysent.runtime.predictor import label_of
 
 
 def test_predict_string_and_list(trained_model):
@@ -79,9 +79,9 @@ def test_decision_margin_bounds_every_label_change():
     argmax, the binary share and a 2-class model's threshold and neutral band at its temperature."""
     import numpy as np
 
-    from tinysent.config import ModelMeta
-    from tinysent.numerics import binary_share, softmax
-    from tinysent.predict import Predictor, decision_margin, label_of
+    from tinysent.core.meta import ModelMeta
+    from tinysent.core.numerics import binary_share, softmax
+    from tinysent.runtime.predictor import Predictor, decision_margin, label_of
 
     rng = np.random.default_rng(0)
     eps = 0.05

@@ -12,9 +12,9 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 pytest.importorskip("ray.data")
 
-from tinysent.cli import main  # noqa: E402
-from tinysent.raydata import expand_inputs, shard_name  # noqa: E402
-from tinysent.score import ScoreError  # noqa: E402
+from tinysent.apps.cli import main  # noqa: E402
+from tinysent.apps.raydata import expand_inputs, shard_name  # noqa: E402
+from tinysent.apps.score import ScoreError  # noqa: E402
 
 WORDS = ["love", "great", "hate", "awful", "the", "day", "movie", "so", "not", "ok", "lol", "@user"]
 
@@ -25,7 +25,7 @@ def _text(rng):
 
 @pytest.fixture(scope="module")
 def int8_model(trained_model, tmp_path_factory):
-    from tinysent.export import export
+    from tinysent.build.export import export
 
     out = tmp_path_factory.mktemp("onnx") / "m"
     export(trained_model, out, int8=True)

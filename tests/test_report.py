@@ -7,14 +7,8 @@ import statistics
 import numpy as np
 import pytest
 
-from tinysent.calibrate import expected_calibration_error, fit_temperature
-from tinysent.report import (
-    Majority,
-    TfidfLogReg,
-    build_report,
-    mcnemar,
-    three_way_accuracy,
-)
+from tinysent.apps.report import Majority, TfidfLogReg, build_report, mcnemar, three_way_accuracy
+from tinysent.build.calibrate import expected_calibration_error, fit_temperature
 
 from .conftest import tiny_train_args
 
@@ -53,7 +47,7 @@ def test_three_way_accuracy():
 
 
 def test_baselines_train_on_a_fixture(train_file, test_file):
-    from tinysent import data as D
+    from tinysent.build import sentiment140 as D
 
     c, t = D.read(train_file), D.read(test_file).binary()
     tf = TfidfLogReg().fit(c.texts, c.classes)
@@ -83,8 +77,8 @@ def test_calibrate_stores_a_temperature_that_predict_uses(trained_model, tmp_pat
     import shutil
 
     import tinysent
-    from tinysent.calibrate import calibrate
-    from tinysent.config import ModelMeta
+    from tinysent.build.calibrate import calibrate
+    from tinysent.core.meta import ModelMeta
 
     m = tmp_path / "m"
     shutil.copytree(trained_model, m)
@@ -97,7 +91,7 @@ def test_calibrate_stores_a_temperature_that_predict_uses(trained_model, tmp_pat
 
 
 def test_several_seeds_train_and_report_mean_and_std(tiny_base, train_file, test_file, tmp_path):
-    from tinysent.cli import main
+    from tinysent.apps.cli import main
 
     out = tmp_path / "multi"
     assert main(["train", "--seeds", "2", *tiny_train_args(tiny_base, train_file, out, epochs=1)]) == 0

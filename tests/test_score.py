@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from tinysent.cli import main
-from tinysent.score import ScoreError, read_records, score_file
+from tinysent.apps.cli import main
+from tinysent.apps.score import ScoreError, read_records, score_file
 
 
 def _csv(path, n=30, bad_at=12):

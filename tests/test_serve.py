@@ -22,7 +22,7 @@ def _start(model, *args) -> tuple[str, subprocess.Popen]:
     """`tinysent serve --model MODEL ARGS` on a free loopback port; returns once /readyz answers 200."""
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "tinysent.cli", "serve", "--model", str(model), "--port", str(port), *args]
+    cmd = [sys.executable, "-m", "tinysent.apps.cli", "serve", "--model", str(model), "--port", str(port), *args]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -126,7 +126,7 @@ def test_continuous_batching_scores_what_queued_while_the_model_was_busy():
     import asyncio
     import threading
 
-    from tinysent.serve import MicroBatcher
+    from tinysent.apps.serve import MicroBatcher
 
     calls: list[list[str]] = []
     started = threading.Event()

@@ -13,8 +13,8 @@ import types
 import httpx
 import pytest
 
-from tinysent.cli import _serve_token
-from tinysent.serve import MicroBatcher
+from tinysent.apps.cli import _serve_token
+from tinysent.apps.serve import MicroBatcher
 
 from .test_serve import _start
 
@@ -156,7 +156,7 @@ def test_a_public_host_needs_a_token_or_insecure(tmp_path, monkeypatch):
     # through the real CLI: refused before any model is loaded
     env = {k: v for k, v in os.environ.items() if k != "TINYSENT_TOKEN"}
     r = subprocess.run(
-        [sys.executable, "-m", "tinysent.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        [sys.executable, "-m", "tinysent.apps.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
         capture_output=True,
         text=True,
         env=env,
@@ -167,7 +167,7 @@ def test_a_public_host_needs_a_token_or_insecure(tmp_path, monkeypatch):
 
 def test_serve_without_its_extra_names_the_extra():
     code = (
-        "import sys; sys.modules['fastapi'] = None; from tinysent.cli import main; sys.exit(main(['serve']))"
+        "import sys; sys.modules['fastapi'] = None; from tinysent.apps.cli import main; sys.exit(main(['serve']))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "pip install 'tinysent[serve]'" in r.stderr and "Traceback" not in r.stderr

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import tinysent
-from tinysent.predict import SHIPPED_DIR
+from tinysent.runtime.predictor import SHIPPED_DIR
 
 from .conftest import SHARED
 
@@ -27,7 +27,7 @@ def test_loads_with_no_arguments_and_classifies():
 def test_cli_with_only_the_text(tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "PATH": "", "HOME": str(tmp_path)}
     r = subprocess.run(
-        [sys.executable, "-m", "tinysent.cli", "predict", "What a wonderful day"],
+        [sys.executable, "-m", "tinysent.apps.cli", "predict", "What a wonderful day"],
         capture_output=True,
         text=True,
         env=env,
@@ -45,8 +45,8 @@ def test_files_are_safetensors_and_small():
 @pytest.mark.integration
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/sentiment140 is absent")
 def test_accuracy_matches_the_model_card():
-    from tinysent import data as D
-    from tinysent.evaluate import binary_metrics
+    from tinysent.apps.evaluate import binary_metrics
+    from tinysent.build import sentiment140 as D
 
     test = D.read(SHARED / "testdata.manual.2009.06.14.csv").binary()
     p, _ = tinysent.load(backend="torch").positive_proba(test.texts)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tinysent.cli import build_parser
+from tinysent.apps.cli import build_parser
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tinysent"
 

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from tinysent.batching import collate, length_grouped_batches
-from tinysent.config import ModelMeta, TrainConfig
-from tinysent.dataset import choose_max_length
-from tinysent.predict import load
-from tinysent.trainer import LinearSchedule
+from tinysent.build.batching import collate, length_grouped_batches
+from tinysent.build.config import TrainConfig
+from tinysent.build.loop import LinearSchedule
+from tinysent.build.tokens import choose_max_length
+from tinysent.core.meta import ModelMeta
+from tinysent.runtime.predictor import load
 
 
 def test_tiny_bert_learns_the_fixture(trained_model):
@@ -95,10 +96,10 @@ def test_bad_config_is_a_clear_error():
 def test_token_store_is_built_once_and_matches_direct_tokenisation(
     tiny_base, train_file, tmp_path, monkeypatch
 ):
-    from tinysent import data as D
-    from tinysent.dataset import TokenStore, prepare_data
-    from tinysent.models import load_tokenizer
-    from tinysent.normalize import Normalizer
+    from tinysent.build import sentiment140 as D
+    from tinysent.build.models import load_tokenizer
+    from tinysent.build.tokens import TokenStore, prepare_data
+    from tinysent.core.normalize import Normalizer
 
     monkeypatch.setenv("TINYSENT_CACHE", str(tmp_path / "cache"))
     tok = load_tokenizer(tiny_base)
@@ -127,7 +128,7 @@ def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):
     also after a truncating call has left the backend configured to truncate."""
     from transformers import AutoTokenizer
 
-    from tinysent.dataset import encode
+    from tinysent.core.tokenize import encode
 
     from .conftest import make_tweets
 

@@ -1,19 +1,27 @@
 """tinysent: tweet sentiment with TinyBERT.
 
-Pipeline order, one module each: data → normalize → models → train / distill → evaluate →
-predict. ``tinysent.load()`` gives a predictor; ``tinysent.normalize()`` is the tweet normaliser.
+Layers, each importing only from those before it: :mod:`tinysent.core` (errors, labels and
+decisions, normaliser, tokenisation, model metadata and folder) → :mod:`tinysent.runtime` (backends,
+:class:`~tinysent.runtime.predictor.Predictor`) → :mod:`tinysent.build` (data, training,
+distillation, export, pack; the ``train`` extra) → :mod:`tinysent.apps` (evaluate, report, batch
+scoring, Ray, service, CLI).
+
+``tinysent.load()`` gives a predictor (the shipped model when no folder is named; it needs only ONNX
+Runtime and tokenizers); ``tinysent.normalize()`` is the tweet normaliser.
 """
 
 __version__ = "0.1.0"
 
-from .normalize import Normalizer, NormalizerConfig, normalize  # noqa: E402
+from tinysent.core.errors import TinysentError  # noqa: E402
+from tinysent.core.normalize import Normalizer, NormalizerConfig, normalize  # noqa: E402
 
 
 def load(path=None, **kwargs):
-    """Load a model folder (the shipped model when ``path`` is None) as a :class:`Predictor`."""
-    from .predict import load as _load
+    """Load a model folder (the shipped model when ``path`` is None) as a
+    :class:`~tinysent.runtime.predictor.Predictor`; see :func:`tinysent.runtime.predictor.load`."""
+    from tinysent.runtime.predictor import load as _load
 
     return _load(path, **kwargs)
 
 
-__all__ = ["Normalizer", "NormalizerConfig", "__version__", "load", "normalize"]
+__all__ = ["Normalizer", "NormalizerConfig", "TinysentError", "__version__", "load", "normalize"]

@@ -1,0 +1,141 @@
+"""Calibration: temperature scaling fitted on the model's own validation split (rebuilt from the
+config saved with the model: same data, seed and fractions), stored in tinysent.json and applied by
+predict; and the expected calibration error that judges it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from tinysent.apps.evaluate import binary_metrics
+from tinysent.build.tokens import validation_split
+from tinysent.core.errors import InputError
+from tinysent.core.meta import ModelMeta
+from tinysent.core.numerics import softmax
+
+
+def expected_calibration_error(y: np.ndarray, p_pos: np.ndarray, bins: int = 10) -> tuple[float, list]:
+    """ECE of the predicted class's confidence, equal-width bins; also the per-bin table."""
+    y = np.asarray(y)
+    p_pos = np.asarray(p_pos, float)
+    pred = (p_pos >= 0.5).astype(int)
+    conf = np.where(pred == 1, p_pos, 1 - p_pos)
+    correct = (pred == y).astype(float)
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            gap = abs(correct[m].mean() - conf[m].mean())
+            ece += m.mean() * gap
+            table.append(
+                {
+                    "lo": float(edges[b]),
+                    "hi": float(edges[b + 1]),
+                    "n": int(m.sum()),
+                    "confidence": float(conf[m].mean()),
+                    "accuracy": float(correct[m].mean()),
+                }
+            )
+    return float(ece), table
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the validation negative log-likelihood (scipy's bounded search on log T,
+    T in [0.05, 20])."""
+    from scipy.optimize import minimize_scalar
+
+    z = np.asarray(logits, float)
+    y = np.asarray(y, int)
+
+    def nll(log_t: float) -> float:
+        p = softmax(z, math.exp(log_t))[np.arange(len(y)), y]
+        return float(-np.log(np.maximum(p, 1e-300)).mean())
+
+    res = minimize_scalar(
+        nll, bounds=(math.log(0.05), math.log(20.0)), method="bounded", options={"xatol": 1e-6}
+    )
+    return math.exp(res.x)
+
+
+def classwise_ece(y: np.ndarray, probs: np.ndarray, labels, bins: int = 10) -> dict[str, float]:
+    """Per class c, the calibration error of P(c) against "is c" (equal-width bins over [0, 1]): a
+    3-class model is calibrated only if every class's probability is."""
+    y = np.asarray(y)
+    edges = np.linspace(0, 1, bins + 1)
+    out = {}
+    for c, name in enumerate(labels):
+        p, hit = probs[:, c], (y == c).astype(float)
+        idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+        out[name] = float(
+            sum(
+                (idx == b).mean() * abs(hit[idx == b].mean() - p[idx == b].mean())
+                for b in range(bins)
+                if (idx == b).any()
+            )
+        )
+    return out
+
+
+def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred) -> dict:
+    """3-class models: the temperature is fitted on TweetEval's validation split (named in the model's
+    config), and each class's calibration error is reported before and after."""
+    from tinysent.build.semeval import classes3, read_tweeteval
+
+    folder = meta.config.get("tweeteval_data")
+    if not folder:
+        raise InputError("the model's config names no TweetEval folder to calibrate on")
+    val = read_tweeteval(folder, "val")
+    y = classes3(val.polarity)
+    order = [meta.labels.index(n) for n in ("negative", "neutral", "positive")]
+    ids, _ = pred.token_ids(val.texts)
+    logits = pred.logits(ids, 256)[:, order]
+    t = fit_temperature(logits, y)
+    names = ("negative", "neutral", "positive")
+    meta.temperature = t
+    meta.metrics = {
+        **meta.metrics,
+        "calibration": {
+            "temperature": t,
+            "on": "TweetEval validation",
+            "val_n": len(y),
+            "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), names),
+            "classwise_ece_after": classwise_ece(y, softmax(logits, t), names),
+        },
+    }
+    meta.save(model_dir)
+    return meta.metrics["calibration"]
+
+
+def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
+    """Fit the temperature on the model's validation split and store it (with ECE before/after)."""
+    from tinysent.runtime.predictor import load
+
+    model_dir = Path(model_dir)
+    meta = ModelMeta.load(model_dir)
+    pred = load(model_dir)
+    if len(meta.labels) == 3:
+        return calibrate_three_class(model_dir, meta, pred)
+    prep = validation_split(model_dir, pred.tokenizer, data)
+    logits = pred.logits(prep.val_ids, 256)
+    y = prep.val_labels
+    t = fit_temperature(logits, y)
+    pos = meta.labels.index("positive")
+    before, _ = expected_calibration_error(y, softmax(logits, meta.temperature)[:, pos])
+    after, _ = expected_calibration_error(y, softmax(logits, t)[:, pos])
+    meta.temperature = t
+    meta.metrics = {
+        **meta.metrics,
+        "calibration": {
+            "temperature": t,
+            "val_n": len(y),
+            "ece_before": before,
+            "ece_after": after,
+            "val_accuracy": binary_metrics(y, softmax(logits, t)[:, pos])["accuracy"],
+        },
+    }
+    meta.save(model_dir)
+    return meta.metrics["calibration"]

@@ -1,0 +1,141 @@
+"""Resumable training state without pickle: weights and optimizer tensors in safetensors, the rest
+(scheduler, RNG states, data position, best metrics) in JSON; written to a temporary folder and
+renamed into place, so a kill at any moment leaves either the previous checkpoint or the new one."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+
+from tinysent.core.errors import InputError
+
+DIR = "checkpoint"
+
+
+def _rng_state() -> tuple[dict, dict]:
+    tensors = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"cuda.{i}"] = s
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    py = random.getstate()
+    return tensors, {
+        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+        "python": [py[0], list(py[1]), py[2]],
+    }
+
+
+def _set_rng_state(tensors: dict, js: dict) -> None:
+    torch.set_rng_state(tensors["torch"])
+    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("cuda."))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+    kind, keys, pos, has_gauss, gauss = js["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    v, state, g = js["python"]
+    random.setstate((v, tuple(state), g))
+
+
+def save(out: Path, accelerator, model, optimizer, scheduler, trainer_state: dict) -> None:
+    """Write ``out/checkpoint`` atomically (main process writes; every process waits)."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp, final, old = out / (DIR + ".tmp"), out / DIR, out / (DIR + ".old")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        save_model(accelerator.unwrap_model(model), str(tmp / "model.safetensors"))
+        opt = optimizer.state_dict()
+        tensors = {
+            f"{i}.{k}": v.contiguous()
+            for i, st in opt["state"].items()
+            for k, v in st.items()
+            if torch.is_tensor(v)
+        }
+        scalars = {
+            f"{i}.{k}": v for i, st in opt["state"].items() for k, v in st.items() if not torch.is_tensor(v)
+        }
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        rng_t, rng_j = _rng_state()
+        save_file(rng_t, str(tmp / "rng.safetensors"))
+        (tmp / "state.json").write_text(
+            json.dumps(
+                {
+                    "trainer": trainer_state,
+                    "param_groups": opt["param_groups"],
+                    "optimizer_scalars": scalars,
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng_j,
+                }
+            )
+        )
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def exists(out: Path) -> bool:
+    return (out / DIR / "state.json").exists()
+
+
+def trainer_state(out: Path) -> dict | None:
+    """The trainer state of the checkpoint in ``out`` without loading any tensor (None: no checkpoint)."""
+    f = out / DIR / "state.json"
+    return json.loads(f.read_text())["trainer"] if f.exists() else None
+
+
+def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tuple]:
+    """Restore what :func:`save` wrote into the (prepared) model, optimizer and scheduler.
+
+    Returns the trainer state and the RNG states, which the caller applies with :func:`restore_rng`
+    only after creating its data iterator (creating one draws from torch's global RNG)."""
+    ck = out / DIR
+    js = json.loads((ck / "state.json").read_text())
+    load_model(accelerator.unwrap_model(model), str(ck / "model.safetensors"), device=str(accelerator.device))
+    tensors = load_file(str(ck / "optimizer.safetensors"), device=str(accelerator.device))
+    state: dict = {}
+    for key, v in list(tensors.items()) + list(js["optimizer_scalars"].items()):
+        i, k = key.split(".", 1)
+        state.setdefault(int(i), {})[k] = v
+    for st in state.values():  # AdamW keeps `step` on the CPU
+        if "step" in st and torch.is_tensor(st["step"]):
+            st["step"] = st["step"].cpu()
+    optimizer.load_state_dict({"state": state, "param_groups": js["param_groups"]})
+    scheduler.load_state_dict(js["scheduler"])
+    return js["trainer"], (load_file(str(ck / "rng.safetensors")), js["rng"])
+
+
+def restore_rng(states: tuple) -> None:
+    _set_rng_state(*states)
+
+
+RUN_CONFIG = "run_config.json"
+# Options that may change between a run and its resume: they do not change what is trained.
+RESUMABLE = ("resume", "overwrite", "out", "time_budget", "stage_budgets", "log_every")
+
+
+def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True) -> None:
+    """A new run records its configuration in ``out``; a resumed one must match it, or it would
+    report rows and steps it never trained on. Refuses with the options that differ."""
+    f = Path(out) / RUN_CONFIG
+    mine = {k: v for k, v in config.items() if k not in RESUMABLE}
+    if resume and f.exists():
+        before = {k: v for k, v in json.loads(f.read_text()).items() if k not in RESUMABLE}
+        diff = sorted(k for k in set(before) | set(mine) if before.get(k) != mine.get(k))
+        if diff:
+            what = ", ".join(f"{k}: {before.get(k)!r} -> {mine.get(k)!r}" for k in diff[:6])
+            raise InputError(
+                f"--resume with a changed configuration ({what}): rerun with the original options, "
+                "or start over with --overwrite"
+            )
+    elif main_process:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")

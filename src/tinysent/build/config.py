@@ -1,0 +1,215 @@
+"""Typed configs of training runs (the model metadata, ``tinysent.json``, is :mod:`tinysent.core.meta`).
+
+Every config field is declared with :func:`option`: its help text (and choices) live beside its type
+and default, and ``cli.add_config_args`` turns the dataclass into command-line options, so the CLI,
+the Python API and the config saved with a model never disagree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from contextlib import contextmanager
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+
+from tinysent.core.errors import InputError, MetaError
+
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+
+
+def option(
+    default=MISSING,
+    help: str = "",
+    *,
+    choices=None,
+    metavar=None,
+    nargs=None,
+    default_factory=MISSING,
+    cli=True,
+):
+    """A dataclass field that is also a documented command-line option. ``cli``: True (an option),
+    False (not on the command line), "required", "positional" or "append" (repeatable)."""
+    meta = {"help": help, "choices": choices, "metavar": metavar, "nargs": nargs, "cli": cli}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def config_from_dict(cls, d: dict, renamed: dict[str, str], strict: bool):
+    """Build ``cls`` from a dict, mapping older key names; unknown keys are an error when ``strict``."""
+    d = {renamed.get(k, k): v for k, v in d.items()}
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown and strict:
+        raise InputError(f"unknown {cls.__name__} settings: {sorted(unknown)}")
+    return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# Options that training and distillation share: one definition each.
+
+
+def train_data_option():
+    return option(
+        None, "Sentiment140 training file or folder (default: the cached official download)", metavar="PATH"
+    )
+
+
+def handlabelled_data_option():
+    return option(
+        None,
+        "3 labels: hand-labelled 3-class tweets (the SemEval Task 4A folder or a .tsv file)",
+        metavar="PATH",
+    )
+
+
+def tweeteval_data_option():
+    return option(
+        None,
+        "3 labels: the TweetEval sentiment folder; its validation split selects the model",
+        metavar="DIR",
+    )
+
+
+@dataclass
+class TrainConfig:
+    """Fine-tuning settings; every field is a ``tinysent train`` option of the same name."""
+
+    base: str = option(
+        "tinybert-4l", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
+    )
+    train_data: str | None = train_data_option()
+    out: str = option(
+        "runs/model", "folder the model, its log and its checkpoint are written to", metavar="DIR"
+    )
+    num_labels: int = option(
+        2,
+        "2: negative / positive (Sentiment140); 3: negative / neutral / positive from mixed sources",
+        choices=(2, 3),
+    )
+    handlabelled_data: str | None = handlabelled_data_option()
+    tweeteval_data: str | None = tweeteval_data_option()
+    binary_loss: str = option(
+        "full",
+        "3 labels: how a Sentiment140 (binary) row supervises the head: full (as a 3-class label; chosen "
+        "on validation) or share (only P(pos) vs P(neg))",
+        choices=("share", "full"),
+    )
+    max_train: int | None = option(
+        None,
+        "train on a stratified sample of this many Sentiment140 tweets (none: all; 0 with 3 labels: none)",
+    )
+    val_fraction: float = option(0.01, "share of the training file held out for validation (stratified)")
+    max_val: int | None = option(4000, "cap on validation tweets (none: the whole held-out share)")
+    dedupe: bool = option(True, "drop duplicate tweets and tweets with conflicting labels before splitting")
+    token_cache: bool = option(
+        True,
+        "tokenise the whole file once into a memory-mapped store in the user cache, reused by later runs",
+    )
+    epochs: float = option(1.0, "passes over the training tweets (fractions allowed)")
+    batch_size: int = option(32, "global training batch (shared out across processes)")
+    grad_accum: int = option(1, "batches whose gradients are summed before each optimizer step")
+    lr: float = option(5e-5, "peak learning rate of AdamW")
+    weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")
+    warmup_ratio: float = option(0.06, "share of optimizer steps with a linear warmup")
+    max_grad_norm: float = option(1.0, "gradient clipping norm")
+    max_length: int | None = option(
+        None, "token cap per tweet (none: the 99.5th percentile of training lengths, at most 128)"
+    )
+    eval_every: int = option(500, "evaluate on the validation split every this many optimizer steps")
+    patience: int | None = option(4, "stop after this many evaluations without improvement (none: never)")
+    resume: bool = option(
+        False, "continue from OUT/checkpoint (written at every evaluation) after an interruption"
+    )
+    overwrite: bool = option(
+        False, "replace a non-empty --out folder (the old one is put back if the run fails)"
+    )
+    time_budget: float | None = option(
+        None, "seconds of training; the LR schedule shortens to end within them (none: no limit)"
+    )
+    seed: int = option(0, "seed for the split, the sample, the batch order and initialisation")
+    mixed_precision: str = option(
+        "auto", "autocast dtype (auto: bf16 on a GPU that has it)", choices=PRECISIONS
+    )
+    log_every: int = option(50, "write the mean training loss to train_log.jsonl every this many steps")
+    num_workers: int = option(0, "DataLoader worker processes")
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs > 0, f"epochs must be > 0 (got {self.epochs})"),
+            (self.batch_size > 0, f"batch size must be > 0 (got {self.batch_size})"),
+            (self.grad_accum > 0, f"grad accumulation must be > 0 (got {self.grad_accum})"),
+            (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
+            (0 <= self.warmup_ratio < 1, f"warmup ratio must be in [0, 1) (got {self.warmup_ratio})"),
+            (self.time_budget is None or self.time_budget > 0, "--time-budget must be > 0 seconds"),
+            (
+                self.max_train is None
+                or self.max_train > 1
+                or (self.max_train == 0 and self.num_labels == 3),
+                f"--max-train must be > 1 (got {self.max_train})",
+            ),
+            (self.num_labels in (2, 3), f"--num-labels must be 2 or 3 (got {self.num_labels})"),
+            (
+                self.num_labels == 2 or (self.handlabelled_data and self.tweeteval_data),
+                "a 3-class model needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
+                "(the TweetEval folder, whose validation split selects)",
+            ),
+            (self.binary_loss in ("share", "full"), "--binary-loss: share or full"),
+            (self.eval_every > 0, f"--eval-every must be > 0 (got {self.eval_every})"),
+            (self.mixed_precision in PRECISIONS, "mixed precision: " + ", ".join(PRECISIONS)),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(msg)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """From a saved config (older ones call the training data ``data``); other keys are ignored."""
+        return config_from_dict(cls, d, {"data": "train_data"}, strict=False)
+
+
+@contextmanager
+def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False):
+    """Guard a run that writes a model folder: a non-empty ``out`` is refused unless ``overwrite``;
+    then the old folder is moved aside, the run writes a fresh one (nothing of the old model stays in
+    it), and the old one is deleted when the run succeeds or put back when it fails. ``resume``
+    continues in ``out`` as it is. In a multi-process run only the main process moves folders."""
+    import os
+    import shutil
+
+    out = Path(out)
+    if resume:
+        yield
+        return
+    if out.exists() and not out.is_dir():
+        raise MetaError(f"--out {out} is a file; name a folder")
+    if not (out.exists() and any(out.iterdir())):
+        yield
+        return
+    if not overwrite:
+        n = sum(1 for _ in out.iterdir())
+        raise MetaError(
+            f"--out {out} is not empty ({n} entries): pass --overwrite to replace it (the old one is kept "
+            "until the new run succeeds), or name another folder"
+        )
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    out.rename(old)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -1,0 +1,311 @@
+"""The distillation run: teacher → transfer set → student → stages 0, 1, 2 through the one training
+loop (:func:`tinysent.build.loop.fit`) → the best student by validation accuracy.
+
+Stage 0 (optional, general): intermediate losses against a pre-trained, not fine-tuned, teacher.
+Stage 1 (intermediate): attention scores, hidden states and embeddings of the fine-tuned teacher.
+Stage 2 (prediction): the teacher's logits, computed once and cached on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tinysent.build import checkpoint
+from tinysent.build import sentiment140 as D
+from tinysent.build.batching import make_loader
+from tinysent.build.config import TrainConfig, git_commit
+from tinysent.build.distill.config import DistillConfig
+from tinysent.build.distill.losses import Intermediate, Prediction, Projections, uniform_layer_map
+from tinysent.build.distill.students import make_student, pruned_student
+from tinysent.build.loop import (
+    LOG_FILE,
+    JsonlLog,
+    LoopConfig,
+    evaluate_loader,
+    fit,
+    make_accelerator,
+    model_logits,
+    save_model,
+)
+from tinysent.build.tokens import prepare_data
+from tinysent.core.errors import InputError, MissingFileError
+from tinysent.core.meta import ModelMeta
+from tinysent.core.normalize import Normalizer
+from tinysent.core.tokenize import encode
+
+log = logging.getLogger(__name__)
+STAGES = ("stage0", "stage1", "stage2")
+
+
+def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc, out: Path) -> np.ndarray:
+    """Teacher logits for every transfer tweet, stored in ``out`` under a key of the teacher's weights
+    and the token ids, so a rerun (or a resumed run) on the same transfer set skips the teacher's pass."""
+    h = hashlib.sha256(D.file_sha256(teacher_dir / "model.safetensors").encode())
+    for row in ids:
+        h.update(np.asarray(row, dtype=np.int32).tobytes() + b"|")
+    path = out / f"teacher_logits-{h.hexdigest()[:16]}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    logits = model_logits(teacher, ids, batch_size * 4, acc.autocast, progress=acc.is_main_process)
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(path, logits, allow_pickle=False)
+    return logits
+
+
+def stage_loop(cfg: DistillConfig, stage: str) -> LoopConfig:
+    """The loop's settings for one stage (its epochs, learning rate, budget and batch-order seed)."""
+    k = STAGES.index(stage)
+    budget = None if cfg.stage_budgets is None else cfg.stage_budgets[k]
+    epochs, lr = getattr(cfg, f"{stage}_epochs"), getattr(cfg, f"{stage}_lr")
+    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k)
+
+
+def require_model_folder(path: str | Path, role: str) -> Path:
+    """``path`` as a model folder, or a clear error naming the option to fix."""
+    path = Path(path)
+    if not str(path) or not (path / "config.json").exists():
+        raise MissingFileError(
+            f"{role} {str(path)!r} is not a model folder (no config.json): pass --{role} DIR, "
+            "a model trained with `tinysent train`"
+        )
+    return path
+
+
+def load_teacher(path: str | Path, device):
+    """A fine-tuned teacher folder, frozen, with its tokenizer and metadata; a clear error otherwise."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = require_model_folder(path, "teacher")
+    teacher = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+    teacher.to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher, AutoTokenizer.from_pretrained(path), ModelMeta.load(path)
+
+
+def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool = True) -> dict:
+    """Run stages 0–2 and save the best student (by validation accuracy, stage 2 or else stage 1).
+
+    ``cfg`` is only read: the layers kept by pruning, the layer map used and the model sizes are
+    results, in the returned summary and the student's ``tinysent.json``."""
+    from accelerate.utils import set_seed
+
+    from tinysent.build.models import count_parameters, load_classifier
+
+    if cfg.num_labels == 3:
+        return distill_mixed(cfg, progress)
+    # find_unused: stage 1 leaves the classifier head out of the loss
+    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=True)
+    set_seed(cfg.seed)
+    out = Path(cfg.out)
+    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    teacher_dir = Path(cfg.teacher)
+    teacher, tokenizer, t_meta = load_teacher(teacher_dir, acc.device)
+    # The transfer set is prepared like training data (same split for the same data fields and seed).
+    tcfg = TrainConfig.from_dict({**asdict(cfg), "max_length": t_meta.max_length})
+    normalizer = Normalizer(t_meta.normalizer_config)
+    prep = prepare_data(tcfg, tokenizer, normalizer, corpus)
+    ids, labels = prep.train_ids, prep.train_labels
+    layer_map = cfg.layer_map
+    if isinstance(cfg.student, str) and cfg.student.startswith("prune:"):
+        pick = np.random.default_rng(cfg.seed).permutation(len(ids))[: cfg.prune_calibration]
+        calib = [ids[i] for i in sorted(pick)]
+        student, layer_map = pruned_student(cfg.student, teacher, calib, layer_map)
+        log.info("pruned the teacher to %s, keeping layers %s", cfg.student[6:], layer_map)
+    else:
+        student = make_student(cfg.student, teacher, cfg.seed)
+    n_s, n_t = student.config.num_hidden_layers, teacher.config.num_hidden_layers
+    layer_map = layer_map or uniform_layer_map(n_s, n_t)
+    if len(layer_map) != n_s or any(not 1 <= g <= n_t for g in layer_map):
+        raise InputError(f"layer map {layer_map} must give one teacher layer in 1..{n_t} per student layer")
+    if student.config.num_attention_heads != teacher.config.num_attention_heads:
+        raise InputError("attention distillation needs the same number of heads in student and teacher")
+    sizes = {"student_params": count_parameters(student), "teacher_params": count_parameters(teacher)}
+    if cfg.unlabelled:
+        extra = [t for t in Path(cfg.unlabelled).read_text(encoding="utf-8").splitlines() if t.strip()]
+        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
+        labels = np.concatenate([labels, np.full(len(extra), -100)])
+    val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
+    ck = (checkpoint.trainer_state(out) or {}).get("stage") if cfg.resume else None
+
+    def wanted(stage: str) -> bool:
+        """Run this stage: it has epochs and an interrupted run did not get past it."""
+        return getattr(cfg, f"{stage}_epochs") > 0 and (
+            ck not in STAGES or STAGES.index(stage) >= STAGES.index(ck)
+        )
+
+    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=ck is not None)
+    if ck is None:
+        jlog.write({"type": "start", "config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)})
+    proj = Projections(n_s + 1, student.config.hidden_size, teacher.config.hidden_size)
+    weights = (cfg.embedding_weight, cfg.hidden_weight, cfg.attention_weight)
+    common = dict(out=out, jlog=jlog, progress=progress)
+    stages = {}
+
+    if wanted("stage0"):
+        general, _, _, _ = load_classifier(cfg.general_teacher)
+        general.to(acc.device).eval()
+        g_proj = Projections(n_s + 1, student.config.hidden_size, general.config.hidden_size)
+        g_map = uniform_layer_map(n_s, general.config.num_hidden_layers)
+        objective = Intermediate(general, g_map, g_proj, acc, weights)
+        res = fit(
+            student,
+            objective,
+            ids,
+            labels,
+            stage_loop(cfg, "stage0"),
+            acc,
+            stage="stage0",
+            resume=ck == "stage0",
+            **common,
+        )
+        student, stages["stage0"] = res.pop("model"), res
+        del general
+    if wanted("stage1"):
+        objective = Intermediate(teacher, layer_map, proj, acc, weights)
+        res = fit(
+            student,
+            objective,
+            ids,
+            labels,
+            stage_loop(cfg, "stage1"),
+            acc,
+            stage="stage1",
+            val_loader=val_loader,
+            resume=ck == "stage1",
+            **common,
+        )
+        student, stages["stage1"] = res.pop("model"), res
+    meta = ModelMeta(
+        normalizer=t_meta.normalizer,
+        max_length=prep.max_length,
+        base_model=cfg.student,
+        method="distill",
+        data_sha256=prep.data_sha256,
+        train_rows=len(ids),
+        git_commit=git_commit(),
+        config={
+            **asdict(cfg),
+            "teacher_meta": {"base_model": t_meta.base_model, "metrics": t_meta.metrics},
+            "resolved": {"layer_map": layer_map, "sizes": sizes},
+        },
+    )
+
+    def on_best(model, best: dict) -> None:
+        meta.metrics = {
+            "validation": {k: best[k] for k in ("val_accuracy", "val_loss", "val_n", "step", "stage")}
+        }
+        save_model(model, tokenizer, out, meta, acc)
+
+    if wanted("stage2"):
+        t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, out)
+        objective = Prediction(t_logits, cfg.temperature, cfg.hard_label_weight)
+        res = fit(
+            student,
+            objective,
+            ids,
+            labels,
+            stage_loop(cfg, "stage2"),
+            acc,
+            stage="stage2",
+            val_loader=val_loader,
+            on_best=on_best,
+            resume=ck == "stage2",
+            **common,
+        )
+        student, stages["stage2"] = res.pop("model"), res
+        best = res["best"]
+    else:
+        ev = evaluate_loader(student, val_loader, acc)
+        best = {**ev, "step": stages.get("stage1", {}).get("steps", 0), "stage": "stage1"}
+        on_best(student, best)
+    summary = {"stages": stages, "best": best, "sizes": sizes, "layer_map": layer_map, "data": prep.stats}
+    jlog.write({"type": "end", **summary})
+    return summary
+
+
+def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
+    """A 3-class student from mixed sources by prediction-layer distillation: hand-labelled rows learn
+    the teacher's three probabilities, Sentiment140 rows the (binary) teacher's P(pos) vs P(neg)
+    share. Teachers read the raw texts with their own tokenizers (cached per text), so an MPNet
+    teacher can teach a WordPiece student. The student (``--student``: a model folder or preset,
+    e.g. the shipped binary model, whose head grows a neutral class) sets tokenizer and normaliser."""
+    from accelerate.utils import set_seed
+
+    from tinysent.build.models import count_parameters, load_classifier
+    from tinysent.build.semeval import LABELS3
+    from tinysent.build.three_class import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
+
+    if not isinstance(cfg.student, str) or cfg.student.startswith(("prune:", "layers:")):
+        raise InputError(
+            "3-class distillation needs --student MODEL (a folder or preset), not a shape or prune:"
+        )
+    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
+    set_seed(cfg.seed)
+    out = Path(cfg.out)
+    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    require_model_folder(cfg.teacher, "teacher")
+    student, tokenizer, base, _ = load_classifier(cfg.student, 3)
+    s_meta = ModelMeta.load(base)
+    normalizer = Normalizer(s_meta.normalizer_config)
+    tcfg = TrainConfig.from_dict(
+        {**asdict(cfg), "max_length": s_meta.max_length if (base / "tinysent.json").exists() else None}
+    )
+    prep = prepare_mixed(tcfg, tokenizer, normalizer)
+    hand = ~prep.binary
+    targets = np.zeros((len(prep.ids), 3), np.float32)
+    texts = np.array(prep.texts, dtype=object)
+    t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
+    targets[hand] = teacher_probs(cfg.teacher, list(texts[hand]), out, t)
+    if prep.binary.any():
+        targets[prep.binary] = teacher_probs(
+            cfg.binary_teacher or cfg.teacher, list(texts[prep.binary]), out, t
+        )
+    meta = ModelMeta(
+        labels=list(LABELS3),
+        normalizer=s_meta.normalizer,
+        max_length=prep.max_length,
+        base_model=str(cfg.student),
+        method="distill",
+        data_sha256=prep.data_sha256,
+        train_rows=len(prep.ids),
+        git_commit=git_commit(),
+        config={**asdict(cfg), "teacher_meta": {"base_model": ModelMeta.load(cfg.teacher).base_model}},
+    )
+
+    def on_best(model, best: dict) -> None:
+        meta.metrics = {"validation": best}
+        save_model(model, tokenizer, out, meta, acc)
+
+    resuming = cfg.resume and (checkpoint.trainer_state(out) or {}).get("stage") == "stage2"
+    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
+    if not resuming:
+        jlog.write({"type": "start", "config": asdict(cfg), **prep.stats})
+    objective = MixedDistillation(targets, prep.binary, cfg.temperature, cfg.hard_label_weight)
+    res = fit(
+        student,
+        objective,
+        prep.ids,
+        prep.labels,
+        stage_loop(cfg, "stage2"),
+        acc,
+        stage="stage2",
+        out=out,
+        jlog=jlog,
+        evaluator=make_evaluator(prep, cfg.batch_size * 4),
+        on_best=on_best,
+        resume=cfg.resume,
+        progress=progress,
+    )
+    res.pop("model")
+    sizes = {"student_params": count_parameters(student)}
+    summary = {"stages": {"stage2": res}, "best": res["best"], "sizes": sizes, "data": prep.stats}
+    jlog.write({"type": "end", **summary})
+    return summary

@@ -1,0 +1,139 @@
+"""Parity: an export's labels against the PyTorch model it came from, on reference tweets (every
+export) and on the model's own validation data (``tinysent export --validate``; never a test set)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinysent.core.errors import ParityError
+from tinysent.runtime.backends import OnnxBackend
+from tinysent.runtime.predictor import Predictor
+
+# The original notebook's sentences (the first three as it printed them), plus six of the same kind:
+# its collapsed head called every one of them positive. The smoke table of every evaluation.
+SMOKE_SENTENCES = [
+    "I am doing well",
+    "Disaster!",
+    "I am not feeling confident",
+    "What a wonderful day",
+    "This is the worst service ever",
+    "I love this phone",
+    "I hate Mondays",
+    "The movie was okay, nothing special",
+    "Can't wait to see you tomorrow!",
+]
+
+# Reference tweets for the parity check when no file is given: varied length, emoji, emoticons.
+REFERENCE = SMOKE_SENTENCES + [
+    "@user omg this is sooo good :) http://t.co/x",
+    "worst. day. ever. my phone died and I missed the bus :(",
+    "not bad at all, actually kind of great",
+    "I can't believe it's already Monday again...",
+    "Just finished the marathon!!! 😂❤",
+    "meh",
+    "",
+    "the new update broke everything, thanks a lot",
+    "love love love this song " * 8,
+]
+
+
+def check_parity(ref: Predictor, folder: Path, files: dict, recheck_margin: float, texts: list[str],
+                 min_agreement: float) -> dict:
+    """Each ONNX file in ``files`` (kind -> name; int8 as loaded, with its recheck, and alone) against
+    ``ref`` (PyTorch) on ``texts``: label agreement and the largest probability difference. Raises
+    :class:`ParityError` below ``min_agreement`` (int8 alone is reported, not judged)."""
+    p_ref, _ = ref.positive_proba(texts)
+    labels_ref = p_ref >= ref.meta.threshold
+    report = {"reference_n": len(texts)}
+    sessions = {k: OnnxBackend(folder / files[k]) for k in ("fp32", "int8", "int8_avx2") if k in files}
+    runs = {"fp32": ("fp32", 0.0)}  # report key: (file, recheck margin)
+    for k in ("int8", "int8_avx2"):
+        if k in sessions:
+            runs.update({f"{k}_alone": (k, 0.0), k: (k, recheck_margin)})
+    for kind, (file_kind, margin) in runs.items():
+        check = sessions["fp32"] if margin else None
+        pred = Predictor(sessions[file_kind], ref.tokenizer, ref.meta, folder, None, check, margin)
+        p, _ = pred.positive_proba(texts)
+        agree = float(np.mean((p >= ref.meta.threshold) == labels_ref))
+        report[kind] = {"label_agreement": agree, "max_abs_prob_diff": float(np.max(np.abs(p - p_ref)))}
+        if margin:
+            report[kind]["recheck_margin"], report[kind]["rechecked"] = recheck_margin, pred.rechecked
+        if agree < min_agreement and not kind.endswith("_alone"):
+            raise ParityError(
+                f"{kind} ONNX agrees with PyTorch on {agree:.2%} of labels (< {min_agreement:.1%})"
+            )
+    return report
+
+
+def validation_agreement(
+    model_dir: str | Path, onnx_dir: str | Path, train_data: str | None = None, precision: str = "auto"
+) -> dict:
+    """The ONNX export against the PyTorch model on the model's own validation data (rebuilt from its
+    saved config): accuracy of both, label agreement, probability differences. Quantization choices
+    are judged here, never on the test set. A 3-class model is compared on TweetEval's validation
+    split (its most probable class) and, when it was trained with Sentiment140 rows, on their
+    validation split too (P(pos) vs P(neg)). The export is used as :func:`tinysent.load` uses it
+    (int8: with its fp32 recheck and token cap); ``*_int8_alone`` keys give int8 without the recheck."""
+    import time
+
+    from tinysent.core.meta import ModelMeta
+    from tinysent.core.numerics import binary_share, softmax
+
+    ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
+    q = Predictor.from_dir(onnx_dir, backend="onnx", precision=precision)
+    doc = {
+        "model": str(model_dir),
+        "onnx": str(Path(onnx_dir) / q.backend.file.name),
+        "recheck_margin": q.recheck_margin,
+        "max_tokens": q.max_tokens,
+    }
+
+    def agreement(key: str, ids, decision, label) -> tuple[np.ndarray, np.ndarray]:
+        """fp32 and as-loaded ONNX logits; the agreement of int8 alone too, when there is a recheck."""
+        l32 = ref.logits(ids, 256)
+        if q.recheck is not None:
+            doc[key + "_int8_alone"] = float((label(q.logits(ids, 256)) == label(l32)).mean())
+        before = q.rechecked
+        lq = q.logits(ids, 256, decision)
+        doc[key.replace("label_agreement", "rechecked")] = (q.rechecked - before) / max(1, len(ids))
+        return l32, lq
+
+    if ref.three_class:
+        from tinysent.build.semeval import classes3, read_tweeteval
+
+        meta = ModelMeta.load(model_dir)
+        val = read_tweeteval(meta.config["tweeteval_data"], "val")
+        y = classes3(val.polarity)
+        ids, _ = ref.token_ids(val.texts)
+        l32, lq = agreement("tweeteval_val_label_agreement", ids, "argmax", lambda lg: lg.argmax(-1))
+        a32, a8 = l32.argmax(-1), lq.argmax(-1)
+        doc.update(
+            tweeteval_val_n=int(len(y)),
+            tweeteval_val_accuracy_torch_fp32=float((a32 == y).mean()),
+            tweeteval_val_accuracy_onnx=float((a8 == y).mean()),
+            tweeteval_val_label_agreement=float((a32 == a8).mean()),
+        )
+    if not ref.three_class or ModelMeta.load(model_dir).config.get("train_data") or train_data:
+        from tinysent.build.tokens import validation_split
+
+        prep = validation_split(model_dir, ref.tokenizer, train_data)
+        y = np.asarray(prep.val_labels)
+        pos, neg = ref.meta.labels.index("positive"), ref.meta.labels.index("negative")
+
+        def share(lg):
+            return binary_share(softmax(lg), neg, pos)
+
+        l32, lq = agreement("label_agreement", prep.val_ids, q.bounds(0.5), lambda lg: share(lg) >= 0.5)
+        p32, p8 = share(l32), share(lq)
+        doc.update(
+            val_n=int(len(y)),
+            val_accuracy_torch_fp32=float(((p32 >= 0.5) == y).mean()),
+            val_accuracy_onnx=float(((p8 >= 0.5) == y).mean()),
+            label_agreement=float(((p32 >= 0.5) == (p8 >= 0.5)).mean()),
+            mean_abs_prob_diff=float(np.abs(p32 - p8).mean()),
+            max_abs_prob_diff=float(np.abs(p32 - p8).max()),
+        )
+    doc["date"] = time.strftime("%Y-%m-%d")
+    return doc

@@ -1,0 +1,449 @@
+"""The one training loop. Fine-tuning and every distillation stage run through :func:`fit`; what
+differs between them is the :class:`Objective`, a loss over the same batches.
+
+The loop owns what they share: length-grouped batches, AdamW with warmup and linear decay over the
+real step count, gradient accumulation, clipping, an optional time budget, logging without a
+per-step host sync, evaluation, best-model selection with patience, and a pickle-free checkpoint at
+every evaluation from which ``resume`` continues exactly (data position and RNG included).
+
+Runs unchanged on one CPU, one GPU or many processes under ``accelerate launch`` / ``torchrun``:
+Accelerate places the model, shards the batches and gathers evaluation outputs; logging, the
+progress bar and saving happen on the main process only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tinysent.build import checkpoint
+from tinysent.build.batching import make_loader
+
+log = logging.getLogger(__name__)
+LOG_FILE = "train_log.jsonl"
+
+
+@dataclass
+class LoopConfig:
+    """The loop's settings, filled from ``TrainConfig`` or from one stage of ``DistillConfig``."""
+
+    epochs: float
+    batch_size: int
+    lr: float
+    grad_accum: int = 1
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_grad_norm: float = 1.0
+    eval_every: int = 500
+    log_every: int = 50
+    patience: int | None = None
+    time_budget: float | None = None
+    seed: int = 0
+    num_workers: int = 0
+
+    @classmethod
+    def take(cls, cfg, **overrides) -> LoopConfig:
+        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name, then
+        ``overrides``."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in asdict(cfg).items() if k in names}, **overrides})
+
+
+class Objective:
+    """A loss over one batch (``input_ids``, ``attention_mask``, ``index``, maybe ``labels``).
+
+    ``modules`` are extra trainable parts (e.g. distillation's projections): the loop prepares them with
+    Accelerate, puts them in the optimizer, clips and checkpoints them with the model, and replaces
+    each entry by its prepared version before the first batch.
+    """
+
+    name = "objective"
+
+    def __init__(self) -> None:
+        self.modules: dict[str, torch.nn.Module] = {}
+
+    def __call__(self, model, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(loss, named parts to log: detached scalars)."""
+        raise NotImplementedError
+
+
+class CrossEntropy(Objective):
+    """Cross-entropy against the true labels: plain fine-tuning (transformers' own classification loss)."""
+
+    name = "cross-entropy"
+
+    def __call__(self, model, batch):
+        inputs = {k: v for k, v in batch.items() if k != "index"}
+        return model(**inputs).loss, {}
+
+
+def make_accelerator(mixed_precision: str = "auto", grad_accum: int = 1, find_unused: bool = False):
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs
+
+    if mixed_precision == "auto":
+        mixed_precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    # split_batches: --batch-size is the global batch, shared out across processes.
+    on_cpu = not torch.cuda.is_available()  # Accelerate runs several CPU processes (gloo) only with cpu=True
+    return Accelerator(
+        cpu=on_cpu,
+        mixed_precision=mixed_precision,
+        gradient_accumulation_steps=grad_accum,
+        dataloader_config=DataLoaderConfiguration(split_batches=True),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
+    )
+
+
+class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
+    """Warmup then linear decay to 0 at ``total``; ``shrink`` moves the end when a time budget binds.
+
+    transformers' ``get_scheduler("linear")`` gives the same curve but cannot move its end, which a
+    time budget needs."""
+
+    def __init__(self, opt, total: int, warmup_ratio: float):
+        self.total, self.warmup = total, max(1, int(total * warmup_ratio))
+        super().__init__(opt, self._factor)
+
+    def _factor(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        return max(0.0, (self.total - step) / max(1, self.total - self.warmup))
+
+    def shrink(self, total: int) -> None:
+        self.total = max(min(total, self.total), self.warmup + 1)
+
+    def state_dict(self) -> dict:
+        return {
+            "last_epoch": self.last_epoch,
+            "total": self.total,
+            "warmup": self.warmup,
+            "base_lrs": self.base_lrs,
+            "_last_lr": self._last_lr,
+            "_step_count": self._step_count,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+
+def make_optimizer(modules, lr: float, weight_decay: float, total_steps: int, warmup_ratio: float):
+    """AdamW without decay on biases and LayerNorm; warmup then linear decay to 0 at the real last step.
+
+    The original notebook's schedule reached zero after 20 % of training; here ``total_steps`` is
+    computed from the data, the batch size, accumulation and the number of processes.
+    """
+    decay, no_decay = [], []
+    for m in modules:
+        for _, p in m.named_parameters():
+            if p.requires_grad:
+                (no_decay if p.ndim < 2 else decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
+    )
+    return opt, LinearSchedule(opt, total_steps, warmup_ratio)
+
+
+class Budget:
+    """Cuts a run's step count so it ends within ``seconds``, the LR schedule decaying to 0 there.
+
+    Steps 10 to 50 are timed (the first ones pay for warm-up); every process takes the smallest
+    estimate, so all stop at the same step.
+    """
+
+    def __init__(self, seconds: float | None, accelerator, sched: LinearSchedule):
+        self.seconds, self.acc, self.sched = seconds, accelerator, sched
+        self.t_start = time.time()
+        self.t10 = None
+
+    def __call__(self, step: int, total: int) -> int:
+        if self.seconds is None or step > 50:
+            return total
+        if step == 10:
+            self.t10 = time.time()
+        if step != 50 or self.t10 is None:
+            return total
+        now = time.time()
+        per_step = (now - self.t10) / 40
+        fits = torch.tensor(
+            [50 + int((self.seconds - (now - self.t_start)) / per_step)], device=self.acc.device
+        )
+        fits = int(self.acc.gather(fits).min().item())
+        if fits < total:
+            log.warning(
+                "time budget %.0f s: %d of %d steps fit; the schedule now ends there",
+                self.seconds,
+                fits,
+                total,
+            )
+            self.sched.shrink(fits)
+            return max(fits, self.sched.warmup + 1, 51)
+        return total
+
+
+@torch.no_grad()
+def evaluate_loader(model, loader, accelerator) -> dict:
+    """Loss and accuracy over every example exactly once, across processes."""
+    model.eval()
+    logits_all, labels_all = [], []
+    for batch in loader:
+        batch = {k: v for k, v in batch.items() if k != "index"}
+        labels = batch.pop("labels")
+        logits = model(**batch).logits.float()
+        logits, labels = accelerator.gather_for_metrics((logits, labels))
+        logits_all.append(logits.cpu())
+        labels_all.append(labels.cpu())
+    model.train()
+    logits = torch.cat(logits_all)
+    labels = torch.cat(labels_all)
+    loss = torch.nn.functional.cross_entropy(logits, labels).item()
+    acc = (logits.argmax(-1) == labels).float().mean().item()
+    return {"val_loss": loss, "val_accuracy": acc, "val_n": int(len(labels))}
+
+
+@torch.no_grad()
+def model_logits(
+    model,
+    ids: list[list[int]],
+    batch_size: int = 256,
+    autocast=contextlib.nullcontext,
+    progress: bool = False,
+) -> np.ndarray:
+    """Logits of an in-memory model for every row of ``ids``, in input order (length-sorted calls)."""
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
+    model.eval()
+    loader = make_loader(ids, None, batch_size, 0, False)
+    for batch in tqdm(loader, desc="logits", unit="batch", disable=not progress):
+        with autocast():
+            lg = model(
+                input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+            ).logits
+        out[batch["index"].numpy()] = lg.float().cpu().numpy()
+    return out
+
+
+class JsonlLog:
+    """``train_log.jsonl``: one JSON record per line (start, train, eval, resume, end), main process only."""
+
+    def __init__(self, path: Path, enabled: bool, append: bool = False):
+        self.path, self.enabled = path, enabled
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not append:
+                path.write_text("")
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def save_model(model, tokenizer, out: Path, meta, accelerator) -> None:
+    """Weights (safetensors), tokenizer and tinysent.json; loadable by transformers.pipeline too."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        accelerator.unwrap_model(model).save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+        meta.pin(out, ["model.safetensors"])
+        meta.save(out)
+
+
+def epoch_batches(accelerator, loader, epoch: int, skip: int = 0, rng_states: tuple | None = None):
+    """One epoch of a prepared loader from batch ``skip`` on. With ``rng_states`` (a resume) the RNG
+    is restored after the first batch: starting a DataLoader iterator draws from torch's RNG."""
+    it = accelerator.skip_first_batches(loader, skip) if skip else loader
+    it.set_epoch(epoch)  # Accelerate's loaders re-apply their own epoch counter on each pass
+    batches = iter(it)
+    if rng_states is None:
+        return batches
+    first = next(batches, None)
+    checkpoint.restore_rng(rng_states)
+    return itertools.chain([first] if first is not None else [], batches)
+
+
+def fit(
+    model,
+    objective: Objective,
+    ids: list,
+    labels,
+    cfg: LoopConfig,
+    acc,
+    *,
+    stage: str = "train",
+    out: Path | None = None,
+    jlog: JsonlLog | None = None,
+    val_loader=None,
+    evaluator: Callable[[object], dict] | None = None,
+    on_best: Callable[[object, dict], None] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Train ``model`` on ``objective`` over ``ids`` (labels may be None) for ``cfg.epochs``.
+
+    At every evaluation (every ``cfg.eval_every`` steps and at the last one) the validation loss and
+    accuracy are logged; ``evaluator(model)``, when given, computes them instead of ``val_loader``
+    (selection compares its ``val_accuracy``). When ``on_best`` is given and accuracy beats
+    the best so far, ``on_best(model, best)`` saves the model, and ``cfg.patience`` evaluations without
+    improvement stop the run. With ``out``, the state (model, objective modules, optimizer,
+    schedule, data position, RNG, best) goes to ``out/checkpoint`` at every evaluation; with
+    ``resume`` a checkpoint of the same ``stage`` continues exactly where it stopped. Returns the
+    stage's summary (the prepared, unwrapped model is ``summary["model"]``).
+    """
+    from tqdm.auto import tqdm
+
+    jlog = jlog or JsonlLog(Path("."), False)
+    loader = make_loader(ids, labels, cfg.batch_size, cfg.seed, True, cfg.num_workers)
+    sampler = loader.batch_sampler
+    steps_per_epoch = max(1, math.ceil(len(loader) / cfg.grad_accum))
+    total = max(1, int(steps_per_epoch * cfg.epochs))
+    names = list(objective.modules)
+    opt, sched = make_optimizer(
+        [model, *objective.modules.values()], cfg.lr, cfg.weight_decay, total, cfg.warmup_ratio
+    )
+    # The scheduler stays unprepared: it steps once per optimizer step, whatever the process count.
+    model, *mods, opt, loader = acc.prepare(model, *objective.modules.values(), opt, loader)
+    objective.modules = dict(zip(names, mods))
+    trainable = torch.nn.ModuleDict(
+        {"model": acc.unwrap_model(model), **{k: acc.unwrap_model(m) for k, m in objective.modules.items()}}
+    )
+    params = [p for p in trainable.parameters() if p.requires_grad]
+    st = {
+        "stage": stage,
+        "epoch": 0,
+        "batches_done": 0,
+        "step": 0,
+        "seen": 0,
+        "elapsed": 0.0,
+        "bad_evals": 0,
+        "best": {"val_accuracy": -1.0},
+    }
+    rng = None
+    if resume and out is not None and (checkpoint.trainer_state(out) or {}).get("stage") == stage:
+        st, rng = checkpoint.load(out, acc, trainable, opt, sched)
+        total = sched.total
+        jlog.write({"type": "resume", "stage": stage, "step": st["step"]})
+    step, t0 = st["step"], time.time() - st["elapsed"]
+    run_loss, run_n, run_parts = torch.zeros((), device=acc.device), 0, {}
+    bar = tqdm(
+        total=total,
+        initial=step,
+        desc=stage,
+        unit="step",
+        disable=not (progress and acc.is_local_main_process),
+    )
+    budget = Budget(cfg.time_budget, acc, sched)
+    stopped_early = False
+    model.train()
+    stop = step >= total
+    for epoch in range(st["epoch"], math.ceil(cfg.epochs)):
+        if stop:
+            break
+        sampler.set_epoch(epoch)  # new length-grouped batch order each epoch
+        skip = st["batches_done"] if epoch == st["epoch"] else 0
+        batches = epoch_batches(acc, loader, epoch, skip, rng)
+        rng = None
+        for i, batch in enumerate(batches, start=skip):
+            with acc.accumulate(model, *objective.modules.values()):
+                loss, parts = objective(model, batch)
+                acc.backward(loss)
+                if acc.sync_gradients:
+                    acc.clip_grad_norm_(params, cfg.max_grad_norm)
+                opt.step()
+                if acc.sync_gradients:
+                    sched.step()
+                opt.zero_grad()
+            run_loss += loss.detach()  # no per-step host sync
+            for k, v in parts.items():
+                run_parts[k] = run_parts.get(k, 0) + v.detach()
+            run_n += 1
+            st["seen"] += len(batch["index"]) * acc.num_processes
+            if not acc.sync_gradients:
+                continue
+            step += 1
+            total = budget(step, total)
+            rate = st["seen"] / max(time.time() - t0, 1e-9)
+            bar.update(1)
+            logging_step = step % cfg.log_every == 0
+            eval_step = step % cfg.eval_every == 0 or step == total
+            if logging_step or eval_step:
+                mean_loss = acc.reduce(run_loss, "mean").item() / max(run_n, 1)
+                bar.set_postfix(loss=f"{mean_loss:.4f}", ex_s=f"{rate:.0f}")
+            if logging_step:
+                jlog.write(
+                    {
+                        "type": "train",
+                        "stage": stage,
+                        "step": step,
+                        "loss": mean_loss,
+                        **{k: acc.reduce(v, "mean").item() / max(run_n, 1) for k, v in run_parts.items()},
+                        "lr": sched.get_last_lr()[0],
+                        "examples_per_s": rate,
+                    }
+                )
+            if eval_step:
+                if val_loader is not None or evaluator is not None:
+                    ev = evaluator(model) if evaluator else evaluate_loader(model, val_loader, acc)
+                    jlog.write(
+                        {
+                            "type": "eval",
+                            "stage": stage,
+                            "step": step,
+                            "epoch": step / steps_per_epoch,
+                            "train_loss": mean_loss,
+                            **ev,
+                            "examples_per_s": rate,
+                            "elapsed_s": time.time() - t0,
+                        }
+                    )
+                    if on_best is not None:
+                        if ev["val_accuracy"] > st["best"]["val_accuracy"]:
+                            st["best"] = {**ev, "step": step, "stage": stage}
+                            st["bad_evals"] = 0
+                            on_best(model, st["best"])
+                        else:
+                            st["bad_evals"] += 1
+                            if cfg.patience is not None and st["bad_evals"] >= cfg.patience:
+                                log.info(
+                                    "early stop at step %d: no better validation accuracy in %d evaluations",
+                                    step,
+                                    st["bad_evals"],
+                                )
+                                stop = stopped_early = True
+                run_loss.zero_()
+                run_n, run_parts = 0, {}
+                if out is not None:
+                    done = i + 1 == len(loader)
+                    st.update(
+                        epoch=epoch + done,
+                        batches_done=0 if done else i + 1,
+                        step=step,
+                        elapsed=time.time() - t0,
+                    )
+                    checkpoint.save(out, acc, trainable, opt, sched, st)
+            if step >= total or stop:
+                stop = True
+                break
+    bar.close()
+    elapsed = time.time() - t0
+    return {
+        "model": acc.unwrap_model(model),
+        "steps": step,
+        "total_steps": total,
+        "best": st["best"],
+        "stopped_early": stopped_early,
+        "elapsed_s": elapsed,
+        "examples_per_s": st["seen"] / max(elapsed, 1e-9),
+    }

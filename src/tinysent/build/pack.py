@@ -1,0 +1,92 @@
+"""``tinysent pack``: the shipped form of a model (how the model in the package is made)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from tinysent.build.export import REFERENCE, export
+from tinysent.build.export.quantize import KERNELS
+from tinysent.core.errors import ModelError
+from tinysent.core.folder import ModelFolder
+from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
+from tinysent.runtime.predictor import Predictor
+
+
+def pack(
+    model_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    reference: list[str] | None = None,
+    onnx: bool = True,
+    recheck_margin: float = RECHECK_MARGIN,
+) -> dict:
+    """A compact, complete copy of a model folder: fp16 safetensors (half the size, loaded back as
+    fp32; what ``[train]`` users fine-tune from and ``--backend torch`` runs), and with ``onnx`` the
+    int8 ONNX graphs for both CPU kinds with their fp32 recheck graph (the default path, so an
+    install without torch predicts with it), tokenizer, config and tinysent.json pinning every file;
+    a model card (README.md) already in ``out`` is kept. Built in a temporary folder and moved into
+    place only when fp16 changes no label on the reference tweets and the ONNX graphs pass their
+    parity check, so a refused model leaves ``out`` as it was. This is how the shipped model is made."""
+    import numpy as np
+    from safetensors.torch import load_file, save_file
+
+    from tinysent.core.numerics import fp16_state_dict
+
+    src, out = Path(model_dir), Path(out)
+    if not (src / "model.safetensors").exists():
+        raise ModelError(f"{src} has no model.safetensors: pass a model folder written by tinysent")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".pack-", dir=out.parent))
+    try:
+        ModelFolder(src).copy_to(tmp, weights=[])
+        save_file(
+            fp16_state_dict(load_file(str(src / "model.safetensors"))),
+            str(tmp / "model.safetensors"),
+            metadata={"format": "pt"},
+        )
+        meta = ModelMeta.load(tmp, required=True)
+        meta.pin(tmp, ["model.safetensors"])
+        meta.save(tmp)
+        texts = reference or REFERENCE
+        p32, _ = Predictor.from_dir(src, backend="torch", device="cpu").positive_proba(texts)
+        p16, _ = Predictor.from_dir(tmp, backend="torch", device="cpu").positive_proba(texts)
+        agree = float(np.mean((p32 >= 0.5) == (p16 >= 0.5)))
+        if agree < 1.0:
+            raise ModelError(f"fp16 changed {agree:.1%} of labels on the reference tweets: ship fp32 instead")
+        report = None
+        if onnx:
+            report = export(tmp, tmp / "onnx", int8=True, reference=texts, kernels=tuple(KERNELS),
+                            recheck_margin=recheck_margin)
+            onnx_meta = ModelMeta.load(tmp / "onnx", required=True)
+            for f in (tmp / "onnx").iterdir():
+                if f.name in onnx_meta.files:
+                    f.replace(tmp / f.name)
+            meta.config = onnx_meta.config
+            meta.config["onnx"]["source"] = str(src)  # not the temporary folder it was exported from
+            meta.files = {**meta.files, **onnx_meta.files}
+            meta.save(tmp)
+            shutil.rmtree(tmp / "onnx")
+        if (out / "README.md").exists():
+            shutil.copy(out / "README.md", tmp / "README.md")
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide an installed package's model from other users
+        for f in tmp.iterdir():
+            f.chmod(0o644)
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "out": str(out),
+        "size_mib": round((out / "model.safetensors").stat().st_size / 2**20, 2),
+        "reference_n": len(texts),
+        "label_agreement": agree,
+        "max_abs_prob_diff": float(np.abs(p32 - p16).max()),
+        "onnx": report,
+        "files_mib": {f.name: round(f.stat().st_size / 2**20, 2) for f in sorted(out.iterdir())},
+    }

@@ -1,0 +1,421 @@
+"""Sentiment140, read exactly: formats, labels, malformed rows, duplicates, splits, download.
+
+The original notebook read the headerless CSV with a header and lost its first tweet; here every
+row is either returned or reported with its line number, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import lzma
+import os
+import urllib.error
+import urllib.request
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+
+import numpy as np
+
+from tinysent.core.errors import DataError, InputError
+from tinysent.core.files import cache_dir, file_sha256
+
+OFFICIAL_URL = "https://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip"
+# Size and sha256 of the official archive, as recorded by tensorflow_datasets' checksums.tsv.
+OFFICIAL_SIZE = 81_363_704
+OFFICIAL_SHA256 = "004a3772c8a7ff9bbfeb875880f47f0679d93fc63e5cf9cff72d54a8a6162e57"
+TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
+TEST_MEMBER = "testdata.manual.2009.06.14.csv"
+TEST_SHA256 = "c77669cc86ae85d3807d65fc13fed0c395266db518d4eaa0ff1f19bf6efbbdd3"  # the 498 test tweets
+# File names looked for when --train-data / --test-data names a folder, best first.
+TRAIN_NAMES = (TRAIN_MEMBER, "training.1600000.polarity_text.csv.gz", "trainingandtestdata.zip")
+TEST_NAMES = (TEST_MEMBER, "trainingandtestdata.zip")
+
+
+class Polarity(IntEnum):
+    """Sentiment140's label codes. Models use class indices instead: see ``BINARY_LABELS``."""
+
+    NEGATIVE = 0
+    NEUTRAL = 2
+    POSITIVE = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+#: Class index → label name for the binary models (index 1 is "positive").
+BINARY_LABELS = ("negative", "positive")
+
+
+def polarity_to_class(polarity: np.ndarray) -> np.ndarray:
+    """0 → 0 (negative), 4 → 1 (positive); neutral has no binary class and is an error here."""
+    polarity = np.asarray(polarity)
+    if (polarity == Polarity.NEUTRAL).any():
+        raise InputError("neutral rows have no binary class: call Corpus.binary() first")
+    return (polarity == Polarity.POSITIVE).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    kind: str  # "columns" | "polarity" | "undecodable" | "empty"
+    detail: str
+
+
+@dataclass
+class Corpus:
+    """Rows that parsed, in file order, plus what did not."""
+
+    texts: list[str]
+    polarity: np.ndarray  # int8 codes 0/2/4
+    lines: np.ndarray  # 1-based line of each row in its file
+    source: str
+    columns: int = 6
+    problems: list[Problem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, idx) -> Corpus:
+        idx = np.asarray(idx, dtype=np.int64)
+        return Corpus(
+            [self.texts[i] for i in idx],
+            self.polarity[idx],
+            self.lines[idx],
+            self.source,
+            self.columns,
+            self.problems,
+        )
+
+    def binary(self) -> Corpus:
+        """The positive/negative rows (the usual 359 of the test set)."""
+        return self.subset(np.flatnonzero(self.polarity != Polarity.NEUTRAL))
+
+    @property
+    def n_neutral(self) -> int:
+        return int((self.polarity == Polarity.NEUTRAL).sum())
+
+    def label_counts(self) -> dict[str, int]:
+        c = Counter(self.polarity.tolist())
+        return {p.label: int(c.get(int(p), 0)) for p in Polarity}
+
+    @property
+    def classes(self) -> np.ndarray:
+        return polarity_to_class(self.polarity)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _open_binary(path: Path, member: str | None) -> io.BufferedIOBase:
+    if path.suffix == ".zip":
+        zf = zipfile.ZipFile(path)
+        names = zf.namelist()
+        if member is None:
+            raise DataError(f"{path} is a zip archive: name a member, one of {names}")
+        if member not in names:
+            raise DataError(f"{path} has no member {member!r}; it has {names}")
+        return zf.open(member)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    if path.suffix == ".xz":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+def iter_rows(path: str | os.PathLike, member: str | None = None, encoding: str = "latin-1"):
+    """Yield ``(line, fields)`` for each CSV record; line is where the record starts (1-based)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(
+            f"{path}: no such file. Pass --train-data / --test-data with a Sentiment140 file or folder."
+        )
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder; name the file in it (or pass the folder where a folder is asked)"
+        )
+    try:
+        with _open_binary(path, member) as raw:
+            head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise DataError(f"{path} is UTF-16 text; save it as UTF-8 (or latin-1) CSV")
+            text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+            reader = csv.reader(text)
+            start = 1
+            for row in reader:
+                yield start, row
+                start = reader.line_num + 1
+    except (EOFError, OSError, zipfile.BadZipFile, lzma.LZMAError, csv.Error) as e:
+        raise DataError(
+            f"{path}: cannot read it ({e}); the file is truncated or damaged: download or copy it again"
+        ) from None
+
+
+def read(
+    path: str | os.PathLike,
+    *,
+    member: str | None = None,
+    strict: bool = False,
+    encoding: str = "latin-1",
+) -> Corpus:
+    """Read a Sentiment140 file: 6-column (official) or 2-column ``polarity,text``; csv, gz or zip.
+
+    Malformed rows are kept out of the corpus and listed in ``Corpus.problems``; with
+    ``strict=True`` the first one raises :class:`DataError` instead.
+    """
+    path = Path(path)
+    if path.suffix == ".zip" and member is None:
+        member = TRAIN_MEMBER
+    texts: list[str] = []
+    pols: list[int] = []
+    lines: list[int] = []
+    problems: list[Problem] = []
+    ncols = None
+    where = f"{path}::{member}" if member else str(path)
+
+    def bad(line: int, kind: str, detail: str) -> None:
+        if strict:
+            raise DataError(f"{where}, line {line}: {detail} (drop --strict to skip and count such rows)")
+        problems.append(Problem(line, kind, detail))
+
+    codes = {"0": 0, "2": 2, "4": 4}
+    for line, row in iter_rows(path, member, encoding):
+        n = len(row)
+        if ncols is None and n in (2, 6):
+            ncols = n
+        if n != ncols:
+            bad(line, "columns", f"expected {ncols or '2 or 6'} columns, found {n}")
+            continue
+        pol = codes.get(row[0].strip())
+        if pol is None:
+            bad(line, "polarity", f"unknown polarity {row[0][:20]!r} (expected 0, 2 or 4)")
+            continue
+        t = row[-1]
+        if not t.isascii():
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError:
+                bad(line, "undecodable", f"bytes that are not valid {encoding}")
+                continue
+        if not t.strip():
+            bad(line, "empty", "empty text")
+            continue
+        texts.append(t)
+        pols.append(pol)
+        lines.append(line)
+    if not texts:
+        why = f"; first problem, line {problems[0].line}: {problems[0].detail}" if problems else ""
+        raise DataError(
+            f"{where}: no tweets in it ({len(problems)} rows skipped{why}); a Sentiment140 file has rows "
+            "polarity,...,text (6 columns) or polarity,text"
+        )
+    return Corpus(
+        texts, np.asarray(pols, dtype=np.int8), np.asarray(lines, dtype=np.int64), where, ncols or 0, problems
+    )
+
+
+def resolve(path: str | os.PathLike | None, split: str = "train") -> tuple[Path, str | None]:
+    """Turn ``--data`` (a file, a folder, or None for the cached download) into (file, zip member)."""
+    if split not in ("train", "test"):
+        raise InputError(f"split must be 'train' or 'test', got {split!r}")
+    names = TRAIN_NAMES if split == "train" else TEST_NAMES
+    member = TRAIN_MEMBER if split == "train" else TEST_MEMBER
+    if path is None:
+        path = download()
+    path = Path(path)
+    if path.is_dir():
+        for name in names:
+            if (path / name).exists():
+                path = path / name
+                break
+        else:
+            raise DataError(f"{path} holds none of {', '.join(names)}; pass the file itself with --data")
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    return path, (member if path.suffix == ".zip" else None)
+
+
+def load(path: str | os.PathLike | None = None, split: str = "train", strict: bool = False) -> Corpus:
+    """Read the train or test split from a file, a folder or the cached official archive."""
+    file, member = resolve(path, split)
+    return read(file, member=member, strict=strict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Duplicates, splits
+
+
+def duplicate_stats(corpus: Corpus) -> dict[str, int]:
+    """Exact duplicate (label, text) rows and texts that occur with more than one label."""
+    seen: set[tuple[int, str]] = set()
+    labels_of: dict[str, set[int]] = {}
+    dup = 0
+    for p, t in zip(corpus.polarity.tolist(), corpus.texts):
+        if (p, t) in seen:
+            dup += 1
+        else:
+            seen.add((p, t))
+        labels_of.setdefault(t, set()).add(p)
+    conflicting = {t for t, ls in labels_of.items() if len(ls) > 1}
+    return {
+        "duplicate_rows": dup,
+        "conflicting_texts": len(conflicting),
+        "conflicting_rows": sum(1 for t in corpus.texts if t in conflicting),
+    }
+
+
+def deduplicate(corpus: Corpus, drop_duplicates: bool = True, drop_conflicts: bool = False) -> Corpus:
+    """Keep the first of each (label, text); with ``drop_conflicts`` drop texts seen with both labels."""
+    labels_of: dict[str, set[int]] = {}
+    for p, t in zip(corpus.polarity.tolist(), corpus.texts):
+        labels_of.setdefault(t, set()).add(p)
+    keep, seen = [], set()
+    for i, (p, t) in enumerate(zip(corpus.polarity.tolist(), corpus.texts)):
+        if drop_conflicts and len(labels_of[t]) > 1:
+            continue
+        if drop_duplicates:
+            if (p, t) in seen:
+                continue
+            seen.add((p, t))
+        keep.append(i)
+    return corpus.subset(keep)
+
+
+def _rng(seed: int) -> np.random.Generator:
+    # PCG64 streams are specified bit for bit, so splits are identical on every machine.
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def stratified_split(polarity: np.ndarray, fraction: float = 0.01, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Deterministic stratified (train_idx, val_idx), each sorted in file order."""
+    if not 0 < fraction < 1:
+        raise InputError(f"validation fraction must be in (0, 1), got {fraction}")
+    rng = _rng(seed)
+    train, val = [], []
+    for p in sorted(set(np.asarray(polarity).tolist())):
+        idx = np.flatnonzero(polarity == p)
+        idx = idx[rng.permutation(len(idx))]
+        k = max(1, round(len(idx) * fraction))
+        val.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def stratified_sample(polarity: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Deterministic stratified subsample of ``n`` indices (all of them when n >= len)."""
+    polarity = np.asarray(polarity)
+    if n >= len(polarity):
+        return np.arange(len(polarity))
+    if n <= 0:
+        raise InputError(f"sample size must be positive, got {n}")
+    rng = _rng(seed + 7919)
+    out = []
+    classes = sorted(set(polarity.tolist()))
+    for p in classes:
+        idx = np.flatnonzero(polarity == p)
+        k = round(n * len(idx) / len(polarity))
+        out.append(idx[np.sort(rng.permutation(len(idx))[:k])])
+    return np.sort(np.concatenate(out))
+
+
+def summary(corpus: Corpus, max_problems: int = 20) -> dict:
+    """What `tinysent data check` prints for one file."""
+    lengths = np.fromiter((len(t) for t in corpus.texts), dtype=np.int64, count=len(corpus))
+    kinds = Counter(p.kind for p in corpus.problems)
+    pct = {}
+    if len(lengths):
+        for q in (5, 50, 95, 99, 100):
+            pct[f"p{q}"] = int(np.percentile(lengths, q))
+    return {
+        "file": corpus.source,
+        "columns": corpus.columns,
+        "rows": len(corpus),
+        "labels": corpus.label_counts(),
+        "binary_rows": len(corpus) - corpus.n_neutral,
+        "malformed": {"total": len(corpus.problems), **dict(kinds)},
+        "malformed_examples": [
+            {"line": p.line, "kind": p.kind, "detail": p.detail} for p in corpus.problems[:max_problems]
+        ],
+        **duplicate_stats(corpus),
+        "text_chars": pct,
+    }
+
+
+def write_csv(corpus: Corpus, path: str | os.PathLike) -> None:
+    """Write the 2-column ``polarity,text`` form (compressed for .gz / .xz), latin-1, all quoted."""
+    path = Path(path)
+    opener = {".gz": gzip.open, ".xz": lzma.open}.get(path.suffix, open)
+    with opener(path, "wt", encoding="latin-1", errors="strict", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        for p, t in zip(corpus.polarity.tolist(), corpus.texts):
+            w.writerow([p, t])
+
+
+# ---------------------------------------------------------------------------------------------
+# Download
+
+
+
+
+def download(
+    url: str = OFFICIAL_URL,
+    dest: str | os.PathLike | None = None,
+    sha256: str | None = OFFICIAL_SHA256,
+    progress: bool = True,
+    timeout: float = 30,
+) -> Path:
+    """Fetch ``url`` to ``dest`` (default: the user cache), resuming a partial ``.part`` file.
+
+    The final name appears only after the sha256 matched, so a failed or partial download never
+    looks complete; a mismatching file is deleted.
+    """
+    from tqdm.auto import tqdm
+
+    dest = Path(dest) if dest else cache_dir() / url.rsplit("/", 1)[-1]
+    if dest.exists() and (sha256 is None or file_sha256(dest) == sha256):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:  # the .part is already whole
+            resp = None
+        else:
+            raise DataError(
+                f"download of {url} failed: HTTP {e.code}. Retry, or pass --train-data / --test-data PATH"
+            ) from e
+    except OSError as e:
+        raise DataError(
+            f"cannot reach {url} ({e}). Offline? Pass --train-data / --test-data PATH with a local "
+            "Sentiment140 file or folder."
+        ) from e
+    if resp is not None:
+        with resp:
+            if have and resp.status != 206:  # server ignored Range: start over
+                have = 0
+            total = resp.length + have if resp.length is not None else None
+            with (
+                open(part, "ab" if have else "wb") as f,
+                tqdm(
+                    total=total, initial=have, unit="B", unit_scale=True, desc=dest.name, disable=not progress
+                ) as bar,
+            ):
+                while chunk := resp.read(1 << 16):
+                    f.write(chunk)
+                    bar.update(len(chunk))
+    if sha256 is not None:
+        got = file_sha256(part)
+        if got != sha256:
+            part.unlink()
+            raise DataError(f"{url}: sha256 {got} does not match the expected {sha256}; the file was deleted")
+    os.replace(part, dest)
+    return dest

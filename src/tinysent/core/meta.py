@@ -1,0 +1,162 @@
+"""A model's metadata, ``tinysent.json``: what it needs at prediction time besides its weights
+(labels, normaliser, max length, threshold, temperature), where it came from, and the sha256 of every
+weight file that belongs to it. Validated on load: a value that would give wrong answers quietly is
+refused with the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from tinysent import __version__
+from tinysent.core.errors import MetaError
+from tinysent.core.normalize import NormalizerConfig
+
+META_FILE = "tinysent.json"
+MAX_LABELS = 1000  # a label list longer than this is a damaged file, not a task
+
+# int8's fp32 recheck (runtime.predictor.recheck_files): texts whose int8 logits lie within this many logits
+# of another label are scored again in fp32. Chosen on 20,000 unlabelled Sentiment140 training
+# tweets (not a validation or test set) as the smallest margin giving >= 99.7 % label agreement for
+# the shipped model: it rechecks ~3 % of tweets (scripts/int8_recheck.py).
+RECHECK_MARGIN = 0.06
+
+
+
+
+@dataclass
+class ModelMeta:
+    """What a model needs at prediction time besides its weights, and where it came from."""
+
+    labels: list[str] = field(
+        default_factory=lambda: ["negative", "positive"]
+    )  # any names, 2 or more (a two-label model decides names[1] by threshold)
+    normalizer: dict = field(default_factory=lambda: NormalizerConfig().to_dict())
+    max_length: int = 64
+    threshold: float = 0.5  # two labels: names[1] (positive) when P(names[1]) >= threshold
+    temperature: float = 1.0  # logits are divided by it (calibration)
+    neutral_band: list[float] | None = None  # default (lo, hi) for 3-way output, if any
+    base_model: str | None = None
+    method: str = "fine-tune"  # or "distill"
+    data_sha256: str | None = None
+    train_rows: int | None = None
+    git_commit: str | None = None
+    tinysent_version: str = __version__
+    config: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    # The weight files that belong to this model, with their sha256: load() uses only these and
+    # refuses one that does not match (a stale export or a damaged copy is never run silently).
+    files: dict[str, str] | None = None
+
+    def pin(self, model_dir: str | Path, names: list[str]) -> None:
+        """Record ``names`` (weight files in ``model_dir``) as this model's, with their sha256."""
+        from tinysent.core.files import file_sha256
+
+        self.files = {n: file_sha256(Path(model_dir) / n) for n in names}
+
+    def save(self, model_dir: str | Path) -> None:
+        path = Path(model_dir) / META_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, model_dir: str | Path, required: bool = False) -> ModelMeta:
+        """The folder's tinysent.json, checked (:meth:`validate`). Without one: defaults for a plain
+        transformers classifier, or, with ``required`` (prediction), a refusal: the defaults would
+        silently change its threshold, temperature and normalisation."""
+        path = Path(model_dir) / META_FILE
+        if not path.exists():
+            if required:
+                raise MetaError(
+                    f"{model_dir} has no {META_FILE}: it is not a tinysent model folder (or the file was "
+                    "deleted); load the folder tinysent train / distill / export wrote"
+                )
+            return cls()  # a plain transformers classifier: defaults (max length 64, no normaliser change)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise MetaError(f"{path} is not valid JSON ({e}); restore it from the model's source") from None
+        if not isinstance(d, dict):
+            raise MetaError(f"{path} holds a JSON {type(d).__name__}, not an object; restore it")
+        known = {f.name for f in fields(cls)}
+        try:
+            meta = cls(**{k: v for k, v in d.items() if k in known})
+        except TypeError as e:
+            raise MetaError(f"{path}: {e}") from None
+        meta.validate(path)
+        return meta
+
+    def validate(self, where: str | Path = META_FILE) -> None:
+        """Refuse values that would give wrong answers quietly: a temperature of 0 (NaN), a negative one
+        (labels inverted), a threshold outside (0, 1), unknown labels, a band outside [0, 1]."""
+        def bad(msg):
+            raise MetaError(f"{where}: {msg}; fix the file or restore it from the model's source")
+
+        def number(x):
+            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+        labels = self.labels
+        if not (
+            isinstance(labels, list)
+            and 2 <= len(labels) <= MAX_LABELS
+            and all(isinstance(x, str) and x.strip() and len(x) <= 100 for x in labels)
+            and len(set(labels)) == len(labels)
+        ):
+            shown = repr(labels)[:200] + ("..." if len(repr(labels)) > 200 else "")
+            bad(f"labels must be a list of 2 to {MAX_LABELS} distinct non-empty names, not {shown}")
+        if self.neutral_band is not None and labels != ["negative", "positive"]:
+            bad("neutral_band applies to a [negative, positive] model only")
+        if not number(self.temperature) or self.temperature <= 0:
+            bad(f"temperature must be a positive number, not {self.temperature!r}")
+        if not number(self.threshold) or not 0 < self.threshold < 1:
+            bad(f"threshold must be between 0 and 1, not {self.threshold!r}")
+        if not isinstance(self.max_length, int) or isinstance(self.max_length, bool) or self.max_length < 3:
+            bad(f"max_length must be an integer >= 3, not {self.max_length!r}")
+        band = self.neutral_band
+        if band is not None and not (
+            isinstance(band, list)
+            and len(band) == 2
+            and all(number(x) for x in band)
+            and 0 <= band[0] <= band[1] <= 1
+        ):
+            bad(f"neutral_band must be null or [lo, hi] with 0 <= lo <= hi <= 1, not {band!r}")
+        if not isinstance(self.normalizer, dict):
+            bad("normalizer must be an object")
+        if self.files is not None and not (
+            isinstance(self.files, dict)
+            and all(isinstance(v, str) and len(v) == 64 for v in self.files.values())
+        ):
+            bad("files must map file names to sha256 hex digests")
+
+    @property
+    def normalizer_config(self) -> NormalizerConfig:
+        return NormalizerConfig.from_dict(self.normalizer)
+
+
+@dataclass
+class OnnxMeta:
+    """The ``onnx`` section of an export's tinysent.json (kept in ``config["onnx"]``), typed."""
+
+    opset: int | None = None
+    files: dict = field(default_factory=dict)  # kind ("fp32", "int8", "int8_avx2") -> file name, and notes
+    parity: dict = field(default_factory=dict)
+    source: str | None = None
+    recheck: dict | None = None  # {"margin": float, "file": fp32 file}
+    data: list[str] = field(default_factory=list)  # external weight files the graphs read
+
+    @classmethod
+    def of(cls, meta: ModelMeta) -> OnnxMeta:
+        d = (meta.config or {}).get("onnx") or {}
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @property
+    def recheck_margin(self) -> float:
+        return float((self.recheck or {}).get("margin", 0.0))
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
