@@ -20,13 +20,13 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/log.txt"; }
 log "start: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || echo no GPU)"
 t0=$(date +%s)
 # The hard limit sits 60 s above the budget: the budget shortens the schedule, the limit only guards.
-timeout $((LIMIT_S + 60)) $PY -m tinysent.cli train --train-data "$TRAIN" --out "$W/model" \
+timeout $((LIMIT_S + 60)) $PY -m tinysent.apps.cli train --train-data "$TRAIN" --out "$W/model" \
   --time-budget "$LIMIT_S" --quiet "$@" > "$OUT/train.json" 2> "$OUT/train.err"
 log "train rc=$? in $(( $(date +%s) - t0 )) s"
 cp "$W/model/train_log.jsonl" "$OUT/" 2>/dev/null
-$PY -m tinysent.cli evaluate --model "$W/model" --test-data "$TEST" --out "$OUT/eval" 2>> "$OUT/eval.err" \
+$PY -m tinysent.apps.cli evaluate --model "$W/model" --test-data "$TEST" --out "$OUT/eval" 2>> "$OUT/eval.err" \
   | tee -a "$OUT/log.txt"
-$PY -m tinysent.cli pack --model "$W/model" --out "$W/packed" | tee -a "$OUT/log.txt"
+$PY -m tinysent.apps.cli pack --model "$W/model" --out "$W/packed" | tee -a "$OUT/log.txt"
 tar -C "$W" -cf "$W/model.tar" packed && split -b "${PART_MB}M" -d "$W/model.tar" "$OUT/model.tar.part"
 rm -rf "$W"
 log "done"

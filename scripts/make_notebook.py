@@ -238,7 +238,7 @@ display(Image(str(ev_dir / "confusion_matrix.png")), Image(str(ev_dir / "roc.png
     ),
     (
         CODE,
-        """from tinysent.build.calibrate import expected_calibration_error
+        """from tinysent.core.metrics import expected_calibration_error
 
 model = tinysent.load(model_dir)
 test = test_all.binary()

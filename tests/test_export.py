@@ -17,8 +17,11 @@ def exported(trained_model, tmp_path_factory):
 def test_export_is_self_describing_and_passes_parity(exported):
     out, report = exported
     assert (out / "model.onnx").exists() and (out / "model.int8.onnx").exists()
-    assert (out / "tokenizer.json").exists() and not list(out.glob("*.safetensors"))
+    assert (out / "tokenizer.json").exists()
     meta = json.loads((out / "tinysent.json").read_text())
+    # the graphs read the weights they share with PyTorch from model.safetensors, each stored once
+    assert meta["config"]["onnx"]["data"][0] == "model.safetensors" and "model.safetensors" in meta["files"]
+    assert (out / "model.onnx").stat().st_size < (out / "model.safetensors").stat().st_size
     assert meta["config"]["onnx"]["files"]["int8"] == "model.int8.onnx"
     for kind in ("fp32", "int8"):
         assert report["parity"][kind]["label_agreement"] >= 0.995
@@ -68,34 +71,6 @@ def test_backend_onnx_on_a_torch_folder_is_a_clear_error(trained_model):
         tinysent.load(trained_model, backend="onnx")
 
 
-def test_simulate_int8_computes_what_the_int8_export_computes(trained_model, tmp_path):
-    """simulate_int8 is how int8 error is studied without an export per question (which MatMuls
-    lose a model's predictions), so it must match ONNX Runtime's int8 file far more closely than
-    fp32 does; and it must leave the model as it found it. (Full last
-    layer: the [CLS]-only graph takes its last layer's int8 scales from fewer rows.)"""
-    import torch
-
-    from tinysent.build.export import cpu_has_vnni, simulate_int8
-
-    out = tmp_path / "full"
-    export(trained_model, out, int8=True, cls_only=False)
-    texts = ["i love this great day", "i hate this awful day", "meh", "so sad and awful", "great great"] * 4
-    onnx = tinysent.load(out)
-    ref = tinysent.load(trained_model, backend="torch")
-    ids, _ = ref.token_ids(texts)
-    z8 = onnx.logits(ids, 64)
-    before = {k: v.clone() for k, v in ref.model.state_dict().items()}
-    z32 = ref.logits(ids, 64)
-    with simulate_int8(ref.model, vnni=cpu_has_vnni()):
-        zs = ref.logits(ids, 64)
-    err_fp32, err_sim = np.abs(z32 - z8).max(), np.abs(zs - z8).max()
-    assert err_fp32 > 1e-4  # int8 really differs from fp32 here
-    assert err_sim < 0.02 * err_fp32
-    np.testing.assert_array_equal(ref.logits(ids, 64), z32)  # patched forwards are gone
-    after = ref.model.state_dict()
-    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
-
-
 def test_int8_export_keeps_the_embedding_tables_in_fp32(exported):
     """Only MatMuls are quantized (what simulate_int8 models); Gathers read fp32 tables."""
     import onnx
@@ -120,8 +95,14 @@ def test_attention_reads_q_k_v_in_place(exported, trained_model, tmp_path):
     layers = AutoConfig.from_pretrained(trained_model).num_hidden_layers
     out, report = exported
     for f in ("model.onnx", "model.int8.onnx"):
-        g = onnx.load(str(out / f)).graph
-        perms = [list(a.ints) for n in g.node if n.op_type == "Transpose" for a in n.attribute]
+        g = onnx.load(str(out / f), load_external_data=False).graph
+        stored = {i.name for i in g.initializer}  # a stored weight's Transpose is folded at load
+        perms = [
+            list(a.ints)
+            for n in g.node
+            if n.op_type == "Transpose" and n.input[0] not in stored
+            for a in n.attribute
+        ]
         assert len(perms) <= layers + 2 and [0, 2, 3, 1] not in perms
         assert any(n.op_type == "FusedMatMul" and n.domain == "com.microsoft" for n in g.node)
     assert "FusedMatMul" in report["files"]["attention"]
@@ -168,21 +149,38 @@ def test_export_validate_compares_on_the_models_validation_split(trained_model, 
     assert json.loads(capsys.readouterr().out)["validation"] == v
 
 
-def test_cached_export_is_built_once_hash_pinned_and_rebuilt_when_damaged(trained_model, monkeypatch):
-    import tinysent.build.export as X
+def test_the_weights_the_graphs_read_are_pinned_and_a_damaged_one_is_refused(exported, tmp_path):
+    """The graphs read model.safetensors and model.weights (storage.py): damage to either is caught
+    by its sha256 before ONNX Runtime sees it, with the fix named, and never run."""
+    import shutil
 
-    first = X.cached_export(trained_model)
-    assert (first / "model.int8.onnx").exists() and (first / "model.onnx").exists()  # int8 + its recheck
-    calls = []
-    real = X.export
-    monkeypatch.setattr(X, "export", lambda *a, **k: calls.append(1) or real(*a, **k))
-    assert X.cached_export(trained_model) == first and calls == []  # reused, not rebuilt
-    (first / "model.int8.onnx").write_bytes(b"not the pinned file")
-    assert X.cached_export(trained_model) == first and calls == [1]  # the hash caught it: rebuilt
-    (first / "model.onnx").write_bytes(b"not the pinned file either")
-    assert X.cached_export(trained_model) == first and calls == [1, 1]  # the recheck file too
-    pred = tinysent.load(first)
-    assert pred.backend.name == "onnx" and pred.predict("i love this great day")["label"] == "positive"
+    from tinysent.core.errors import ModelError
+
+    out, _ = exported
+    for name in ("model.weights", "model.safetensors"):
+        m = tmp_path / name
+        shutil.copytree(out, m)
+        data = bytearray((m / name).read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one flipped byte
+        (m / name).write_bytes(bytes(data))
+        with pytest.raises(ModelError, match=f"{name} does not match the sha256.*copy it again"):
+            tinysent.load(m)
+        (m / name).unlink()
+        with pytest.raises(ModelError, match="it is missing"):
+            tinysent.load(m)
+
+
+def test_a_cpu_without_vnni_runs_the_reduce_range_int8_file(trained_model, tmp_path, monkeypatch):
+    import tinysent.core.folder as F
+
+    out = tmp_path / "both"
+    report = export(trained_model, out, int8=True, kernels=("vnni", "avx2"))
+    assert report["files"]["int8_avx2"] == "model.int8-avx2.onnx"
+    assert tinysent.load(out).backend.file.name == "model.int8.onnx"
+    monkeypatch.setattr(F, "cpu_has_vnni", lambda: False)
+    p = tinysent.load(out)
+    assert p.backend.file.name == "model.int8-avx2.onnx" and p.recheck.file.name == "model.onnx"
+    assert p.predict("i love this great day")["label"] == "positive"
 
 
 def test_the_default_load_runs_the_shipped_model_as_int8_onnx():
@@ -190,7 +188,11 @@ def test_the_default_load_runs_the_shipped_model_as_int8_onnx():
     from tinysent.runtime.predictor import SHIPPED_DIR
 
     fast = tinysent.load()
-    assert fast.backend.name == "onnx" and fast.backend.file.name == "model.int8.onnx"
+    assert fast.backend.name == "onnx" and fast.backend.file.name in (
+        "model.int8.onnx",
+        "model.int8-avx2.onnx",
+    )
+    assert fast.path == SHIPPED_DIR  # shipped in the package: nothing is built on first use
     assert fast.recheck.file.name == "model.onnx" and fast.recheck_margin == RECHECK_MARGIN > 0
     assert fast.max_tokens == 4096
     slow = tinysent.load(backend="torch")
@@ -203,8 +205,8 @@ def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
     """The int8 file is used with its fp32 recheck: a text whose int8 logits lie within the margin of
     another label gets the fp32 file's logits, every other text keeps int8's; margin 0 is int8 alone,
     an infinite margin is fp32 everywhere."""
+    from tinysent.core.labels import decision_margin
     from tinysent.core.meta import RECHECK_MARGIN
-    from tinysent.runtime.predictor import decision_margin
 
     out, report = exported
     meta = json.loads((out / "tinysent.json").read_text())["config"]["onnx"]
@@ -222,7 +224,7 @@ def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
     l8, l32 = alone.logits(ids), fp32.logits(ids)
     bounds = q.bounds()
     got = q.logits(ids, decision=bounds)
-    near = decision_margin(l8, bounds, q._neg, q._pos) < RECHECK_MARGIN
+    near = decision_margin(l8, bounds, q.labels.neg, q.labels.pos) < RECHECK_MARGIN
     np.testing.assert_allclose(got[near], l32[near], atol=1e-5)
     np.testing.assert_array_equal(got[~near], l8[~near])
     assert q.rechecked == near.sum()

@@ -37,7 +37,10 @@ def fp32_export(trained_model, tmp_path_factory):
 def test_case5_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_export, tmp_path):
     m = _copy(fp32_export, tmp_path / "m")
     meta = json.loads((m / "tinysent.json").read_text())
-    assert set(meta["files"]) == {"model.onnx"} and len(meta["files"]["model.onnx"]) == 64
+    # the graph and the PyTorch weights it reads (export/storage.py), each pinned
+    assert (
+        set(meta["files"]) == {"model.onnx", "model.safetensors"} and len(meta["files"]["model.onnx"]) == 64
+    )
     (m / "model.int8.onnx").write_bytes(b"stale export from an older run")  # would win before
     p = tinysent.load(m)
     assert p.backend.file.name == "model.onnx"

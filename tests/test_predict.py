@@ -1,7 +1,7 @@
 import pytest
 
 import tinysent
-from tinysent.runtime.predictor import label_of
+from tinysent.core.labels import threshold_labels
 
 
 def test_predict_string_and_list(trained_model):
@@ -29,7 +29,7 @@ def test_neutral_band(trained_model):
     p = tinysent.load(trained_model)
     r = p.predict(["i love this great day", "the phone"], neutral_band=(0.0, 1.0))
     assert [x["label"] for x in r] == ["neutral", "neutral"]
-    assert label_of(__import__("numpy").array([0.1, 0.5, 0.9]), 0.5, (0.3, 0.7)) == [
+    assert threshold_labels(__import__("numpy").array([0.1, 0.5, 0.9]), 0.5, (0.3, 0.7)) == [
         "negative",
         "neutral",
         "positive",
@@ -79,9 +79,10 @@ def test_decision_margin_bounds_every_label_change():
     argmax, the binary share and a 2-class model's threshold and neutral band at its temperature."""
     import numpy as np
 
+    from tinysent.core.labels import decision_margin, threshold_labels
     from tinysent.core.meta import ModelMeta
     from tinysent.core.numerics import binary_share, softmax
-    from tinysent.runtime.predictor import Predictor, decision_margin, label_of
+    from tinysent.runtime.predictor import Predictor
 
     rng = np.random.default_rng(0)
     eps = 0.05
@@ -107,6 +108,6 @@ def test_decision_margin_bounds_every_label_change():
     assert len(b2) == 3
 
     def lab2(lg):
-        return np.array(label_of(softmax(lg[:, :2], 1.7)[:, 1], 0.6, band))
+        return np.array(threshold_labels(softmax(lg[:, :2], 1.7)[:, 1], 0.6, band))
 
     check(b2, lambda lg: lab2(lg[:, [0, 2]]), lab2(base[:, [0, 2]]), 0, 2)

@@ -7,8 +7,10 @@ import statistics
 import numpy as np
 import pytest
 
-from tinysent.apps.report import Majority, TfidfLogReg, build_report, mcnemar, three_way_accuracy
-from tinysent.build.calibrate import expected_calibration_error, fit_temperature
+from tinysent.apps.report import build_report
+from tinysent.apps.report.baselines import Majority, TfidfLogReg, mcnemar, three_way_accuracy
+from tinysent.build.calibrate import fit_temperature
+from tinysent.core.metrics import expected_calibration_error
 
 from .conftest import tiny_train_args
 

@@ -22,7 +22,8 @@ def _start(model, *args) -> tuple[str, subprocess.Popen]:
     """`tinysent serve --model MODEL ARGS` on a free loopback port; returns once /readyz answers 200."""
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "tinysent.apps.cli", "serve", "--model", str(model), "--port", str(port), *args]
+    cli = [sys.executable, "-m", "tinysent.apps.cli"]
+    cmd = [*cli, "serve", "--model", str(model), "--port", str(port), *args]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -8,13 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-import types
 
 import httpx
 import pytest
 
-from tinysent.apps.cli import _serve_token
-from tinysent.apps.serve import MicroBatcher
+from tinysent.apps.serve import MicroBatcher, bearer_token
+from tinysent.core.errors import InputError
 
 from .test_serve import _start
 
@@ -135,24 +134,24 @@ def test_a_bearer_token_keeps_strangers_out_but_not_the_probes(trained_model, tm
         proc.wait(10)
 
 
-def _args(**kw):
-    return types.SimpleNamespace(**{"host": "127.0.0.1", "token_file": None, "insecure": False, **kw})
+def _token(host="127.0.0.1", token_file=None, insecure=False):
+    return bearer_token(token_file, host, insecure)
 
 
 def test_a_public_host_needs_a_token_or_insecure(tmp_path, monkeypatch):
     monkeypatch.delenv("TINYSENT_TOKEN", raising=False)
-    with pytest.raises(SystemExit, match="--insecure"):
-        _serve_token(_args(host="0.0.0.0"))
-    assert _serve_token(_args(host="0.0.0.0", insecure=True)) is None
-    assert _serve_token(_args(host="::1")) is None and _serve_token(_args(host="localhost")) is None
+    with pytest.raises(InputError, match="--insecure"):
+        _token(host="0.0.0.0")
+    assert _token(host="0.0.0.0", insecure=True) is None
+    assert _token(host="::1") is None and _token(host="localhost") is None
     monkeypatch.setenv("TINYSENT_TOKEN", TOKEN)
-    assert _serve_token(_args(host="0.0.0.0")) == TOKEN
+    assert _token(host="0.0.0.0") == TOKEN
     monkeypatch.setenv("TINYSENT_TOKEN", "short")
-    with pytest.raises(SystemExit, match="at least 16"):
-        _serve_token(_args())
+    with pytest.raises(InputError, match="at least 16"):
+        _token()
     (tmp_path / "empty").write_text("\n")
-    with pytest.raises(SystemExit, match="is empty"):
-        _serve_token(_args(token_file=str(tmp_path / "empty")))
+    with pytest.raises(InputError, match="is empty"):
+        _token(token_file=str(tmp_path / "empty"))
     # through the real CLI: refused before any model is loaded
     env = {k: v for k, v in os.environ.items() if k != "TINYSENT_TOKEN"}
     r = subprocess.run(
@@ -167,7 +166,8 @@ def test_a_public_host_needs_a_token_or_insecure(tmp_path, monkeypatch):
 
 def test_serve_without_its_extra_names_the_extra():
     code = (
-        "import sys; sys.modules['fastapi'] = None; from tinysent.apps.cli import main; sys.exit(main(['serve']))"
+        "import sys; sys.modules['fastapi'] = None; from tinysent.apps.cli import main; "
+        "sys.exit(main(['serve']))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "pip install 'tinysent[serve]'" in r.stderr and "Traceback" not in r.stderr

@@ -36,10 +36,20 @@ def test_cli_with_only_the_text(tmp_path):
     assert json.loads(r.stdout)["label"] == "positive"
 
 
-def test_files_are_safetensors_and_small():
+def test_files_are_safetensors_and_onnx_pinned_and_small():
+    """What the package ships: the fp16 PyTorch weights, the int8 graphs for both CPU kinds and the fp32
+    recheck graph reading them (no pickle), every file pinned, each <= 50 MB, 45 MB in all (the wheel
+    limit is 80 MB)."""
+    from tinysent.core.files import file_sha256
+
     sizes = {f.name: f.stat().st_size for f in SHIPPED_DIR.iterdir()}
-    assert "model.safetensors" in sizes and not any(n.endswith((".bin", ".pt", ".pkl")) for n in sizes)
-    assert sum(sizes.values()) <= 30 * 2**20
+    assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in sizes)
+    pinned = json.loads((SHIPPED_DIR / "tinysent.json").read_text())["files"]
+    assert set(pinned) == {
+        "model.safetensors", "model.onnx", "model.int8.onnx", "model.int8-avx2.onnx", "model.weights"
+    }
+    assert all(file_sha256(SHIPPED_DIR / n) == h for n, h in pinned.items())
+    assert max(sizes.values()) <= 50 * 2**20 and sum(sizes.values()) <= 45 * 2**20
 
 
 @pytest.mark.integration

@@ -381,3 +381,37 @@ def score_file(
         writer.close(ok)
         bar.close()
     return counts
+
+
+def read_texts(path: str | Path, column: str = "text") -> list[str]:
+    """All texts of an input file (txt / csv / tsv / jsonl / parquet, read as :func:`score_file`
+    reads it); a bad line is an error naming it (``score_file`` writes an error record instead)."""
+    texts = []
+    for r in read_records(path, column):
+        if r.error == "empty line":  # blank JSONL lines hold no record
+            continue
+        if r.error:
+            raise ScoreError(
+                f"{path}, line {r.line}: {r.error} (fix it, or use --output FILE, which "
+                "writes an error record for such lines and carries on)"
+            )
+        texts.append(r.text)
+    return texts
+
+
+def stdin_texts(data: bytes) -> list[str]:
+    """Lines of stdin split as files are (on \\n only, a trailing \\r dropped: a form feed or U+2028
+    stays inside its tweet), each checked to be UTF-8."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for n, raw in enumerate(lines, 1):
+        try:
+            out.append(raw.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as e:
+            raise ScoreError(
+                f"stdin, line {n}: not valid UTF-8 (byte {e.start + 1} of the line: "
+                f"{raw[e.start : e.start + 1]!r}); send UTF-8 text"
+            ) from None
+    return out

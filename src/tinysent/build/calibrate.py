@@ -9,38 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.apps.evaluate import binary_metrics
+from tinysent.build.models import load_tokenizer
 from tinysent.build.tokens import validation_split
 from tinysent.core.errors import InputError
 from tinysent.core.meta import ModelMeta
+from tinysent.core.metrics import binary_metrics, expected_calibration_error
 from tinysent.core.numerics import softmax
-
-
-def expected_calibration_error(y: np.ndarray, p_pos: np.ndarray, bins: int = 10) -> tuple[float, list]:
-    """ECE of the predicted class's confidence, equal-width bins; also the per-bin table."""
-    y = np.asarray(y)
-    p_pos = np.asarray(p_pos, float)
-    pred = (p_pos >= 0.5).astype(int)
-    conf = np.where(pred == 1, p_pos, 1 - p_pos)
-    correct = (pred == y).astype(float)
-    edges = np.linspace(0.5, 1.0, bins + 1)
-    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    table, ece = [], 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            gap = abs(correct[m].mean() - conf[m].mean())
-            ece += m.mean() * gap
-            table.append(
-                {
-                    "lo": float(edges[b]),
-                    "hi": float(edges[b + 1]),
-                    "n": int(m.sum()),
-                    "confidence": float(conf[m].mean()),
-                    "accuracy": float(correct[m].mean()),
-                }
-            )
-    return float(ece), table
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -119,7 +93,7 @@ def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
     pred = load(model_dir)
     if len(meta.labels) == 3:
         return calibrate_three_class(model_dir, meta, pred)
-    prep = validation_split(model_dir, pred.tokenizer, data)
+    prep = validation_split(model_dir, load_tokenizer(Path(model_dir)), data)
     logits = pred.logits(prep.val_ids, 256)
     y = prep.val_labels
     t = fit_temperature(logits, y)

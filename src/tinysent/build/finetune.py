@@ -102,3 +102,24 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     jlog.write({"type": "end", **summary})
     summary["loading"] = {"ignored": load_info["ignored"][:50], "initialised": load_info["initialised"]}
     return summary
+
+
+def train_seeds(cfg: TrainConfig, seeds: int, progress: bool = True) -> dict:
+    """Train ``seeds`` models (seeds S..S+N-1) into OUT/seed-S and summarise their best validation
+    accuracy (mean ± std, in OUT/seeds.json; ``tinysent report --model OUT`` shows them)."""
+    import json
+    import statistics
+    from dataclasses import replace
+
+    runs = []
+    for seed in range(cfg.seed, cfg.seed + seeds):
+        one = replace(cfg, seed=seed, out=str(Path(cfg.out) / f"seed-{seed}"))
+        runs.append({"seed": seed, "out": one.out, "best": train(one, progress=progress)["best"]})
+    accs = [r["best"]["val_accuracy"] for r in runs]
+    summary = {
+        "seeds": runs,
+        "val_accuracy_mean": statistics.mean(accs),
+        "val_accuracy_std": statistics.stdev(accs),
+    }
+    Path(cfg.out, "seeds.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -57,8 +57,14 @@ def pack(
             raise ModelError(f"fp16 changed {agree:.1%} of labels on the reference tweets: ship fp32 instead")
         report = None
         if onnx:
-            report = export(tmp, tmp / "onnx", int8=True, reference=texts, kernels=tuple(KERNELS),
-                            recheck_margin=recheck_margin)
+            report = export(
+                tmp,
+                tmp / "onnx",
+                int8=True,
+                reference=texts,
+                kernels=tuple(KERNELS),
+                recheck_margin=recheck_margin,
+            )
             onnx_meta = ModelMeta.load(tmp / "onnx", required=True)
             for f in (tmp / "onnx").iterdir():
                 if f.name in onnx_meta.files:

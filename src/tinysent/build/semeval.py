@@ -1,5 +1,6 @@
 """Hand-labelled 3-class tweets: the SemEval 2013–2016 Task 4A training material and the TweetEval
-sentiment benchmark (validation and test). Both read into the same :class:`~tinysent.build.sentiment140.Corpus` as
+sentiment benchmark (validation and test). Both read into the same
+:class:`~tinysent.build.sentiment140.Corpus` as
 Sentiment140, with polarity codes 0 / 2 / 4 for negative / neutral / positive.
 
 Quirks handled (see each data folder's README): SemEval rows whose text is the placeholder
@@ -139,3 +140,23 @@ def drop_overlap(corpus: Corpus, others: list[str], normalizer) -> tuple[Corpus,
 def classes3(polarity: np.ndarray) -> np.ndarray:
     """Polarity codes 0 / 2 / 4 → class indices 0 / 1 / 2 (negative / neutral / positive)."""
     return (np.asarray(polarity) // 2).astype(np.int64)
+
+
+def corpora(path: str | os.PathLike, strict: bool = False):
+    """(name, read()) for each corpus in a file or folder, by its kind: the TweetEval splits present,
+    a SemEval file or folder, or Sentiment140 (both members of the official zip)."""
+    from tinysent.build import sentiment140 as D
+
+    path = Path(path)
+    kind = kind_of(path)
+    if kind == "tweeteval":
+        folder = path if path.is_dir() else path.parent
+        return [
+            (s, lambda s=s: read_tweeteval(folder, s))
+            for s in TWEETEVAL_SPLITS
+            if (folder / f"{s}_text.txt").exists()
+        ]
+    if kind == "semeval":
+        return [(None, lambda: read_semeval(path))]
+    members = [D.TRAIN_MEMBER, D.TEST_MEMBER] if path.suffix == ".zip" else [None]
+    return [(m, lambda m=m: D.read(path, member=m, strict=strict)) for m in members]

@@ -27,6 +27,7 @@ from tinysent.build import sentiment140 as D
 from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
+from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
 
 NEG, NEU, POS = 0, 1, 2
@@ -157,11 +158,6 @@ class MixedDistillation(Objective):
             hard, _ = self.hard(model, {**batch, "labels": batch["labels"]})
             loss = (1 - self.w) * loss + self.w * hard
         return loss, {}
-
-
-def macro_recall(y: np.ndarray, pred: np.ndarray, n_classes: int = 3) -> float:
-    """Mean over classes of the share of each class's rows predicted as it (TweetEval's metric)."""
-    return float(np.mean([(pred[y == c] == c).mean() for c in range(n_classes) if (y == c).any()]))
 
 
 def make_evaluator(data: MixedData, batch_size: int = 256):

@@ -185,5 +185,5 @@ def validation_split(model_dir: str | Path, tokenizer, data: str | None = None):
         }
     )
     if cfg.train_data is None:
-        raise InputError("the model's config names no training data: pass --data")
+        raise InputError("the model's config names no training data: pass --train-data")
     return prepare_data(cfg, tokenizer, Normalizer(meta.normalizer_config))

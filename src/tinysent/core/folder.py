@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tinysent.core.errors import InputError, MissingFileError, ModelError
 from tinysent.core.files import file_sha256
-from tinysent.core.meta import META_FILE, ModelMeta, OnnxMeta
+from tinysent.core.meta import META_FILE, MetaError, ModelMeta, OnnxMeta
 from tinysent.core.tokenize import TOKENIZER_FILES
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -58,10 +58,33 @@ class ModelFolder:
         self.path = path
         self.meta = ModelMeta.load(path, required=True)
         self.onnx = OnnxMeta.of(self.meta)
+        self.check_labels()
         if not any((path / f).exists() for f in TOKENIZER_FILES):
             raise ModelError(
                 f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES)}): every word would be "
                 "[UNK]; copy them from the model's source folder"
+            )
+
+    def check_labels(self) -> None:
+        """The metadata's labels are config.json's id2label, in order (when config.json names them):
+        swapped names would invert every answer quietly."""
+        import json
+        import re
+
+        try:
+            id2label = (
+                json.loads((self.path / "config.json").read_text(encoding="utf-8")).get("id2label") or {}
+            )
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            raise MetaError(f"{self.path / 'config.json'} is not a JSON object; restore it") from None
+        names = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))] if id2label else []
+        if not names or all(re.fullmatch(r"LABEL_\d+", str(n)) for n in names):
+            return  # transformers' placeholder names: nothing to compare
+        if names != list(self.meta.labels):
+            shown = ", ".join(map(str, names))[:200]
+            raise MetaError(
+                f"{self.path / META_FILE}: labels must be [{shown}] (config.json's id2label, in order), "
+                f"not {str(self.meta.labels)[:200]}; fix the file or restore it from the model's source"
             )
 
     def belongs(self, name: str) -> bool:
@@ -83,11 +106,17 @@ class ModelFolder:
         if precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
         if backend == "torch" and precision != "auto":
-            raise InputError(f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto")
+            raise InputError(
+                f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto"
+            )
         kinds = list(ONNX_FILES) if precision == "auto" else [precision]
         onnx = next((f for f in (self.onnx_file(k) for k in kinds) if f is not None), None)
         if onnx is None and (backend == "onnx" or precision != "auto"):
-            what = "an ONNX model" if precision == "auto" else f"an ONNX {precision} model ({ONNX_FILES[precision]})"
+            what = (
+                "an ONNX model"
+                if precision == "auto"
+                else f"an ONNX {precision} model ({ONNX_FILES[precision]})"
+            )
             raise MissingFileError(
                 f"{self.path} has no {what}; make one with `tinysent export --model {self.path} --out DIR"
                 + (" --int8`" if precision == "int8" else "`")

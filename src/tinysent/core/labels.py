@@ -165,7 +165,9 @@ class LabelModel:
         labels = self.labels(probs, binary, band)
         if binary or self.names == SENTIMENT2:
             p = self.positive_share(probs).tolist()
-            return [{"label": lab, POSITIVE: round(x, 6), NEGATIVE: round(1 - x, 6)} for lab, x in zip(labels, p)]
+            return [
+                {"label": lab, POSITIVE: round(x, 6), NEGATIVE: round(1 - x, 6)} for lab, x in zip(labels, p)
+            ]
         return [
             {"label": lab, **{n: round(v, 6) for n, v in zip(self.names, row)}}
             for lab, row in zip(labels, probs.tolist())

@@ -25,8 +25,6 @@ MAX_LABELS = 1000  # a label list longer than this is a damaged file, not a task
 RECHECK_MARGIN = 0.06
 
 
-
-
 @dataclass
 class ModelMeta:
     """What a model needs at prediction time besides its weights, and where it came from."""
@@ -93,6 +91,7 @@ class ModelMeta:
     def validate(self, where: str | Path = META_FILE) -> None:
         """Refuse values that would give wrong answers quietly: a temperature of 0 (NaN), a negative one
         (labels inverted), a threshold outside (0, 1), unknown labels, a band outside [0, 1]."""
+
         def bad(msg):
             raise MetaError(f"{where}: {msg}; fix the file or restore it from the model's source")
 

@@ -49,7 +49,9 @@ def check_texts(texts) -> list[str]:
     items = list(texts)
     for i, t in enumerate(items):
         if not isinstance(t, str):
-            raise InputTypeError(f"text {i} is a {type(t).__name__}, not a str: convert it (or drop it) first")
+            raise InputTypeError(
+                f"text {i} is a {type(t).__name__}, not a str: convert it (or drop it) first"
+            )
         try:
             t.encode("utf-8")
         except UnicodeEncodeError as e:

@@ -7,18 +7,33 @@ including the teacher pruned to a shape), :mod:`.losses` (the losses and the two
 """
 
 from tinysent.build.distill.config import DistillConfig
-from tinysent.build.distill.losses import (
-    Intermediate,
-    Prediction,
-    Projections,
-    attention_loss,
-    capture_scores,
-    hidden_loss,
-    soft_cross_entropy,
-    uniform_layer_map,
-)
-from tinysent.build.distill.stages import cached_teacher_logits, distill
-from tinysent.build.distill.students import make_student, prune_teacher, pruned_student
+
+# The rest needs torch (the train extra): imported on first use, so that the CLI can read
+# DistillConfig's options without it.
+_LAZY = {
+    "Intermediate": "losses",
+    "Prediction": "losses",
+    "Projections": "losses",
+    "attention_loss": "losses",
+    "capture_scores": "losses",
+    "hidden_loss": "losses",
+    "soft_cross_entropy": "losses",
+    "uniform_layer_map": "losses",
+    "cached_teacher_logits": "stages",
+    "distill": "stages",
+    "make_student": "students",
+    "prune_teacher": "students",
+    "pruned_student": "students",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"tinysent.build.distill.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DistillConfig",

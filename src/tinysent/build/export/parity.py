@@ -39,8 +39,9 @@ REFERENCE = SMOKE_SENTENCES + [
 ]
 
 
-def check_parity(ref: Predictor, folder: Path, files: dict, recheck_margin: float, texts: list[str],
-                 min_agreement: float) -> dict:
+def check_parity(
+    ref: Predictor, folder: Path, files: dict, recheck_margin: float, texts: list[str], min_agreement: float
+) -> dict:
     """Each ONNX file in ``files`` (kind -> name; int8 as loaded, with its recheck, and alone) against
     ``ref`` (PyTorch) on ``texts``: label agreement and the largest probability difference. Raises
     :class:`ParityError` below ``min_agreement`` (int8 alone is reported, not judged)."""
@@ -116,9 +117,10 @@ def validation_agreement(
             tweeteval_val_label_agreement=float((a32 == a8).mean()),
         )
     if not ref.three_class or ModelMeta.load(model_dir).config.get("train_data") or train_data:
+        from tinysent.build.models import load_tokenizer
         from tinysent.build.tokens import validation_split
 
-        prep = validation_split(model_dir, ref.tokenizer, train_data)
+        prep = validation_split(model_dir, load_tokenizer(Path(model_dir)), train_data)
         y = np.asarray(prep.val_labels)
         pos, neg = ref.meta.labels.index("positive"), ref.meta.labels.index("negative")
 

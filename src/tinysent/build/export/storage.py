@@ -97,7 +97,9 @@ def share_weights(folder: Path, names: list[str], data_name: str = DATA_FILE) ->
                         counts["fp16"] += 1
                     counts["own"] += 1
                     raw = stored.tobytes()
-                    key = hashlib.sha256(bytes([stored.dtype.num]) + str(stored.shape).encode() + raw).digest()
+                    key = hashlib.sha256(
+                        bytes([stored.dtype.num]) + str(stored.shape).encode() + raw
+                    ).digest()
                     if key not in where:
                         data.write(b"\0" * ((-data.tell()) % ALIGN))
                         where[key] = (data.tell(), len(raw))
@@ -108,9 +110,13 @@ def share_weights(folder: Path, names: list[str], data_name: str = DATA_FILE) ->
                 for i, step in enumerate(steps):  # stored -> transpose -> cast -> init.name
                     out = init.name if i == len(steps) - 1 else f"{init.name}__{step}"
                     if step == "transpose":
-                        nodes.append(helper.make_node("Transpose", [src], [out], perm=[1, 0], name=out + "_t"))
+                        nodes.append(
+                            helper.make_node("Transpose", [src], [out], perm=[1, 0], name=out + "_t")
+                        )
                     else:
-                        nodes.append(helper.make_node("Cast", [src], [out], to=TensorProto.FLOAT, name=out + "_c"))
+                        nodes.append(
+                            helper.make_node("Cast", [src], [out], to=TensorProto.FLOAT, name=out + "_c")
+                        )
                     src = out
             del graph.initializer[:]
             graph.initializer.extend(inits)

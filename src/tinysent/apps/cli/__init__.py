@@ -1,0 +1,110 @@
+"""``tinysent`` command line: one sub-command per pipeline stage, one module per command, each
+generated from a typed config (:mod:`.options`). A command module holds its options, its help and a
+``run(args)`` that calls the library; the work itself lives in the layers below.
+
+The same names mean the same thing everywhere: ``--model DIR`` is the model a command uses (the
+shipped one when optional and absent), ``--train-data`` the training data, ``--test-data`` the test
+data, ``--out`` what a command writes. An error a user can fix is one line on stderr (rc 2); a bug
+shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from tinysent import __version__
+from tinysent.apps.cli import (
+    calibrate,
+    data,
+    distill,
+    evaluate,
+    export,
+    init_student,
+    pack,
+    predict,
+    report,
+    run,
+    serve,
+    train,
+)
+from tinysent.apps.cli.options import HelpFormatter, add_config_args
+
+# name -> module, in the order --help lists them
+COMMANDS = {
+    "train": train,
+    "distill": distill,
+    "evaluate": evaluate,
+    "export": export,
+    "predict": predict,
+    "report": report,
+    "calibrate": calibrate,
+    "serve": serve,
+    "pack": pack,
+    "init-student": init_student,
+    "run": run,
+}
+# What each extra must provide before a command that needs it starts (else a one-line error naming it).
+EXTRA_MODULES = {
+    "train": ("torch", "transformers", "safetensors", "accelerate", "onnx", "sklearn", "matplotlib"),
+    "eval": ("sklearn", "scipy", "matplotlib"),
+    "serve": ("fastapi", "uvicorn", "httptools"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tinysent",
+        description="Tweet sentiment with TinyBERT.",
+        formatter_class=HelpFormatter,
+        allow_abbrev=False,
+    )
+    p.add_argument("--version", action="version", version=f"tinysent {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(parent, name: str, help: str, options, func, extra=None):
+        c = parent.add_parser(
+            name, help=help, description=help, formatter_class=HelpFormatter, allow_abbrev=False
+        )
+        add_config_args(c, options)
+        c.set_defaults(func=func, extra=extra)
+        return c
+
+    d = sub.add_parser(
+        "data", help="check, sample or download Sentiment140 files", formatter_class=HelpFormatter
+    )
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    for name, help, options, func in data.COMMANDS:
+        command(dsub, name, help, options, func)
+    for name, m in COMMANDS.items():
+        command(sub, name, m.HELP, m.Options, m.run, getattr(m, "EXTRA", None))
+    return p
+
+
+def require_extra(extra: str | None) -> None:
+    from tinysent.core.errors import require
+
+    for module in EXTRA_MODULES.get(extra, ()):
+        require(module, extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tinysent.core.errors import TinysentError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        require_extra(args.extra)
+        return args.func(args)
+    except (TinysentError, OSError) as e:
+        # TinysentError: what the user can fix, said in one line; OSError: a folder given as a file, a
+        # file we may not read or write, a full disk. Anything else is a bug: its traceback shows.
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]

@@ -1,0 +1,33 @@
+"""``tinysent train``: fine-tune a base model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from tinysent.apps.cli.options import options_of
+from tinysent.build.config import TrainConfig, option, output_folder
+
+
+@dataclass
+class TrainOptions(TrainConfig):
+    seeds: int = option(1, "train this many models (seeds S..S+N-1) into OUT/seed-S and summarise them")
+    quiet: bool = option(False, "no progress bar")
+
+
+HELP = "fine-tune a base model (preset, folder or hub id) on Sentiment140"
+EXTRA = "train"
+Options = TrainOptions
+
+
+def run(args) -> int:
+    from tinysent.build.finetune import train, train_seeds
+
+    cfg = options_of(args, TrainConfig)
+    with output_folder(cfg.out, cfg.overwrite, cfg.resume):
+        if args.seeds <= 1:
+            summary = {"out": cfg.out, **train(cfg, progress=not args.quiet)}
+        else:
+            summary = train_seeds(cfg, args.seeds, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,117 @@
+"""Baselines beside the models (majority class, VADER, TF-IDF logistic regression, in binary and
+3-class form), the published TweetEval figures, and the paired statistics a comparison needs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
+    """Paired test of two systems on the same items: exact two-sided binomial test (scipy) on the
+    discordant pairs."""
+    from scipy.stats import binomtest
+
+    a = np.asarray(correct_a, bool)
+    b = np.asarray(correct_b, bool)
+    n01 = int((a & ~b).sum())  # a right, b wrong
+    n10 = int((~a & b).sum())
+    p = binomtest(n01, n01 + n10, 0.5).pvalue if n01 + n10 else 1.0
+    return {"a_only": n01, "b_only": n10, "p_value": float(p)}
+
+
+def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[float, float]) -> float:
+    lo, hi = band
+    pred = np.where(p_pos >= hi, 4, np.where(p_pos <= lo, 0, 2))
+    return float((pred == np.asarray(polarity)).mean())
+
+
+class Majority:
+    name = "majority class"
+
+    def fit(self, texts, y):
+        self.p = float(np.mean(y) >= 0.5)
+        return self
+
+    def predict_proba(self, texts):
+        return np.full(len(texts), self.p)
+
+
+class Vader:
+    name = "VADER"
+
+    def fit(self, texts, y):
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.sia = SentimentIntensityAnalyzer()
+        return self
+
+    def predict_proba(self, texts):
+        # compound in [-1, 1] → [0, 1]; 0 (no sentiment words) sits on the threshold, counted positive.
+        return np.array([(self.sia.polarity_scores(t)["compound"] + 1) / 2 for t in texts])
+
+
+class TfidfLogReg:
+    name = "TF-IDF uni+bigram logistic regression"
+
+    def fit(self, texts, y):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from tinysent.core.normalize import Normalizer
+
+        self.norm = Normalizer()
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=2_000_000)
+        x = self.vec.fit_transform(self.norm.many(texts))
+        self.clf = LogisticRegression(C=1.0, max_iter=200, solver="liblinear").fit(x, y)
+        return self
+
+    def predict_proba(self, texts):
+        return self.clf.predict_proba(self.vec.transform(self.norm.many(texts)))[:, 1]
+
+
+#: Published TweetEval sentiment test figures (macro recall, %): the TweetEval paper (Barbieri et al.,
+#: Findings of EMNLP 2020) and its leaderboard, as listed in the data folder's README.
+PUBLISHED_TWEETEVAL = {
+    "BLSTM": 58.3,
+    "SVM": 62.9,
+    "FastText": 62.9,
+    "RoBERTa trained on tweets from scratch": 69.1,
+    "RoBERTa-base": 71.3,
+    "RoBERTa-base further pretrained on tweets": 72.6,
+    "BERTweet": 73.4,
+}
+
+
+class Vader3:
+    """VADER's own 3-way rule: compound >= 0.05 positive, <= -0.05 negative, else neutral."""
+
+    name = "VADER (compound ±0.05)"
+
+    def predict(self, texts) -> np.ndarray:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        sia = SentimentIntensityAnalyzer()
+        c = np.array([sia.polarity_scores(t)["compound"] for t in texts])
+        return np.where(c >= 0.05, 2, np.where(c <= -0.05, 0, 1))
+
+
+class TfidfLogReg3:
+    """TF-IDF uni+bigram multinomial logistic regression on the hand-labelled 3-class tweets."""
+
+    name = "TF-IDF uni+bigram logistic regression (SemEval training material)"
+
+    def fit(self, texts, y):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from tinysent.core.normalize import Normalizer
+
+        self.norm = Normalizer()
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        self.clf = LogisticRegression(C=1.0, max_iter=1000).fit(
+            self.vec.fit_transform(self.norm.many(texts)), y
+        )
+        return self
+
+    def predict(self, texts) -> np.ndarray:
+        return self.clf.predict(self.vec.transform(self.norm.many(texts)))

@@ -1,0 +1,186 @@
+"""The FastAPI app: request and response schemas, routes, the model loaded once per process."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
+
+from tinysent import __version__
+from tinysent.apps.serve.batcher import MicroBatcher
+from tinysent.apps.serve.guard import GuardMiddleware, Limits
+
+
+class PredictRequest(BaseModel):
+    # A misspelt option ("neutral_bnd") must not be silently ignored: unknown fields are a 422. Strict
+    # types: "binary": 0 or "0.4" for a number is a client's mistake to report, not to guess at.
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[StrictStr] = Field(..., description="tweets to score, in order")
+    neutral_band: tuple[StrictFloat, StrictFloat] | None = Field(
+        None,
+        description="binary models: label 'neutral' when lo < P(positive) < hi; default: the model's own",
+    )
+    binary: StrictBool = Field(
+        False, description="3-class models: answer negative / positive by P(pos) vs P(neg)"
+    )
+
+
+class Prediction(BaseModel):
+    label: str
+    positive: float
+    negative: float
+    neutral: float | None = Field(None, description="3-class models: P(neutral)")
+    truncated: bool | None = None
+    empty: bool | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    details: list | None = None
+    limit_bytes: int | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    normalizer_version: int
+    predictions: list[Prediction]
+
+
+def create_app(
+    model_path=None,
+    limits: Limits | None = None,
+    backend: str = "auto",
+    threads: int | None = None,
+    token: str | None = None,
+):
+    """(the ASGI app to serve, the FastAPI app inside it). ``token``: a bearer token every request
+    but the health probes must carry (None: no token asked)."""
+    from contextlib import asynccontextmanager
+
+    from tinysent.runtime.predictor import load
+
+    limits = limits or Limits()
+    # ONNX Runtime's idle threads spin by default; in a service they steal the event loop's cores
+    # (measured: 8 clients 372 → 455 req/s). TINYSENT_ORT_SPIN=1 restores spinning.
+    os.environ.setdefault("TINYSENT_ORT_SPIN", "0")
+    predictor = load(model_path, backend=backend, threads=threads).warm()  # no request builds a session
+    info = predictor.describe()
+    model_name = str(info["path"])
+    three_class = len(info["labels"]) == 3
+    state = {"ready": False}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        app.state.batcher = MicroBatcher(predictor, limits.batch_window_ms / 1000, limits.max_batch)
+        app.state.batcher.start()
+        predictor.predict(["warm up"])  # first call allocates; keep it out of user latency
+        # Move the millions of long-lived objects (torch, transformers, the model) out of the cyclic
+        # collector's reach: a full collection over them stalls every request in flight.
+        # TINYSENT_GC_FREEZE=0 turns this off (benchmarks/serve_configs.py measures both).
+        if os.environ.get("TINYSENT_GC_FREEZE", "1") != "0":
+            gc.collect()
+            gc.freeze()
+        state["ready"] = True
+        yield
+        state["ready"] = False
+        await app.state.batcher.stop()
+
+    app = FastAPI(
+        title="tinysent",
+        version=__version__,
+        lifespan=lifespan,
+        description="Tweet sentiment: negative / neutral / positive (3-class models), or negative / "
+        "positive with an optional neutral band.",
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": "invalid request", "details": errors})
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "alive"}
+
+    @app.get("/readyz")
+    async def readyz():
+        if not state["ready"]:
+            return JSONResponse(status_code=503, content={"status": "loading"})
+        return {"status": "ready", **info}
+
+    @app.post(
+        "/v1/predict",
+        response_model=PredictResponse,
+        response_model_exclude_none=True,
+        responses={
+            400: {"model": ErrorResponse, "description": "not UTF-8, not JSON, or nested too deeply"},
+            401: {"model": ErrorResponse, "description": "missing or wrong bearer token (when one is set)"},
+            408: {"model": ErrorResponse, "description": "body not received in time"},
+            413: {"model": ErrorResponse, "description": "body too large"},
+            422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
+            503: {
+                "model": ErrorResponse,
+                "description": "the model could not score (or too many connections)",
+            },
+        },
+    )
+    async def predict(req: PredictRequest, request: Request):
+        if len(req.texts) > limits.max_texts:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": f"too many texts: {len(req.texts)} > {limits.max_texts}; split the request"
+                },
+            )
+        long = [i for i, t in enumerate(req.texts) if len(t) > limits.max_chars]
+        if long:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": f"text {long[0]} has {len(req.texts[long[0]])} characters > {limits.max_chars}"
+                },
+            )
+        for i, t in enumerate(req.texts):
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:  # a lone surrogate ("\\udcff") is valid JSON, not text
+                return JSONResponse(
+                    status_code=422,
+                    content={
+                        "error": f"text {i} has an unpaired surrogate at character {e.start}: "
+                        "send text that is valid Unicode"
+                    },
+                )
+        band = tuple(req.neutral_band) if req.neutral_band else None
+        if band is not None and not 0 <= band[0] <= band[1] <= 1:
+            return JSONResponse(status_code=422, content={"error": "neutral_band needs 0 <= lo <= hi <= 1"})
+        if band is not None and three_class:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "this model labels neutral itself: drop neutral_band (or ask binary: true)"
+                },
+            )
+        try:
+            batcher = request.app.state.batcher
+            records = await batcher.submit(req.texts, band, req.binary) if req.texts else []
+        except Exception as e:  # a model failure is the service's, not the client's: 503, not a 500
+            logging.getLogger("tinysent.apps.serve").exception("scoring failed")
+            return JSONResponse(status_code=503, content={"error": f"could not score: {type(e).__name__}"})
+        # A ready response skips FastAPI re-validating records the predictor built (the schema above
+        # still documents them): less work per request on the event loop.
+        return JSONResponse(
+            {"model": model_name, "normalizer_version": info["normalizer_version"], "predictions": records}
+        )
+
+    model_headers = [
+        (b"x-tinysent-model", model_name.encode("utf-8", "replace")[-200:]),
+        (b"x-tinysent-normalizer-version", str(info["normalizer_version"]).encode()),
+    ]
+    return GuardMiddleware(app, limits, model_headers, token), app

@@ -1,0 +1,148 @@
+"""The package's layers: core → runtime → build → apps, each importing only from those before it
+(imports inside functions included), no import cycle between modules, and no module over 400 lines.
+What a predict-only install runs (core, runtime, the predict command) imports no torch."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PKG = SRC / "tinysent"
+LAYERS = ["core", "runtime", "build", "apps"]
+# what each layer may import from outside the standard library and tinysent at module level
+HEAVY = ("torch", "transformers", "accelerate", "safetensors", "sklearn", "scipy", "matplotlib")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[str, int, bool]]:
+    """(imported tinysent module, line, at module level?) for every import in the file."""
+    tree = ast.parse(path.read_text(), str(path))
+    top = {id(n) for n in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").startswith("tinysent")
+        ):
+            for a in node.names:
+                sub = f"{node.module}.{a.name}"
+                target = (
+                    sub
+                    if (SRC / Path(*sub.split("."))).exists()
+                    or (SRC / Path(*sub.split("."))).with_suffix(".py").exists()
+                    else node.module
+                )
+                found.append((target, node.lineno, id(node) in top))
+        elif isinstance(node, ast.Import):
+            found += [
+                (a.name, node.lineno, id(node) in top) for a in node.names if a.name.startswith("tinysent")
+            ]
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.append(("<relative>", node.lineno, id(node) in top))
+    return found
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_each_layer_imports_only_from_the_layers_before_it():
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        me = layer_of(module_name(path))
+        if me is None:
+            continue  # tinysent/__init__.py: load() combines the layers for users
+        for target, line, _ in imports(path):
+            if target == "<relative>":
+                bad.append(f"{path.relative_to(SRC)}:{line} uses a relative import")
+                continue
+            other = layer_of(target)
+            if other is not None and other > me:
+                bad.append(
+                    f"{path.relative_to(SRC)}:{line} ({LAYERS[me]}) imports {target} ({LAYERS[other]})"
+                )
+    assert bad == []
+
+
+def test_no_import_cycle_between_modules():
+    graph: dict[str, set[str]] = {}
+    for path in PKG.rglob("*.py"):
+        me = module_name(path)
+        graph.setdefault(me, set()).update(t for t, _, _ in imports(path) if t != me and t != "<relative>")
+
+    # a package's __init__ re-exporting its own modules is not a cycle with them
+    def parent(a, b):
+        return b.startswith(a + ".") or a.startswith(b + ".")
+
+    seen, stack, cycles = set(), [], []
+
+    def visit(m):
+        if m in stack:
+            cyc = stack[stack.index(m) :] + [m]
+            if not any(parent(x, y) for x, y in zip(cyc, cyc[1:])):
+                cycles.append(" -> ".join(cyc))
+            return
+        if m in seen:
+            return
+        seen.add(m)
+        stack.append(m)
+        for n in sorted(graph.get(m, ())):
+            visit(n)
+        stack.pop()
+
+    for m in sorted(graph):
+        visit(m)
+    assert cycles == []
+
+
+def test_the_checks_see_what_they_look_for(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text("from tinysent.build.export import export\n\ndef f():\n    from tinysent.apps import cli\n")
+    found = imports(f)
+    assert ("tinysent.build.export", 1, True) in found and ("tinysent.apps.cli", 4, False) in found
+    assert layer_of("tinysent.build.export") == 2 and layer_of("tinysent.core.labels") == 0
+
+
+def test_no_module_is_over_400_lines():
+    long = {
+        str(p.relative_to(SRC)): n for p in PKG.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
+
+
+def test_core_and_runtime_never_import_the_training_stack_at_module_level():
+    bad = []
+    for layer in ("core", "runtime"):
+        for path in (PKG / layer).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in tree.body:
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] in HEAVY]
+    assert bad == []
+
+
+def test_predict_imports_neither_torch_nor_transformers():
+    code = (
+        "import sys, io, contextlib\n"
+        "from tinysent.apps.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['predict', 'so happy today']) == 0\n"
+        "heavy = ('torch', 'transformers', 'sklearn', 'scipy', 'matplotlib')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "assert heavy == [], heavy\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
