@@ -283,7 +283,7 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
 
 from tinysent.build.models import load_classifier
 from tinysent.runtime.predictor import Predictor, TorchBackend
-from tinysent.build.loop import LinearSchedule
+from tinysent.build.schedule import LinearSchedule
 
 steps = 1000
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
@@ -362,8 +362,9 @@ print(f"(our {S['train']:,}-tweet teacher from section 3: {m['accuracy']:.2%})")
 
 `tinysent export --int8` writes an ONNX graph and a dynamically quantized copy (int8 weights per
 output channel, activations scaled per call), checked against PyTorch. The shipped model's int8
-export is what `tinysent.load()` runs by default (built once into the user cache). Here the
-shipped student is exported and timed on the same tweets.
+export is what `tinysent.load()` runs by default: `tinysent pack` made it when the model was packed,
+and the package carries it, so prediction needs neither torch nor a first-use build. Here the shipped
+student is exported again and timed on the same tweets.
 
 int8 moves every logit a little (for the shipped model, by under 0.12 for 99 % of tweets). That
 only changes a label when a tweet sits almost exactly between two classes, but such near-ties are
@@ -414,7 +415,7 @@ benchmark; its test split is used once, in `results/`), scored by the same `eval
     ),
     (
         CODE,
-        """default = tinysent.load()  # the shipped 3-class student as its int8 export: what `tinysent predict` runs
+        """default = tinysent.load()  # the shipped 3-class student, its int8 graph: what `tinysent predict` runs
 for t in ["I love this phone", "The meeting is at 3pm in room 4", "worst service ever", "Watching the game tonight"]:
     r = default.predict(t)
     print(f"{r['label']:>9}  neg {r['negative']:.2f} neu {r['neutral']:.2f} pos {r['positive']:.2f}  {t}")

@@ -223,7 +223,8 @@ def test_optional_dependencies_name_their_extra(monkeypatch, tmp_path):
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
-    from tinysent.apps.score import ScoreError, read_records
+    from tinysent.apps.inputs import read_records
+    from tinysent.core.errors import ScoreError
 
     (tmp_path / "x.parquet").write_bytes(b"PAR1")
     with pytest.raises(ScoreError, match=r"pip install 'tinysent\[parquet\]'"):

@@ -148,10 +148,10 @@ def test_inputs_expand_from_folders_and_globs_and_refuse_nothing(tmp_path):
 
 
 def test_ray_engine_refuses_options_it_does_not_take(tmp_path, capsys):
-    with pytest.raises(SystemExit, match="needs --input"):
-        main(["predict", "--engine", "ray", "--output", str(tmp_path / "o")])
-    with pytest.raises(SystemExit, match="drop --strict"):
-        main(["predict", "--engine", "ray", "--input", "x", "--output", "o", "--strict"])
+    assert main(["predict", "--engine", "ray", "--output", str(tmp_path / "o")]) == 2
+    assert "needs --input" in capsys.readouterr().err
+    assert main(["predict", "--engine", "ray", "--input", "x", "--output", "o", "--strict"]) == 2
+    assert "drop --strict" in capsys.readouterr().err
 
 
 def test_fsspec_urls_stay_urls_for_the_actors():

@@ -4,7 +4,9 @@ import json
 import pytest
 
 from tinysent.apps.cli import main
-from tinysent.apps.score import ScoreError, read_records, score_file
+from tinysent.apps.inputs import read_records
+from tinysent.apps.score import score_file
+from tinysent.core.errors import ScoreError
 
 
 def _csv(path, n=30, bad_at=12):

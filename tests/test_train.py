@@ -6,9 +6,10 @@ import torch
 
 from tinysent.build.batching import collate, length_grouped_batches
 from tinysent.build.config import TrainConfig
-from tinysent.build.loop import LinearSchedule
 from tinysent.build.models import load_tokenizer
+from tinysent.build.schedule import LinearSchedule
 from tinysent.build.tokens import choose_max_length
+from tinysent.core.files import cache_dir
 from tinysent.core.meta import ModelMeta
 from tinysent.runtime.predictor import load
 
@@ -97,7 +98,6 @@ def test_bad_config_is_a_clear_error():
 def test_token_store_is_built_once_and_matches_direct_tokenisation(
     tiny_base, train_file, tmp_path, monkeypatch
 ):
-    from tinysent.build import sentiment140 as D
     from tinysent.build.models import load_tokenizer
     from tinysent.build.tokens import TokenStore, prepare_data
     from tinysent.core.normalize import Normalizer
@@ -121,7 +121,7 @@ def test_token_store_is_built_once_and_matches_direct_tokenisation(
     monkeypatch.setattr(TokenStore, "get_or_build", classmethod(spy))
     again = prepare_data(TrainConfig(**{**cfg.__dict__, "seed": 1, "max_length": None}), tok, Normalizer())
     assert built == [] and again.stats["token_store"]["rows"] == 1200  # reused: nothing re-tokenised
-    assert (D.cache_dir() / "tokens").exists()
+    assert (cache_dir() / "tokens").exists()
 
 
 def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):

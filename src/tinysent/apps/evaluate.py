@@ -14,6 +14,7 @@ import numpy as np
 from tinysent.apps.plots import plot_confusion, plot_roc, plot_training
 from tinysent.build import sentiment140 as D
 from tinysent.build.export.parity import SMOKE_SENTENCES
+from tinysent.core.files import file_sha256
 from tinysent.core.metrics import binary_metrics, class_metrics, wilson_interval  # noqa: F401 (re-exported)
 from tinysent.core.numerics import binary_share
 
@@ -58,7 +59,7 @@ def evaluate_tweeteval(
         **scored_by(predictor),
         data=corpus.source,
         split=split,
-        data_sha256=D.file_sha256(corpus.source),
+        data_sha256=file_sha256(corpus.source),
         truncated=int(truncated.sum()),
         how="most probable of 3 classes"
         if predictor.three_class
@@ -116,7 +117,7 @@ def evaluate(
         model=str(model_dir),
         **scored_by(predictor),
         data=str(file) + (f"::{member}" if member else ""),
-        data_sha256=D.file_sha256(file),
+        data_sha256=file_sha256(file),
         excluded_neutral=corpus.n_neutral,
         malformed_rows=len(corpus.problems),
         truncated=int(truncated.sum()),

@@ -5,150 +5,13 @@ interrupted run without rescoring what is already written."""
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import json
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from tinysent.apps.inputs import CHUNK, Record, pyarrow_parquet, read_records  # noqa: F401 (re-exported)
 from tinysent.core.errors import ScoreError
-
-
-@dataclass
-class Record:
-    line: int
-    id: str | int | None
-    text: str | None
-    error: str | None = None
-
-
-def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
-    """(line number, text, error) per physical line; a line that is not UTF-8 is an error, not a crash."""
-    with open(path, "rb") as f:
-        for n, raw in enumerate(f, 1):
-            try:
-                yield n, raw.decode("utf-8").rstrip("\r\n"), None
-            except UnicodeDecodeError as e:
-                yield n, None, f"not valid UTF-8 ({e.reason} at byte {e.start})"
-
-
-def _check_columns(path: Path, names: list[str], column: str, id_column: str | None) -> None:
-    if column not in names:
-        raise ScoreError(f"{path} has no column {column!r}; it has {names}. Use --column NAME.")
-    if id_column and id_column not in names:
-        raise ScoreError(f"{path} has no id column {id_column!r}; it has {names}. Use --id-column NAME.")
-
-
-def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator[Record]:
-    """Rows of a Parquet file, read a record batch at a time; ``line`` is the 1-based row number."""
-    pq = _pyarrow_parquet()
-    try:
-        f = pq.ParquetFile(path)
-    except Exception as e:  # pyarrow raises ArrowInvalid / OSError for a damaged file
-        raise ScoreError(f"{path}: not a readable Parquet file ({e})") from None
-    _check_columns(path, f.schema_arrow.names, column, id_column)
-    n = 0
-    for batch in f.iter_batches(batch_size=CHUNK, columns=[column] + ([id_column] if id_column else [])):
-        texts = batch.column(column).to_pylist()
-        ids = batch.column(id_column).to_pylist() if id_column else None
-        for i, text in enumerate(texts):
-            n += 1
-            rid = ids[i] if ids is not None else n
-            if isinstance(text, str):
-                yield Record(n, rid, text)
-            else:
-                yield Record(n, rid, None, f"{column!r} is {'null' if text is None else 'not a string'}")
-
-
-def _undecodable(field: str) -> int | None:
-    """Index of the first character that stands for a byte that was not UTF-8 (surrogateescape)."""
-    for i, ch in enumerate(field):
-        if "\udc80" <= ch <= "\udcff":
-            return i
-    return None
-
-
-def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> Iterator[Record]:
-    """CSV / TSV records, parsed as records: a quoted field may hold newlines. ``line`` is the
-    physical line a record starts on; a record with bytes that are not UTF-8 is an error record."""
-    with open(path, "rb") as fb:
-        f = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        # strict: a quote left open at the end of the file (a truncated copy) or a stray character
-        # after a closing quote is an error record, not text quietly scored
-        reader = csv.reader(f, delimiter=delim, strict=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ScoreError(f"{path} is empty: a CSV input starts with a header row") from None
-        except csv.Error as e:
-            raise ScoreError(f"{path}: cannot read the header ({e})") from None
-        if any(_undecodable(h) is not None for h in header):
-            raise ScoreError(f"{path}: the header is not valid UTF-8")
-        _check_columns(path, header, column, id_column)
-        ci = header.index(column)
-        ii = header.index(id_column) if id_column else None
-        while True:
-            n = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                yield Record(n, None, None, f"unparsable CSV record: {e}")
-                continue
-            bad = next(((j, k) for j, v in enumerate(row) if (k := _undecodable(v)) is not None), None)
-            if bad is not None:
-                yield Record(n, None, None, f"not valid UTF-8 (field {bad[0] + 1}, character {bad[1] + 1})")
-                continue
-            if len(row) != len(header):
-                yield Record(n, None, None, f"expected {len(header)} fields, found {len(row)}")
-                continue
-            yield Record(n, row[ii] if ii is not None else n, row[ci])
-
-
-def _pyarrow_parquet():
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ScoreError("Parquet files need pyarrow: pip install 'tinysent[parquet]' (or pyarrow)") from None
-    return pq
-
-
-def read_records(path: str | Path, column: str = "text", id_column: str | None = None) -> Iterator[Record]:
-    """Records of a .txt (one text a line), .jsonl, .csv/.tsv or .parquet file, in order, one per
-    input line/row."""
-    path = Path(path)
-    if path.is_dir():
-        raise ScoreError(f"{path} is a folder; name an input file (or use --engine ray for a folder)")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        yield from _parquet_records(path, column, id_column)
-    elif suffix == ".jsonl":
-        for n, line, err in _decoded_lines(path):
-            if err:
-                yield Record(n, None, None, err)
-                continue
-            if not line.strip():
-                yield Record(n, None, None, "empty line")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield Record(n, None, None, f"invalid JSON: {e.msg}")
-                continue
-            if not isinstance(obj, dict) or column not in obj:
-                yield Record(n, None, None, f"no {column!r} field")
-                continue
-            rid = obj.get(id_column) if id_column else n
-            text = obj[column]
-            yield Record(n, rid, text, None if isinstance(text, str) else f"{column!r} is not a string")
-    elif suffix in (".csv", ".tsv"):
-        yield from _csv_records(path, "\t" if suffix == ".tsv" else ",", column, id_column)
-    else:
-        for n, line, err in _decoded_lines(path):
-            yield Record(n, n, line, err)
 
 
 def _count_done(out: Path, fmt: str) -> int:
@@ -223,7 +86,7 @@ class _Writer:
         if self.fmt == "parquet":
             import pyarrow as pa
 
-            self.pq = _pyarrow_parquet()
+            self.pq = pyarrow_parquet()
             kinds = {"id": pa.int64() if int_ids else pa.string(), "line": pa.int64(), "label": pa.string()}
             kinds |= {"error": pa.string()} | {k: pa.float64() for k in ("negative", "neutral", "positive")}
             self.schema = pa.schema([(k, kinds[k]) for k in self.fields])
@@ -279,7 +142,7 @@ class _Writer:
 def _count_rows(path: Path) -> int:
     """Records in ``path`` for the progress bar: Parquet's row count, else its lines (less a header)."""
     if path.suffix.lower() == ".parquet":
-        return _pyarrow_parquet().ParquetFile(path).metadata.num_rows
+        return pyarrow_parquet().ParquetFile(path).metadata.num_rows
     with open(path, "rb") as f:
         n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
     return max(0, n - 1) if path.suffix.lower() in (".csv", ".tsv") else n
@@ -292,13 +155,12 @@ def _integer_column(path: Path, column: str) -> bool:
         return False
     import pyarrow as pa
 
-    return pa.types.is_integer(_pyarrow_parquet().ParquetFile(path).schema_arrow.field(column).type)
+    return pa.types.is_integer(pyarrow_parquet().ParquetFile(path).schema_arrow.field(column).type)
 
 
 # Tweets held at once. Each chunk is sorted by length before batching, so bigger chunks pad less
 # (4,096 left about four times the padding of 16,384 on Sentiment140 tweets); 16k tweets and their
 # scores are a few MB, still constant memory.
-CHUNK = 16384
 
 
 def score_file(
@@ -381,37 +243,3 @@ def score_file(
         writer.close(ok)
         bar.close()
     return counts
-
-
-def read_texts(path: str | Path, column: str = "text") -> list[str]:
-    """All texts of an input file (txt / csv / tsv / jsonl / parquet, read as :func:`score_file`
-    reads it); a bad line is an error naming it (``score_file`` writes an error record instead)."""
-    texts = []
-    for r in read_records(path, column):
-        if r.error == "empty line":  # blank JSONL lines hold no record
-            continue
-        if r.error:
-            raise ScoreError(
-                f"{path}, line {r.line}: {r.error} (fix it, or use --output FILE, which "
-                "writes an error record for such lines and carries on)"
-            )
-        texts.append(r.text)
-    return texts
-
-
-def stdin_texts(data: bytes) -> list[str]:
-    """Lines of stdin split as files are (on \\n only, a trailing \\r dropped: a form feed or U+2028
-    stays inside its tweet), each checked to be UTF-8."""
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    out = []
-    for n, raw in enumerate(lines, 1):
-        try:
-            out.append(raw.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError as e:
-            raise ScoreError(
-                f"stdin, line {n}: not valid UTF-8 (byte {e.start + 1} of the line: "
-                f"{raw[e.start : e.start + 1]!r}); send UTF-8 text"
-            ) from None
-    return out

@@ -11,8 +11,6 @@ import gzip
 import io
 import lzma
 import os
-import urllib.error
-import urllib.request
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,13 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tinysent.build.download import OFFICIAL_SHA256, OFFICIAL_SIZE, OFFICIAL_URL, download  # noqa: F401
 from tinysent.core.errors import DataError, InputError
-from tinysent.core.files import cache_dir, file_sha256
 
-OFFICIAL_URL = "https://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip"
-# Size and sha256 of the official archive, as recorded by tensorflow_datasets' checksums.tsv.
-OFFICIAL_SIZE = 81_363_704
-OFFICIAL_SHA256 = "004a3772c8a7ff9bbfeb875880f47f0679d93fc63e5cf9cff72d54a8a6162e57"
 TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
 TEST_MEMBER = "testdata.manual.2009.06.14.csv"
 TEST_SHA256 = "c77669cc86ae85d3807d65fc13fed0c395266db518d4eaa0ff1f19bf6efbbdd3"  # the 498 test tweets
@@ -355,67 +349,3 @@ def write_csv(corpus: Corpus, path: str | os.PathLike) -> None:
         w = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n")
         for p, t in zip(corpus.polarity.tolist(), corpus.texts):
             w.writerow([p, t])
-
-
-# ---------------------------------------------------------------------------------------------
-# Download
-
-
-
-
-def download(
-    url: str = OFFICIAL_URL,
-    dest: str | os.PathLike | None = None,
-    sha256: str | None = OFFICIAL_SHA256,
-    progress: bool = True,
-    timeout: float = 30,
-) -> Path:
-    """Fetch ``url`` to ``dest`` (default: the user cache), resuming a partial ``.part`` file.
-
-    The final name appears only after the sha256 matched, so a failed or partial download never
-    looks complete; a mismatching file is deleted.
-    """
-    from tqdm.auto import tqdm
-
-    dest = Path(dest) if dest else cache_dir() / url.rsplit("/", 1)[-1]
-    if dest.exists() and (sha256 is None or file_sha256(dest) == sha256):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    try:
-        resp = urllib.request.urlopen(req, timeout=timeout)
-    except urllib.error.HTTPError as e:
-        if e.code == 416 and have:  # the .part is already whole
-            resp = None
-        else:
-            raise DataError(
-                f"download of {url} failed: HTTP {e.code}. Retry, or pass --train-data / --test-data PATH"
-            ) from e
-    except OSError as e:
-        raise DataError(
-            f"cannot reach {url} ({e}). Offline? Pass --train-data / --test-data PATH with a local "
-            "Sentiment140 file or folder."
-        ) from e
-    if resp is not None:
-        with resp:
-            if have and resp.status != 206:  # server ignored Range: start over
-                have = 0
-            total = resp.length + have if resp.length is not None else None
-            with (
-                open(part, "ab" if have else "wb") as f,
-                tqdm(
-                    total=total, initial=have, unit="B", unit_scale=True, desc=dest.name, disable=not progress
-                ) as bar,
-            ):
-                while chunk := resp.read(1 << 16):
-                    f.write(chunk)
-                    bar.update(len(chunk))
-    if sha256 is not None:
-        got = file_sha256(part)
-        if got != sha256:
-            part.unlink()
-            raise DataError(f"{url}: sha256 {got} does not match the expected {sha256}; the file was deleted")
-    os.replace(part, dest)
-    return dest

@@ -27,6 +27,7 @@ from tinysent.build import sentiment140 as D
 from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
+from tinysent.core.files import file_sha256
 from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
 
@@ -209,7 +210,7 @@ def teacher_probs(
     from tinysent.runtime.predictor import load
 
     wf = Path(teacher_dir) / "model.safetensors"
-    key = hashlib.sha256((D.file_sha256(wf) + text_key(texts) + str(temperature)).encode()).hexdigest()[:20]
+    key = hashlib.sha256((file_sha256(wf) + text_key(texts) + str(temperature)).encode()).hexdigest()[:20]
     path = Path(cache) / f"teacher_probs-{key}.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)

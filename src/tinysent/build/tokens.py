@@ -19,6 +19,7 @@ import numpy as np
 from tinysent.build import sentiment140 as D
 from tinysent.build.config import TrainConfig
 from tinysent.core.errors import InputError
+from tinysent.core.files import cache_dir, file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode
@@ -57,7 +58,7 @@ def prepare_data(
     if corpus is None:
         file, member = D.resolve(cfg.train_data, "train")
         corpus = D.read(file, member=member)
-        sha = D.file_sha256(file) + (f"::{member}" if member else "")
+        sha = file_sha256(file) + (f"::{member}" if member else "")
         if member == D.TEST_MEMBER or file.name == D.TEST_MEMBER or sha == D.TEST_SHA256:
             logging.getLogger(__name__).warning(
                 "%s is Sentiment140's TEST file: a model trained on it cannot be evaluated on it; "
@@ -79,7 +80,7 @@ def prepare_data(
         key = TokenStore.key(sha, f"binary,dedupe={cfg.dedupe}", tokenizer, normalizer.config.to_dict(), 256)
         t0 = time.time()
         store = TokenStore.get_or_build(
-            D.cache_dir() / "tokens", key, lambda: normalizer.many(corpus.texts), tokenizer
+            cache_dir() / "tokens", key, lambda: normalizer.many(corpus.texts), tokenizer
         )
         stats["token_store"] = {"key": key, "rows": len(store), "open_or_build_s": round(time.time() - t0, 2)}
         max_length, coverage = cfg.max_length, None

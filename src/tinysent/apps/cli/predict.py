@@ -79,7 +79,7 @@ Options = PredictOptions
 
 def read_inputs(args) -> list[str]:
     """Texts from arguments, --input (read as --output runs read it) or stdin."""
-    from tinysent.apps.score import read_texts, stdin_texts
+    from tinysent.apps.inputs import read_texts, stdin_texts
 
     if args.texts:
         return list(args.texts)

@@ -35,6 +35,7 @@ from tinysent.build.loop import (
 )
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError, MissingFileError
+from tinysent.core.files import file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode
@@ -46,7 +47,7 @@ STAGES = ("stage0", "stage1", "stage2")
 def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc, out: Path) -> np.ndarray:
     """Teacher logits for every transfer tweet, stored in ``out`` under a key of the teacher's weights
     and the token ids, so a rerun (or a resumed run) on the same transfer set skips the teacher's pass."""
-    h = hashlib.sha256(D.file_sha256(teacher_dir / "model.safetensors").encode())
+    h = hashlib.sha256(file_sha256(teacher_dir / "model.safetensors").encode())
     for row in ids:
         h.update(np.asarray(row, dtype=np.int32).tobytes() + b"|")
     path = out / f"teacher_logits-{h.hexdigest()[:16]}.npy"

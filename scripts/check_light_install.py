@@ -1,0 +1,173 @@
+"""The predict-only install, checked: build the wheel, install it with no extras into a fresh venv,
+and show that it has no torch and that `tinysent predict` (texts, --input/--output) and
+`tinysent.load().predict` give the labels and probabilities the full install's default path gives
+(this interpreter's), on the 498 Sentiment140 test tweets and TweetEval validation; then add the
+`serve` extra and check the service answers, still without torch. CI runs it (.ci/run).
+
+    python scripts/check_light_install.py [--venv DIR] [--keep]
+Prints one JSON summary; exits 1 on any difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
+
+
+def make_venv(dest: Path, extras: str = "") -> Path:
+    """A fresh venv with the wheel built from this checkout (plus ``extras``); returns its python."""
+    wheels = dest.parent / (dest.name + "-wheel")
+    shutil.rmtree(wheels, ignore_errors=True)
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, ROOT])
+    wheel = next(wheels.glob("tinysent-*.whl"))
+    shutil.rmtree(dest, ignore_errors=True)
+    run([sys.executable, "-m", "venv", dest])
+    py = dest / "bin" / "python"
+    run([py, "-m", "pip", "install", "-q", f"{wheel}{extras}"])
+    return py
+
+
+def texts() -> dict[str, list[str]]:
+    """The evaluation texts, read with the full install's readers."""
+    from tinysent.build import sentiment140 as D
+    from tinysent.build.semeval import read_tweeteval
+
+    out = {}
+    if (SHARED / "sentiment140").exists():
+        out["sentiment140_test_498"] = D.read(
+            SHARED / "sentiment140" / "testdata.manual.2009.06.14.csv"
+        ).texts
+    if (SHARED / "tweeteval").exists():
+        out["tweeteval_val"] = read_tweeteval(SHARED / "tweeteval", "val").texts
+    if not out:  # no ../shared: the README's examples and varied tweets still compare both installs
+        from tinysent.build.export import REFERENCE
+
+        out["reference"] = REFERENCE
+    return out
+
+
+def light_records(py: Path, name: str, items: list[str], work: Path) -> dict[str, list[dict]]:
+    """What the light install answers, three ways: the API, --input/--output, and text arguments."""
+    src = work / f"{name}.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text"])
+        w.writerows([t] for t in items)
+    code = (
+        "import json, sys, tinysent; t = json.load(open(sys.argv[1])); "
+        "print(json.dumps(tinysent.load().predict(t)))"
+    )
+    (work / f"{name}.json").write_text(json.dumps(items))
+    api = json.loads(run([py, "-c", code, work / f"{name}.json"], cwd=work).stdout)
+    out = work / f"{name}.out.jsonl"
+    cli = py.parent / "tinysent"
+    run([cli, "predict", "--input", src, "--column", "text", "--output", out, "--quiet"], cwd=work)
+    scored = [json.loads(x) for x in out.read_text().splitlines()]
+    args = [json.loads(x) for x in run([cli, "predict", *items[:50]], cwd=work).stdout.splitlines()]
+    return {"api": api, "output_file": scored, "arguments": args}
+
+
+def serve_answers(py: Path, work: Path) -> dict:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [py.parent / "tinysent", "serve", "--port", str(port)],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        import urllib.request
+
+        body = json.dumps({"texts": ["so happy today", "worst day ever"]}).encode()
+        for _ in range(120):
+            try:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v1/predict", body, {"content-type": "application/json"}
+                )
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    return json.loads(r.read())
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(
+            "the service did not answer: " + (proc.stdout.read() if proc.poll() is not None else "")
+        )
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--venv", default=None, help="where to make the venv (default: a temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the venv")
+    a = ap.parse_args()
+    import tinysent
+
+    work = Path(tempfile.mkdtemp(prefix="tinysent-light-"))
+    venv = Path(a.venv) if a.venv else work / "venv"
+    try:
+        py = make_venv(venv)
+        no_torch = subprocess.run([py, "-c", "import torch"], capture_output=True).returncode != 0
+        summary = {"venv": str(venv), "import_torch_fails": no_torch, "sets": {}}
+        ok = no_torch
+        full = tinysent.load()  # the full install's default path (this interpreter)
+        for name, items in texts().items():
+            ref = full.predict(items)
+            got = light_records(py, name, items, work)
+            same = {
+                "api": got["api"] == ref,
+                "output_file": [
+                    {k: v for k, v in r.items() if k not in ("line", "id")} for r in got["output_file"]
+                ]
+                == ref,
+                "arguments": [{k: v for k, v in r.items() if k != "text"} for r in got["arguments"]]
+                == ref[:50],
+            }
+            summary["sets"][name] = {"n": len(items), "identical": same}
+            ok &= all(same.values())
+        run(
+            [
+                py,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                f"{next((venv.parent / (venv.name + '-wheel')).glob('*.whl'))}[serve]",
+            ]
+        )
+        answer = serve_answers(py, work)
+        no_torch_serve = subprocess.run([py, "-c", "import torch"], capture_output=True).returncode != 0
+        summary["serve"] = {
+            "labels": [p["label"] for p in answer["predictions"]],
+            "import_torch_fails": no_torch_serve,
+        }
+        ok &= no_torch_serve and summary["serve"]["labels"] == ["positive", "negative"]
+        summary["ok"] = bool(ok)
+        print(json.dumps(summary, indent=2))
+        return 0 if ok else 1
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(venv.parent / (venv.name + "-wheel"), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
