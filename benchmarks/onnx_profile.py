@@ -42,7 +42,7 @@ class _Session:
 
 
 def profile(file: Path, pred, ids, threads: int) -> dict:
-    from tinysent.runtime.predictor import OnnxBackend
+    from tinysent.runtime.backends import OnnxBackend
 
     pred.backend = OnnxBackend(file, threads)  # what `tinysent predict` runs
     pred.logits(ids[:512], 256)  # warm-up

@@ -41,7 +41,8 @@ def main() -> None:
     import tinysent
     from tinysent.build import sentiment140 as D
     from tinysent.build.export import export
-    from tinysent.runtime.predictor import SHIPPED_DIR, OnnxBackend
+    from tinysent.runtime.backends import OnnxBackend
+    from tinysent.runtime.predictor import SHIPPED_DIR
 
     pred = tinysent.load(recheck_margin=0)  # the default path's int8 file, batching and token cap
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])

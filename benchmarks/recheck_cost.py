@@ -33,7 +33,7 @@ def main() -> None:
     from tinysent.build import sentiment140 as D
 
     texts = D.read(a.data).texts[: a.n]
-    from tinysent.runtime.predictor import OnnxBackend
+    from tinysent.runtime.backends import OnnxBackend
 
     wide = tinysent.load()
     wide.recheck_max_tokens = 4096  # the recheck's fp32 calls as large as int8's

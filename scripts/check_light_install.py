@@ -138,8 +138,9 @@ def main() -> int:
                     {k: v for k, v in r.items() if k not in ("line", "id")} for r in got["output_file"]
                 ]
                 == ref,
+                # the same 50 texts in one call, as the CLI scores them (int8 scales activations per call)
                 "arguments": [{k: v for k, v in r.items() if k != "text"} for r in got["arguments"]]
-                == ref[:50],
+                == full.predict(items[:50]),
             }
             summary["sets"][name] = {"n": len(items), "identical": same}
             ok &= all(same.values())

@@ -10,7 +10,7 @@ It is then measured on the validation sets (TweetEval val, 3-class argmax; the m
 validation split, P(pos) vs P(neg)) twice: simulated from logits for every margin, and through
 `tinysent.load()` itself (export.validation_agreement: the int8 file as the default path runs it,
 token cap and recheck included). Int8 logits come from the default path's export of the shipped
-model (its user-cache folder), computed as `load()` computes them (the same calls).
+model (shipped beside its PyTorch weights), computed as `load()` computes them (the same calls).
 """
 
 import argparse
@@ -36,16 +36,18 @@ def main() -> None:
     args = ap.parse_args()
 
     from tinysent.build import sentiment140 as D
-    from tinysent.build.export import cached_export, validation_agreement
+    from tinysent.build.export import validation_agreement
+    from tinysent.build.models import load_tokenizer
     from tinysent.build.semeval import read_tweeteval
     from tinysent.build.tokens import validation_split
+    from tinysent.core.labels import decision_margin
     from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
-    from tinysent.runtime.predictor import Predictor, decision_margin
+    from tinysent.runtime.predictor import Predictor
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     from _machine import machine
 
-    onnx_dir = cached_export(args.model)
+    onnx_dir = Path(args.model)  # the shipped folder carries the default path's ONNX files (tinysent pack)
     ref = Predictor.from_dir(args.model, backend="torch", device="cpu")
     q = Predictor.from_dir(onnx_dir, recheck_margin=0)  # int8 alone, with the default path's token cap
     meta = ModelMeta.load(args.model)
@@ -55,7 +57,7 @@ def main() -> None:
             D.read(args.selection).texts[-args.n_selection :]
         )[0],
         "tweeteval_val": ref.token_ids(read_tweeteval(meta.config["tweeteval_data"], "val").texts)[0],
-        "s140_val": validation_split(args.model, ref.tokenizer).val_ids,
+        "s140_val": validation_split(args.model, load_tokenizer(Path(args.model))).val_ids,
     }
     decisions = {"3-class argmax": "argmax", "binary P(pos) vs P(neg)": (0.0,)}
 

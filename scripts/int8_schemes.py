@@ -156,7 +156,8 @@ def main() -> None:
     from tinysent.build.tokens import validation_split
     from tinysent.core.meta import ModelMeta
     from tinysent.core.numerics import binary_share, softmax
-    from tinysent.runtime.predictor import OnnxBackend, Predictor
+    from tinysent.runtime.backends import OnnxBackend
+    from tinysent.runtime.predictor import Predictor
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     from _machine import machine

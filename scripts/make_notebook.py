@@ -282,7 +282,8 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
         """import torch
 
 from tinysent.build.models import load_classifier
-from tinysent.runtime.predictor import Predictor, TorchBackend
+from tinysent.runtime.backends import TorchBackend
+from tinysent.runtime.predictor import Predictor
 from tinysent.build.schedule import LinearSchedule
 
 steps = 1000
