@@ -26,7 +26,7 @@ p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--data", required=True, help="Sentiment140 training file or folder")
 p.add_argument("--n", type=int, default=200_000, help="tweets whose token lengths drive the batches")
 a = p.parse_args()
-corpus = D.load(a.data, "train").binary()
+corpus = D.load(a.data, "train").polar()
 sample = corpus.subset(D.stratified_sample(corpus.polarity, a.n, 0))
 tok = load_tokenizer(resolve_base("minilm-l6"))  # the TinyBERT / BERT-base uncased vocabulary
 lengths = np.array([len(x) for x in encode(Normalizer().many(sample.texts), tok, 64)], dtype=np.int64)

@@ -140,7 +140,7 @@ task is scored on the 359 positive/negative ones, as the original did.""",
         CODE,
         """tfile, tmember = D.resolve(S140, "test")
 test_all = D.read(tfile, member=tmember)
-print({k: v for k, v in test_all.label_counts().items()}, "->", len(test_all.binary()), "pos/neg tweets")
+print({k: v for k, v in test_all.label_counts().items()}, "->", len(test_all.polar()), "pos/neg tweets")
 for t, p in zip(test_all.texts[:6], test_all.polarity[:6]):
     print(p, "|", t)""",
     ),
@@ -241,7 +241,7 @@ display(Image(str(ev_dir / "confusion_matrix.png")), Image(str(ev_dir / "roc.png
         """from tinysent.core.metrics import expected_calibration_error
 
 model = tinysent.load(model_dir)
-test = test_all.binary()
+test = test_all.polar()
 p_pos, _ = model.positive_proba(test.texts)
 ece, bins = expected_calibration_error(test.classes, p_pos)
 mids = np.linspace(0.05, 0.95, 10)

@@ -19,7 +19,7 @@ def test_reads_six_column_without_losing_the_first_row(tmp_path):
     assert len(c) == 13 and c.columns == 6
     assert c.texts[0] == rows[0][1] and c.lines[0] == 1  # the original notebook lost this row
     assert c.label_counts() == {"negative": 5, "neutral": 3, "positive": 5}
-    assert len(c.binary()) == 10 and c.n_neutral == 3
+    assert len(c.polar()) == 10 and c.n_neutral == 3
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".csv.xz"])

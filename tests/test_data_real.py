@@ -16,7 +16,7 @@ def test_test_set():
     c = D.read(SHARED / "testdata.manual.2009.06.14.csv")
     assert len(c) == 498 and not c.problems
     assert c.label_counts() == {"negative": 177, "neutral": 139, "positive": 182}
-    assert len(c.binary()) == 359
+    assert len(c.polar()) == 359
 
 
 def test_head_10000_in_the_original_layout():

@@ -34,7 +34,7 @@ def fp32_export(trained_model, tmp_path_factory):
     return out
 
 
-def test_case5_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_export, tmp_path):
+def test_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_export, tmp_path):
     m = _copy(fp32_export, tmp_path / "m")
     meta = json.loads((m / "tinysent.json").read_text())
     # the graph and the PyTorch weights it reads (export/storage.py), each pinned
@@ -53,7 +53,7 @@ def test_case5_files_not_listed_in_the_metadata_are_never_loaded(trained_model, 
         tinysent.load(m)
 
 
-def test_case6_out_folders_are_not_overwritten_silently(
+def test_out_folders_are_not_overwritten_silently(
     tiny_base, train_file, trained_model, tmp_path, capsys
 ):
     out = _copy(trained_model, tmp_path / "m")
@@ -90,7 +90,7 @@ def test_case6_out_folders_are_not_overwritten_silently(
         (None, "no tinysent.json"),
     ],
 )
-def test_case7_metadata_is_validated(trained_model, tmp_path, capsys, edit, needle):
+def test_metadata_is_validated(trained_model, tmp_path, capsys, edit, needle):
     m = _copy(trained_model, tmp_path / "m")
     f = m / "tinysent.json"
     if edit is None:
@@ -101,7 +101,7 @@ def test_case7_metadata_is_validated(trained_model, tmp_path, capsys, edit, need
     assert needle in _err(capsys)
 
 
-def test_case8_9_10_missing_tokenizer_pickles_and_damaged_weights_are_refused(trained_model, tmp_path):
+def test_missing_tokenizer_pickles_and_damaged_weights_are_refused(trained_model, tmp_path):
     m = _copy(trained_model, tmp_path / "tok")
     for f in ("tokenizer.json", "vocab.txt"):
         (m / f).unlink(missing_ok=True)
@@ -123,7 +123,7 @@ def test_case8_9_10_missing_tokenizer_pickles_and_damaged_weights_are_refused(tr
         tinysent.load(m)
 
 
-def test_case10_damaged_data_and_wrong_kinds_of_path(tiny_base, trained_model, train_file, tmp_path, capsys):
+def test_damaged_data_and_wrong_kinds_of_path(tiny_base, trained_model, train_file, tmp_path, capsys):
     gz = tmp_path / "train.csv.gz"
     gz.write_bytes(gzip.compress(train_file.read_bytes())[:-200])  # truncated download
     assert main(["data", "check", str(gz)]) == 1  # data check reports per file, as JSON
@@ -144,14 +144,14 @@ def test_case10_damaged_data_and_wrong_kinds_of_path(tiny_base, trained_model, t
     assert "is a file" in _err(capsys)
 
 
-def test_case14_a_long_text_argument_is_a_text(trained_model, capsys):
+def test_a_long_text_argument_is_a_text(trained_model, capsys):
     text = "i love this great day " * 12  # 264 characters: longer than a file name may be
     assert main(["predict", "--model", str(trained_model), text]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["text"] == text and rec["label"] == "positive"
 
 
-def test_case15_any_iterable_of_texts(trained_model):
+def test_any_iterable_of_texts(trained_model):
     p = tinysent.load(trained_model)
     assert [r["label"] for r in p.predict(iter(["i love this great day", "i hate this awful day"]))] == [
         "positive",
@@ -164,7 +164,7 @@ def test_case15_any_iterable_of_texts(trained_model):
         p.predict(["fine", "ab\udcff"])
 
 
-def test_case16_stdin_is_split_like_files_and_bad_bytes_are_named(trained_model, tmp_path):
+def test_stdin_is_split_like_files_and_bad_bytes_are_named(trained_model, tmp_path):
     def run(stdin: bytes, *args):
         return subprocess.run(
             [sys.executable, "-m", "tinysent.apps.cli", "predict", "--model", str(trained_model), *args],
@@ -186,7 +186,7 @@ def test_case16_stdin_is_split_like_files_and_bad_bytes_are_named(trained_model,
     assert a == b == ["one\fstill one\u2028and still one", "second"]
 
 
-def test_case17_empty_utf16_and_test_files_and_a_changed_resume(
+def test_empty_utf16_and_test_files_and_a_changed_resume(
     tiny_base, train_file, tmp_path, capsys, caplog
 ):
     empty = tmp_path / "empty.csv"
@@ -231,7 +231,7 @@ def test_optional_dependencies_name_their_extra(monkeypatch, tmp_path):
         list(read_records(tmp_path / "x.parquet"))
 
 
-def test_case11_a_failed_output_run_leaves_the_previous_output(trained_model, tmp_path, capsys):
+def test_a_failed_output_run_leaves_the_previous_output(trained_model, tmp_path, capsys):
     inp, out = tmp_path / "in.csv", tmp_path / "out.jsonl"
     inp.write_text("id,text\n1,i love it\n2,i hate it\n")
     base = ["predict", "--model", str(trained_model), "--output", str(out), "--quiet"]
@@ -245,7 +245,7 @@ def test_case11_a_failed_output_run_leaves_the_previous_output(trained_model, tm
     assert out.read_bytes() == good and not (tmp_path / "out.jsonl.partial").exists()
 
 
-def test_cases12_13_17_through_the_cli(trained_model, tmp_path, capsys):
+def test_quoted_newlines_ids_resume_and_output_kinds_through_the_cli(trained_model, tmp_path, capsys):
     inp = tmp_path / "in.csv"
     inp.write_text('id,text\n"a\nb","multi\nline, i love it"\n2,i hate it\n')
     out = tmp_path / "out.csv"
@@ -268,7 +268,7 @@ def test_report_uses_each_models_own_threshold(trained_model, test_file, tmp_pat
     meta["threshold"] = 0.999  # almost nothing is positive for this model now
     (m / "tinysent.json").write_text(json.dumps(meta))
     p = tinysent.load(m)
-    t = D.read(test_file).binary()
+    t = D.read(test_file).polar()
     labels = [D.BINARY_LABELS[c] for c in t.classes]
     want = sum(r["label"] == lab for r, lab in zip(p.predict(t.texts), labels)) / len(t)
     got = build_report([str(m)], test_file, tmp_path / "r")["systems"][0]["accuracy"]

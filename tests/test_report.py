@@ -51,7 +51,7 @@ def test_three_way_accuracy():
 def test_baselines_train_on_a_fixture(train_file, test_file):
     from tinysent.build import sentiment140 as D
 
-    c, t = D.read(train_file), D.read(test_file).binary()
+    c, t = D.read(train_file), D.read(test_file).polar()
     tf = TfidfLogReg().fit(c.texts, c.classes)
     assert ((tf.predict_proba(t.texts) >= 0.5) == t.classes).mean() > 0.95  # held-out tweets
     assert list(Majority().fit(["a", "b", "c"], np.array([1, 1, 0])).predict_proba(["x", "y"])) == [1.0, 1.0]

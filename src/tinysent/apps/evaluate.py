@@ -15,15 +15,11 @@ from tinysent.apps.plots import plot_confusion, plot_roc, plot_training
 from tinysent.build import sentiment140 as D
 from tinysent.build.export.parity import SMOKE_SENTENCES
 from tinysent.core.files import file_sha256
+from tinysent.core.labels import DEFAULT_BAND, SENTIMENT3, threshold_labels
 from tinysent.core.metrics import binary_metrics, class_metrics, wilson_interval  # noqa: F401 (re-exported)
 from tinysent.core.numerics import binary_share
 
 three_class_metrics = class_metrics  # TweetEval's 3 classes are the default label set
-
-
-#: A binary model answers 3-class questions with this abstain band on P(positive), fixed a priori (never
-#: tuned on a test set; Sentiment140's training data has no neutral tweets to tune it on).
-DEFAULT_BAND = (0.35, 0.65)
 
 
 def three_class_predictions(
@@ -38,8 +34,8 @@ def three_class_predictions(
         share = binary_share(p, neg, pos)
         return p[:, [neg, neu, pos]].argmax(-1), share, truncated
     p, truncated = predictor.positive_proba(texts, batch_size)
-    lo, hi = DEFAULT_BAND
-    return np.where(p >= hi, 2, np.where(p <= lo, 0, 1)), p, truncated
+    labels = threshold_labels(p, 0.5, DEFAULT_BAND)
+    return np.array([SENTIMENT3.index(lab) for lab in labels], dtype=int), p, truncated
 
 
 def evaluate_tweeteval(
@@ -106,7 +102,7 @@ def evaluate(
         return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)
     file, member = D.resolve(data_path, "test")
     corpus = D.read(file, member=member)
-    binary = corpus.binary()
+    binary = corpus.polar()
     if len(binary) == 0:
         raise D.DataError(f"{file} has no positive or negative rows to evaluate on")
     predictor = load(model_dir, backend=backend)

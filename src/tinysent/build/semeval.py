@@ -20,12 +20,13 @@ import numpy as np
 
 from tinysent.build.sentiment140 import Corpus, Problem
 from tinysent.core.errors import DataError, InputError
+from tinysent.core.labels import SENTIMENT3
 
 SEMEVAL_CODES = {"negative": 0, "neutral": 2, "positive": 4}
 PLACEHOLDER = "Not Available"
 TWEETEVAL_SPLITS = ("val", "test")
 #: class index of a 3-class model → label; Sentiment140 polarity p maps to index p // 2
-LABELS3 = ("negative", "neutral", "positive")
+LABELS3 = SENTIMENT3  # class 0, 1, 2 of a 3-class row (core/labels.py names them once)
 
 
 def _semeval_files(path: Path) -> list[Path]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from tinysent.build.download import OFFICIAL_SHA256, OFFICIAL_SIZE, OFFICIAL_URL, download  # noqa: F401
 from tinysent.core.errors import DataError, InputError
+from tinysent.core.labels import SENTIMENT2
 
 TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
 TEST_MEMBER = "testdata.manual.2009.06.14.csv"
@@ -43,14 +44,14 @@ class Polarity(IntEnum):
 
 
 #: Class index → label name for the binary models (index 1 is "positive").
-BINARY_LABELS = ("negative", "positive")
+BINARY_LABELS = SENTIMENT2  # class 0, 1 of a pos/neg row (core/labels.py names them once)
 
 
 def polarity_to_class(polarity: np.ndarray) -> np.ndarray:
     """0 → 0 (negative), 4 → 1 (positive); neutral has no binary class and is an error here."""
     polarity = np.asarray(polarity)
     if (polarity == Polarity.NEUTRAL).any():
-        raise InputError("neutral rows have no binary class: call Corpus.binary() first")
+        raise InputError("neutral rows have no binary class: call Corpus.polar() first")
     return (polarity == Polarity.POSITIVE).astype(np.int64)
 
 
@@ -86,7 +87,7 @@ class Corpus:
             self.problems,
         )
 
-    def binary(self) -> Corpus:
+    def polar(self) -> Corpus:
         """The positive/negative rows (the usual 359 of the test set)."""
         return self.subset(np.flatnonzero(self.polarity != Polarity.NEUTRAL))
 

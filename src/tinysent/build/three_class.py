@@ -28,10 +28,11 @@ from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
 from tinysent.core.files import file_sha256
+from tinysent.core.labels import SENTIMENT3
 from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
 
-NEG, NEU, POS = 0, 1, 2
+NEG, NEU, POS = (SENTIMENT3.index(n) for n in SENTIMENT3)  # class indices of LABELS3
 SHARE = [NEG, POS]  # the logits a binary label speaks about
 
 
@@ -41,7 +42,7 @@ class MixedData:
 
     ids: list
     labels: np.ndarray  # 3-class index (0 negative, 1 neutral, 2 positive)
-    binary: np.ndarray  # True where the label is a Sentiment140 emoticon label (neutral unknown)
+    emoticon: np.ndarray  # True where the label is a Sentiment140 emoticon label (neutral unknown)
     texts: list[str]  # raw training texts (teachers read them with their own tokenizers)
     val3_ids: list
     val3_labels: np.ndarray
@@ -66,14 +67,14 @@ def prepare_mixed(cfg, tokenizer, normalizer) -> MixedData:
     h_texts = normalizer.many(hand.texts)
     ids = encode(h_texts, tokenizer, max_length)
     labels = H.classes3(hand.polarity)
-    binary = np.zeros(len(ids), bool)
+    emoticon = np.zeros(len(ids), bool)
     texts = list(hand.texts)
     val2_ids, val2_labels, sha = [], np.zeros(0, np.int64), None
     if cfg.train_data and cfg.max_train != 0:
         prep = prepare_data(replace(cfg, max_length=max_length), tokenizer, normalizer)
         ids = ids + list(prep.train_ids)
         labels = np.concatenate([labels, prep.train_labels * 2])
-        binary = np.concatenate([binary, np.ones(len(prep.train_ids), bool)])
+        emoticon = np.concatenate([emoticon, np.ones(len(prep.train_ids), bool)])
         texts += prep.train_texts
         val2_ids, val2_labels, sha = prep.val_ids, prep.val_labels * 2, prep.data_sha256
         stats.update(binary_rows=len(prep.train_ids), binary_val_rows=len(val2_ids))
@@ -82,7 +83,7 @@ def prepare_mixed(cfg, tokenizer, normalizer) -> MixedData:
     return MixedData(
         ids,
         labels,
-        binary,
+        emoticon,
         texts,
         v3,
         H.classes3(val3.polarity),
@@ -105,16 +106,16 @@ class MixedCrossEntropy(Objective):
 
     name = "mixed-cross-entropy"
 
-    def __init__(self, binary: np.ndarray, binary_loss: str = "full"):
+    def __init__(self, emoticon: np.ndarray, binary_loss: str = "full"):
         super().__init__()
         if binary_loss not in ("share", "full"):
             raise InputError(f"binary_loss must be share or full (got {binary_loss!r})")
-        self.binary, self.mode = torch.from_numpy(np.asarray(binary, bool)), binary_loss
+        self.emoticon, self.mode = torch.from_numpy(np.asarray(emoticon, bool)), binary_loss
 
     def __call__(self, model, batch):
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         y = batch["labels"]
-        b = self.binary[batch["index"].cpu()].to(logits.device)
+        b = self.emoticon[batch["index"].cpu()].to(logits.device)
         if self.mode == "full" or not b.any():
             return F.cross_entropy(logits.float(), y), {}
         per = torch.empty(len(y), device=logits.device)
@@ -132,21 +133,21 @@ class MixedDistillation(Objective):
     name = "mixed-distillation"
 
     def __init__(
-        self, targets: np.ndarray, binary: np.ndarray, temperature: float = 1.0, hard_label_weight=0.0
+        self, targets: np.ndarray, emoticon: np.ndarray, temperature: float = 1.0, hard_label_weight=0.0
     ):
         super().__init__()
         self.targets = torch.from_numpy(np.asarray(targets, np.float32))
-        self.binary = torch.from_numpy(np.asarray(binary, bool))
+        self.emoticon = torch.from_numpy(np.asarray(emoticon, bool))
         self.t, self.w = temperature, hard_label_weight
         # the share for binary rows here too: v3 was distilled so (before the validation run that
         # chose "full" for plain training); a later version should try "full" in distillation too
-        self.hard = MixedCrossEntropy(binary, "share")
+        self.hard = MixedCrossEntropy(emoticon, "share")
 
     def __call__(self, model, batch):
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
         idx = batch["index"].cpu()
         t = self.targets[idx].to(logits.device)
-        b = self.binary[idx].to(logits.device)
+        b = self.emoticon[idx].to(logits.device)
         per = torch.zeros(len(idx), device=logits.device)
         if (~b).any():
             per[~b] = -(t[~b] * F.log_softmax(logits[~b] / self.t, -1)).sum(-1)

@@ -65,7 +65,7 @@ def prepare_data(
                 "train on the training file",
                 file,
             )
-    corpus = corpus.binary()
+    corpus = corpus.polar()
     stats = {"rows_read": len(corpus), "malformed": len(corpus.problems)}
     if cfg.dedupe:
         corpus = D.deduplicate(corpus, drop_duplicates=True, drop_conflicts=True)

@@ -26,6 +26,9 @@ from tinysent.core.numerics import softmax
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 SENTIMENT2 = (NEGATIVE, POSITIVE)
 SENTIMENT3 = (NEGATIVE, NEUTRAL, POSITIVE)
+# A [negative, positive] model answers 3-class questions with this band on P(positive) unless told
+# otherwise, fixed a priori (never tuned on a test set; Sentiment140 has no neutral tweets to tune on).
+DEFAULT_BAND = (0.35, 0.65)
 
 
 def check_band(band) -> tuple[float, float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinysent.core.labels import threshold_labels
+
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
     """Paired test of two systems on the same items: exact two-sided binomial test (scipy) on the
@@ -20,8 +22,9 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
 
 
 def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[float, float]) -> float:
-    lo, hi = band
-    pred = np.where(p_pos >= hi, 4, np.where(p_pos <= lo, 0, 2))
+    """Accuracy on all rows (polarity codes 0 / 2 / 4) of P(positive) read through a neutral band."""
+    code = {"negative": 0, "neutral": 2, "positive": 4}
+    pred = np.array([code[lab] for lab in threshold_labels(np.asarray(p_pos), 0.5, band)])
     return float((pred == np.asarray(polarity)).mean())
 
 

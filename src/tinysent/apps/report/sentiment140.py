@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.apps.evaluate import DEFAULT_BAND, binary_metrics
 from tinysent.apps.plots import pyplot
 from tinysent.apps.report.baselines import Majority, TfidfLogReg, Vader, mcnemar, three_way_accuracy
 from tinysent.apps.report.pages import html_page, markdown_page
 from tinysent.build import sentiment140 as D
-from tinysent.core.metrics import expected_calibration_error
+from tinysent.core.labels import DEFAULT_BAND
+from tinysent.core.metrics import binary_metrics, expected_calibration_error
 
 
 @dataclass
@@ -158,7 +158,7 @@ def build_report(
         systems.append(System(name, p.positive_proba(test.texts)[0], "model", p.threshold))
     train = None
     if train_path is not None:
-        train = D.load(train_path, "train").binary()
+        train = D.load(train_path, "train").polar()
         if baseline_max_train:
             train = train.subset(D.stratified_sample(train.polarity, baseline_max_train, 0))
     for cls in (Majority, Vader, TfidfLogReg):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from tinysent import __version__
 from tinysent.apps.serve.batcher import MicroBatcher
 from tinysent.apps.serve.guard import GuardMiddleware, Limits
+from tinysent.core.errors import InputError
 
 
 class PredictRequest(BaseModel):
@@ -72,7 +73,6 @@ def create_app(
     predictor = load(model_path, backend=backend, threads=threads).warm()  # no request builds a session
     info = predictor.describe()
     model_name = str(info["path"])
-    three_class = len(info["labels"]) == 3
     state = {"ready": False}
 
     @asynccontextmanager
@@ -158,14 +158,16 @@ def create_app(
                     },
                 )
         band = tuple(req.neutral_band) if req.neutral_band else None
-        if band is not None and not 0 <= band[0] <= band[1] <= 1:
-            return JSONResponse(status_code=422, content={"error": "neutral_band needs 0 <= lo <= hi <= 1"})
-        if band is not None and three_class:
+        try:  # the label model's own rules, as predict applies them (core/labels.py)
+            predictor.labels.check(req.binary, band)
+        except InputError as e:
+            msg = (
+                str(e)
+                .replace("--neutral-band", "neutral_band")
+                .replace("--binary, binary=True", "binary: true")
+            )
             return JSONResponse(
-                status_code=422,
-                content={
-                    "error": "this model labels neutral itself: drop neutral_band (or ask binary: true)"
-                },
+                status_code=422, content={"error": msg.replace("--binary / binary=True", "binary")}
             )
         try:
             batcher = request.app.state.batcher

@@ -260,14 +260,14 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         {**asdict(cfg), "max_length": s_meta.max_length if (base / "tinysent.json").exists() else None}
     )
     prep = prepare_mixed(tcfg, tokenizer, normalizer)
-    hand = ~prep.binary
+    hand = ~prep.emoticon
     targets = np.zeros((len(prep.ids), 3), np.float32)
     texts = np.array(prep.texts, dtype=object)
     t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
     targets[hand] = teacher_probs(cfg.teacher, list(texts[hand]), out, t)
-    if prep.binary.any():
-        targets[prep.binary] = teacher_probs(
-            cfg.binary_teacher or cfg.teacher, list(texts[prep.binary]), out, t
+    if prep.emoticon.any():
+        targets[prep.emoticon] = teacher_probs(
+            cfg.binary_teacher or cfg.teacher, list(texts[prep.emoticon]), out, t
         )
     meta = ModelMeta(
         labels=list(LABELS3),
@@ -289,7 +289,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
     if not resuming:
         jlog.write({"type": "start", "config": asdict(cfg), **prep.stats})
-    objective = MixedDistillation(targets, prep.binary, cfg.temperature, cfg.hard_label_weight)
+    objective = MixedDistillation(targets, prep.emoticon, cfg.temperature, cfg.hard_label_weight)
     res = fit(
         student,
         objective,
