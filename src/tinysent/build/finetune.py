@@ -51,7 +51,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
 
         prep = prepare_mixed(cfg, tokenizer, Normalizer(norm_cfg))
         train_ids, train_labels, labels = prep.ids, prep.labels, list(LABELS3)
-        objective = MixedCrossEntropy(prep.binary, cfg.binary_loss)
+        objective = MixedCrossEntropy(prep.emoticon, cfg.binary_loss)
         evaluator = make_evaluator(prep, cfg.batch_size * 4)
     else:
         prep = prepare_data(cfg, tokenizer, Normalizer(norm_cfg), corpus)

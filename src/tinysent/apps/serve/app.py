@@ -164,6 +164,7 @@ def create_app(
             msg = (
                 str(e)
                 .replace("--neutral-band", "neutral_band")
+                .replace("neutral band", "neutral_band")
                 .replace("--binary, binary=True", "binary: true")
             )
             return JSONResponse(
