@@ -157,7 +157,7 @@ elongations capped at three letters, emoticons and emoji turned into words.""",
         """examples = [t for t in train_all.texts[:20000] if "&amp;" in t or "http" in t or "@" in t or "!!!" in t][:6]
 examples.append("soooooo happy :) :D &lt;3 http://t.co/x @bob")
 for t in examples:
-    print(f"{t[:70]!r:74} -> {tinysent.core.normalize(t)[:70]!r}")""",
+    print(f"{t[:70]!r:74} -> {tinysent.normalize(t)[:70]!r}")""",
     ),
     (
         MD,
@@ -171,8 +171,8 @@ nothing is cut and little is padded.""",
 
 tok = load_tokenizer(resolve_base("minilm-l6"))
 for t in ["I loooove this phone!!", "@user can't wait 4 tmrw :)"]:
-    print(tok.tokenize(tinysent.core.normalize(t)))
-sample = [tinysent.core.normalize(t) for t in train_all.texts[:20000]]
+    print(tok.tokenize(tinysent.normalize(t)))
+sample = [tinysent.normalize(t) for t in train_all.texts[:20000]]
 ntok = np.array([len(x) for x in tok(sample)["input_ids"]])
 p995 = int(np.percentile(ntok, 99.5))
 plt.figure(figsize=(6, 2.8))
@@ -282,9 +282,9 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
         """import torch
 
 from tinysent.build.models import load_classifier
+from tinysent.build.schedule import LinearSchedule
 from tinysent.runtime.backends import TorchBackend
 from tinysent.runtime.predictor import Predictor
-from tinysent.build.schedule import LinearSchedule
 
 steps = 1000
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)

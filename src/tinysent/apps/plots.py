@@ -87,9 +87,10 @@ def plot_training(log_path: Path, path: Path) -> bool:
     a1.set_xlabel("optimizer step")
     a1.set_ylabel("cross-entropy")
     a1.legend()
-    a2.plot([r["step"] for r in ev], [r["val_accuracy"] for r in ev], "o-", color="C2", label="validation")
+    metric = "val_accuracy" if "val_accuracy" in ev[0] else "val_score"  # a 3-class run selects on val_score
+    a2.plot([r["step"] for r in ev], [r[metric] for r in ev], "o-", color="C2", label="validation")
     a2.set_xlabel("optimizer step")
-    a2.set_ylabel("accuracy")
+    a2.set_ylabel("accuracy" if metric == "val_accuracy" else "selection score")
     a2.legend()
     fig.suptitle(f"training: {log_path.parent.name}")
     fig.tight_layout()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tinysent.core.errors import InputError, MetaError
 
-PRECISIONS = ("auto", "no", "bf16", "fp16")
+AUTOCAST_DTYPES = ("auto", "no", "bf16", "fp16")
 
 
 def option(
@@ -71,16 +71,10 @@ def tweeteval_data_option():
 
 
 @dataclass
-class TrainConfig:
-    """Fine-tuning settings; every field is a ``tinysent train`` option of the same name."""
+class DataConfig:
+    """What a run learns from, and how it is split: declared once for training and distillation."""
 
-    base: str = option(
-        "tinybert-4l", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
-    )
     train_data: str | None = train_data_option()
-    out: str = option(
-        "runs/model", "folder the model, its log and its checkpoint are written to", metavar="DIR"
-    )
     num_labels: int = option(
         2,
         "2: negative / positive (Sentiment140); 3: negative / neutral / positive from mixed sources",
@@ -88,74 +82,104 @@ class TrainConfig:
     )
     handlabelled_data: str | None = handlabelled_data_option()
     tweeteval_data: str | None = tweeteval_data_option()
-    binary_loss: str = option(
-        "full",
-        "3 labels: how a Sentiment140 (binary) row supervises the head: full (as a 3-class label; chosen "
-        "on validation) or share (only P(pos) vs P(neg))",
-        choices=("share", "full"),
-    )
     max_train: int | None = option(
         None,
-        "train on a stratified sample of this many Sentiment140 tweets (none: all; 0 with 3 labels: none)",
+        "learn from a stratified sample of this many Sentiment140 tweets (none: all; 0 with 3 labels: none)",
     )
     val_fraction: float = option(0.01, "share of the training file held out for validation (stratified)")
     max_val: int | None = option(4000, "cap on validation tweets (none: the whole held-out share)")
     dedupe: bool = option(True, "drop duplicate tweets and tweets with conflicting labels before splitting")
-    token_cache: bool = option(
-        True,
-        "tokenise the whole file once into a memory-mapped store in the user cache, reused by later runs",
+
+    def check_data(self) -> None:
+        if self.num_labels not in (2, 3):
+            raise InputError(f"--num-labels must be 2 or 3 (got {self.num_labels})")
+        if self.num_labels == 3 and not (self.handlabelled_data and self.tweeteval_data):
+            raise InputError(
+                "a 3-class model needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
+                "(the TweetEval folder, whose validation split selects)"
+            )
+        if not (
+            self.max_train is None or self.max_train > 1 or (self.max_train == 0 and self.num_labels == 3)
+        ):
+            raise InputError(f"--max-train must be > 1 (got {self.max_train})")
+
+
+@dataclass
+class LoopSettings:
+    """How the one training loop runs (``loop.fit``), declared once for training and distillation;
+    ``loop.LoopConfig.take`` reads these fields (and a stage's epochs and learning rate)."""
+
+    out: str = option(
+        "runs/model", "folder the model, its log and its checkpoint are written to", metavar="DIR"
     )
-    epochs: float = option(1.0, "passes over the training tweets (fractions allowed)")
     batch_size: int = option(32, "global training batch (shared out across processes)")
     grad_accum: int = option(1, "batches whose gradients are summed before each optimizer step")
-    lr: float = option(5e-5, "peak learning rate of AdamW")
     weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")
     warmup_ratio: float = option(0.06, "share of optimizer steps with a linear warmup")
     max_grad_norm: float = option(1.0, "gradient clipping norm")
-    max_length: int | None = option(
-        None, "token cap per tweet (none: the 99.5th percentile of training lengths, at most 128)"
-    )
     eval_every: int = option(500, "evaluate on the validation split every this many optimizer steps")
-    patience: int | None = option(4, "stop after this many evaluations without improvement (none: never)")
+    log_every: int = option(50, "write the mean training loss to train_log.jsonl every this many steps")
+    seed: int = option(0, "seed for the split, the sample, the batch order and initialisation")
+    mixed_precision: str = option(
+        "auto", "autocast dtype (auto: bf16 on a GPU that has it)", choices=AUTOCAST_DTYPES
+    )
     resume: bool = option(
         False, "continue from OUT/checkpoint (written at every evaluation) after an interruption"
     )
     overwrite: bool = option(
         False, "replace a non-empty --out folder (the old one is put back if the run fails)"
     )
+
+    def check_loop(self) -> None:
+        checks = [
+            (self.batch_size > 0, f"batch size must be > 0 (got {self.batch_size})"),
+            (self.grad_accum > 0, f"grad accumulation must be >= 1 (got {self.grad_accum})"),
+            (0 <= self.warmup_ratio < 1, f"warmup ratio must be in [0, 1) (got {self.warmup_ratio})"),
+            (self.eval_every > 0, f"--eval-every must be > 0 (got {self.eval_every})"),
+            (self.mixed_precision in AUTOCAST_DTYPES, "mixed precision: " + ", ".join(AUTOCAST_DTYPES)),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(msg)
+
+
+@dataclass
+class TrainConfig(LoopSettings, DataConfig):
+    """Fine-tuning settings (the shared data and loop settings, then fine-tuning's own); every field is
+    a ``tinysent train`` option of the same name."""
+
+    base: str = option(
+        "tinybert-4l", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
+    )
+    binary_loss: str = option(
+        "full",
+        "3 labels: how a Sentiment140 (binary) row supervises the head: full (as a 3-class label; chosen "
+        "on validation) or share (only P(pos) vs P(neg))",
+        choices=("share", "full"),
+    )
+    token_cache: bool = option(
+        True,
+        "tokenise the whole file once into a memory-mapped store in the user cache, reused by later runs",
+    )
+    epochs: float = option(1.0, "passes over the training tweets (fractions allowed)")
+    lr: float = option(5e-5, "peak learning rate of AdamW")
+    max_length: int | None = option(
+        None, "token cap per tweet (none: the 99.5th percentile of training lengths, at most 128)"
+    )
+    patience: int | None = option(4, "stop after this many evaluations without improvement (none: never)")
     time_budget: float | None = option(
         None, "seconds of training; the LR schedule shortens to end within them (none: no limit)"
     )
-    seed: int = option(0, "seed for the split, the sample, the batch order and initialisation")
-    mixed_precision: str = option(
-        "auto", "autocast dtype (auto: bf16 on a GPU that has it)", choices=PRECISIONS
-    )
-    log_every: int = option(50, "write the mean training loss to train_log.jsonl every this many steps")
     num_workers: int = option(0, "DataLoader worker processes")
 
     def __post_init__(self) -> None:
+        self.check_data()
+        self.check_loop()
         checks = [
             (self.epochs > 0, f"epochs must be > 0 (got {self.epochs})"),
-            (self.batch_size > 0, f"batch size must be > 0 (got {self.batch_size})"),
-            (self.grad_accum > 0, f"grad accumulation must be > 0 (got {self.grad_accum})"),
             (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
-            (0 <= self.warmup_ratio < 1, f"warmup ratio must be in [0, 1) (got {self.warmup_ratio})"),
             (self.time_budget is None or self.time_budget > 0, "--time-budget must be > 0 seconds"),
-            (
-                self.max_train is None
-                or self.max_train > 1
-                or (self.max_train == 0 and self.num_labels == 3),
-                f"--max-train must be > 1 (got {self.max_train})",
-            ),
-            (self.num_labels in (2, 3), f"--num-labels must be 2 or 3 (got {self.num_labels})"),
-            (
-                self.num_labels == 2 or (self.handlabelled_data and self.tweeteval_data),
-                "a 3-class model needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
-                "(the TweetEval folder, whose validation split selects)",
-            ),
             (self.binary_loss in ("share", "full"), "--binary-loss: share or full"),
-            (self.eval_every > 0, f"--eval-every must be > 0 (got {self.eval_every})"),
-            (self.mixed_precision in PRECISIONS, "mixed precision: " + ", ".join(PRECISIONS)),
         ]
         for ok, msg in checks:
             if not ok:

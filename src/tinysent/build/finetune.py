@@ -86,7 +86,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         objective,
         train_ids,
         train_labels,
-        LoopConfig.take(cfg),
+        LoopConfig.take(cfg, select="val_score" if cfg.num_labels == 3 else "val_accuracy"),
         acc,
         stage="train",
         out=out,
@@ -106,7 +106,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
 
 def train_seeds(cfg: TrainConfig, seeds: int, progress: bool = True) -> dict:
     """Train ``seeds`` models (seeds S..S+N-1) into OUT/seed-S and summarise their best validation
-    accuracy (mean ± std, in OUT/seeds.json; ``tinysent report --model OUT`` shows them)."""
+    validation metric (mean ± std, in OUT/seeds.json; ``tinysent report --model OUT`` shows them)."""
     import json
     import statistics
     from dataclasses import replace
@@ -115,11 +115,13 @@ def train_seeds(cfg: TrainConfig, seeds: int, progress: bool = True) -> dict:
     for seed in range(cfg.seed, cfg.seed + seeds):
         one = replace(cfg, seed=seed, out=str(Path(cfg.out) / f"seed-{seed}"))
         runs.append({"seed": seed, "out": one.out, "best": train(one, progress=progress)["best"]})
-    accs = [r["best"]["val_accuracy"] for r in runs]
+    metric = runs[0]["best"].get("metric", "val_accuracy")  # what each run selected on
+    scores = [r["best"][metric] for r in runs]
     summary = {
         "seeds": runs,
-        "val_accuracy_mean": statistics.mean(accs),
-        "val_accuracy_std": statistics.stdev(accs),
+        "metric": metric,
+        f"{metric}_mean": statistics.mean(scores),
+        f"{metric}_std": statistics.stdev(scores),
     }
     Path(cfg.out, "seeds.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -51,6 +51,9 @@ class LoopConfig:
     time_budget: float | None = None
     seed: int = 0
     num_workers: int = 0
+    # the validation metric that picks the best checkpoint (higher is better): a 3-class run's
+    # evaluator reports val_score (three_class.make_evaluator), a plain run's val_accuracy
+    select: str = "val_accuracy"
 
     @classmethod
     def take(cls, cfg, **overrides) -> LoopConfig:
@@ -210,10 +213,10 @@ def fit(
 
     At every evaluation (every ``cfg.eval_every`` steps and at the last one) the validation loss and
     accuracy are logged; ``evaluator(model)``, when given, computes them instead of ``val_loader``
-    (selection compares its ``val_accuracy``). When ``on_best`` is given and accuracy beats
-    the best so far, ``on_best(model, best)`` saves the model, and ``cfg.patience`` evaluations without
-    improvement stop the run. With ``out``, the state (model, objective modules, optimizer,
-    schedule, data position, RNG, best) goes to ``out/checkpoint`` at every evaluation; with
+    (selection compares ``cfg.select``, default ``val_accuracy``). When ``on_best`` is given and that
+    metric beats the best so far, ``on_best(model, best)`` saves the model, and ``cfg.patience``
+    evaluations without improvement stop the run. With ``out``, the state (model, objective modules,
+    optimizer, schedule, data position, RNG, best) goes to ``out/checkpoint`` at every evaluation; with
     ``resume`` a checkpoint of the same ``stage`` continues exactly where it stopped. Returns the
     stage's summary (the prepared, unwrapped model is ``summary["model"]``).
     """
@@ -243,7 +246,7 @@ def fit(
         "seen": 0,
         "elapsed": 0.0,
         "bad_evals": 0,
-        "best": {"val_accuracy": -1.0},
+        "best": {},
     }
     rng = None
     if resume and out is not None and (checkpoint.trainer_state(out) or {}).get("stage") == stage:
@@ -324,16 +327,21 @@ def fit(
                         }
                     )
                     if on_best is not None:
-                        if ev["val_accuracy"] > st["best"]["val_accuracy"]:
-                            st["best"] = {**ev, "step": step, "stage": stage}
+                        if cfg.select not in ev:
+                            raise KeyError(
+                                f"the evaluator reports no {cfg.select!r} to select on: {sorted(ev)}"
+                            )
+                        if ev[cfg.select] > st["best"].get(cfg.select, -math.inf):
+                            st["best"] = {**ev, "step": step, "stage": stage, "metric": cfg.select}
                             st["bad_evals"] = 0
                             on_best(model, st["best"])
                         else:
                             st["bad_evals"] += 1
                             if cfg.patience is not None and st["bad_evals"] >= cfg.patience:
                                 log.info(
-                                    "early stop at step %d: no better validation accuracy in %d evaluations",
+                                    "early stop at step %d: no better %s in %d evaluations",
                                     step,
+                                    cfg.select,
                                     st["bad_evals"],
                                 )
                                 stop = stopped_early = True

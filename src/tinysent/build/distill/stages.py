@@ -65,7 +65,8 @@ def stage_loop(cfg: DistillConfig, stage: str) -> LoopConfig:
     k = STAGES.index(stage)
     budget = None if cfg.stage_budgets is None else cfg.stage_budgets[k]
     epochs, lr = getattr(cfg, f"{stage}_epochs"), getattr(cfg, f"{stage}_lr")
-    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k)
+    select = "val_score" if cfg.num_labels == 3 else "val_accuracy"  # see three_class.make_evaluator
+    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k, select=select)
 
 
 def require_model_folder(path: str | Path, role: str) -> Path:
@@ -201,7 +202,11 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
 
     def on_best(model, best: dict) -> None:
         meta.metrics = {
-            "validation": {k: best[k] for k in ("val_accuracy", "val_loss", "val_n", "step", "stage")}
+            "validation": {
+                k: best[k]
+                for k in ("metric", best.get("metric", "val_accuracy"), "val_loss", "val_n", "step", "stage")
+                if k in best
+            }
         }
         save_model(model, tokenizer, out, meta, acc)
 
