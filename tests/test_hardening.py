@@ -38,9 +38,9 @@ def test_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_e
     m = _copy(fp32_export, tmp_path / "m")
     meta = json.loads((m / "tinysent.json").read_text())
     # the graph and the PyTorch weights it reads (export/storage.py), each pinned
-    assert (
-        set(meta["files"]) == {"model.onnx", "model.safetensors"} and len(meta["files"]["model.onnx"]) == 64
-    )
+    # the graph, the PyTorch weights it reads (export/storage.py) and the tokenizer, each pinned
+    assert set(meta["files"]) == {"model.onnx", "model.safetensors", "tokenizer.json"}
+    assert len(meta["files"]["model.onnx"]) == 64
     (m / "model.int8.onnx").write_bytes(b"stale export from an older run")  # would win before
     p = tinysent.load(m)
     assert p.backend.file.name == "model.onnx"
@@ -53,9 +53,7 @@ def test_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_e
         tinysent.load(m)
 
 
-def test_out_folders_are_not_overwritten_silently(
-    tiny_base, train_file, trained_model, tmp_path, capsys
-):
+def test_out_folders_are_not_overwritten_silently(tiny_base, train_file, trained_model, tmp_path, capsys):
     out = _copy(trained_model, tmp_path / "m")
     (out / "junk.txt").write_text("from an older run")
     before = (out / "model.safetensors").read_bytes()
@@ -85,7 +83,9 @@ def test_out_folders_are_not_overwritten_silently(
         (lambda d: {**d, "temperature": 0}, "temperature must be a positive number"),
         (lambda d: {**d, "temperature": -1}, "temperature must be a positive number"),
         (lambda d: {**d, "threshold": 1.5}, "threshold must be between 0 and 1"),
-        (lambda d: {**d, "labels": ["positive", "negative"]}, "labels must be"),
+        (lambda d: {**d, "labels": ["positive", "negative"]}, "labels must be [negative, positive]"),
+        (lambda d: {**d, "labels": ["negative"]}, "labels must be a list of 2 to 1000"),
+        (lambda d: {**d, "max_length": 1_000_000_000}, "max_position_embeddings"),
         (lambda d: [d], "JSON list, not an object"),
         (None, "no tinysent.json"),
     ],
@@ -186,9 +186,7 @@ def test_stdin_is_split_like_files_and_bad_bytes_are_named(trained_model, tmp_pa
     assert a == b == ["one\fstill one\u2028and still one", "second"]
 
 
-def test_empty_utf16_and_test_files_and_a_changed_resume(
-    tiny_base, train_file, tmp_path, capsys, caplog
-):
+def test_empty_utf16_and_test_files_and_a_changed_resume(tiny_base, train_file, tmp_path, capsys, caplog):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert main(["train", *tiny_train_args(tiny_base, empty, tmp_path / "a")]) == 2
@@ -283,3 +281,77 @@ def test_the_main_job_keeps_a_previous_run_unless_told_to_replace_it(tiny_base, 
     assert main(args) == 2
     assert "--overwrite" in _err(capsys)
     assert (out / "model" / "model.safetensors").read_bytes() == b"an earlier run's model"
+
+
+def test_a_long_label_list_makes_a_short_error(trained_model, tmp_path, capsys):
+    m = _copy(trained_model, tmp_path / "m")
+    f = m / "tinysent.json"
+    f.write_text(json.dumps({**json.loads(f.read_text()), "labels": [str(i) for i in range(1_000_000)]}))
+    assert main(["predict", "--model", str(m), "hello"]) == 2
+    err = _err(capsys)
+    assert "labels must be a list of 2 to 1000" in err and len(err) < 1000
+
+
+def test_a_shuffled_vocabulary_is_refused_by_its_pin(trained_model, tmp_path, capsys):
+    """tokenizer.json is pinned like the weights: a valid file with the ids of two words swapped would
+    quietly change every answer."""
+    m = _copy(trained_model, tmp_path / "m")
+    assert "tokenizer.json" in json.loads((m / "tinysent.json").read_text())["files"]
+    spec = json.loads((m / "tokenizer.json").read_text())
+    vocab = spec["model"]["vocab"]
+    a, b = sorted(w for w in vocab if w.isalpha())[:2]
+    vocab[a], vocab[b] = vocab[b], vocab[a]
+    (m / "tokenizer.json").write_text(json.dumps(spec))
+    assert main(["predict", "--model", str(m), "hello"]) == 2
+    assert "tokenizer.json does not match the sha256" in _err(capsys)
+
+
+def test_interrupts_and_closed_pipes_end_quietly(trained_model):
+    """Ctrl-C: one line, rc 130; a reader that stops early (`| head -1`): no message, rc 0."""
+    import signal
+    import time
+    from pathlib import Path
+
+    code = "import sys; from tinysent.apps.cli import main; sys.exit(main(sys.argv[1:]))"
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, "predict", "--model", str(trained_model)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wchan = Path(f"/proc/{p.pid}/wchan")
+    for _ in range(600):  # until it blocks reading stdin (after loading the model)
+        if wchan.exists() and "pipe" in wchan.read_text():
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+    texts = ["i love this great day"] * 2000
+    p = subprocess.Popen(
+        [*[sys.executable, "-c", code], "predict", "--model", str(trained_model), *texts],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    p.stdout.readline()
+    p.stdout.close()  # like `head -1`
+    err = p.stderr.read().decode()
+    assert (
+        p.wait(timeout=60) == 0 and "Broken pipe" not in err and "Traceback" not in err and "error" not in err
+    )
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(
+    tiny_base, train_file, tmp_path, capsys
+):
+    """An unreachable base fails the run at once: the folder it would have made is not left behind,
+    so the corrected rerun needs neither --overwrite nor --resume."""
+    out = tmp_path / "m"
+    assert main(["train", *tiny_train_args(tmp_path / "no-such-base", train_file, out)]) == 2
+    assert not out.exists()
+    out.mkdir()  # an empty folder the user made stays, empty
+    assert main(["train", *tiny_train_args(tmp_path / "no-such-base", train_file, out)]) == 2
+    assert out.is_dir() and not any(out.iterdir())
+    capsys.readouterr()
+    assert main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1)]) == 0

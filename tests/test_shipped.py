@@ -46,7 +46,12 @@ def test_files_are_safetensors_and_onnx_pinned_and_small():
     assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in sizes)
     pinned = json.loads((SHIPPED_DIR / "tinysent.json").read_text())["files"]
     assert set(pinned) == {
-        "model.safetensors", "model.onnx", "model.int8.onnx", "model.int8-avx2.onnx", "model.weights"
+        "model.safetensors",
+        "model.onnx",
+        "model.int8.onnx",
+        "model.int8-avx2.onnx",
+        "model.weights",
+        "tokenizer.json",
     }
     assert all(file_sha256(SHIPPED_DIR / n) == h for n, h in pinned.items())
     assert max(sizes.values()) <= 50 * 2**20 and sum(sizes.values()) <= 45 * 2**20

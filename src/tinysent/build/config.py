@@ -196,7 +196,8 @@ def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False
     """Guard a run that writes a model folder: a non-empty ``out`` is refused unless ``overwrite``;
     then the old folder is moved aside, the run writes a fresh one (nothing of the old model stays in
     it), and the old one is deleted when the run succeeds or put back when it fails. ``resume``
-    continues in ``out`` as it is. In a multi-process run only the main process moves folders."""
+    continues in ``out`` as it is; a run into a fresh folder that fails before its first checkpoint
+    leaves the folder as it found it. In a multi-process run only the main process moves folders."""
     import os
     import shutil
 
@@ -207,7 +208,20 @@ def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False
     if out.exists() and not out.is_dir():
         raise MetaError(f"--out {out} is a file; name a folder")
     if not (out.exists() and any(out.iterdir())):
-        yield
+        existed = out.exists()
+        try:
+            yield
+        except BaseException:
+            # A run that fails before its first checkpoint (a base it cannot reach, bad data) leaves
+            # nothing to resume: remove what it wrote, so the corrected rerun starts clean. With a
+            # checkpoint the folder stays for --resume.
+            if int(os.environ.get("RANK", "0")) == 0 and out.is_dir() and not (out / "checkpoint").exists():
+                if existed:
+                    for f in out.iterdir():
+                        shutil.rmtree(f) if f.is_dir() else f.unlink()
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+            raise
         return
     if not overwrite:
         n = sum(1 for _ in out.iterdir())

@@ -29,6 +29,7 @@ import torch
 from tinysent.build import checkpoint
 from tinysent.build.batching import make_loader
 from tinysent.build.schedule import Budget, LinearSchedule, make_optimizer  # noqa: F401 (re-exported)
+from tinysent.core.folder import pinned_names
 
 log = logging.getLogger(__name__)
 LOG_FILE = "train_log.jsonl"
@@ -175,7 +176,7 @@ def save_model(model, tokenizer, out: Path, meta, accelerator) -> None:
         out.mkdir(parents=True, exist_ok=True)
         accelerator.unwrap_model(model).save_pretrained(out, safe_serialization=True)
         tokenizer.save_pretrained(out)
-        meta.pin(out, ["model.safetensors"])
+        meta.pin(out, pinned_names(out, ["model.safetensors"]))
         meta.save(out)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from tinysent.build.export import REFERENCE, export
 from tinysent.build.export.quantize import KERNELS
 from tinysent.core.errors import ModelError
-from tinysent.core.folder import ModelFolder
+from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
 from tinysent.runtime.predictor import Predictor
 
@@ -47,7 +47,7 @@ def pack(
             metadata={"format": "pt"},
         )
         meta = ModelMeta.load(tmp, required=True)
-        meta.pin(tmp, ["model.safetensors"])
+        meta.pin(tmp, pinned_names(tmp, ["model.safetensors"]))
         meta.save(tmp)
         texts = reference or REFERENCE
         p32, _ = Predictor.from_dir(src, backend="torch", device="cpu").positive_proba(texts)

@@ -58,25 +58,39 @@ class ModelFolder:
         self.path = path
         self.meta = ModelMeta.load(path, required=True)
         self.onnx = OnnxMeta.of(self.meta)
-        self.check_labels()
+        self.check_config()
         if not any((path / f).exists() for f in TOKENIZER_FILES):
             raise ModelError(
                 f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES)}): every word would be "
                 "[UNK]; copy them from the model's source folder"
             )
+        for name in TOKENIZER_FILES:  # a shuffled vocabulary is valid JSON and wrong: pinned like weights
+            if self.meta.files is not None and name in self.meta.files:
+                self.check(path / name)
 
-    def check_labels(self) -> None:
-        """The metadata's labels are config.json's id2label, in order (when config.json names them):
-        swapped names would invert every answer quietly."""
+    def check_config(self) -> None:
+        """The metadata agrees with config.json: its labels are config.json's id2label, in order (when
+        config.json names them; swapped names would invert every answer quietly), and its max length
+        fits the model's position embeddings (a longer text would fail inside the model)."""
         import json
         import re
 
         try:
-            id2label = (
-                json.loads((self.path / "config.json").read_text(encoding="utf-8")).get("id2label") or {}
+            config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            config = None
+        if not isinstance(config, dict):
+            raise MetaError(
+                f"{self.path / 'config.json'} is not a JSON object; restore it from the model's source"
             )
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            raise MetaError(f"{self.path / 'config.json'} is not a JSON object; restore it") from None
+        positions = config.get("max_position_embeddings")
+        if isinstance(positions, int) and self.meta.max_length > positions:
+            raise MetaError(
+                f"{self.path / META_FILE}: max_length {self.meta.max_length} is more than the model's "
+                f"{positions} positions (config.json max_position_embeddings); fix the file or restore it "
+                "from the model's source"
+            )
+        id2label = config.get("id2label") or {}
         names = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))] if id2label else []
         if not names or all(re.fullmatch(r"LABEL_\d+", str(n)) for n in names):
             return  # transformers' placeholder names: nothing to compare
@@ -147,7 +161,8 @@ class ModelFolder:
         return list(self.onnx.data) if weights.suffix == ".onnx" else []
 
     def check(self, weights: Path) -> None:
-        """``weights`` (and the external data its graph reads) match their pinned sha256."""
+        """``weights`` (and the external data its graph reads) match their pinned sha256 (also used for
+        pinned tokenizer files)."""
         if self.meta.files is None:
             return
         for name in [weights.name, *self.data_files(weights)]:
@@ -201,3 +216,8 @@ class ModelFolder:
         for n in self.files(weights):
             shutil.copy(self.path / n, dest / n)
         return dest
+
+
+def pinned_names(folder: str | os.PathLike, weights: list[str]) -> list[str]:
+    """What a writer pins in tinysent.json: ``weights`` and the tokenizer files the folder holds."""
+    return [*weights, *(n for n in TOKENIZER_FILES if (Path(folder) / n).exists())]

@@ -100,6 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         require_extra(args.extra)
         return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (`tinysent predict ... | head -1`): stop quietly, and keep Python from
+        # reporting the same broken pipe again when it flushes stdout at exit
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (TinysentError, OSError) as e:
         # TinysentError: what the user can fix, said in one line; OSError: a folder given as a file, a
         # file we may not read or write, a full disk. Anything else is a bug: its traceback shows.

@@ -20,7 +20,7 @@ from tinysent.build.export.parity import REFERENCE, SMOKE_SENTENCES, check_parit
 from tinysent.build.export.quantize import KERNELS, SCHEME, quantize, this_cpu
 from tinysent.build.export.storage import share_weights
 from tinysent.core.errors import InputError, ParityError
-from tinysent.core.folder import ModelFolder
+from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta, OnnxMeta
 from tinysent.runtime.predictor import Predictor
 
@@ -87,7 +87,7 @@ def export(
         if kernels and recheck_margin:
             onnx_doc.recheck = {"margin": recheck_margin, "file": files["fp32"]}
         meta.config = {**meta.config, "onnx": onnx_doc.to_dict()}
-        meta.pin(tmp, [*graphs, *storage["data"]])
+        meta.pin(tmp, pinned_names(tmp, [*graphs, *storage["data"]]))
         meta.save(tmp)
         replace_folder(tmp, out)
     finally:
