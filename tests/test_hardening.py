@@ -355,3 +355,44 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(
     assert out.is_dir() and not any(out.iterdir())
     capsys.readouterr()
     assert main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1)]) == 0
+
+
+def test_a_huge_single_text_is_cut_before_tokenising(trained_model, monkeypatch):
+    """A 5 M-character line is read up to max_chars: the tokenizer never sees more, the record says
+    truncated, and the label is the one its beginning gets."""
+    p = tinysent.load(trained_model)
+    seen = []
+    real = p.normalizer.many
+    monkeypatch.setattr(p.normalizer, "many", lambda texts: seen.extend(map(len, texts)) or real(texts))
+    huge = "i love this great day " * 250_000
+    r = p.predict(huge)
+    assert max(seen) <= p.max_chars < 10_000_000 and r["truncated"] is True
+    assert r["label"] == p.predict(huge[:2000])["label"]
+
+
+def test_training_data_with_one_label_is_refused(tiny_base, tmp_path, capsys):
+    data = tmp_path / "neg.csv"
+    write_six_col(data, [(0, f"so sad and awful day number {i}") for i in range(200)])
+    assert main(["train", *tiny_train_args(tiny_base, data, tmp_path / "m")]) == 2
+    err = _err(capsys)
+    assert "only negative rows" in err and "--max-train" in err
+
+
+def test_an_input_that_is_its_outputs_partial_file_is_refused(trained_model, tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_text("i love it\n" * 300)
+    before = partial.read_text()
+    args = ["predict", "--model", str(trained_model), "--input", str(partial), "--output", str(out)]
+    assert main(args) == 2
+    assert "own partial file" in _err(capsys) and partial.read_text() == before
+
+
+def test_resume_from_a_damaged_checkpoint_is_one_clear_line(tiny_base, train_file, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1)]) == 0
+    ck = out / "checkpoint" / "model.safetensors"
+    ck.write_bytes(ck.read_bytes()[: ck.stat().st_size // 2])  # truncated
+    assert main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1), "--resume"]) == 2
+    err = _err(capsys)
+    assert "cannot resume from" in err and "--overwrite" in err

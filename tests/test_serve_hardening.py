@@ -3,6 +3,7 @@ the missing extra): bad input fails alone with a 4xx, slow clients are cut off, 
 
 import asyncio
 import concurrent.futures
+import json
 import os
 import socket
 import subprocess
@@ -186,3 +187,18 @@ def test_several_workers_keep_the_limits(trained_model):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_requests_are_logged_without_verbose(trained_model):
+    """The CLI's logging set-up (WARNING without -v) must not silence the access log."""
+    url, proc = _start(trained_model)
+    try:
+        for _ in range(3):
+            assert (
+                httpx.post(url + "/v1/predict", json={"texts": ["i love it"]}, timeout=30).status_code == 200
+            )
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{") and '"path"' in x]
+    assert sum(r["path"] == "/v1/predict" and r["status"] == 200 for r in lines) == 3

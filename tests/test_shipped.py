@@ -1,6 +1,7 @@
 """The model shipped in the package: loads offline with no arguments and behaves like its card."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -67,3 +68,25 @@ def test_accuracy_matches_the_model_card():
     p, _ = tinysent.load(backend="torch").positive_proba(test.texts)
     m = binary_metrics(test.classes, p)
     assert m["n"] == 359 and m["accuracy"] == pytest.approx(0.8691, abs=0.003)  # 312/359 on the card (v3)
+
+
+def test_concurrent_first_predictions_build_nothing(tmp_path):
+    """The shipped graphs come with the package: three `tinysent predict` started together with an
+    empty cache all answer, and nothing is written to the cache (no first-use build to race or to
+    leave half-built when killed)."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TINYSENT_CACHE": str(cache)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tinysent.apps.cli", "predict", f"tweet {i} so happy"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    assert all(json.loads(o)["label"] == "positive" for o, _ in outs)
+    assert not cache.exists() or not any(cache.rglob("*"))

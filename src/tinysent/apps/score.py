@@ -184,6 +184,11 @@ def score_file(
     input, output = Path(input), Path(output)
     if input.resolve() == output.resolve():
         raise ScoreError("--output must differ from --input")
+    if input.resolve() == partial_path(output).resolve():
+        raise ScoreError(
+            f"--input {input} is --output's own partial file, which this run would overwrite: "
+            "copy it elsewhere first, or name another --output"
+        )
     if output.is_dir():
         raise ScoreError(f"--output {output} is a folder; name a .csv, .jsonl or .parquet file")
     fmt = output_format(output)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
-from tinysent.core.errors import InputError
+from tinysent.core.errors import InputError, ModelError
 
 DIR = "checkpoint"
 
@@ -98,9 +98,18 @@ def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tup
     Returns the trainer state and the RNG states, which the caller applies with :func:`restore_rng`
     only after creating its data iterator (creating one draws from torch's global RNG)."""
     ck = out / DIR
-    js = json.loads((ck / "state.json").read_text())
-    load_model(accelerator.unwrap_model(model), str(ck / "model.safetensors"), device=str(accelerator.device))
-    tensors = load_file(str(ck / "optimizer.safetensors"), device=str(accelerator.device))
+    try:
+        js = json.loads((ck / "state.json").read_text())
+        load_model(
+            accelerator.unwrap_model(model), str(ck / "model.safetensors"), device=str(accelerator.device)
+        )
+        tensors = load_file(str(ck / "optimizer.safetensors"), device=str(accelerator.device))
+        rng = load_file(str(ck / "rng.safetensors"))
+    except Exception as e:  # safetensors' and json's own errors: a truncated or damaged file
+        raise ModelError(
+            f"cannot resume from {ck}: {type(e).__name__}: {str(e).splitlines()[0][:200]} (the checkpoint is "
+            "damaged or incomplete); start over with --overwrite"
+        ) from None
     state: dict = {}
     for key, v in list(tensors.items()) + list(js["optimizer_scalars"].items()):
         i, k = key.split(".", 1)
@@ -110,7 +119,7 @@ def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[dict, tup
             st["step"] = st["step"].cpu()
     optimizer.load_state_dict({"state": state, "param_groups": js["param_groups"]})
     scheduler.load_state_dict(js["scheduler"])
-    return js["trainer"], (load_file(str(ck / "rng.safetensors")), js["rng"])
+    return js["trainer"], (rng, js["rng"])
 
 
 def restore_rng(states: tuple) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinysent.build import sentiment140 as D
 from tinysent.build.config import TrainConfig
-from tinysent.core.errors import InputError
+from tinysent.core.errors import DataError, InputError
 from tinysent.core.files import cache_dir, file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
@@ -66,6 +66,14 @@ def prepare_data(
                 file,
             )
     corpus = corpus.polar()
+    counts = corpus.label_counts()
+    if len(corpus) and min(counts["negative"], counts["positive"]) == 0:
+        only = "negative" if counts["negative"] else "positive"
+        raise DataError(
+            f"{corpus.source} has only {only} rows ({len(corpus):,}): a model would learn one answer. "
+            "Train on data with both labels (Sentiment140's training file is sorted by label: use the "
+            "whole file, or --max-train N for a stratified sample of it)"
+        )
     stats = {"rows_read": len(corpus), "malformed": len(corpus.problems)}
     if cfg.dedupe:
         corpus = D.deduplicate(corpus, drop_duplicates=True, drop_conflicts=True)

@@ -36,6 +36,10 @@ INT8_MAX_TOKENS = 4096
 # and weights are 4x int8's): the shipped model's near-ties were rescored at 690 tweets/s in calls
 # of 4,096 tokens, 930-950/s in calls of 512-768 (benchmarks/recheck_cost.py measures the effect).
 RECHECK_MAX_TOKENS = 768
+# Characters read per token the model reads, and at least: a token is one or more characters (a word
+# of over 100 is one [UNK]), so the first max_length tokens lie in far fewer characters than this.
+CHARS_PER_TOKEN = 200
+MIN_CHARS = 10_000
 
 
 def check_texts(texts) -> list[str]:
@@ -147,11 +151,23 @@ class Predictor:
             self.recheck.backend  # noqa: B018 - built by the property
         return self
 
+    @property
+    def max_chars(self) -> int:
+        """Characters of a text read at most (:data:`CHARS_PER_TOKEN` per token the model reads)."""
+        return max(MIN_CHARS, CHARS_PER_TOKEN * self.meta.max_length)
+
     def token_ids(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
-        """Normalised, tokenised, truncated to the model's max length (keeping ``[SEP]``); and truncated?"""
-        full = encode(self.normalizer.many(texts), self.tokenizer, None)
+        """Normalised, tokenised, truncated to the model's max length (keeping ``[SEP]``); and truncated?
+
+        A text is cut to :attr:`max_chars` characters before anything else: a 50 MB line would
+        otherwise become millions of tokens (gigabytes, minutes) only for all but the first
+        ``max_length`` to be dropped. The cut changes nothing unless the first ``max_chars``
+        characters hold fewer tokens than the model reads (words of 100+ characters each)."""
+        limit = self.max_chars
+        cut = [t if len(t) <= limit else t[:limit] for t in texts]
+        full = encode(self.normalizer.many(cut), self.tokenizer, None)
         n_max = self.meta.max_length
-        truncated = np.array([len(x) > n_max for x in full], dtype=bool)
+        truncated = np.array([len(x) > n_max or len(t) > limit for x, t in zip(full, texts)], dtype=bool)
         return [x if len(x) <= n_max else x[: n_max - 1] + x[-1:] for x in full], truncated
 
     def logits(self, ids: list[list[int]], batch_size: int = 256, decision=None) -> np.ndarray:

@@ -17,6 +17,19 @@ from tinysent.core.errors import InputError
 log = logging.getLogger("tinysent.access")
 
 
+def enable_access_log() -> None:
+    """One line per request on stdout, whatever the root logger's level: the CLI sets the root to
+    WARNING (INFO with -v), and the access log is the service's record, not a debugging aid."""
+    if not log.handlers:
+        import sys
+
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 @dataclass
 class Limits:
     max_texts: int = 256

@@ -8,12 +8,13 @@ import os
 from dataclasses import asdict
 
 from tinysent.apps.serve.app import create_app
-from tinysent.apps.serve.guard import Limits
+from tinysent.apps.serve.guard import Limits, enable_access_log
 
 
 def _factory():
     """uvicorn's entry for --workers > 1: each worker process loads the model from the same config."""
     cfg = json.loads(os.environ["TINYSENT_SERVE_CONFIG"])
+    enable_access_log()
     token = os.environ.get("TINYSENT_TOKEN") or None
     asgi, _ = create_app(cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"], token)
     return asgi
@@ -89,6 +90,7 @@ def run(
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    enable_access_log()
     limits = limits or Limits()
     common = dict(
         host=host,
