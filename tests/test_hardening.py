@@ -44,7 +44,7 @@ def test_files_not_listed_in_the_metadata_are_never_loaded(trained_model, fp32_e
     (m / "model.int8.onnx").write_bytes(b"stale export from an older run")  # would win before
     p = tinysent.load(m)
     assert p.backend.file.name == "model.onnx"
-    with pytest.raises(FileNotFoundError, match="no an ONNX int8|no an|int8"):
+    with pytest.raises(FileNotFoundError, match="has no ONNX int8 model"):
         tinysent.load(m, precision="int8")
     data = bytearray((m / "model.onnx").read_bytes())
     data[-10] ^= 0xFF  # a damaged copy
