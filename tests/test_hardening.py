@@ -396,3 +396,27 @@ def test_resume_from_a_damaged_checkpoint_is_one_clear_line(tiny_base, train_fil
     assert main(["train", *tiny_train_args(tiny_base, train_file, out, epochs=1), "--resume"]) == 2
     err = _err(capsys)
     assert "cannot resume from" in err and "--overwrite" in err
+
+
+def test_a_checkpoint_save_killed_between_renames_is_recovered(tiny_base, train_file, tmp_path, capsys):
+    """kill -9 during a checkpoint save leaves checkpoint.old (+ a partial checkpoint.tmp) or a stale
+    checkpoint.old beside checkpoint: --resume recovers the newest complete one and goes on."""
+    import shutil
+
+    from tinysent.build import checkpoint
+
+    out = tmp_path / "m"
+    args = tiny_train_args(tiny_base, train_file, out, epochs=1)
+    assert main(["train", *args]) == 0
+    step = checkpoint.trainer_state(out)["step"]
+    ck, old, tmp = out / "checkpoint", out / "checkpoint.old", out / "checkpoint.tmp"
+    # killed after the first rename: no checkpoint, a complete .old and a partial .tmp
+    ck.rename(old)
+    tmp.mkdir()
+    (tmp / "model.safetensors").write_bytes(b"half a file")
+    assert checkpoint.trainer_state(out)["step"] == step  # the .old one, recovered
+    assert ck.is_dir() and not old.exists() and not tmp.exists()
+    # killed before the stale .old was removed: the next save must not die on it
+    shutil.copytree(ck, old)
+    assert main(["train", *args, "--resume"]) == 0
+    assert not old.exists() and checkpoint.trainer_state(out)["step"] == step

@@ -64,7 +64,8 @@ def save(out: Path, accelerator, model, optimizer, scheduler, trainer_state: dic
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         rng_t, rng_j = _rng_state()
         save_file(rng_t, str(tmp / "rng.safetensors"))
-        (tmp / "state.json").write_text(
+        # state.json is written last, and whole (renamed into place): a folder that has it is complete
+        (tmp / "state.json.part").write_text(
             json.dumps(
                 {
                     "trainer": trainer_state,
@@ -75,6 +76,8 @@ def save(out: Path, accelerator, model, optimizer, scheduler, trainer_state: dic
                 }
             )
         )
+        (tmp / "state.json.part").rename(tmp / "state.json")
+        shutil.rmtree(old, ignore_errors=True)  # a stale one (a run killed mid-save) would block the rename
         if final.exists():
             final.rename(old)
         tmp.rename(final)
@@ -82,12 +85,42 @@ def save(out: Path, accelerator, model, optimizer, scheduler, trainer_state: dic
     accelerator.wait_for_everyone()
 
 
+def recover(out: Path) -> None:
+    """Make ``out/checkpoint`` the newest complete checkpoint after a run was killed while saving: a
+    save writes ``checkpoint.tmp`` whole (state.json last), renames ``checkpoint`` to
+    ``checkpoint.old``, then ``checkpoint.tmp`` to ``checkpoint``. Killed between the renames, the
+    complete ``.tmp`` (else ``.old``) becomes ``checkpoint``; leftovers beside a complete checkpoint
+    are removed."""
+    import os
+    import time
+
+    out = Path(out)
+    final, tmp, old = out / DIR, out / (DIR + ".tmp"), out / (DIR + ".old")
+    if int(os.environ.get("RANK", "0")) != 0:  # only the main process renames; the others wait for it
+        for _ in range(300):
+            if (final / "state.json").exists() or not any((c / "state.json").exists() for c in (tmp, old)):
+                return
+            time.sleep(0.1)
+        return
+    if not (final / "state.json").exists():
+        for candidate in (tmp, old):  # newest first
+            if (candidate / "state.json").exists():
+                shutil.rmtree(final, ignore_errors=True)
+                candidate.rename(final)
+                break
+    if (final / "state.json").exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def exists(out: Path) -> bool:
+    recover(out)
     return (out / DIR / "state.json").exists()
 
 
 def trainer_state(out: Path) -> dict | None:
     """The trainer state of the checkpoint in ``out`` without loading any tensor (None: no checkpoint)."""
+    recover(out)
     f = out / DIR / "state.json"
     return json.loads(f.read_text())["trainer"] if f.exists() else None
 
