@@ -170,3 +170,57 @@ def test_a_truncated_quoted_field_is_an_error_record_not_text(tmp_path):
     assert [(r.line, r.text) for r in recs if r.error is None] == [(3, "ok")]
     assert [r.line for r in recs if r.error] == [2, 4]
     assert all("unparsable CSV record" in r.error for r in recs if r.error)
+
+
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_writes(trained_model, tmp_path):
+    """Two runs into one output: the one that holds the partial file owns it; the other is refused
+    at once and touches nothing (the success exit always owns its rows)."""
+    import fcntl
+
+    import tinysent
+    from tinysent.apps.score import partial_path
+
+    src = tmp_path / "in.txt"
+    src.write_text("i love it\n" * 50)
+    out = tmp_path / "out.jsonl"
+    p = tinysent.load(trained_model)
+    with open(partial_path(out), "ab") as held:  # a first run in progress holds the lock
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(b'{"line": 1}\n')
+        held.flush()
+        with pytest.raises(ScoreError, match="another run is writing"):
+            score_file(p, src, out, progress=False)
+        assert partial_path(out).read_bytes() == b'{"line": 1}\n' and not out.exists()
+    assert score_file(p, src, out, progress=False)["scored"] == 50  # once it is done, a run goes ahead
+
+
+def test_resume_with_other_options_or_input_is_refused(trained_model, tmp_path):
+    """An interrupted run records its model, options and input beside its partial file; a resume
+    that differs is refused (rows of two runs would share one file), the same one goes on."""
+    import json
+
+    import tinysent
+
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"text": "i love it" if i % 2 else "i hate it"}) for i in range(200)]
+    lines[120] = "{broken"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.csv"
+    p = tinysent.load(trained_model)
+    with pytest.raises(ScoreError, match="line 121"):  # --strict stops there: an interrupted run
+        score_file(p, src, out, progress=False, chunk=16, strict=True, neutral_band=(0.4, 0.6))
+    record = out.with_name("out.csv.partial.json")
+    assert record.exists() and json.loads(record.read_text())["neutral_band"] == [0.4, 0.6]
+    with pytest.raises(ScoreError, match="neutral_band"):
+        score_file(p, src, out, progress=False, resume=True, neutral_band=(0.3, 0.7))
+    with pytest.raises(ScoreError, match="binary"):
+        score_file(p, src, out, progress=False, resume=True, neutral_band=(0.4, 0.6), binary=True)
+    c = score_file(p, src, out, progress=False, resume=True, neutral_band=(0.4, 0.6))
+    assert c["skipped_already_done"] == 120 and (c["scored"], c["errors"]) == (79, 1)
+    assert not record.exists()  # a finished run leaves no record
+    # an input edited after an interruption
+    with pytest.raises(ScoreError):
+        score_file(p, src, tmp_path / "o2.csv", progress=False, chunk=16, strict=True)
+    src.write_text("\n".join(lines[:100]) + "\n")
+    with pytest.raises(ScoreError, match="input"):
+        score_file(p, src, tmp_path / "o2.csv", progress=False, resume=True)

@@ -8,6 +8,7 @@ import csv
 import itertools
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from tinysent.apps.inputs import CHUNK, Record, pyarrow_parquet, read_records  # noqa: F401 (re-exported)
@@ -139,6 +140,95 @@ class _Writer:
             self.partial.unlink(missing_ok=True)
 
 
+def _lock(partial: Path):
+    """An exclusive lock on ``partial`` for this run (a second run into the same output is refused
+    at once, before it touches anything); None where the OS has no ``flock``."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here
+        return None
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    f = open(partial, "ab")  # noqa: SIM115 (held until the run ends)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise ScoreError(
+            f"another run is writing {partial.with_suffix('')}: wait for it to finish, or name another "
+            "--output"
+        ) from None
+    return f
+
+
+def run_record(predictor, input: Path, column: str, id_column, neutral_band, binary: bool) -> dict:
+    """What a scoring run's rows depend on: the model (its pinned files), the options and the input
+    (size, modification time, and the sha256 of its first MiB): a resume must match all of it."""
+    import hashlib
+
+    st = input.stat()
+    with open(input, "rb") as f:
+        head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+    return {
+        "model": predictor.meta.files or str(predictor.path),
+        "weights": getattr(getattr(predictor.backend, "file", None), "name", "model.safetensors"),
+        "labels": list(predictor.meta.labels),
+        "recheck_margin": predictor.recheck_margin,
+        "binary": bool(binary),
+        "neutral_band": list(neutral_band) if neutral_band is not None else None,
+        "column": column,
+        "id_column": id_column,
+        "input": {
+            "path": str(input.resolve()),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "head_sha256": head,
+        },
+    }
+
+
+def _record_path(output: Path) -> Path:
+    return partial_path(output).with_name(partial_path(output).name + ".json")
+
+
+def _check_resume(output: Path, record: dict, fields: tuple) -> None:
+    """Refuse a resume whose model, options or input differ from the interrupted run's (recorded
+    beside its partial file), or, for a finished output, whose columns differ."""
+    saved = _record_path(output)
+    if saved.exists():
+        before = json.loads(saved.read_text())
+        diff = sorted(k for k in set(before) | set(record) if before.get(k) != record.get(k))
+        if diff:
+            raise ScoreError(
+                f"--resume of {output} with another {', '.join(diff)} than the interrupted run: the rows "
+                "would not match; rerun with the same model, options and input, or without --resume"
+            )
+        return
+    if output.exists() and output_format(output) == "csv":
+        with open(output, encoding="utf-8", newline="") as f:
+            header = next(csv.reader(f), None)
+        if header is not None and tuple(header) != fields:
+            raise ScoreError(
+                f"--resume of {output}: its columns ({', '.join(header)}) are not this model's and options' "
+                f"({', '.join(fields)}); rerun without --resume"
+            )
+
+
+@contextmanager
+def _claim(output: Path, record: dict, resume: bool, fields: tuple):
+    """Hold the output's partial file for this run: locked (:func:`_lock`), checked against the
+    interrupted run on ``resume`` (:func:`_check_resume`), recorded for a later resume otherwise."""
+    lock = _lock(partial_path(output))
+    try:
+        if resume:
+            _check_resume(output, record, fields)
+        if not resume or not _record_path(output).exists():
+            _record_path(output).write_text(json.dumps(record) + "\n")
+        yield
+    finally:
+        if lock is not None:
+            lock.close()
+
+
 def _count_rows(path: Path) -> int:
     """Records in ``path`` for the progress bar: Parquet's row count, else its lines (less a header)."""
     if path.suffix.lower() == ".parquet":
@@ -178,7 +268,9 @@ def score_file(
     binary: bool = False,
 ) -> dict:
     """Score ``input`` into ``output`` (.csv or .jsonl) chunk by chunk; returns counts. A 3-class
-    model writes all three probabilities (``binary``: its negative / positive answer instead)."""
+    model writes all three probabilities (``binary``: its negative / positive answer instead). A run
+    holds a lock on its partial file (a second run into the same output is refused) and records what
+    its rows depend on beside it, which ``resume`` must match (:func:`run_record`)."""
     from tqdm.auto import tqdm
 
     input, output = Path(input), Path(output)
@@ -199,52 +291,57 @@ def score_file(
         )
     records = read_records(input, column, id_column)
     first = next(records, None)  # opens and checks the input (columns) before any output is touched
-    if resume and not partial_path(output).exists() and output.exists():
-        shutil.copyfile(output, partial_path(output))  # a finished output (or one from before .partial)
-    done = _count_done(partial_path(output), fmt) if resume else 0
-    writer = _Writer(
-        output,
-        append=resume,
-        three_class=predictor.three_class and not binary,
-        int_ids=id_column is None or _integer_column(input, id_column),
-    )
-    total = _count_rows(input)
-    bar = tqdm(total=max(total, 0), initial=done, unit="tweet", desc="score", disable=not progress)
-    counts = {"skipped_already_done": done, "scored": 0, "errors": 0}
-    buf: list[Record] = []
+    three_class = predictor.three_class and not binary
+    record = run_record(predictor, input, column, id_column, neutral_band, binary)
+    with _claim(output, record, resume, _Writer.FIELDS3 if three_class else _Writer.FIELDS):
+        if resume and partial_path(output).stat().st_size == 0 and output.exists():
+            shutil.copyfile(output, partial_path(output))  # a finished output (or one from before .partial)
+        done = _count_done(partial_path(output), fmt) if resume else 0
+        writer = _Writer(
+            output,
+            append=resume,
+            three_class=three_class,
+            int_ids=id_column is None or _integer_column(input, id_column),
+        )
+        total = _count_rows(input)
+        bar = tqdm(total=max(total, 0), initial=done, unit="tweet", desc="score", disable=not progress)
+        counts = {"skipped_already_done": done, "scored": 0, "errors": 0}
+        buf: list[Record] = []
 
-    def flush():
-        good = [r for r in buf if r.error is None]
-        texts = [r.text for r in good]
-        preds = iter(predictor.predict(texts, batch_size, neutral_band, binary) if good else [])
-        for r in buf:
-            if r.error is None:
-                writer.write({"id": r.id, "line": r.line, **next(preds)})
-                counts["scored"] += 1
-            else:
-                writer.write({"id": r.id, "line": r.line, "error": r.error})
-                counts["errors"] += 1
-        writer.flush()
-        bar.update(len(buf))
-        buf.clear()
+        def flush():
+            good = [r for r in buf if r.error is None]
+            texts = [r.text for r in good]
+            preds = iter(predictor.predict(texts, batch_size, neutral_band, binary) if good else [])
+            for r in buf:
+                if r.error is None:
+                    writer.write({"id": r.id, "line": r.line, **next(preds)})
+                    counts["scored"] += 1
+                else:
+                    writer.write({"id": r.id, "line": r.line, "error": r.error})
+                    counts["errors"] += 1
+            writer.flush()
+            bar.update(len(buf))
+            buf.clear()
 
-    ok = False
-    try:
-        for i, rec in enumerate(itertools.chain([first] if first else [], records)):
-            if i < done:
-                continue
-            if rec.error and strict:
-                flush()
-                raise ScoreError(
-                    f"{input}, line {rec.line}: {rec.error} (drop --strict to write an error record "
-                    "and carry on; rerun with --resume to continue after fixing it)"
-                )
-            buf.append(rec)
-            if len(buf) >= chunk:
-                flush()
-        flush()
-        ok = True
-    finally:
-        writer.close(ok)
-        bar.close()
-    return counts
+        ok = False
+        try:
+            for i, rec in enumerate(itertools.chain([first] if first else [], records)):
+                if i < done:
+                    continue
+                if rec.error and strict:
+                    flush()
+                    raise ScoreError(
+                        f"{input}, line {rec.line}: {rec.error} (drop --strict to write an error record "
+                        "and carry on; rerun with --resume to continue after fixing it)"
+                    )
+                buf.append(rec)
+                if len(buf) >= chunk:
+                    flush()
+            flush()
+            ok = True
+        finally:
+            writer.close(ok)
+            bar.close()
+        if ok:
+            _record_path(output).unlink(missing_ok=True)
+        return counts
