@@ -58,7 +58,9 @@ def _inputs(folder):
     return sorted(folder.iterdir())
 
 
-def test_ray_scores_like_single_process_once_each_with_a_crashed_actor(int8_model, tmp_path, monkeypatch):
+def test_ray_scores_like_single_process_once_each_with_a_crashed_actor(
+    int8_model, tmp_path, monkeypatch, capsys
+):
     files = _inputs(tmp_path / "in")
     single = {}
     for f in files:
@@ -104,11 +106,16 @@ def test_ray_scores_like_single_process_once_each_with_a_crashed_actor(int8_mode
     assert main(args) == 0
     assert marker.exists()  # an actor died after scoring a file, before publishing it: Ray retried it
 
+    def shard(f):  # its name ends with a key of the model, options and input (raydata.shard_key)
+        base = shard_name(str(f), "parquet")[: -len(".parquet")] + "-"
+        (found,) = [p.name for p in shards.iterdir() if p.name.startswith(base)]
+        return found
+
     names = sorted(p.name for p in shards.iterdir())
-    assert names == sorted(shard_name(str(f), "parquet") for f in files)  # no partial files left
+    assert names == sorted(shard(f) for f in files)  # one shard per input, no partial files left
     total = 0
     for f in files:
-        got = pq.read_table(shards / shard_name(str(f), "parquet"))
+        got = pq.read_table(shards / shard(f))
         want = single[str(f)]
         assert got.schema == want.schema
         assert got.equals(want), f  # same rows, order, ids, labels and probabilities, bit for bit
@@ -118,18 +125,26 @@ def test_ray_scores_like_single_process_once_each_with_a_crashed_actor(int8_mode
         assert len(errors) == 1, (f, errors)  # the bad row is an error record, the rest are scored
         total += got.num_rows
     assert total == 20000
-    d = pq.read_table(shards / shard_name(str(files[3]), "parquet"))
+    d = pq.read_table(shards / shard(files[3]))
     assert pa.types.is_int64(d.schema.field("id").type) and d.column("id")[0].as_py() == 10**9
 
     # A rerun skips complete shards; a removed one is scored again, alone.
     before = {p.name: p.stat().st_mtime_ns for p in shards.iterdir()}
-    (shards / shard_name(str(files[1]), "parquet")).unlink()
+    removed = shard(files[1])
+    (shards / removed).unlink()
     assert main(args) == 0
     after = {p.name: p.stat().st_mtime_ns for p in shards.iterdir()}
     assert set(after) == set(before)
     changed = [n for n in after if after[n] != before[n]]
-    assert changed == [shard_name(str(files[1]), "parquet")]
+    assert changed == [removed]
     assert pq.read_table(shards / changed[0]).equals(single[str(files[1])])
+
+    # Another option, or an edited input, never reuses (or sits beside) the old shards: refused.
+    assert main([*args, "--binary"]) == 2
+    assert "scored with another model, other options" in capsys.readouterr().err
+    files[2].write_text(files[2].read_text() + json.dumps({"tweet_id": 9999, "text": "one more"}) + "\n")
+    assert main(args) == 2
+    assert shard(files[2]) in capsys.readouterr().err
 
 
 def test_inputs_expand_from_folders_and_globs_and_refuse_nothing(tmp_path):

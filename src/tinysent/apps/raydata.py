@@ -28,6 +28,8 @@ from tinysent.apps.score import ScoreError
 
 INPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".txt", ".parquet")
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
+
+
 # The files a Predictor reads from a model folder (ONNX or PyTorch weights, tokenizer, metadata).
 def _ray():
     try:
@@ -82,11 +84,25 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     return files
 
 
-def shard_name(source: str, fmt: str) -> str:
+def shard_name(source: str, fmt: str, key: str | None = None) -> str:
     """The output shard of an input file: its name plus a hash of its full path (two files called
-    part-0.csv in different folders do not collide)."""
+    part-0.csv in different folders do not collide), and with ``key`` a hash of what its rows depend
+    on (:func:`shard_key`), so a shard is reused only for the same model, options and input."""
     stem = Path(source.rstrip("/")).name.rsplit(".", 1)[0]
-    return f"{stem}-{hashlib.sha1(source.encode()).hexdigest()[:10]}.{fmt}"
+    base = f"{stem}-{hashlib.sha1(source.encode()).hexdigest()[:10]}"
+    return f"{base}-{key[:10]}.{fmt}" if key else f"{base}.{fmt}"
+
+
+def shard_key(source: str, model_pins, options: dict) -> str:
+    """A hash of what a shard's rows depend on: the model (its pinned files), the options and the
+    input file as it is now (size and modification time, or an object store's ETag)."""
+    import json
+
+    fs, path = _fs(source)
+    info = fs.info(path)
+    stamp = [info.get(k) for k in ("size", "mtime", "LastModified", "ETag", "created")]
+    doc = json.dumps([model_pins, options, stamp], sort_keys=True, default=str)
+    return hashlib.sha1(doc.encode()).hexdigest()
 
 
 def _crash_drill() -> None:
@@ -129,6 +145,7 @@ class ShardScorer:
         from tinysent.apps.score import score_file
 
         out = {k: [] for k in ("source", "shard", "scored", "errors", "seconds")}
+        names = dict(zip(batch["source"], batch["name"]))
         for source in batch["source"]:
             t0 = time.perf_counter()
             work = Path(tempfile.mkdtemp(prefix="tinysent-shard-", dir=self.local))
@@ -136,7 +153,7 @@ class ShardScorer:
                 fs, path = _fs(source)
                 local_in = work / ("input" + Path(path).suffix.lower())
                 fs.get(path, str(local_in))  # a local file is copied too: the shard is read at leisure
-                name = shard_name(source, self.fmt)
+                name = names[source]
                 local_out = work / name
                 counts = score_file(self.predictor, local_in, local_out, progress=False, **self.options)
                 _crash_drill()
@@ -205,7 +222,32 @@ def score_dataset(
         raise ScoreError(f"{output} is a file: --output of --engine ray is a folder of shards")
     ofs.makedirs(opath, exist_ok=True)
     have = {Path(p).name for p in ofs.ls(opath, detail=False)}
-    todo = [f for f in files if shard_name(f, fmt) not in have]
+    options = {
+        "column": column,
+        "id_column": id_column,
+        "batch_size": batch_size,
+        "binary": binary,
+        "neutral_band": neutral_band,
+        "backend": backend,
+        "precision": precision,
+        "recheck_margin": recheck_margin,
+    }
+    from tinysent.core.folder import ModelFolder
+    from tinysent.runtime.predictor import shipped_folder
+
+    pins = ModelFolder(model or shipped_folder()).meta.files
+    names = {f: shard_name(f, fmt, shard_key(f, pins, options)) for f in files}
+    for f in files:  # a shard of this input from another model, options or version of the file
+        base = shard_name(f, fmt).rsplit(".", 1)[0]
+        stale = sorted(
+            n for n in have if n != names[f] and (n == f"{base}.{fmt}" or n.startswith(base + "-"))
+        )
+        if stale:
+            raise ScoreError(
+                f"{output} holds {stale[0]}, a shard of {f} scored with another model, other options or "
+                "another version of the file: delete it (or the folder) or name another --output"
+            )
+    todo = [f for f in files if names[f] not in have]
     summary = {"output": output, "files": len(files), "skipped_complete": len(files) - len(todo)}
     if not todo:
         return {**summary, "scored": 0, "errors": 0, "shards": []}
@@ -224,17 +266,9 @@ def score_dataset(
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = progress
-        options = {
-            "column": column,
-            "id_column": id_column,
-            "batch_size": batch_size,
-            "binary": binary,
-            "neutral_band": neutral_band,
-            "backend": backend,
-            "precision": precision,
-            "recheck_margin": recheck_margin,
-        }
-        ds = ray.data.from_items([{"source": f} for f in todo], override_num_blocks=len(todo))
+        ds = ray.data.from_items(
+            [{"source": f, "name": names[f]} for f in todo], override_num_blocks=len(todo)
+        )
         ds = ds.map_batches(
             ShardScorer,
             fn_constructor_kwargs={
