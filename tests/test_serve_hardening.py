@@ -202,3 +202,19 @@ def test_requests_are_logged_without_verbose(trained_model):
         out, _ = proc.communicate(timeout=30)
     lines = [json.loads(x) for x in out.splitlines() if x.startswith("{") and '"path"' in x]
     assert sum(r["path"] == "/v1/predict" and r["status"] == 200 for r in lines) == 3
+
+
+def test_no_response_reveals_the_models_path(trained_model):
+    url, proc = _start(trained_model)
+    try:
+        ready = httpx.get(url + "/readyz", timeout=10)
+        pred = httpx.post(url + "/v1/predict", json={"texts": ["i love it"]}, timeout=30)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    for r in (ready, pred):
+        assert str(trained_model) not in r.text and str(trained_model.parent) not in r.text
+        assert all(str(trained_model.parent) not in v for v in r.headers.values())
+    name = pred.json()["model"]
+    assert name.startswith(trained_model.name + "@") and len(name.split("@")[1]) == 12
+    assert ready.json()["model"] == name == pred.headers["x-tinysent-model"]

@@ -72,7 +72,12 @@ def create_app(
     os.environ.setdefault("TINYSENT_ORT_SPIN", "0")
     predictor = load(model_path, backend=backend, threads=threads).warm()  # no request builds a session
     info = predictor.describe()
-    model_name = str(info["path"])
+    # The model by name and content, never by path: responses and the open /readyz must not reveal
+    # the server's file system. NAME@<sha256 prefix of its weight file> identifies the exact model.
+    pins = predictor.meta.files or {}
+    weights = getattr(getattr(predictor.backend, "file", None), "name", "model.safetensors")
+    model_name = f"{predictor.path.name}@{pins.get(weights, 'unpinned')[:12]}"
+    info = {**{k: v for k, v in info.items() if k != "path"}, "model": model_name}
     state = {"ready": False}
 
     @asynccontextmanager
