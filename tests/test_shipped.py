@@ -90,3 +90,18 @@ def test_concurrent_first_predictions_build_nothing(tmp_path):
     assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
     assert all(json.loads(o)["label"] == "positive" for o, _ in outs)
     assert not cache.exists() or not any(cache.rglob("*"))
+
+
+def test_fp32_answers_do_not_depend_on_the_texts_they_share_a_call_with():
+    """What `tinysent serve --precision fp32` rests on (docs/stages/serve.md): int8 scales activations
+    per call, fp32 does not, so a text gets the same answer alone and among others."""
+    p = tinysent.load(precision="fp32")
+    assert p.backend.file.name == "model.onnx" and p.recheck is None
+    texts = [f"{w} {i} " * (1 + i % 7) for i, w in enumerate(["good", "meh", "awful", "the bus", "love"] * 8)]
+    alone = [p.predict(t) for t in texts]
+    together = p.predict(texts, batch_size=64)
+    assert [r["label"] for r in together] == [r["label"] for r in alone]
+    assert (
+        max(abs(a[k] - b[k]) for a, b in zip(alone, together) for k in ("negative", "neutral", "positive"))
+        < 1e-5
+    )

@@ -15,6 +15,12 @@ class ServeOptions:
     port: int = option(8000, "TCP port to listen on")
     workers: int = option(1, "worker processes, each with its own model copy")
     backend: str = option("auto", BACKEND_HELP, choices=BACKENDS)
+    precision: str = option(
+        "auto",
+        "which ONNX file: auto (int8 when present), int8 or fp32 (fp32: a text's answer never depends on the "
+        "requests it shares a model call with; see the serve docs)",
+        choices=("auto", "int8", "fp32"),
+    )
     max_texts: int = option(256, "texts per request (422 above)")
     max_chars: int = option(5000, "characters per text (422 above)")
     max_body_bytes: int = option(1 << 20, "request body size in bytes (413 above)")
@@ -55,5 +61,15 @@ def run(args) -> int:
         keep_alive_s=args.keep_alive,
         max_connections=args.max_connections,
     )
-    serve(args.model, args.host, args.port, args.workers, limits, args.backend, args.threads, token)
+    serve(
+        args.model,
+        args.host,
+        args.port,
+        args.workers,
+        limits,
+        args.backend,
+        args.threads,
+        token,
+        args.precision,
+    )
     return 0

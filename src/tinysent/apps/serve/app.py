@@ -59,9 +59,11 @@ def create_app(
     backend: str = "auto",
     threads: int | None = None,
     token: str | None = None,
+    precision: str = "auto",
 ):
     """(the ASGI app to serve, the FastAPI app inside it). ``token``: a bearer token every request
-    but the health probes must carry (None: no token asked)."""
+    but the health probes must carry (None: no token asked); ``precision``: which ONNX file (fp32:
+    answers that do not depend on the other requests a text shares a call with)."""
     from contextlib import asynccontextmanager
 
     from tinysent.runtime.predictor import load
@@ -70,7 +72,9 @@ def create_app(
     # ONNX Runtime's idle threads spin by default; in a service they steal the event loop's cores
     # (measured: 8 clients 372 → 455 req/s). TINYSENT_ORT_SPIN=1 restores spinning.
     os.environ.setdefault("TINYSENT_ORT_SPIN", "0")
-    predictor = load(model_path, backend=backend, threads=threads).warm()  # no request builds a session
+    predictor = load(
+        model_path, backend=backend, threads=threads, precision=precision
+    ).warm()  # no request builds a session
     info = predictor.describe()
     # The model by name and content, never by path: responses and the open /readyz must not reveal
     # the server's file system. NAME@<sha256 prefix of its weight file> identifies the exact model.

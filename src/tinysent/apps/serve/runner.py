@@ -16,7 +16,9 @@ def _factory():
     cfg = json.loads(os.environ["TINYSENT_SERVE_CONFIG"])
     enable_access_log()
     token = os.environ.get("TINYSENT_TOKEN") or None
-    asgi, _ = create_app(cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"], token)
+    asgi, _ = create_app(
+        cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"], token, cfg["precision"]
+    )
     return asgi
 
 
@@ -86,6 +88,7 @@ def run(
     backend: str = "auto",
     threads: int | None = None,
     token: str | None = None,
+    precision: str = "auto",
 ) -> None:
     import uvicorn
 
@@ -109,10 +112,11 @@ def run(
                 "model": str(model_path) if model_path else None,
                 "limits": asdict(limits),
                 "backend": backend,
+                "precision": precision,
                 "threads": threads,
             }
         )
         uvicorn.run("tinysent.apps.serve.runner:_factory", factory=True, workers=workers, **common)
     else:
-        asgi, _ = create_app(model_path, limits, backend, threads, token)
+        asgi, _ = create_app(model_path, limits, backend, threads, token, precision)
         uvicorn.run(asgi, **common)
