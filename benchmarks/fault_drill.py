@@ -1,0 +1,189 @@
+"""Fault drill: `kill -9` at random moments during training (with checkpoints) and during batch
+scoring, each followed by a rerun with `--resume`; every run must end with the result of an
+uninterrupted run and leave no temporary files. Then pairs of scoring runs started together into
+one output: a run that exits 0 must own every row of that output. Reports the counts.
+
+    .venv/bin/python benchmarks/fault_drill.py [--kills 10]
+writes benchmarks/results/fault_drill.json. Tiny fixtures built here (tests/conftest.py); the scoring
+runs use the shipped model (the default path). (The first-use int8 build of earlier versions is
+gone: the graphs ship with the model, so there is nothing to interrupt there.)
+"""
+
+import argparse
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT))
+from _machine import write_result  # noqa: E402
+
+CLI = [sys.executable, "-m", "tinysent.apps.cli"]
+LEFTOVERS = ("*.partial", "*.partial.json", "checkpoint.tmp", "checkpoint.old", ".*replaced-*", "*.tmp")
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for pat in LEFTOVERS for p in folder.rglob(pat))
+
+
+def run(args, **kw):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, **kw)
+
+
+def killed_at(args, seconds: float) -> bool:
+    """Start ``tinysent ARGS``, kill -9 it after ``seconds``; True if it was still running."""
+    p = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        p.wait(seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        return True
+
+
+def probs(model: Path, texts: list[str]) -> list:
+    code = (
+        "import json, sys, tinysent\n"
+        "print(json.dumps(tinysent.load(sys.argv[1]).predict(json.load(sys.stdin))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(model)],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kills", type=int, default=10, help="kills per drill (training, scoring)")
+    ap.add_argument("--pairs", type=int, default=5, help="concurrent writer pairs")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "fault_drill.json"))
+    a = ap.parse_args()
+    from tests.conftest import make_tiny_base, make_tweets, tiny_train_args, write_six_col
+
+    work = Path(tempfile.mkdtemp(prefix="tinysent-drill-"))
+    rng = random.Random(0)
+    base = make_tiny_base(work / "base")
+    data = write_six_col(work / "train.csv", make_tweets(1200))
+    probe = [t for _, t in make_tweets(50, seed=1)]
+    doc = {"training": [], "scoring": [], "concurrent": []}
+
+    # --- training: a reference run, then runs killed at random moments and resumed
+    ref_dir = work / "ref"
+    t0 = time.time()
+    assert run(["train", *tiny_train_args(base, data, ref_dir, eval_every=5)]).returncode == 0
+    ref_seconds = time.time() - t0
+    ref = probs(ref_dir, probe)
+    for k in range(a.kills):
+        out = work / f"train-{k}"
+        when = rng.uniform(1.0, ref_seconds)
+        was_running = killed_at(["train", *tiny_train_args(base, data, out, eval_every=5)], when)
+        args = ["train", *tiny_train_args(base, data, out, eval_every=5)]
+        r = run([*args, "--resume"] if out.exists() else args)
+        same = r.returncode == 0 and probs(out, probe) == ref
+        doc["training"].append(
+            {
+                "kill_at_s": round(when, 2),
+                "killed": was_running,
+                "rc": r.returncode,
+                "same_as_uninterrupted": same,
+                "leftovers": leftovers(out),
+                "error": r.stderr.strip().splitlines()[-1:] if r.returncode else [],
+            }
+        )
+        print("train", doc["training"][-1], flush=True)
+
+    # --- scoring: the shipped model on 30,000 tweets into .jsonl, killed and resumed
+    src = work / "in.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"text": f"tweet {i}: {t}"}) + "\n"
+            for i, (_, t) in enumerate(make_tweets(30000, seed=2))
+        )
+    )
+    t0 = time.time()
+    assert run(["predict", "--input", src, "--output", work / "ref.jsonl", "--quiet"]).returncode == 0
+    score_seconds = time.time() - t0
+    want = (work / "ref.jsonl").read_text()
+    for k in range(a.kills):
+        out = work / f"scores-{k}.jsonl"
+        when = rng.uniform(0.5, score_seconds)
+        was_running = killed_at(["predict", "--input", src, "--output", out, "--quiet"], when)
+        r = run(["predict", "--input", src, "--output", out, "--quiet", "--resume"])
+        same = r.returncode == 0 and out.read_text() == want
+        doc["scoring"].append(
+            {
+                "kill_at_s": round(when, 2),
+                "killed": was_running,
+                "rc": r.returncode,
+                "same_as_uninterrupted": same,
+                "leftovers": [p.name for p in work.glob(out.name + ".partial*")],
+                "error": r.stderr.strip().splitlines()[-1:] if r.returncode else [],
+            }
+        )
+        print("score", doc["scoring"][-1], flush=True)
+
+    # --- two runs into one output, started together
+    other = work / "other.jsonl"
+    other.write_text(
+        "".join(
+            json.dumps({"text": f"other {i}: {t}"}) + "\n"
+            for i, (_, t) in enumerate(make_tweets(8000, seed=3))
+        )
+    )
+    refs = {}
+    for name, inp in (("in", src), ("other", other)):
+        run(["predict", "--input", inp, "--output", work / f"ref-{name}.jsonl", "--quiet"], check=True)
+        refs[name] = (work / f"ref-{name}.jsonl").read_text()
+    for k in range(a.pairs):
+        out = work / f"shared-{k}.jsonl"
+        procs = {
+            name: subprocess.Popen(
+                [*CLI, "predict", "--input", str(inp), "--output", str(out), "--quiet"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name, inp in (("in", src), ("other", other))
+        }
+        rcs = {n: p.wait() for n, p in procs.items()}
+        text = out.read_text() if out.exists() else ""
+        winners = [n for n, rc in rcs.items() if rc == 0]
+        # one success: the file is its rows; two (the first had finished before the second started):
+        # the file is one run's rows, whole
+        owned = text == refs[winners[0]] if len(winners) == 1 else text in [refs[n] for n in winners]
+        doc["concurrent"].append(
+            {
+                "rcs": rcs,
+                "success_owns_its_rows": owned or not winners,
+                "refused": [n for n, p in procs.items() if "another run" in p.stderr.read()],
+            }
+        )
+        print("pair", doc["concurrent"][-1], flush=True)
+
+    doc["summary"] = {
+        "kills": sum(r["killed"] for r in doc["training"] + doc["scoring"]),
+        "runs_ending_as_uninterrupted": sum(
+            r["same_as_uninterrupted"] for r in doc["training"] + doc["scoring"]
+        ),
+        "runs": len(doc["training"]) + len(doc["scoring"]),
+        "leftover_files": sum(len(r["leftovers"]) for r in doc["training"] + doc["scoring"]),
+        "concurrent_pairs": len(doc["concurrent"]),
+        "success_with_another_runs_rows": sum(not c["success_owns_its_rows"] for c in doc["concurrent"]),
+    }
+    write_result(a.out, "fault_drill", doc)
+    print(json.dumps(doc["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
