@@ -175,15 +175,12 @@ class ShardScorer:
 
 
 def _model_files(
-    model: str | None, backend: str, precision: str, recheck_margin: float | None = None
+    folder, backend: str, precision: str, recheck_margin: float | None = None
 ) -> dict[str, bytes]:
-    """The files of the model the driver would load, as bytes for the object store: its metadata,
-    tokenizer and the weight file ``backend`` / ``precision`` pick (for the shipped model: its int8
-    graph), with int8's fp32 recheck graph and the weights they read. Checked, not loaded."""
-    from tinysent.core.folder import ModelFolder
-    from tinysent.runtime.predictor import shipped_folder
-
-    folder = ModelFolder(model or shipped_folder())
+    """The files of the model the driver would load (a ``ModelFolder``), as bytes for the object
+    store: its metadata, tokenizer and the weight file ``backend`` / ``precision`` pick (for the
+    shipped model: its int8 graph), with int8's fp32 recheck graph and the weights they read.
+    Checked, not loaded."""
     weights = folder.weights(backend, precision)
     _, fp32 = folder.recheck(weights, recheck_margin)
     names = folder.files([weights] + ([fp32] if fp32 is not None else []))
@@ -235,8 +232,8 @@ def score_dataset(
     from tinysent.core.folder import ModelFolder
     from tinysent.runtime.predictor import shipped_folder
 
-    pins = ModelFolder(model or shipped_folder()).meta.files
-    names = {f: shard_name(f, fmt, shard_key(f, pins, options)) for f in files}
+    folder = ModelFolder(model or shipped_folder())
+    names = {f: shard_name(f, fmt, shard_key(f, folder.meta.files, options)) for f in files}
     for f in files:  # a shard of this input from another model, options or version of the file
         base = shard_name(f, fmt).rsplit(".", 1)[0]
         stale = sorted(
@@ -251,7 +248,7 @@ def score_dataset(
     summary = {"output": output, "files": len(files), "skipped_complete": len(files) - len(todo)}
     if not todo:
         return {**summary, "scored": 0, "errors": 0, "shards": []}
-    model_files = _model_files(model, backend, precision, recheck_margin)
+    model_files = _model_files(folder, backend, precision, recheck_margin)
 
     address = address or os.environ.get("RAY_ADDRESS")
     started = not ray.is_initialized()

@@ -90,6 +90,12 @@ class DataConfig:
     max_val: int | None = option(4000, "cap on validation tweets (none: the whole held-out share)")
     dedupe: bool = option(True, "drop duplicate tweets and tweets with conflicting labels before splitting")
 
+    @property
+    def selection_metric(self) -> str:
+        """The validation metric that picks the best checkpoint: a 3-class run's evaluator reports
+        ``val_score`` (build/three_class.py), a 2-class run's loop ``val_accuracy``."""
+        return "val_score" if self.num_labels == 3 else "val_accuracy"
+
     def check_data(self) -> None:
         if self.num_labels not in (2, 3):
             raise InputError(f"--num-labels must be 2 or 3 (got {self.num_labels})")

@@ -86,7 +86,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         objective,
         train_ids,
         train_labels,
-        LoopConfig.take(cfg, select="val_score" if cfg.num_labels == 3 else "val_accuracy"),
+        LoopConfig.take(cfg),
         acc,
         stage="train",
         out=out,

@@ -58,10 +58,11 @@ class LoopConfig:
 
     @classmethod
     def take(cls, cfg, **overrides) -> LoopConfig:
-        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name, then
-        ``overrides``."""
+        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name and
+        its selection metric, then ``overrides``."""
         names = {f.name for f in fields(cls)}
-        return cls(**{**{k: v for k, v in asdict(cfg).items() if k in names}, **overrides})
+        select = {"select": cfg.selection_metric} if hasattr(cfg, "selection_metric") else {}
+        return cls(**{**{k: v for k, v in asdict(cfg).items() if k in names}, **select, **overrides})
 
 
 class Objective:

@@ -8,6 +8,7 @@ catches the builtin keeps working.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 
 class TinysentError(Exception):
@@ -60,6 +61,23 @@ EXTRAS = {
 }
 
 
+def missing_extra(module: str, extra: str) -> MissingExtra:
+    """The one-line error for ``module``, which the ``extra`` installs."""
+    return MissingExtra(
+        f"{EXTRAS.get(extra, extra)} needs `{module.split('.')[0]}`, which this install lacks: "
+        f"pip install 'tinysent[{extra}]'"
+    )
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    import sys
+
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return importlib.util.find_spec(module) is not None
+
+
 def require(module: str, extra: str):
     """``import module``, or a one-line error naming the extra that installs it."""
     try:
@@ -67,7 +85,4 @@ def require(module: str, extra: str):
     except ImportError as e:
         if e.name is not None and module.split(".")[0] != e.name.split(".")[0] and e.name != module:
             raise  # the module is there but broken: show the real error
-        raise MissingExtra(
-            f"{EXTRAS.get(extra, extra)} needs `{module.split('.')[0]}`, which this install lacks: "
-            f"pip install 'tinysent[{extra}]'"
-        ) from None
+        raise missing_extra(module, extra) from None

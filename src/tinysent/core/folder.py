@@ -56,6 +56,7 @@ class ModelFolder:
                 f"{path} is not a model folder (no config.json); train one with `tinysent train`"
             )
         self.path = path
+        self.verified: set[str] = set()  # files whose sha256 matched: a load hashes each file once
         self.meta = ModelMeta.load(path, required=True)
         self.onnx = OnnxMeta.of(self.meta)
         self.check_config()
@@ -166,6 +167,8 @@ class ModelFolder:
         if self.meta.files is None:
             return
         for name in [weights.name, *self.data_files(weights)]:
+            if name in self.verified:  # the int8 and fp32 graphs read the same data files
+                continue
             f = self.path / name
             if name not in self.meta.files or not f.exists() or file_sha256(f) != self.meta.files[name]:
                 raise ModelError(
@@ -174,6 +177,7 @@ class ModelFolder:
                     + ": the file is damaged, truncated or not this model's; copy it again or rerun "
                     "the step that wrote it"
                 )
+            self.verified.add(name)
 
     def recheck(self, weights: Path, margin: float | None = None) -> tuple[float, Path | None]:
         """(margin, fp32 file) of an int8 model's fp32 recheck: texts whose int8 logits lie within

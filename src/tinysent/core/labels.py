@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinysent.core.errors import InputError
-from tinysent.core.numerics import softmax
+from tinysent.core.numerics import binary_share, softmax
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 SENTIMENT2 = (NEGATIVE, POSITIVE)
@@ -151,9 +151,7 @@ class LabelModel:
 
     def positive_share(self, probs: np.ndarray) -> np.ndarray:
         """P(positive) of the binary answer: a two-label model's own, else P(pos) / (P(pos) + P(neg))."""
-        if self.two_label:
-            return probs[:, self.pos]
-        return probs[:, self.pos] / np.maximum(probs[:, self.pos] + probs[:, self.neg], 1e-12)
+        return probs[:, self.pos] if self.two_label else binary_share(probs, self.neg, self.pos)
 
     def labels(self, probs: np.ndarray, binary: bool = False, band=None) -> list[str]:
         """The label of each row of ``probs`` under the rules above."""

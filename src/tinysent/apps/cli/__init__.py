@@ -84,10 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def require_extra(extra: str | None) -> None:
-    from tinysent.core.errors import require
+    """Every module of the command's extra is installed (looked up, not imported: the command imports
+    what it uses, when it uses it), or a one-line error naming the extra."""
+    from tinysent.core.errors import installed, missing_extra
 
     for module in EXTRA_MODULES.get(extra, ()):
-        require(module, extra)
+        if not installed(module):
+            raise missing_extra(module, extra)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,8 +65,7 @@ def stage_loop(cfg: DistillConfig, stage: str) -> LoopConfig:
     k = STAGES.index(stage)
     budget = None if cfg.stage_budgets is None else cfg.stage_budgets[k]
     epochs, lr = getattr(cfg, f"{stage}_epochs"), getattr(cfg, f"{stage}_lr")
-    select = "val_score" if cfg.num_labels == 3 else "val_accuracy"  # see three_class.make_evaluator
-    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k, select=select)
+    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k)
 
 
 def require_model_folder(path: str | Path, role: str) -> Path:

@@ -72,10 +72,10 @@ def share_weights(folder: Path, names: list[str], data_name: str = DATA_FILE) ->
                     inits.append(init)
                     continue
                 stored, steps = arr, []  # steps: nodes that turn the stored tensor back into ``arr``
-                if arr.dtype == np.float32 and np.array_equal(arr.astype(np.float16).astype(np.float32), arr):
-                    candidates = [(arr, []), (arr.astype(np.float16), ["cast"])]
-                else:
-                    candidates = [(arr, [])]
+                candidates = [(arr, [])]
+                half = arr.astype(np.float16) if arr.dtype == np.float32 else None
+                if half is not None and np.array_equal(half.astype(np.float32), arr):  # exact in fp16
+                    candidates.append((half, ["cast"]))
                 hit = None
                 for c, cast in candidates:
                     forms = [(c, [])] + ([(np.ascontiguousarray(c.T), ["transpose"])] if c.ndim == 2 else [])
