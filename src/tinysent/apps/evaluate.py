@@ -64,6 +64,7 @@ def evaluate_tweeteval(
     # positive/negative rows alone, scored by P(pos) vs P(neg) (comparable with binary systems)
     pn = y != 1
     metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), share[pn], 0.5)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     with open(out / "predictions.jsonl", "w") as f:
         for line, yy, pp in zip(corpus.lines.tolist(), y.tolist(), pred.tolist()):
@@ -96,8 +97,7 @@ def evaluate(
     from tinysent.build.semeval import kind_of
     from tinysent.runtime.predictor import load
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
     if data_path is not None and kind_of(data_path) == "tweeteval":
         return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)
     file, member = D.resolve(data_path, "test")
@@ -120,6 +120,7 @@ def evaluate(
     )
     smoke = predictor.predict(SMOKE_SENTENCES)
     metrics["smoke"] = [{"text": t, **r} for t, r in zip(SMOKE_SENTENCES, smoke)]
+    out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     # Line numbers, not texts: result folders get committed and shared, the data's text stays in the data.
     with open(out / "predictions.jsonl", "w") as f:
