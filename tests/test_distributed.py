@@ -22,12 +22,20 @@ def _cli(*args, procs: int = 1):
             "-m",
             "torch.distributed.run",
             "--standalone",
+            # Loopback, not the host's FQDN: a sandbox whose hostname does not resolve fails otherwise.
+            "--local-addr=127.0.0.1",
             f"--nproc_per_node={procs}",
             "-m",
             "tinysent.apps.cli",
             *args,
         ]
     return cmd, env
+
+
+def _run(cmd, env):
+    """Run to the end; on failure show the child's own stderr (pytest shows only ours)."""
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"rc {r.returncode}\n{r.stderr[-6000:]}"
 
 
 def _evals(out):
@@ -49,7 +57,7 @@ def test_two_processes_match_one_with_the_same_global_batch(train_file, tmp_path
         out = tmp_path / f"p{procs}"
         # 1,024 training rows = 32 full global batches of 32, split 16 + 16 under two processes.
         cmd, env = _cli(*_train_args(base, train_file, out, "--max-train", "1024"), procs=procs)
-        subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+        _run(cmd, env)
         runs[procs] = _evals(out)
     one, two = runs[1], runs[2]
     assert [e["step"] for e in one] == [e["step"] for e in two] and len(one) >= 5
@@ -65,7 +73,7 @@ def test_sigkill_then_resume_ends_like_an_uninterrupted_run(train_file, tmp_path
     base = make_tiny_base(tmp_path / "base")
     args = lambda out: _train_args(base, train_file, out, "--epochs", "6", "--eval-every", "15")  # noqa: E731
     cmd, env = _cli(*args(tmp_path / "full"))
-    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+    _run(cmd, env)
 
     out = tmp_path / "killed"
     cmd, env = _cli(*args(out))
@@ -79,7 +87,7 @@ def test_sigkill_then_resume_ends_like_an_uninterrupted_run(train_file, tmp_path
     killed_at = json.loads((out / "checkpoint" / "state.json").read_text())["trainer"]["step"]
     assert killed_at < 6 * 34  # mid-run
     cmd, env = _cli(*args(out), "--resume")
-    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+    _run(cmd, env)
 
     full, resumed = _evals(tmp_path / "full"), _evals(out)
     last_full, last_resumed = full[-1], resumed[-1]
