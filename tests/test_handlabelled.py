@@ -387,6 +387,7 @@ def test_service_answers_three_classes(model3):
 
     async def go():
         async with app.router.lifespan_context(app):
+            await app.state.loading  # the model loads once the server (here: the lifespan) is up
             transport = httpx.ASGITransport(app=asgi)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
                 r = await c.post(

@@ -128,9 +128,7 @@ class ModelFolder:
         onnx = next((f for f in (self.onnx_file(k) for k in kinds) if f is not None), None)
         if onnx is None and (backend == "onnx" or precision != "auto"):
             what = (
-                "ONNX model"
-                if precision == "auto"
-                else f"ONNX {precision} model ({ONNX_FILES[precision]})"
+                "ONNX model" if precision == "auto" else f"ONNX {precision} model ({ONNX_FILES[precision]})"
             )
             raise MissingFileError(
                 f"{self.path} has no {what}; make one with `tinysent export --model {self.path} --out DIR"

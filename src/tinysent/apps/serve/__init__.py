@@ -7,8 +7,9 @@ by request. Every error is a JSON answer with a 4xx status (400 not UTF-8, not J
 deeply, 401 no or wrong bearer token, 408 body too slow, 413 body too large, 422 wrong shape, unknown
 field, unencodable text or over a limit); the model and normaliser version come back in every
 response. Slow clients are cut off: headers within ``header_timeout_s``, the body within
-``body_timeout_s``, idle keep-alive connections after ``keep_alive_s``, at most ``max_connections``
-at once (503 beyond).
+``body_timeout_s``, idle keep-alive connections after ``keep_alive_s``; beyond ``max_connections`` a
+request gets a JSON 503, the health probes excepted (they keep some headroom). The port opens while
+the model loads: ``/readyz`` says "loading" until it is ready.
 
 In order: :mod:`.guard` (limits, bearer token, the ASGI guard), :mod:`.batcher` (continuous batching),
 :mod:`.app` (schemas and routes), :mod:`.runner` (uvicorn).

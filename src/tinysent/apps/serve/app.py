@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,9 @@ from tinysent import __version__
 from tinysent.apps.serve.batcher import MicroBatcher
 from tinysent.apps.serve.guard import GuardMiddleware, Limits
 from tinysent.core.errors import InputError
+
+RETRY = {"retry-after": "1"}
+LOAD_FAILURES: list[str] = []  # read by the runner after the server stops: a failed load exits non-zero
 
 
 class PredictRequest(BaseModel):
@@ -53,6 +57,18 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+def checked_model(model_path, backend: str = "auto", precision: str = "auto"):
+    """(the model folder, checked: files present and matching their pinned hashes; its public name).
+    The name says which model by name and content, never by path (responses and the open /readyz
+    must not reveal the server's file system): NAME@<sha256 prefix of the weight file it runs>."""
+    from tinysent.core.folder import ModelFolder
+    from tinysent.runtime.predictor import shipped_folder
+
+    folder = ModelFolder(model_path if model_path is not None else shipped_folder())
+    weights = folder.weights(backend, precision)
+    return folder, f"{folder.path.name}@{(folder.meta.files or {}).get(weights.name, 'unpinned')[:12]}"
+
+
 def create_app(
     model_path=None,
     limits: Limits | None = None,
@@ -63,7 +79,10 @@ def create_app(
 ):
     """(the ASGI app to serve, the FastAPI app inside it). ``token``: a bearer token every request
     but the health probes must carry (None: no token asked); ``precision``: which ONNX file (fp32:
-    answers that do not depend on the other requests a text shares a call with)."""
+    answers that do not depend on the other requests a text shares a call with). The model loads
+    once the server listens (/readyz says "loading" until then); in process, await
+    ``app.state.loading`` after the lifespan starts."""
+    import asyncio
     from contextlib import asynccontextmanager
 
     from tinysent.runtime.predictor import load
@@ -72,33 +91,48 @@ def create_app(
     # ONNX Runtime's idle threads spin by default; in a service they steal the event loop's cores
     # (measured: 8 clients 372 → 455 req/s). TINYSENT_ORT_SPIN=1 restores spinning.
     os.environ.setdefault("TINYSENT_ORT_SPIN", "0")
-    predictor = load(
-        model_path, backend=backend, threads=threads, precision=precision
-    ).warm()  # no request builds a session
-    info = predictor.describe()
-    # The model by name and content, never by path: responses and the open /readyz must not reveal
-    # the server's file system. NAME@<sha256 prefix of its weight file> identifies the exact model.
-    pins = predictor.meta.files or {}
-    weights = getattr(getattr(predictor.backend, "file", None), "name", "model.safetensors")
-    model_name = f"{predictor.path.name}@{pins.get(weights, 'unpinned')[:12]}"
-    info = {**{k: v for k, v in info.items() if k != "path"}, "model": model_name}
-    state = {"ready": False}
+    # Checked now, before the port opens: a wrong folder, option or damaged file is a one-line error.
+    # The slow part (sessions, warm-up) runs once the server listens, so /readyz can say "loading".
+    folder, model_name = checked_model(model_path, backend, precision)
+    normalizer_version = folder.meta.normalizer_config.version
+    state: dict = {"predictor": None, "info": None, "error": None, "stopping": False}
 
-    @asynccontextmanager
-    async def lifespan(app):
+    def bring_up():
+        predictor = load(folder.path, backend=backend, threads=threads, precision=precision).warm()
+        predictor.predict(["warm up"])  # first call allocates; keep it out of user latency
+        return predictor
+
+    async def loaded(app):
+        try:
+            predictor = await asyncio.to_thread(bring_up)
+        except Exception as e:  # the service cannot work without its model: say why and stop
+            state["error"] = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+            LOAD_FAILURES.append(state["error"])
+            logging.getLogger("tinysent.apps.serve").error("cannot load the model: %s", state["error"])
+            if os.environ.get("TINYSENT_SERVE_CONFIG"):  # a --workers process: exit code 3 stops
+                os._exit(3)  # uvicorn's supervisor instead of restarting a worker that fails alike
+            os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's own handler: a clean shutdown
+            return
         app.state.batcher = MicroBatcher(predictor, limits.batch_window_ms / 1000, limits.max_batch)
         app.state.batcher.start()
-        predictor.predict(["warm up"])  # first call allocates; keep it out of user latency
-        # Move the millions of long-lived objects (torch, transformers, the model) out of the cyclic
+        # Move the millions of long-lived objects (the model, its libraries) out of the cyclic
         # collector's reach: a full collection over them stalls every request in flight.
         # TINYSENT_GC_FREEZE=0 turns this off (benchmarks/serve_configs.py measures both).
         if os.environ.get("TINYSENT_GC_FREEZE", "1") != "0":
             gc.collect()
             gc.freeze()
-        state["ready"] = True
+        info = {k: v for k, v in predictor.describe().items() if k != "path"}
+        state["info"] = {**info, "model": model_name}
+        state["predictor"] = predictor
+
+    @asynccontextmanager
+    async def lifespan(app):
+        task = asyncio.create_task(loaded(app))  # startup returns now: uvicorn opens the port
+        app.state.loading = task  # in-process users await it (tests, an app that mounts this one)
         yield
-        state["ready"] = False
-        await app.state.batcher.stop()
+        state["stopping"] = True  # /readyz turns 503: balancers stop sending; in-flight ones finish
+        if task.done() and getattr(app.state, "batcher", None) is not None:
+            await app.state.batcher.stop()
 
     app = FastAPI(
         title="tinysent",
@@ -117,11 +151,17 @@ def create_app(
     async def healthz():
         return {"status": "alive"}
 
-    @app.get("/readyz")
+    @app.get(
+        "/readyz",
+        responses={503: {"description": "not ready: the model is loading, failed to load, or stopping"}},
+    )
     async def readyz():
-        if not state["ready"]:
-            return JSONResponse(status_code=503, content={"status": "loading"})
-        return {"status": "ready", **info}
+        if state["error"] is not None:
+            return JSONResponse(status_code=503, content={"status": "failed", "error": state["error"]})
+        if state["predictor"] is None or state["stopping"]:
+            status = "stopping" if state["stopping"] else "loading"
+            return JSONResponse(status_code=503, content={"status": status}, headers=RETRY)
+        return {"status": "ready", **state["info"]}
 
     @app.post(
         "/v1/predict",
@@ -135,11 +175,18 @@ def create_app(
             422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
             503: {
                 "model": ErrorResponse,
-                "description": "the model could not score (or too many connections)",
+                "description": "the model is still loading or could not score, or too many connections",
             },
         },
     )
     async def predict(req: PredictRequest, request: Request):
+        predictor = state["predictor"]
+        if predictor is None:
+            return JSONResponse(
+                status_code=503,
+                content={"error": "the model is not loaded yet (see /readyz); retry shortly"},
+                headers=RETRY,
+            )
         if len(req.texts) > limits.max_texts:
             return JSONResponse(
                 status_code=422,
@@ -188,11 +235,15 @@ def create_app(
         # A ready response skips FastAPI re-validating records the predictor built (the schema above
         # still documents them): less work per request on the event loop.
         return JSONResponse(
-            {"model": model_name, "normalizer_version": info["normalizer_version"], "predictions": records}
+            {
+                "model": model_name,
+                "normalizer_version": normalizer_version,
+                "predictions": records,
+            }
         )
 
     model_headers = [
         (b"x-tinysent-model", model_name.encode("utf-8", "replace")[-200:]),
-        (b"x-tinysent-normalizer-version", str(info["normalizer_version"]).encode()),
+        (b"x-tinysent-normalizer-version", str(normalizer_version).encode()),
     ]
     return GuardMiddleware(app, limits, model_headers, token), app

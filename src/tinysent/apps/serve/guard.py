@@ -44,6 +44,7 @@ class Limits:
 
 
 OPEN_PATHS = ("/healthz", "/readyz")  # answered without a token: probes carry none
+BUSY_KEY = "tinysent.over_connection_limit"  # set in the scope by the runner's protocol: answer 503
 
 
 def bearer_token(token_file: str | None, host: str, insecure: bool = False) -> str | None:
@@ -88,8 +89,9 @@ def _json(status: int, body: dict, headers: list | None = None):
 
 
 class GuardMiddleware:
-    """Pure ASGI, before FastAPI: request id, access log, bearer token (401), body-size limit (413),
-    body time limit (408), UTF-8 and JSON checks (400)."""
+    """Pure ASGI, before FastAPI: request id, access log, connection limit (503, marked by the
+    runner's protocol), bearer token (401), body-size limit (413), body time limit (408), UTF-8 and
+    JSON checks (400)."""
 
     def __init__(self, app, limits: Limits, model_headers: list, token: str | None = None):
         self.app, self.limits, self.model_headers = app, limits, model_headers
@@ -122,6 +124,12 @@ class GuardMiddleware:
             await send({"type": "http.response.body", "body": p})
 
         try:
+            if scope.get(BUSY_KEY):
+                return await reply(
+                    503,
+                    {"error": f"too many connections (limit {scope[BUSY_KEY]} per process); retry shortly"},
+                    [(b"retry-after", b"1"), (b"connection", b"close")],
+                )
             if self.token and scope["path"] not in OPEN_PATHS and not self._authorized(headers):
                 return await reply(
                     401,

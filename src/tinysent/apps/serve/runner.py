@@ -1,4 +1,5 @@
-"""Running the service with uvicorn: one process or ``--workers N``, and a header time limit."""
+"""Running the service with uvicorn: one process or ``--workers N``, a header time limit and a
+connection limit that keeps the health probes answering."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import logging
 import os
 from dataclasses import asdict
 
-from tinysent.apps.serve.app import create_app
-from tinysent.apps.serve.guard import Limits, enable_access_log
+from tinysent.apps.serve.app import LOAD_FAILURES, checked_model, create_app
+from tinysent.apps.serve.guard import BUSY_KEY, OPEN_PATHS, Limits, enable_access_log
+from tinysent.core.errors import ModelError
+
+
+def probe_headroom(limit: int) -> int:
+    """Connections beyond ``limit`` that only /healthz and /readyz may use (a quarter more, at least
+    64): an orchestrator's probes still answer while clients hold every connection the service allows."""
+    return max(64, limit // 4)
 
 
 def _factory():
@@ -22,14 +30,28 @@ def _factory():
     return asgi
 
 
-def header_timeout_protocol(seconds: float):
-    """uvicorn's httptools protocol, closing a connection whose request headers are not complete
-    ``seconds`` after it opened or after its previous response (a slowloris client holds a
-    connection with a trickle of header bytes; uvicorn itself has no such limit). A module-level
-    class, so that ``--workers N`` (spawned processes) can import it; the limit travels in the
-    environment."""
-    os.environ["TINYSENT_HEADER_TIMEOUT"] = str(seconds)
-    return HeaderTimeoutProtocol
+def guarded_protocol(limits: Limits):
+    """uvicorn's httptools protocol with two limits uvicorn lacks. Headers: a connection whose request
+    headers are not complete ``header_timeout_s`` after it opened or after its previous response is
+    closed (a slowloris client holds a connection with a trickle of header bytes). Connections: beyond
+    ``max_connections`` a request gets the service's JSON 503 and its connection is closed, except
+    the health probes, which keep :func:`probe_headroom` connections more; beyond those a connection
+    gets the JSON 503 at once. (uvicorn's own ``limit_concurrency`` answers every request, probes
+    included, with plain text once the limit is reached.) A module-level class, so that
+    ``--workers N`` (spawned processes) can import it; the limits travel in the environment."""
+    os.environ["TINYSENT_HEADER_TIMEOUT"] = str(limits.header_timeout_s)
+    os.environ["TINYSENT_MAX_CONNECTIONS"] = str(limits.max_connections)
+    return GuardedProtocol
+
+
+def busy_response(limit: int) -> bytes:
+    """The raw HTTP 503 for a connection over every limit, written before its request is read."""
+    body = json.dumps({"error": f"too many connections (limit {limit} per process); retry shortly"})
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
+    )
+    return (head + body).encode()
 
 
 try:
@@ -38,10 +60,14 @@ except ImportError:  # no httptools: `tinysent serve` names the extra that insta
     _HttpTools = object
 
 
-class HeaderTimeoutProtocol(_HttpTools):
-    """See :func:`header_timeout_protocol`."""
+class GuardedProtocol(_HttpTools):
+    """See :func:`guarded_protocol`."""
 
     _header_timer = None
+
+    @staticmethod
+    def _limit() -> int:
+        return int(os.environ.get("TINYSENT_MAX_CONNECTIONS", "1000"))
 
     def _arm(self):
         self._disarm()
@@ -58,7 +84,11 @@ class HeaderTimeoutProtocol(_HttpTools):
             self.transport.close()
 
     def connection_made(self, transport):
-        super().connection_made(transport)
+        super().connection_made(transport)  # counts it in self.connections (the server's, shared)
+        if len(self.connections) > self._limit() + probe_headroom(self._limit()):
+            transport.write(busy_response(self._limit()))
+            transport.close()
+            return
         self._arm()
 
     def on_message_begin(self):
@@ -68,7 +98,9 @@ class HeaderTimeoutProtocol(_HttpTools):
 
     def on_headers_complete(self):
         self._disarm()
-        super().on_headers_complete()
+        super().on_headers_complete()  # builds the scope; the app reads it on the next loop turn
+        if len(self.connections) > self._limit() and self.scope.get("path") not in OPEN_PATHS:
+            self.scope[BUSY_KEY] = self._limit()  # GuardMiddleware answers the JSON 503
 
     def on_response_complete(self):
         super().on_response_complete()
@@ -101,12 +133,14 @@ def run(
         log_level="warning",
         timeout_graceful_shutdown=30,
         timeout_keep_alive=limits.keep_alive_s,
-        limit_concurrency=limits.max_connections,
-        http=header_timeout_protocol(limits.header_timeout_s),
+        http=guarded_protocol(limits),
     )
     if token:
         os.environ["TINYSENT_TOKEN"] = token  # worker processes read it from here, never from argv
     if workers > 1:
+        # Checked once here: a wrong or damaged model folder is a one-line error, not N workers
+        # failing (each then loads its own copy while its port already answers the probes).
+        checked_model(model_path, backend, precision)
         os.environ["TINYSENT_SERVE_CONFIG"] = json.dumps(
             {
                 "model": str(model_path) if model_path else None,
@@ -120,3 +154,5 @@ def run(
     else:
         asgi, _ = create_app(model_path, limits, backend, threads, token, precision)
         uvicorn.run(asgi, **common)
+    if LOAD_FAILURES:
+        raise ModelError(f"cannot load the model: {LOAD_FAILURES[-1]}")
