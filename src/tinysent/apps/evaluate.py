@@ -79,6 +79,56 @@ def evaluate_tweeteval(
     return metrics
 
 
+def evaluate_labelled(
+    model_dir,
+    path,
+    out: Path,
+    split: str = "test",
+    batch_size: int = 256,
+    backend: str = "auto",
+    metric: str | None = None,
+    columns: dict | None = None,
+) -> dict:
+    """Your own labelled tweets, any label set (the model's): ``metric`` (default: the one the model
+    was selected on, else macro-F1) with a bootstrap interval, accuracy, per-class P/R/F1, confusion
+    matrix, decided as :func:`predict` decides (a two-label model by its threshold)."""
+    from tinysent.build.labelled import read_labelled
+    from tinysent.runtime.predictor import load
+
+    predictor = load(model_dir, backend=backend)
+    names = tuple(predictor.meta.labels)
+    data = read_labelled(path, split, names=names, **(columns or {}))
+    if not len(data):
+        raise D.DataError(f"{data.source} has no usable rows to evaluate on")
+    metric = metric or (predictor.meta.config or {}).get("metric") or "macro_f1"
+    probs, truncated = predictor.proba(data.texts, batch_size)
+    index = {n: i for i, n in enumerate(names)}
+    pred = np.array([index[lab] for lab in predictor.labels.labels(probs)], dtype=int)
+    metrics = class_metrics(data.labels, pred, names, metric=metric)
+    metrics.update(
+        model=str(model_dir),
+        **scored_by(predictor),
+        data=data.source,
+        split=split,
+        rejected_rows=len(data.problems),
+        truncated=int(truncated.sum()),
+        how=f"P({names[1]}) >= {predictor.labels.threshold:g}" if len(names) == 2 else "most probable label",
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    with open(out / "predictions.jsonl", "w") as f:  # line numbers, not texts (see evaluate)
+        for line, yy, pp in zip(data.lines.tolist(), data.labels.tolist(), pred.tolist()):
+            f.write(json.dumps({"line": line, "true": names[yy], "pred": names[pp]}) + "\n")
+    plot_confusion(
+        metrics["confusion_matrix"]["rows_true_cols_pred"],
+        list(names),
+        out / "confusion_matrix.png",
+        f"{Path(model_dir).name}: n={len(pred)}, {metric} {metrics['score']:.3f}",
+    )
+    plot_training(Path(model_dir) / "train_log.jsonl", out / "training_curves.png")
+    return metrics
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -89,15 +139,22 @@ def evaluate(
     batch_size: int = 256,
     split: str = "test",
     backend: str = "auto",
+    metric: str | None = None,
+    columns: dict | None = None,
 ) -> dict:
     """Score a test set; write metrics.json, plots and (Sentiment140) the smoke table. A TweetEval
-    folder gets 3-class metrics (``split``: test or val); Sentiment140 its binary rows' metrics (a
-    3-class model answers them by P(pos) vs P(neg)). ``backend``: auto measures what ``load`` runs
+    sentiment folder gets 3-class metrics (``split``: test or val); Sentiment140 its binary rows'
+    metrics (a 3-class model answers them by P(pos) vs P(neg)); a labelled file (CSV/TSV, JSONL,
+    Parquet, another TweetEval task) :func:`evaluate_labelled` (``metric``, ``columns``: its
+    text_column / label_column / mapping). ``backend``: auto measures what ``load`` runs
     (for the shipped model the default path: int8 ONNX with its fp32 recheck), torch PyTorch."""
+    from tinysent.build.labelled import is_labelled, sentiment_folder
     from tinysent.build.semeval import kind_of
     from tinysent.runtime.predictor import load
 
     out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
+    if data_path is not None and is_labelled(data_path) and not sentiment_folder(data_path):
+        return evaluate_labelled(model_dir, data_path, out, split, batch_size, backend, metric, columns)
     if data_path is not None and kind_of(data_path) == "tweeteval":
         return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)
     file, member = D.resolve(data_path, "test")

@@ -50,7 +50,11 @@ def config_from_dict(cls, d: dict, renamed: dict[str, str], strict: bool):
 
 def train_data_option():
     return option(
-        None, "Sentiment140 training file or folder (default: the cached official download)", metavar="PATH"
+        None,
+        "training data: Sentiment140 (its file or folder; default: the cached official download), or "
+        "your own labelled tweets, any label set (CSV/TSV with a header, JSONL, Parquet, a TweetEval "
+        "task folder)",
+        metavar="PATH",
     )
 
 
@@ -86,15 +90,49 @@ class DataConfig:
         None,
         "learn from a stratified sample of this many Sentiment140 tweets (none: all; 0 with 3 labels: none)",
     )
-    val_fraction: float = option(0.01, "share of the training file held out for validation (stratified)")
+    val_fraction: float | None = option(
+        None,
+        "share of the training file held out for validation, stratified (none: 0.01 of Sentiment140, "
+        "0.1 of a labelled file without --val-data)",
+    )
     max_val: int | None = option(4000, "cap on validation tweets (none: the whole held-out share)")
     dedupe: bool = option(True, "drop duplicate tweets and tweets with conflicting labels before splitting")
+    val_data: str | None = option(
+        None,
+        "labelled data: validation file (default: a TweetEval folder's val split, else --val-fraction of "
+        "the training file)",
+        metavar="PATH",
+    )
+    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
+    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
+    label_mapping: str | None = option(
+        None,
+        "labelled data: file mapping label ids to names ('id<TAB>name' lines or a JSON object)",
+        metavar="FILE",
+    )
+    metric: str = option(
+        "macro_f1",
+        "labelled data: the validation metric that selects the checkpoint (and a two-label task's "
+        "threshold): macro_f1, macro_recall, accuracy or f1:CLASS (F1 of one class)",
+    )
+    class_weights: bool = option(False, "labelled data: weight the loss by inverse class frequency")
+
+    @property
+    def labelled(self) -> bool:
+        """Training on a labelled file (any label set), not Sentiment140 / the sentiment mix."""
+        from tinysent.build.labelled import is_labelled
+
+        return self.num_labels == 2 and not self.handlabelled_data and is_labelled(self.train_data)
+
+    @property
+    def validation_fraction(self) -> float:
+        return self.val_fraction if self.val_fraction is not None else (0.1 if self.labelled else 0.01)
 
     @property
     def selection_metric(self) -> str:
         """The validation metric that picks the best checkpoint: a 3-class run's evaluator reports
         ``val_score`` (build/three_class.py), a 2-class run's loop ``val_accuracy``."""
-        return "val_score" if self.num_labels == 3 else "val_accuracy"
+        return "val_score" if self.num_labels == 3 or self.labelled else "val_accuracy"
 
     def check_data(self) -> None:
         if self.num_labels not in (2, 3):
@@ -104,6 +142,15 @@ class DataConfig:
                 "a 3-class model needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
                 "(the TweetEval folder, whose validation split selects)"
             )
+        if not (
+            self.metric in ("macro_f1", "macro_recall", "accuracy")
+            or (self.metric.startswith("f1:") and len(self.metric) > 3)
+        ):
+            raise InputError(
+                f"--metric must be macro_f1, macro_recall, accuracy or f1:CLASS (got {self.metric!r})"
+            )
+        if self.val_fraction is not None and not 0 < self.val_fraction < 1:
+            raise InputError(f"--val-fraction must be in (0, 1) (got {self.val_fraction})")
         if not (
             self.max_train is None or self.max_train > 1 or (self.max_train == 0 and self.num_labels == 3)
         ):
@@ -154,8 +201,11 @@ class TrainConfig(LoopSettings, DataConfig):
     """Fine-tuning settings (the shared data and loop settings, then fine-tuning's own); every field is
     a ``tinysent train`` option of the same name."""
 
-    base: str = option(
-        "tinybert-4l", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
+    base: str | None = option(
+        None,
+        "model to fine-tune: a preset (tinybert-4l, minilm-l6, shipped, ...), a folder or a hub id (none: "
+        "the shipped model for labelled data, whose head is kept for negative/neutral/positive; "
+        "tinybert-4l for Sentiment140)",
     )
     binary_loss: str = option(
         "full",
@@ -190,6 +240,10 @@ class TrainConfig(LoopSettings, DataConfig):
         for ok, msg in checks:
             if not ok:
                 raise InputError(msg)
+
+    @property
+    def base_model(self) -> str:
+        return self.base or ("shipped" if self.labelled else "tinybert-4l")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

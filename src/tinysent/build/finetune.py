@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = True) -> dict:
-    """Fine-tune ``cfg.base`` on Sentiment140 and save the best checkpoint (by validation accuracy).
+    """Fine-tune ``cfg.base`` on Sentiment140 (or the sentiment mix, or your own labelled tweets) and
+    save the best checkpoint (by the validation metric: accuracy, the mix's score, or ``cfg.metric``).
 
     ``cfg.batch_size`` is the global batch: under N processes each takes 1/N of every batch, so the
     same command gives the same optimisation on 1 CPU or 8 GPUs. With ``cfg.resume`` a run continues
@@ -42,31 +43,49 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     set_seed(cfg.seed)
     out = Path(cfg.out)
     checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
-    model, tokenizer, _, load_info = load_classifier(cfg.base, cfg.num_labels)
     norm_cfg = NormalizerConfig()
     val_loader = evaluator = None
-    if cfg.num_labels == 3:  # hand-labelled 3-class rows beside binary Sentiment140 rows
-        from tinysent.build.semeval import LABELS3
-        from tinysent.build.three_class import MixedCrossEntropy, make_evaluator, prepare_mixed
-
-        prep = prepare_mixed(cfg, tokenizer, Normalizer(norm_cfg))
-        train_ids, train_labels, labels = prep.ids, prep.labels, list(LABELS3)
-        objective = MixedCrossEntropy(prep.emoticon, cfg.binary_loss)
-        evaluator = make_evaluator(prep, cfg.batch_size * 4)
-    else:
-        prep = prepare_data(cfg, tokenizer, Normalizer(norm_cfg), corpus)
-        train_ids, train_labels, labels = prep.train_ids, prep.train_labels, ["negative", "positive"]
-        objective = CrossEntropy()
-        val_loader = acc.prepare(
-            make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False)
+    if cfg.labelled:  # your own labelled tweets, any label set (build/task.py)
+        from tinysent.build.models import load_tokenizer, resolve_base
+        from tinysent.build.task import (
+            class_weights,
+            make_task_evaluator,
+            prepare_task,
+            weighted_cross_entropy,
         )
+
+        # The data first: a bad file is an error before any model is loaded.
+        prep = prepare_task(cfg, load_tokenizer(resolve_base(cfg.base_model)), Normalizer(norm_cfg))
+        labels = list(prep.names)
+        model, tokenizer, _, load_info = load_classifier(cfg.base_model, labels=labels)
+        train_ids, train_labels = prep.train_ids, prep.train_labels
+        weights = class_weights(train_labels, len(labels)) if cfg.class_weights else None
+        objective = weighted_cross_entropy(weights) if weights is not None else CrossEntropy()
+        evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
+    else:
+        model, tokenizer, _, load_info = load_classifier(cfg.base_model, cfg.num_labels)
+        if cfg.num_labels == 3:  # hand-labelled 3-class rows beside binary Sentiment140 rows
+            from tinysent.build.semeval import LABELS3
+            from tinysent.build.three_class import MixedCrossEntropy, make_evaluator, prepare_mixed
+
+            prep = prepare_mixed(cfg, tokenizer, Normalizer(norm_cfg))
+            train_ids, train_labels, labels = prep.ids, prep.labels, list(LABELS3)
+            objective = MixedCrossEntropy(prep.emoticon, cfg.binary_loss)
+            evaluator = make_evaluator(prep, cfg.batch_size * 4)
+        else:
+            prep = prepare_data(cfg, tokenizer, Normalizer(norm_cfg), corpus)
+            train_ids, train_labels, labels = prep.train_ids, prep.train_labels, ["negative", "positive"]
+            objective = CrossEntropy()
+            val_loader = acc.prepare(
+                make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False)
+            )
     if acc.is_main_process:
         log.info("data: %s", prep.stats)
     meta = ModelMeta(
         labels=labels,
         normalizer=norm_cfg.to_dict(),
         max_length=prep.max_length,
-        base_model=str(cfg.base),
+        base_model=str(cfg.base_model),
         data_sha256=prep.data_sha256,
         train_rows=len(train_ids),
         git_commit=git_commit(),
@@ -74,6 +93,13 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     )
 
     def on_best(model, best: dict) -> None:
+        if cfg.labelled and len(labels) == 2:  # a two-label task decides by a threshold: its metric's best
+            from tinysent.build.task import best_threshold
+            from tinysent.core.numerics import softmax
+
+            p = softmax(evaluator.last_logits)[:, 1]
+            meta.threshold, score = best_threshold(p, prep.val_labels, cfg.metric, labels)
+            best = {**best, "threshold": meta.threshold, "val_score_at_threshold": score}
         meta.metrics = {"validation": best}
         save_model(model, tokenizer, out, meta, acc)
 

@@ -50,6 +50,7 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_BASE = "tinybert-4l"
+SHIPPED = "shipped"  # a base name: the model shipped in the package (fine-tuning starts from it)
 
 #: Shapes for students built from scratch (distillation, or training with no pretrained weights).
 STUDENT_SHAPES: dict[str, dict] = {
@@ -169,6 +170,10 @@ def resolve_base(name_or_path: str | os.PathLike) -> Path:
     if p.is_dir():
         return p
     name = str(name_or_path)
+    if name == SHIPPED:
+        from tinysent.runtime.predictor import shipped_folder
+
+        return shipped_folder()
     preset = PRESETS.get(name)
     if preset is not None:
         local = _local_package_path(preset)
@@ -183,7 +188,8 @@ def resolve_base(name_or_path: str | os.PathLike) -> Path:
         name = preset.hub_id
     if "/" not in name or name.startswith((".", "/")):
         raise ModelError(
-            f"{name_or_path!r} is neither a folder, a preset ({', '.join(PRESETS)}) nor a hub id (owner/name)"
+            f"{name_or_path!r} is neither a folder, a preset ({', '.join([*PRESETS, SHIPPED])}) nor a hub id "
+            "(owner/name)"
         )
     try:
         from huggingface_hub import snapshot_download
@@ -204,12 +210,14 @@ def resolve_base(name_or_path: str | os.PathLike) -> Path:
         ) from e
 
 
-def load_config(path: Path, num_labels: int = 2):
-    """BERT config of a folder; TinyBERT's general checkpoints have a config.json with no model_type."""
+def load_config(path: Path, num_labels: int = 2, labels: tuple[str, ...] | None = None):
+    """BERT config of a folder; TinyBERT's general checkpoints have a config.json with no model_type.
+    ``labels``: the classes' names (any set; default: the sentiment names for 2 or 3)."""
     from transformers import AutoConfig, BertConfig
 
     raw = json.loads((path / "config.json").read_text())
-    names = {2: BINARY_LABELS, 3: LABELS3}.get(num_labels)
+    names = tuple(labels) if labels else {2: BINARY_LABELS, 3: LABELS3}.get(num_labels)
+    num_labels = len(names) if names else num_labels
     kwargs = dict(
         num_labels=num_labels,
         id2label=dict(enumerate(names)) if names else None,
@@ -234,8 +242,10 @@ def load_tokenizer(path: Path):
     raise ModelError(f"{path} has no tokenizer files (tokenizer.json or vocab.txt)")
 
 
-def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2):
-    """(model, tokenizer, base_dir) for fine-tuning, with a fresh head when the base has none.
+def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels=None):
+    """(model, tokenizer, base_dir, loading info) for fine-tuning, with a fresh head when the base has
+    none. ``labels`` (any names): the base's own head is kept when it has exactly these labels, in
+    this order; otherwise the head starts fresh (a sentiment head means nothing to an emotion task).
 
     Tensors in the checkpoint that a classifier does not use (TinyBERT's ``fit_denses.*``,
     pretraining heads) are named in the log, never silently.
@@ -246,7 +256,24 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2):
     import torch
 
     raw = json.loads((base / "config.json").read_text())
-    if num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
+    own = [raw["id2label"][k] for k in sorted(raw.get("id2label") or {}, key=int)]
+    if labels is not None:
+        labels = tuple(labels)
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            config=load_config(base, labels=labels),
+            output_loading_info=True,
+            dtype=torch.float32,
+            ignore_mismatched_sizes=True,
+        )
+        fresh = sorted(info.get("missing_keys", []))
+        if own != list(labels) and not any(k.startswith("classifier.") for k in fresh):
+            model._init_weights(model.classifier)  # same shape, other labels: not its head
+            fresh = [*fresh, "classifier.weight", "classifier.bias"]
+        if info.get("mismatched_keys"):
+            fresh = sorted({*fresh, *(k[0] for k in info["mismatched_keys"])})
+        info = {**info, "missing_keys": fresh}
+    elif num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
         # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
         model, info = AutoModelForSequenceClassification.from_pretrained(
             base, output_loading_info=True, dtype=torch.float32

@@ -78,7 +78,7 @@ def prepare_data(
     if cfg.dedupe:
         corpus = D.deduplicate(corpus, drop_duplicates=True, drop_conflicts=True)
         stats["rows_after_dedupe"] = len(corpus)
-    tr, va = D.stratified_split(corpus.polarity, cfg.val_fraction, cfg.seed)
+    tr, va = D.stratified_split(corpus.polarity, cfg.validation_fraction, cfg.seed)
     if cfg.max_train:
         tr = tr[D.stratified_sample(corpus.polarity[tr], cfg.max_train, cfg.seed)]
     if cfg.max_val:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from tinysent.core.errors import InputError
 from tinysent.core.labels import SENTIMENT2, SENTIMENT3
 
 
@@ -44,6 +45,35 @@ def macro_recall(y: np.ndarray, pred: np.ndarray, n_classes: int = 3) -> float:
     """Mean over classes of the share of each class's rows predicted as it (TweetEval's metric)."""
     y, pred = np.asarray(y), np.asarray(pred)
     return float(np.mean([(pred[y == c] == c).mean() for c in range(n_classes) if (y == c).any()]))
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    """Mean over classes of F1 (TweetEval's emotion and offensive metric); classes absent from both
+    truth and predictions are left out."""
+    _, _, f1, support = per_class(y, pred, n_classes)
+    used = support + np.bincount(np.asarray(pred, int), minlength=n_classes) > 0
+    return float(f1[used].mean()) if used.any() else 0.0
+
+
+METRICS = ("macro_f1", "macro_recall", "accuracy")
+
+
+def task_score(metric: str, y: np.ndarray, pred: np.ndarray, labels) -> float:
+    """A task's metric by name: macro_f1, macro_recall, accuracy, or ``f1:CLASS`` (F1 of one class,
+    e.g. TweetEval irony's ``f1:irony``)."""
+    y, pred, k = np.asarray(y, int), np.asarray(pred, int), len(labels)
+    if metric == "macro_f1":
+        return macro_f1(y, pred, k)
+    if metric == "macro_recall":
+        return macro_recall(y, pred, k)
+    if metric == "accuracy":
+        return float((y == pred).mean()) if len(y) else 0.0
+    if metric.startswith("f1:"):
+        name = metric[3:]
+        if name not in labels:
+            raise InputError(f"--metric {metric}: no class {name!r} (classes: {', '.join(labels)})")
+        return float(per_class(y, pred, k)[2][list(labels).index(name)])
+    raise InputError(f"unknown metric {metric!r}: {', '.join(METRICS)} or f1:CLASS")
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
@@ -99,21 +129,47 @@ def binary_metrics(y_true: np.ndarray, p_pos: np.ndarray, threshold: float = 0.5
     }
 
 
+def bootstrap_ci(
+    metric: str, y_true: np.ndarray, y_pred: np.ndarray, labels, n_boot: int = 1000, seed: int = 0
+) -> list[float]:
+    """Percentile bootstrap 95 % interval of :func:`task_score` (rows resampled with replacement,
+    seeded)."""
+    n = len(y_true)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    boots = [
+        task_score(metric, y_true[i], y_pred[i], labels)
+        for i in (rng.integers(0, n, n) for _ in range(n_boot))
+    ]
+    return [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]
+
+
 def class_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, labels=SENTIMENT3, n_boot: int = 1000, seed: int = 0
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    labels=SENTIMENT3,
+    n_boot: int = 1000,
+    seed: int = 0,
+    metric: str | None = None,
 ) -> dict:
     """Macro-averaged recall (TweetEval's metric) with a percentile bootstrap 95 % interval (rows
     resampled with replacement, seeded); accuracy with its Wilson interval; macro F1; per-class
-    precision, recall, F1; the confusion matrix (rows true, columns predicted). Any label set."""
+    precision, recall, F1; the confusion matrix (rows true, columns predicted). Any label set.
+    ``metric`` (a :func:`task_score` name): also that metric, as ``score`` with ``score_ci95``."""
     y_true, y_pred = np.asarray(y_true, int), np.asarray(y_pred, int)
     n, k, c = len(y_true), int((y_true == y_pred).sum()), len(labels)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    boots = [macro_recall(y_true[i], y_pred[i], c) for i in (rng.integers(0, n, n) for _ in range(n_boot))]
     classes = _per_class_dict(y_true, y_pred, labels)
+    extra = {}
+    if metric is not None:
+        extra = {
+            "metric": metric,
+            "score": task_score(metric, y_true, y_pred, labels),
+            "score_ci95": bootstrap_ci(metric, y_true, y_pred, labels, n_boot, seed),
+        }
     return {
         "n": n,
+        **extra,
         "macro_recall": macro_recall(y_true, y_pred, c),
-        "macro_recall_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
+        "macro_recall_ci95": bootstrap_ci("macro_recall", y_true, y_pred, labels, n_boot, seed),
         "correct": k,
         "accuracy": k / n if n else 0.0,
         "accuracy_ci95": list(wilson_interval(k, n)),

@@ -14,8 +14,9 @@ class EvaluateOptions:
     model: str | None = option(None, MODEL_HELP, metavar="DIR")
     test_data: str | None = option(
         None,
-        "test file or folder: Sentiment140, or a TweetEval folder (3-class metrics) (default: the cached "
-        "Sentiment140 archive)",
+        "test file or folder: Sentiment140, a TweetEval sentiment folder (3-class metrics), or your own "
+        "labelled tweets in the model's labels (CSV/TSV, JSONL, Parquet, a TweetEval task folder) "
+        "(default: the cached Sentiment140 archive)",
         metavar="PATH",
     )
     out: str = option(
@@ -30,6 +31,16 @@ class EvaluateOptions:
         "auto: the default path (the shipped model's int8 ONNX graph with its fp32 recheck); torch: PyTorch",
         choices=BACKENDS,
     )
+    metric: str | None = option(
+        None,
+        "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own selection "
+        "metric, else macro_f1)",
+    )
+    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
+    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
+    label_mapping: str | None = option(
+        None, "labelled data: label ids to names ('id<TAB>name' lines or JSON)", metavar="FILE"
+    )
 
 
 HELP = "metrics.json, plots and the smoke table on a test file (without --model: the default path)"
@@ -37,6 +48,9 @@ EXTRA = "eval"
 Options = EvaluateOptions
 SHOWN = (
     "n",
+    "metric",
+    "score",
+    "score_ci95",
     "macro_recall",
     "macro_recall_ci95",
     "accuracy",
@@ -57,6 +71,10 @@ def run(args) -> int:
         batch_size=args.batch_size,
         split=args.split,
         backend=args.backend,
+        metric=args.metric,
+        columns=dict(
+            text_column=args.text_column, label_column=args.label_column, mapping=args.label_mapping
+        ),
     )
     print(json.dumps({k: m[k] for k in SHOWN if k in m}, indent=2))
     return 0

@@ -15,12 +15,25 @@ class ReportOptions:
         None, "model folder (repeatable; default: the shipped model)", cli="append", metavar="DIR"
     )
     test_data: str | None = option(
-        None, "test file or folder (default: the cached official archive)", metavar="PATH"
+        None,
+        "test file or folder: Sentiment140, TweetEval sentiment, or your own labelled tweets (CSV/TSV, "
+        "JSONL, Parquet, a TweetEval task folder) (default: the cached official archive)",
+        metavar="PATH",
     )
     train_data: str | None = option(
         None,
-        "training file or folder for the TF-IDF and majority baselines (default: the cached download)",
+        "training file or folder for the TF-IDF and majority baselines (default: the cached download; "
+        "required for labelled data)",
         metavar="PATH",
+    )
+    split: str = option("test", "TweetEval folders: which split to report on", choices=("test", "val"))
+    metric: str | None = option(
+        None, "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own)"
+    )
+    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
+    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
+    label_mapping: str | None = option(
+        None, "labelled data: label ids to names ('id<TAB>name' lines or JSON)", metavar="FILE"
     )
     baseline_max_train: int | None = option(None, "cap the baselines' training tweets (none: all)")
     out: str = option(
@@ -37,7 +50,17 @@ def run(args) -> int:
     from tinysent.apps.report import report
 
     models = args.model or [str(model_or_shipped(None))]
-    s = report(models, args.test_data, args.out, args.train_data, args.baseline_max_train)
+    columns = dict(text_column=args.text_column, label_column=args.label_column, mapping=args.label_mapping)
+    s = report(
+        models,
+        args.test_data,
+        args.out,
+        args.train_data,
+        args.baseline_max_train,
+        args.split,
+        args.metric,
+        columns,
+    )
     for line in s["lines"]:
         print(line)
     print(f"report: {Path(args.out) / 'report.html'}")

@@ -4,22 +4,36 @@ intervals, paired McNemar tests, calibration, thresholds, neutral band, and the 
 With 359 binary test tweets one tweet is 0.28 points: differences under ~4 points are noise unless a
 paired test says otherwise, so the page shows both.
 
-In order: :mod:`.baselines` (baselines and statistics), :mod:`.sentiment140` and :mod:`.tweeteval`
-(the two pages), :mod:`.pages` (rendering).
+In order: :mod:`.baselines` (baselines and statistics), :mod:`.sentiment140`, :mod:`.tweeteval` and
+:mod:`.labelled` (the pages: Sentiment140, TweetEval sentiment, your own labelled tweets),
+:mod:`.pages` (rendering).
 """
 
 from __future__ import annotations
 
 from tinysent.apps.report.baselines import mcnemar
+from tinysent.apps.report.labelled import labelled_report
 from tinysent.apps.report.sentiment140 import build_report
 from tinysent.apps.report.tweeteval import tweeteval_report
 
 
-def report(models: list[str], test_data, out, train_data=None, baseline_max_train: int | None = None) -> dict:
-    """The page for ``test_data``'s kind (TweetEval or Sentiment140); the summary gets ``lines``, one
-    per system, for a terminal."""
+def report(
+    models: list[str],
+    test_data,
+    out,
+    train_data=None,
+    baseline_max_train: int | None = None,
+    split: str = "test",
+    metric: str | None = None,
+    columns: dict | None = None,
+) -> dict:
+    """The page for ``test_data``'s kind (your own labelled tweets, TweetEval sentiment or
+    Sentiment140); the summary gets ``lines``, one per system, for a terminal."""
+    from tinysent.build.labelled import is_labelled, sentiment_folder
     from tinysent.build.semeval import kind_of
 
+    if test_data and is_labelled(test_data) and not sentiment_folder(test_data):
+        return labelled_report(models, test_data, out, train_data, split, metric, columns)
     if test_data and kind_of(test_data) == "tweeteval":
         s = tweeteval_report(models, test_data, out, train_path=train_data)
         s["lines"] = [
@@ -36,4 +50,4 @@ def report(models: list[str], test_data, out, train_data=None, baseline_max_trai
     return s
 
 
-__all__ = ["build_report", "mcnemar", "report", "tweeteval_report"]
+__all__ = ["build_report", "labelled_report", "mcnemar", "report", "tweeteval_report"]

@@ -35,7 +35,9 @@ def tweeteval_report(model_dirs: list[str], folder, out, train_path=None, split:
         hand, _ = drop_overlap(hand, read_tweeteval(folder, "val").texts, Normalizer())
         hand = D.deduplicate(hand, drop_duplicates=True, drop_conflicts=True)
         baseline_n = len(hand)
-        preds[TfidfLogReg3.name] = TfidfLogReg3().fit(hand.texts, classes3(hand.polarity)).predict(test.texts)
+        preds[TfidfLogReg3.name + " (SemEval training material)"] = (
+            TfidfLogReg3().fit(hand.texts, classes3(hand.polarity)).predict(test.texts)
+        )
     rows = []
     pn = y != 1
     for name, pred in preds.items():

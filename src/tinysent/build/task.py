@@ -1,0 +1,176 @@
+"""Training on your own labelled tweets (any label set): the data prepared for the one loop, the
+validation metric that selects, class weights, and a two-label task's threshold.
+
+The pieces :func:`tinysent.build.finetune.train` and distillation use when ``--train-data`` is a
+labelled file (:mod:`.labelled`) rather than Sentiment140.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinysent.build import sentiment140 as D
+from tinysent.build.labelled import Labelled, data_format, read_labelled
+from tinysent.build.tokens import choose_max_length
+from tinysent.core.errors import DataError
+from tinysent.core.files import file_sha256
+from tinysent.core.metrics import task_score
+from tinysent.core.normalize import Normalizer
+from tinysent.core.tokenize import encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskData:
+    """A labelled task tokenised for training: train and validation ids, labels, label names."""
+
+    names: tuple[str, ...]
+    train_ids: list[list[int]]
+    train_labels: np.ndarray
+    val_ids: list[list[int]]
+    val_labels: np.ndarray
+    max_length: int
+    data_sha256: str
+    stats: dict
+    train_texts: list[str]  # raw, in the order of train_ids (distillation's teacher reads them)
+
+
+def read_task(cfg) -> tuple[Labelled, Labelled | None]:
+    """(training rows, validation rows or None) as ``cfg`` names them: --val-data, else a TweetEval
+    folder's val split, else None (split from the training rows)."""
+    kw = dict(text_column=cfg.text_column, label_column=cfg.label_column, mapping=cfg.label_mapping)
+    train = read_labelled(cfg.train_data, "train", **kw)
+    train.check_trainable()
+    val = None
+    if cfg.val_data is not None:
+        val = read_labelled(cfg.val_data, "val", names=train.names, **kw)
+    elif data_format(cfg.train_data) == "tweeteval" and (Path(cfg.train_data) / "val_text.txt").exists():
+        val = read_labelled(cfg.train_data, "val", names=train.names, **kw)
+    return train, val
+
+
+def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
+    """Read, deduplicate, split (stratified, seeded) when no validation rows are given, subsample,
+    normalise and tokenise a labelled task."""
+    train, val = read_task(cfg)
+    if cfg.metric.startswith("f1:") and cfg.metric[3:] not in train.names:
+        raise DataError(f"--metric {cfg.metric}: no class {cfg.metric[3:]!r} in {', '.join(train.names)}")
+    stats = {"labels": list(train.names), "rows_read": len(train), "problems": len(train.problems)}
+    dup, conflicts = train.duplicates()
+    stats.update(duplicates=dup, conflicting_texts=conflicts)
+    if cfg.dedupe:
+        train = train.deduplicated()
+        stats["rows_after_dedupe"] = len(train)
+    if val is None:
+        tr, va = D.stratified_split(train.labels, cfg.validation_fraction, cfg.seed)
+        train, val = train.subset(tr), train.subset(va)
+        stats["validation"] = f"{cfg.validation_fraction:g} of the training file"
+    else:
+        stats["validation"] = val.source
+        if cfg.dedupe:  # a validation tweet also in training would flatter the selection
+            seen = set(train.texts)
+            val = val.subset([i for i, t in enumerate(val.texts) if t not in seen])
+    if cfg.max_train and cfg.max_train < len(train):
+        train = train.subset(D.stratified_sample(train.labels, cfg.max_train, cfg.seed))
+    if cfg.max_val and cfg.max_val < len(val):
+        val = val.subset(D.stratified_sample(val.labels, cfg.max_val, cfg.seed))
+    train_texts, val_texts = normalizer.many(train.texts), normalizer.many(val.texts)
+    lengths = np.array([len(x) for x in encode(train_texts, tokenizer, None)])
+    max_length = cfg.max_length or choose_max_length(lengths)[0]
+    stats.update(
+        train_rows=len(train),
+        val_rows=len(val),
+        train_counts=train.counts(),
+        max_length=max_length,
+        coverage=round(float((lengths <= max_length).mean()), 5),
+    )
+    return TaskData(
+        train.names,
+        encode(train_texts, tokenizer, max_length),
+        train.labels,
+        encode(val_texts, tokenizer, max_length),
+        val.labels,
+        max_length,
+        data_sha(cfg.train_data),
+        stats,
+        train.texts,
+    )
+
+
+def data_sha(path) -> str:
+    """sha256 of a data file, or of a TweetEval folder's training files together."""
+    p = Path(path)
+    if p.is_dir():
+        return "+".join(file_sha256(p / f)[:16] for f in ("train_text.txt", "train_labels.txt"))
+    return file_sha256(p)
+
+
+def class_weights(labels: np.ndarray, k: int) -> np.ndarray:
+    """Inverse class frequency, scaled so a balanced set gets 1 for every class."""
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    return (len(labels) / (k * np.maximum(counts, 1))).astype(np.float32)
+
+
+def weighted_cross_entropy(weights: np.ndarray):
+    """Cross-entropy with per-class weights (``--class-weights``): a rare class counts as much as a
+    common one in the loss."""
+    import torch
+    import torch.nn.functional as F
+
+    from tinysent.build.loop import Objective
+
+    class WeightedCrossEntropy(Objective):
+        name = "weighted cross-entropy"
+
+        def __call__(self, model, batch):
+            inputs = {k: v for k, v in batch.items() if k not in ("index", "labels")}
+            logits = model(**inputs).logits
+            w = torch.as_tensor(weights, device=logits.device, dtype=logits.dtype)
+            return F.cross_entropy(logits, batch["labels"], weight=w), {}
+
+    return WeightedCrossEntropy()
+
+
+def best_threshold(p: np.ndarray, y: np.ndarray, metric: str, names) -> tuple[float, float]:
+    """(threshold on P(names[1]), its validation score): the cut that maximises ``metric`` over the
+    validation rows' own probabilities (ties: nearest 0.5)."""
+    candidates = np.unique(np.r_[0.5, np.round(p, 4)])
+    candidates = candidates[(candidates > 0.02) & (candidates < 0.98)]
+    best = (0.5, task_score(metric, y, (p >= 0.5).astype(int), names))
+    for t in candidates:
+        s = task_score(metric, y, (p >= t).astype(int), names)
+        if s > best[1] + 1e-12 or (abs(s - best[1]) <= 1e-12 and abs(t - 0.5) < abs(best[0] - 0.5)):
+            best = (float(t), s)
+    return best
+
+
+def make_task_evaluator(data: TaskData, metric: str, batch_size: int = 256):
+    """Validation for a labelled task: ``val_score`` = ``metric`` of the argmax (what the loop
+    selects on), accuracy, loss."""
+    import torch
+    import torch.nn.functional as F
+
+    from tinysent.build.loop import model_logits
+
+    def evaluate(model) -> dict:
+        was_training = model.training
+        z = model_logits(model, data.val_ids, batch_size)
+        evaluate.last_logits = z  # a two-label task's threshold is chosen on them (finetune.on_best)
+        pred = z.argmax(-1)
+        ev = {
+            "val_score": task_score(metric, data.val_labels, pred, data.names),
+            "val_metric": metric,
+            "val_accuracy": float((pred == data.val_labels).mean()),
+            "val_loss": float(F.cross_entropy(torch.from_numpy(z), torch.from_numpy(data.val_labels)).item()),
+            "val_n": len(data.val_labels),
+        }
+        if was_training:
+            model.train()
+        return ev
+
+    return evaluate
