@@ -319,6 +319,9 @@ def test_interrupts_and_closed_pipes_end_quietly(trained_model):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job (`cmd &`) starts with SIGINT ignored, and Python keeps it so: give
+        # the child the default disposition a terminal's Ctrl-C meets, wherever the tests run.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     wchan = Path(f"/proc/{p.pid}/wchan")
     for _ in range(600):  # until it blocks reading stdin (after loading the model)

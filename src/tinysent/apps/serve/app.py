@@ -37,9 +37,12 @@ class PredictRequest(BaseModel):
 
 
 class Prediction(BaseModel):
+    # A model of another label set (your own task) answers every label's probability by its name.
+    model_config = ConfigDict(extra="allow")
+
     label: str
-    positive: float
-    negative: float
+    positive: float | None = Field(None, description="sentiment models: P(positive)")
+    negative: float | None = Field(None, description="sentiment models: P(negative)")
     neutral: float | None = Field(None, description="3-class models: P(neutral)")
     truncated: bool | None = None
     empty: bool | None = None

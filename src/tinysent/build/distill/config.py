@@ -33,7 +33,9 @@ class DistillConfig(LoopSettings, DataConfig):
     student: str | dict = option(
         "tinybert-4l",
         "tinybert-4l / tinybert-6l (random init), prune:SHAPE (the teacher pruned to that shape), "
-        "layers:2,4,6 (a subset of the teacher's layers) or a checkpoint folder",
+        "layers:2,4,6 (a subset of the teacher's layers) or a checkpoint folder; labelled data: a model "
+        "folder or preset whose encoder starts the student (default there: shipped, the 4-layer model; "
+        "prediction-layer distillation only, --stage2-epochs)",
     )
     binary_teacher: str | None = option(
         None,

@@ -100,6 +100,10 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
 
     from tinysent.build.models import count_parameters, load_classifier
 
+    if cfg.labelled:  # your own labelled task, any label set: prediction-layer distillation
+        from tinysent.build.distill.task import distill_task
+
+        return distill_task(cfg, progress)
     if cfg.num_labels == 3:
         return distill_mixed(cfg, progress)
     # find_unused: stage 1 leaves the classifier head out of the loss

@@ -1,0 +1,133 @@
+"""Distilling your own labelled task into the 4-layer student: prediction-layer distillation (the
+teacher's logits, soft cross-entropy, optionally mixed with the true labels) on the training rows,
+plus any unlabelled tweets of the domain, which the teacher labels.
+
+The student starts from the shipped model's encoder by default (4 layers × 312, the same tokenizer
+and normaliser as every tinysent model) with a head for the task's labels; the teacher may be any
+model trained on the task, with its own tokenizer (it reads the raw texts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from tinysent.build import checkpoint
+from tinysent.build.config import TrainConfig, git_commit
+from tinysent.build.distill.losses import Prediction
+from tinysent.build.loop import LOG_FILE, JsonlLog, fit, make_accelerator, save_model
+from tinysent.core.errors import InputError, MissingFileError
+from tinysent.core.meta import ModelMeta
+from tinysent.core.normalize import Normalizer
+from tinysent.core.tokenize import encode
+
+log = logging.getLogger(__name__)
+
+
+def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256) -> np.ndarray:
+    """The teacher's logits for raw ``texts``, through its own tokenizer and normaliser."""
+    from tinysent.runtime.predictor import load
+
+    pred = load(teacher_dir, backend="torch")
+    ids, _ = pred.token_ids(texts)
+    return pred.logits(ids, batch_size).astype(np.float32)
+
+
+def unlabelled_texts(path) -> list[str]:
+    p = Path(path)
+    try:
+        return [t for t in p.read_text(encoding="utf-8").splitlines() if t.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise MissingFileError(f"cannot read --unlabelled {p}: {e}") from None
+
+
+def distill_task(cfg, progress: bool = True) -> dict:
+    """A student for the labelled task in ``cfg.train_data`` (:mod:`tinysent.build.task`), selected on
+    ``cfg.metric`` over the validation rows; a two-label student gets its threshold there too."""
+    from accelerate.utils import set_seed
+
+    from tinysent.build.distill.stages import stage_loop
+    from tinysent.build.models import count_parameters, load_classifier, load_tokenizer, resolve_base
+    from tinysent.build.task import best_threshold, make_task_evaluator, prepare_task
+    from tinysent.core.numerics import softmax
+
+    student_name = cfg.student if cfg.student != "tinybert-4l" else "shipped"
+    if not isinstance(student_name, str) or student_name.startswith(("prune:", "layers:")):
+        raise InputError(
+            "distilling a labelled task needs --student MODEL (a folder or preset; default: shipped)"
+        )
+    t_meta = ModelMeta.load(cfg.teacher, required=True)
+    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
+    set_seed(cfg.seed)
+    out = Path(cfg.out)
+    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    base = resolve_base(student_name)
+    s_meta = ModelMeta.load(base)  # the student's normaliser (defaults for a plain checkpoint)
+    normalizer = Normalizer(s_meta.normalizer_config)
+    prep = prepare_task(TrainConfig.from_dict(asdict(cfg)), load_tokenizer(base), normalizer)
+    labels = list(prep.names)
+    if labels != list(t_meta.labels):
+        raise InputError(
+            f"the teacher answers {', '.join(t_meta.labels)} but the data's labels are {', '.join(labels)}: "
+            "distil a teacher trained on this task"
+        )
+    student, tokenizer, _, _ = load_classifier(base, labels=labels)
+    ids, hard, texts = prep.train_ids, prep.train_labels, list(prep.train_texts)
+    if cfg.unlabelled:
+        extra = unlabelled_texts(cfg.unlabelled)
+        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
+        hard = np.concatenate([hard, np.full(len(extra), -100)])
+        texts += extra
+    targets = teacher_logits(cfg.teacher, texts, cfg.batch_size * 4)
+    meta = ModelMeta(
+        labels=labels,
+        normalizer=s_meta.normalizer,
+        max_length=prep.max_length,
+        base_model=str(student_name),
+        method="distill",
+        data_sha256=prep.data_sha256,
+        train_rows=len(ids),
+        git_commit=git_commit(),
+        config={**asdict(cfg), "teacher_meta": {"base_model": t_meta.base_model, "metrics": t_meta.metrics}},
+    )
+    evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
+
+    def on_best(model, best: dict) -> None:
+        if len(labels) == 2:
+            p = softmax(evaluator.last_logits)[:, 1]
+            meta.threshold, score = best_threshold(p, prep.val_labels, cfg.metric, labels)
+            best = {**best, "threshold": meta.threshold, "val_score_at_threshold": score}
+        meta.metrics = {"validation": best}
+        save_model(model, tokenizer, out, meta, acc)
+
+    resuming = cfg.resume and (checkpoint.trainer_state(out) or {}).get("stage") == "stage2"
+    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
+    if not resuming:
+        jlog.write({"type": "start", "config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)})
+    res = fit(
+        student,
+        Prediction(targets, cfg.temperature, cfg.hard_label_weight),
+        ids,
+        hard,
+        stage_loop(cfg, "stage2"),
+        acc,
+        stage="stage2",
+        out=out,
+        jlog=jlog,
+        evaluator=evaluator,
+        on_best=on_best,
+        resume=cfg.resume,
+        progress=progress,
+    )
+    res.pop("model")
+    summary = {
+        "stages": {"stage2": res},
+        "best": res["best"],
+        "sizes": {"student_params": count_parameters(student)},
+        "data": prep.stats,
+    }
+    jlog.write({"type": "end", **summary})
+    return summary

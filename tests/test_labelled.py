@@ -1,0 +1,282 @@
+"""Your own labelled tweets (issue #24): the reader's formats and its errors, then training,
+evaluation, distillation, prediction and the service on a label set of the user's, through the CLI."""
+
+import csv
+import json
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinysent.build.labelled import is_labelled, read_labelled
+from tinysent.core.errors import DataError, InputError
+
+from .conftest import FILLER, NEG_WORDS, POS_WORDS, make_tiny_base, make_tweets, write_six_col
+
+LABELS = {"joy": POS_WORDS, "anger": NEG_WORDS, "calm": ["smile"]}
+
+
+def make_rows(n: int, seed: int = 0, labels=("anger", "calm", "joy")) -> list[tuple[str, str]]:
+    """(text, label): each label's tweets carry one of its words among filler."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        lab = labels[i % len(labels)]
+        words = rng.sample(FILLER, rng.randint(3, 7))
+        words.insert(rng.randrange(len(words) + 1), rng.choice(LABELS[lab]))
+        rows.append((" ".join(words), lab))
+    return rows
+
+
+def write_csv(path, rows, header=("text", "label"), delimiter=","):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter=delimiter)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def write_jsonl(path, rows, keys=("text", "label")):
+    path.write_text("".join(json.dumps(dict(zip(keys, r))) + "\n" for r in rows))
+    return path
+
+
+def write_tweeteval(folder, splits: dict, names):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mapping.txt").write_text("".join(f"{i}\t{n}\n" for i, n in enumerate(names)))
+    for split, rows in splits.items():
+        (folder / f"{split}_text.txt").write_text("".join(t + "\n" for t, _ in rows))
+        (folder / f"{split}_labels.txt").write_text("".join(f"{names.index(y)}\n" for _, y in rows))
+    return folder
+
+
+# --- the reader ------------------------------------------------------------------------------
+
+
+def test_the_same_rows_read_alike_from_csv_tsv_jsonl_parquet_and_a_tweeteval_folder(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rows = make_rows(30)
+    names = ["anger", "calm", "joy"]
+    paths = [
+        write_csv(tmp_path / "d.csv", rows),
+        write_csv(tmp_path / "d.tsv", rows, delimiter="\t"),
+        write_jsonl(tmp_path / "d.jsonl", rows),
+        write_tweeteval(tmp_path / "te", {"train": rows}, names),
+    ]
+    pq.write_table(
+        pa.table({"text": [t for t, _ in rows], "label": [y for _, y in rows]}), tmp_path / "d.parquet"
+    )
+    paths.append(tmp_path / "d.parquet")
+    for p in paths:
+        d = read_labelled(p)
+        assert d.names == tuple(names), p
+        assert d.texts == [t for t, _ in rows] and [names[i] for i in d.labels] == [y for _, y in rows], p
+        assert is_labelled(p)
+
+
+def test_integer_labels_take_a_mappings_names_and_order(tmp_path):
+    rows = [(t, {"anger": 2, "calm": 0, "joy": 1}[y]) for t, y in make_rows(12)]
+    write_csv(tmp_path / "d.csv", rows, header=("tweet", "class"))
+    (tmp_path / "map.json").write_text(json.dumps({"0": "calm", "1": "joy", "2": "anger"}))
+    d = read_labelled(tmp_path / "d.csv", mapping=tmp_path / "map.json")
+    assert d.names == ("calm", "joy", "anger")  # columns found by name, order as mapped
+    no_map = read_labelled(tmp_path / "d.csv")
+    assert no_map.names == ("0", "1", "2")  # numeric order, not "0", "1", "10"
+
+
+def test_bad_rows_are_reported_with_their_line_and_duplicates_counted(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text(
+        'text,label\n"i love it",joy\n"ragged",joy,extra\n"",anger\n"multi\nline hate",anger\n'
+        '"no label",\n"i love it",joy\n"i love it",anger\n"calm smile",calm\n'
+    )
+    d = read_labelled(p)
+    assert [(x.line, x.kind) for x in d.problems] == [(3, "columns"), (4, "empty"), (7, "label")]
+    assert d.lines.tolist() == [2, 5, 8, 9, 10] and d.texts[1] == "multi\nline hate"
+    s = d.summary()
+    assert (s["duplicates"], s["conflicting_texts"]) == (1, 1)
+    assert d.deduplicated().texts == ["multi\nline hate", "calm smile"]  # the conflicting text goes
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("tweet,sentiment_score\nhi,1\n", "no label column (looked for label"),
+        ("text,label\nhi,joy\nho,joy\n", "one class only ('joy'"),
+        ("", "no usable rows (the file is empty)"),
+        ("text,label\n", "no usable rows"),
+    ],
+)
+def test_a_file_a_model_cannot_learn_from_is_one_clear_error(tmp_path, content, needle):
+    p = tmp_path / "d.csv"
+    p.write_text(content)
+    with pytest.raises(DataError) as e:
+        read_labelled(p).check_trainable()
+    assert needle in str(e.value)
+
+
+def test_a_test_label_unseen_in_training_is_named(tmp_path):
+    write_csv(tmp_path / "t.csv", [("hi", "joy"), ("ho", "surprise")])
+    with pytest.raises(DataError, match="'surprise'.*it knows anger, calm, joy"):
+        read_labelled(tmp_path / "t.csv", names=("anger", "calm", "joy"))
+
+
+def test_sentiment140_files_are_not_mistaken_for_labelled_data(tmp_path):
+    assert not is_labelled(write_six_col(tmp_path / "s140.csv", make_tweets(5)))
+    with pytest.raises(InputError, match="unknown file type"):
+        read_labelled(write_csv(tmp_path / "d.xlsx", make_rows(3)))
+
+
+# --- the CLI on a user's label set -----------------------------------------------------------
+
+
+def cli(command: str, *texts, ok=True):
+    """``tinysent COMMAND`` (split on spaces: the tests' paths have none), then ``texts`` whole."""
+    args = [*command.split(), *texts]
+    r = subprocess.run(
+        [sys.executable, "-m", "tinysent.apps.cli", *args], capture_output=True, text=True, timeout=600
+    )
+    if ok:
+        assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    """A 3-label task in three formats, a tiny base, and a model trained on the CSV with string labels."""
+    root = tmp_path_factory.mktemp("task")
+    base = make_tiny_base(root / "base", dropout=0.0)
+    train = write_csv(root / "train.csv", make_rows(900, seed=1))
+    test = write_jsonl(root / "test.jsonl", make_rows(90, seed=2))
+    model = root / "model"
+    cli(
+        f"train --base {base} --train-data {train} --out {model} --epochs 4 --batch-size 16 --lr 1e-3 "
+        "--eval-every 50 --max-val none --patience none"
+    )
+    return {"root": root, "base": base, "train": train, "test": test, "model": model}
+
+
+def test_a_model_trained_on_string_labels_answers_with_them(task):
+    meta = json.loads((task["model"] / "tinysent.json").read_text())
+    assert meta["labels"] == ["anger", "calm", "joy"] and meta["config"]["metric"] == "macro_f1"
+    assert meta["metrics"]["validation"]["val_score"] > 0.9  # separable fixture: macro-F1 on validation
+    config = json.loads((task["model"] / "config.json").read_text())
+    assert config["id2label"] == {"0": "anger", "1": "calm", "2": "joy"}
+    out = cli(f"predict --model {task['model']}", "i hate this day", "the smile at home")
+    recs = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [r["label"] for r in recs] == ["anger", "calm"] and set(recs[0]) >= {"anger", "calm", "joy"}
+    from transformers import pipeline
+
+    assert pipeline("text-classification", model=str(task["model"]))("i love it")[0]["label"] == "joy"
+
+
+def test_evaluate_and_report_on_a_jsonl_test_file(task, tmp_path):
+    out = cli(f"evaluate --model {task['model']} --test-data {task['test']} --out {tmp_path / 'ev'}")
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert m["n"] == 90 and m["metric"] == "macro_f1" and m["score"] > 0.9
+    assert m["score_ci95"][0] <= m["score"] <= m["score_ci95"][1]
+    assert (
+        set(m["per_class"]) == {"anger", "calm", "joy"}
+        and (tmp_path / "ev" / "confusion_matrix.png").exists()
+    )
+    assert '"score"' in out.stdout
+    cli(
+        f"report --model {task['model']} --test-data {task['test']} --train-data {task['train']} "
+        f"--out {tmp_path / 'rep'}"
+    )
+    r = json.loads((tmp_path / "rep" / "report.json").read_text())
+    systems = {s["system"]: s for s in r["systems"]}
+    assert set(systems) == {"tinysent: model", "TF-IDF uni+bigram logistic regression", "majority class"}
+    assert systems["majority class"]["score"] < 0.4 < systems["tinysent: model"]["score"]
+    assert "p_value" in systems["tinysent: model"]["mcnemar"]["majority class"]
+
+
+def test_a_two_label_task_gets_a_threshold_and_f1_of_a_named_class(task, tmp_path):
+    rows = make_rows(400, seed=3, labels=("calm", "joy"))
+    train = write_tweeteval(tmp_path / "te", {"train": rows[:300], "val": rows[300:]}, ["calm", "joy"])
+    out = tmp_path / "m2"
+    cli(
+        f"train --base {task['base']} --train-data {train} --out {out} --epochs 3 --batch-size 16 --lr 3e-3 "
+        "--eval-every 20 --metric f1:joy --class-weights"
+    )
+    meta = json.loads((out / "tinysent.json").read_text())
+    v = meta["metrics"]["validation"]
+    assert meta["labels"] == ["calm", "joy"] and v["val_n"] == 100 and v["val_metric"] == "f1:joy"
+    assert 0 < meta["threshold"] < 1 and meta["threshold"] == v["threshold"]
+    assert v["val_score_at_threshold"] >= v["val_score"]
+    r = cli(f"predict --model {out} --binary", "i love it", ok=False)
+    assert r.returncode != 0 and "labels are calm, joy" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_distil_a_users_task_into_a_student(task, tmp_path):
+    unl = tmp_path / "unlabelled.txt"
+    unl.write_text("".join(t + "\n" for t, _ in make_rows(60, seed=9)))
+    student = tmp_path / "student"
+    cli(
+        f"distill --teacher {task['model']} --student {task['base']} --train-data {task['train']} "
+        f"--unlabelled {unl} --out {student} --stage2-epochs 4 --stage2-lr 3e-3 --hard-label-weight 0.5 --eval-every 20 "
+        "--batch-size 16 --quiet"
+    )
+    meta = json.loads((student / "tinysent.json").read_text())
+    assert meta["labels"] == ["anger", "calm", "joy"] and meta["method"] == "distill"
+    assert meta["train_rows"] == 810 + 60 and meta["metrics"]["validation"]["val_score"] > 0.9
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda d: write_csv(d / "x.csv", make_rows(20), header=("body", "label")), "no text column"),
+        (lambda d: write_csv(d / "x.csv", [(t, "joy") for t, _ in make_rows(20)]), "one class only"),
+        (lambda d: write_csv(d / "x.csv", [], header=("text", "label")), "no usable rows"),
+    ],
+)
+def test_bad_training_data_is_one_line_and_writes_nothing(task, tmp_path, make, needle):
+    data = make(tmp_path)
+    out = tmp_path / "never"
+    r = cli(f"train --base {task['base']} --train-data {data} --out {out}", ok=False)
+    assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_an_unseen_test_label_is_refused_by_evaluate(task, tmp_path):
+    bad = write_jsonl(tmp_path / "t.jsonl", [*make_rows(5), ("what a surprise", "surprise")])
+    r = cli(f"evaluate --model {task['model']} --test-data {bad} --out {tmp_path / 'ev'}", ok=False)
+    assert r.returncode != 0 and "'surprise'" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "ev").exists()
+
+
+def test_the_service_answers_with_the_users_labels(task):
+    import asyncio
+
+    import httpx
+
+    from tinysent.apps.serve import create_app
+
+    asgi, app = create_app(str(task["model"]))
+
+    async def go():
+        async with app.router.lifespan_context(app):
+            await app.state.loading
+            transport = httpx.ASGITransport(app=asgi)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                ok = await c.post("/v1/predict", json={"texts": ["i hate this", "i love this"]})
+                bad = await c.post("/v1/predict", json={"texts": ["x"], "binary": True})
+                ready = await c.get("/readyz")
+                return ok, bad, ready
+
+    ok, bad, ready = asyncio.run(go())
+    assert ok.status_code == 200, ok.text
+    preds = ok.json()["predictions"]
+    assert [p["label"] for p in preds] == ["anger", "joy"] and set(preds[0]) == {
+        "label",
+        "anger",
+        "calm",
+        "joy",
+    }
+    assert bad.status_code == 422 and "labels are anger, calm, joy" in bad.json()["error"]
+    assert ready.json()["labels"] == ["anger", "calm", "joy"]
+    assert np.isclose(sum(preds[0][k] for k in ("anger", "calm", "joy")), 1, atol=1e-4)
