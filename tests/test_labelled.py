@@ -218,8 +218,8 @@ def test_distil_a_users_task_into_a_student(task, tmp_path):
     student = tmp_path / "student"
     cli(
         f"distill --teacher {task['model']} --student {task['base']} --train-data {task['train']} "
-        f"--unlabelled {unl} --out {student} --stage2-epochs 4 --stage2-lr 3e-3 --hard-label-weight 0.5 --eval-every 20 "
-        "--batch-size 16 --quiet"
+        f"--unlabelled {unl} --out {student} --stage2-epochs 4 --stage2-lr 3e-3 --hard-label-weight 0.5 "
+        "--eval-every 20 --batch-size 16 --quiet"
     )
     meta = json.loads((student / "tinysent.json").read_text())
     assert meta["labels"] == ["anger", "calm", "joy"] and meta["method"] == "distill"
@@ -280,3 +280,19 @@ def test_the_service_answers_with_the_users_labels(task):
     assert bad.status_code == 422 and "labels are anger, calm, joy" in bad.json()["error"]
     assert ready.json()["labels"] == ["anger", "calm", "joy"]
     assert np.isclose(sum(preds[0][k] for k in ("anger", "calm", "joy")), 1, atol=1e-4)
+
+
+def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):
+    out = tmp_path / "curve"
+    cli(
+        f"curve --base {task['base']} --train-data {task['train']} --test-data {task['test']} --out {out} "
+        "--sizes 60,all --epochs 4 --batch-size 16 --lr 1e-3 --eval-every 50 --quiet"
+    )
+    res = json.loads((out / "curve.json").read_text())
+    assert [p["size"] for p in res["points"]] == [
+        60,
+        810,
+    ]  # no size 0: the tiny base has no head for these labels
+    assert all(set(p) >= {"model", "tfidf_lr"} for p in res["points"]) and res["n_test"] == 90
+    assert res["points"][-1]["model"]["score"] > 0.9 and (out / "curve.png").exists()
+    assert (out / "n-60" / "tinysent.json").exists() and "TF-IDF LR" in (out / "curve.md").read_text()

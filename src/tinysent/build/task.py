@@ -54,9 +54,10 @@ def read_task(cfg) -> tuple[Labelled, Labelled | None]:
     return train, val
 
 
-def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
-    """Read, deduplicate, split (stratified, seeded) when no validation rows are given, subsample,
-    normalise and tokenise a labelled task."""
+def split_task(cfg) -> tuple[Labelled, Labelled, dict]:
+    """(training rows, validation rows, stats) as a run on ``cfg`` learns from them: read,
+    deduplicated, split (stratified, seeded) when no validation rows are given, subsampled to
+    ``cfg.max_train`` / ``cfg.max_val``. The learning curve's baselines read the same rows."""
     train, val = read_task(cfg)
     if cfg.metric.startswith("f1:") and cfg.metric[3:] not in train.names:
         raise DataError(f"--metric {cfg.metric}: no class {cfg.metric[3:]!r} in {', '.join(train.names)}")
@@ -79,6 +80,12 @@ def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
         train = train.subset(D.stratified_sample(train.labels, cfg.max_train, cfg.seed))
     if cfg.max_val and cfg.max_val < len(val):
         val = val.subset(D.stratified_sample(val.labels, cfg.max_val, cfg.seed))
+    return train, val, stats
+
+
+def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
+    """:func:`split_task`, then normalised and tokenised."""
+    train, val, stats = split_task(cfg)
     train_texts, val_texts = normalizer.many(train.texts), normalizer.many(val.texts)
     lengths = np.array([len(x) for x in encode(train_texts, tokenizer, None)])
     max_length = cfg.max_length or choose_max_length(lengths)[0]

@@ -17,6 +17,7 @@ import sys
 from tinysent import __version__
 from tinysent.apps.cli import (
     calibrate,
+    curve,
     data,
     distill,
     evaluate,
@@ -39,6 +40,7 @@ COMMANDS = {
     "export": export,
     "predict": predict,
     "report": report,
+    "curve": curve,
     "calibrate": calibrate,
     "serve": serve,
     "pack": pack,

@@ -13,11 +13,17 @@ from tinysent.build.config import option
 class DataCheckOptions:
     paths: list[str] = option(
         None,
-        "files or folders to check: Sentiment140 (CSV, .gz, .xz, the official zip), SemEval Task 4A (.tsv "
-        "or its folder), TweetEval sentiment (its folder)",
+        "files or folders to check: Sentiment140 (CSV, .gz, .xz, the official zip), SemEval Task 4A "
+        "(*-A.tsv or its folder), TweetEval (a folder), your own labelled tweets (CSV/TSV with a header, "
+        "JSONL, Parquet)",
         cli="positional",
     )
     strict: bool = option(False, "stop at the first malformed row")
+    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
+    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
+    label_mapping: str | None = option(
+        None, "labelled data: label ids to names ('id<TAB>name' lines or JSON)", metavar="FILE"
+    )
     compact: bool = option(False, "one line of JSON per file")
 
 
@@ -37,12 +43,29 @@ class DataSampleOptions:
 
 
 def check(args) -> int:
+    from tinysent.build.labelled import SPLITS, is_labelled, read_labelled, sentiment_folder
     from tinysent.build.semeval import corpora
     from tinysent.build.sentiment140 import summary
     from tinysent.core.errors import DataError
 
     rc = 0
+    indent = None if args.compact else 2
     for path in args.paths:
+        if is_labelled(path) and not sentiment_folder(path) and not str(path).endswith("-A.tsv"):
+            # your own labelled tweets: per file (or TweetEval split), labels, rejected rows, duplicates
+            splits = (
+                [s for s in SPLITS if (Path(path) / f"{s}_text.txt").exists()]
+                if Path(path).is_dir()
+                else ["train"]
+            )
+            for split in splits:
+                try:
+                    d = read_labelled(path, split, args.text_column, args.label_column, args.label_mapping)
+                    out = d.summary()
+                except DataError as e:
+                    out, rc = {"file": str(path), "error": str(e)}, 1
+                print(json.dumps(out, indent=indent), flush=True)
+            continue
         for _, read in corpora(Path(path), args.strict):
             try:
                 corpus = read()
@@ -50,7 +73,7 @@ def check(args) -> int:
                 print(json.dumps({"file": str(path), "error": str(e)}), flush=True)
                 rc = 1
                 continue
-            print(json.dumps(summary(corpus), indent=None if args.compact else 2), flush=True)
+            print(json.dumps(summary(corpus), indent=indent), flush=True)
     return rc
 
 

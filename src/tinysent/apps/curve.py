@@ -1,0 +1,109 @@
+"""A learning curve for your own labelled tweets: the task's metric at several training sizes, each
+a model fine-tuned on that many rows (stratified, seeded) and TF-IDF LR trained on the same rows,
+scored on the same held-out tweets; size 0 is the base model as it is, when it already answers the
+task's labels (the shipped model on negative / neutral / positive). It tells a user how many labels
+are worth collecting."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+
+def learning_curve(
+    cfg, test_data, out, sizes: list[int | None], split: str = "test", progress: bool = False
+) -> dict:
+    """``cfg``: the :class:`~tinysent.build.config.TrainConfig` of every point (its ``max_train`` set
+    per size; ``None`` in ``sizes`` = all rows); each model goes to OUT/n-SIZE. Writes curve.json,
+    curve.md and curve.png to ``out``."""
+    from tinysent.apps.report.baselines import TfidfLogReg3
+    from tinysent.build.finetune import train
+    from tinysent.build.labelled import read_labelled
+    from tinysent.build.models import resolve_base
+    from tinysent.build.task import split_task
+    from tinysent.core.meta import ModelMeta
+    from tinysent.core.metrics import bootstrap_ci, task_score
+    from tinysent.runtime.predictor import load
+
+    out = Path(out)
+    columns = dict(text_column=cfg.text_column, label_column=cfg.label_column, mapping=cfg.label_mapping)
+    full, _, _ = split_task(replace(cfg, max_train=None))
+    names = full.names
+    test = read_labelled(test_data, split, names=names, **columns)
+
+    def scored(pred) -> dict:
+        return {
+            "score": task_score(cfg.metric, test.labels, pred, names),
+            "score_ci95": bootstrap_ci(cfg.metric, test.labels, pred, names),
+        }
+
+    def model_pred(folder) -> np.ndarray:
+        p = load(folder)
+        index = {n: i for i, n in enumerate(p.meta.labels)}
+        probs, _ = p.proba(test.texts)
+        return np.array([index[x] for x in p.labels.labels(probs)])
+
+    points = []
+    base = resolve_base(cfg.base_model)
+    if (base / "tinysent.json").exists() and tuple(ModelMeta.load(base).labels) == tuple(names):
+        points.append({"size": 0, "model": scored(model_pred(base))})
+    for size in sizes:
+        n = min(size or len(full), len(full))
+        one = replace(cfg, max_train=n if n < len(full) else None, out=str(out / f"n-{n}"))
+        rows, _, _ = split_task(one)
+        summary = train(one, progress=progress)
+        tfidf = TfidfLogReg3().fit(rows.texts, rows.labels).predict(test.texts)
+        points.append(
+            {
+                "size": len(rows),
+                "model": scored(model_pred(one.out)),
+                "tfidf_lr": scored(np.asarray(tfidf, dtype=int)),
+                "validation": summary["best"].get("val_score"),
+            }
+        )
+    result = {
+        "train": str(cfg.train_data),
+        "test": test.source,
+        "n_test": len(test),
+        "metric": cfg.metric,
+        "base": cfg.base_model,
+        "epochs": cfg.epochs,
+        "points": points,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "curve.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = [f"| training rows | model {cfg.metric} (95 % CI) | TF-IDF LR |", "|---|---|---|"]
+    for pt in points:
+        m, t = pt["model"], pt.get("tfidf_lr")
+        tf = f"{t['score']:.3f} ({t['score_ci95'][0]:.3f}–{t['score_ci95'][1]:.3f})" if t else "–"
+        lo, hi = m["score_ci95"]
+        md.append(f"| {pt['size']:,} | **{m['score']:.3f}** ({lo:.3f}–{hi:.3f}) | {tf} |")
+    (out / "curve.md").write_text("\n".join(md) + "\n")
+    plot_curve(result, out / "curve.png")
+    return result
+
+
+def plot_curve(result: dict, path: Path) -> None:
+    from tinysent.apps.plots import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for key, label in (("model", f"fine-tuned from {result['base']}"), ("tfidf_lr", "TF-IDF LR")):
+        pts = [p for p in result["points"] if key in p]
+        x = [max(p["size"], 1) for p in pts]
+        y = [p[key]["score"] for p in pts]
+        lo = [p[key]["score_ci95"][0] for p in pts]
+        hi = [p[key]["score_ci95"][1] for p in pts]
+        ax.plot(x, y, marker="o", label=label)
+        ax.fill_between(x, lo, hi, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("training tweets (0 plotted at 1: the base model as it is)")
+    ax.set_ylabel(result["metric"])
+    ax.set_title(f"{Path(result['test']).name}: n = {result['n_test']}", fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
