@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from tinysent.build.config import DataConfig, LoopSettings, config_from_dict, option
 from tinysent.core.errors import InputError
 
+STAGES = ("stage0", "stage1", "stage2")
+
 
 @dataclass
 class DistillConfig(LoopSettings, DataConfig):
@@ -91,6 +93,15 @@ class DistillConfig(LoopSettings, DataConfig):
             raise InputError(
                 "3-class distillation is prediction-layer only: pass --stage0-epochs 0 --stage1-epochs 0"
             )
+
+    def stage_loop(self, stage: str):
+        """The loop's settings for one stage (its epochs, learning rate, budget and batch-order seed)."""
+        from tinysent.build.loop import LoopConfig
+
+        k = STAGES.index(stage)
+        budget = None if self.stage_budgets is None else self.stage_budgets[k]
+        epochs, lr = getattr(self, f"{stage}_epochs"), getattr(self, f"{stage}_lr")
+        return LoopConfig.take(self, epochs=epochs, lr=lr, time_budget=budget, seed=self.seed + k)
 
     @classmethod
     def from_dict(cls, d: dict) -> DistillConfig:

@@ -20,13 +20,12 @@ from tinysent.build import checkpoint
 from tinysent.build import sentiment140 as D
 from tinysent.build.batching import make_loader
 from tinysent.build.config import TrainConfig, git_commit
-from tinysent.build.distill.config import DistillConfig
+from tinysent.build.distill.config import STAGES, DistillConfig
 from tinysent.build.distill.losses import Intermediate, Prediction, Projections, uniform_layer_map
 from tinysent.build.distill.students import make_student, pruned_student
 from tinysent.build.loop import (
     LOG_FILE,
     JsonlLog,
-    LoopConfig,
     evaluate_loader,
     fit,
     make_accelerator,
@@ -41,7 +40,6 @@ from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode
 
 log = logging.getLogger(__name__)
-STAGES = ("stage0", "stage1", "stage2")
 
 
 def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc, out: Path) -> np.ndarray:
@@ -58,14 +56,6 @@ def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc,
         out.mkdir(parents=True, exist_ok=True)
         np.save(path, logits, allow_pickle=False)
     return logits
-
-
-def stage_loop(cfg: DistillConfig, stage: str) -> LoopConfig:
-    """The loop's settings for one stage (its epochs, learning rate, budget and batch-order seed)."""
-    k = STAGES.index(stage)
-    budget = None if cfg.stage_budgets is None else cfg.stage_budgets[k]
-    epochs, lr = getattr(cfg, f"{stage}_epochs"), getattr(cfg, f"{stage}_lr")
-    return LoopConfig.take(cfg, epochs=epochs, lr=lr, time_budget=budget, seed=cfg.seed + k)
 
 
 def require_model_folder(path: str | Path, role: str) -> Path:
@@ -165,7 +155,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             objective,
             ids,
             labels,
-            stage_loop(cfg, "stage0"),
+            cfg.stage_loop("stage0"),
             acc,
             stage="stage0",
             resume=ck == "stage0",
@@ -180,7 +170,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             objective,
             ids,
             labels,
-            stage_loop(cfg, "stage1"),
+            cfg.stage_loop("stage1"),
             acc,
             stage="stage1",
             val_loader=val_loader,
@@ -221,7 +211,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             objective,
             ids,
             labels,
-            stage_loop(cfg, "stage2"),
+            cfg.stage_loop("stage2"),
             acc,
             stage="stage2",
             val_loader=val_loader,
@@ -303,7 +293,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         objective,
         prep.ids,
         prep.labels,
-        stage_loop(cfg, "stage2"),
+        cfg.stage_loop("stage2"),
         acc,
         stage="stage2",
         out=out,

@@ -49,7 +49,6 @@ def distill_task(cfg, progress: bool = True) -> dict:
     ``cfg.metric`` over the validation rows; a two-label student gets its threshold there too."""
     from accelerate.utils import set_seed
 
-    from tinysent.build.distill.stages import stage_loop
     from tinysent.build.models import count_parameters, load_classifier, load_tokenizer, resolve_base
     from tinysent.build.task import best_threshold, make_task_evaluator, prepare_task
     from tinysent.core.numerics import softmax
@@ -112,7 +111,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
         Prediction(targets, cfg.temperature, cfg.hard_label_weight),
         ids,
         hard,
-        stage_loop(cfg, "stage2"),
+        cfg.stage_loop("stage2"),
         acc,
         stage="stage2",
         out=out,
