@@ -210,6 +210,14 @@ def test_a_two_label_task_gets_a_threshold_and_f1_of_a_named_class(task, tmp_pat
     assert v["val_score_at_threshold"] >= v["val_score"]
     r = cli(f"predict --model {out} --binary", "i love it", ok=False)
     assert r.returncode != 0 and "labels are calm, joy" in r.stderr and "Traceback" not in r.stderr
+    student = tmp_path / "s2"  # its student chooses its own threshold the same way
+    cli(
+        f"distill --teacher {out} --student {task['base']} --train-data {train} --out {student} "
+        "--stage2-epochs 2 --stage2-lr 3e-3 --hard-label-weight 0.5 --eval-every 20 --batch-size 16 "
+        "--metric f1:joy --quiet"
+    )
+    s_meta = json.loads((student / "tinysent.json").read_text())
+    assert s_meta["threshold"] == s_meta["metrics"]["validation"]["threshold"] and 0 < s_meta["threshold"] < 1
 
 
 def test_distil_a_users_task_into_a_student(task, tmp_path):

@@ -94,12 +94,9 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
 
     def on_best(model, best: dict) -> None:
         if cfg.labelled and len(labels) == 2:  # a two-label task decides by a threshold: its metric's best
-            from tinysent.build.task import best_threshold
-            from tinysent.core.numerics import softmax
+            from tinysent.build.task import with_threshold
 
-            p = softmax(evaluator.last_logits)[:, 1]
-            meta.threshold, score = best_threshold(p, prep.val_labels, cfg.metric, labels)
-            best = {**best, "threshold": meta.threshold, "val_score_at_threshold": score}
+            best = with_threshold(meta, best, evaluator, prep, cfg.metric)
         meta.metrics = {"validation": best}
         save_model(model, tokenizer, out, meta, acc)
 

@@ -156,6 +156,16 @@ def best_threshold(p: np.ndarray, y: np.ndarray, metric: str, names) -> tuple[fl
     return best
 
 
+def with_threshold(meta, best: dict, evaluator, data: TaskData, metric: str) -> dict:
+    """A two-label task's threshold for ``metric``, chosen on the validation logits the evaluator just
+    computed (the best checkpoint's), set on ``meta``; returns ``best`` with it and its score."""
+    from tinysent.core.numerics import softmax
+
+    p = softmax(evaluator.last_logits)[:, 1]
+    meta.threshold, score = best_threshold(p, data.val_labels, metric, data.names)
+    return {**best, "threshold": meta.threshold, "val_score_at_threshold": score}
+
+
 def make_task_evaluator(data: TaskData, metric: str, batch_size: int = 256):
     """Validation for a labelled task: ``val_score`` = ``metric`` of the argmax (what the loop
     selects on), accuracy, loss."""

@@ -50,8 +50,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
     from accelerate.utils import set_seed
 
     from tinysent.build.models import count_parameters, load_classifier, load_tokenizer, resolve_base
-    from tinysent.build.task import best_threshold, make_task_evaluator, prepare_task
-    from tinysent.core.numerics import softmax
+    from tinysent.build.task import make_task_evaluator, prepare_task, with_threshold
 
     student_name = cfg.student if cfg.student != "tinybert-4l" else "shipped"
     if not isinstance(student_name, str) or student_name.startswith(("prune:", "layers:")):
@@ -95,10 +94,8 @@ def distill_task(cfg, progress: bool = True) -> dict:
     evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
 
     def on_best(model, best: dict) -> None:
-        if len(labels) == 2:
-            p = softmax(evaluator.last_logits)[:, 1]
-            meta.threshold, score = best_threshold(p, prep.val_labels, cfg.metric, labels)
-            best = {**best, "threshold": meta.threshold, "val_score_at_threshold": score}
+        if len(labels) == 2:  # as fine-tuning does: the threshold chosen on validation
+            best = with_threshold(meta, best, evaluator, prep, cfg.metric)
         meta.metrics = {"validation": best}
         save_model(model, tokenizer, out, meta, acc)
 
