@@ -119,6 +119,16 @@ def test_a_file_a_model_cannot_learn_from_is_one_clear_error(tmp_path, content, 
     assert needle in str(e.value)
 
 
+def test_a_file_that_is_not_utf8_says_so(tmp_path):
+    p = tmp_path / "d.tsv"
+    p.write_bytes("text\tlabel\nhi\tjoy\n".encode("utf-16"))
+    with pytest.raises(DataError, match="not UTF-8 text: save the file as UTF-8"):
+        read_labelled(p)
+    csv16 = tmp_path / "d.csv"
+    csv16.write_bytes("text,label\nhi,joy\n".encode("utf-16"))
+    assert not is_labelled(csv16)  # left to Sentiment140's reader, which names UTF-16
+
+
 def test_a_test_label_unseen_in_training_is_named(tmp_path):
     write_csv(tmp_path / "t.csv", [("hi", "joy"), ("ho", "surprise")])
     with pytest.raises(DataError, match="'surprise'.*it knows anger, calm, joy"):

@@ -174,9 +174,14 @@ def is_labelled(path: str | os.PathLike | None) -> bool:
         return True
     if suffix != ".csv" or not p.is_file():
         return False
-    with open(p, encoding="utf-8", errors="replace", newline="") as f:
-        first = next(csv.reader(io.StringIO(f.readline())), [])
-    return bool(first) and not first[0].strip().lstrip("-").isdigit()
+    with open(p, "rb") as f:
+        head = f.readline(1 << 16)
+    try:  # not UTF-8 (a UTF-16 export, Latin-1): Sentiment140's reader names the encoding problem
+        line = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    first = next(csv.reader(io.StringIO(line)), [])
+    return bool(first) and "\x00" not in line and not first[0].strip().lstrip("-").isdigit()
 
 
 def sentiment_folder(path: str | os.PathLike) -> bool:
@@ -218,6 +223,10 @@ def _rows_delimited(path: Path, delimiter: str, text_col, label_col):
         except StopIteration:
             return rows, problems, None
         header = [h.strip().lstrip("\ufeff") for h in header]
+        try:
+            "".join(header).encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes, kept as surrogates: a UTF-16 or Latin-1 file
+            raise DataError(f"{path}: the header row is not UTF-8 text: save the file as UTF-8") from None
         tcol = _pick(header, text_col, TEXT_COLUMNS, "text", "--text-column", path)
         lcol = _pick(header, label_col, LABEL_COLUMNS, "label", "--label-column", path)
         ti, li = header.index(tcol), header.index(lcol)
