@@ -179,6 +179,13 @@ def test_a_model_trained_on_string_labels_answers_with_them(task):
     out = cli(f"predict --model {task['model']}", "i hate this day", "the smile at home")
     recs = [json.loads(x) for x in out.stdout.splitlines()]
     assert [r["label"] for r in recs] == ["anger", "calm"] and set(recs[0]) >= {"anger", "calm", "joy"}
+    out = cli(f"predict --model {task['model']} --format csv", "i hate this day")
+    assert out.stdout.splitlines()[0] == "text,label,anger,calm,joy"  # every label's probability
+    table = task["root"] / "scored.csv"
+    cli(f"predict --model {task['model']} --input {task['test']} --output {table} --quiet")
+    rows = list(csv.DictReader(table.open()))
+    assert list(rows[0]) == ["id", "line", "label", "anger", "calm", "joy", "error"] and len(rows) == 90
+    assert all(abs(sum(float(r[k]) for k in ("anger", "calm", "joy")) - 1) < 1e-4 for r in rows)
     from transformers import pipeline
 
     assert pipeline("text-classification", model=str(task["model"]))("i love it")[0]["label"] == "joy"

@@ -76,11 +76,13 @@ class _Writer:
     chunk (a failed run keeps its partial file, which ``--resume`` continues); Parquet is written a
     row group per chunk and is only readable once its footer is written (a failed run deletes it)."""
 
-    FIELDS = ("id", "line", "label", "positive", "error")
-    FIELDS3 = ("id", "line", "label", "negative", "neutral", "positive", "error")  # 3-class models
+    @staticmethod
+    def fields_of(columns: tuple[str, ...]) -> tuple[str, ...]:
+        """An output's columns around the probability ``columns`` (:meth:`LabelModel.columns`)."""
+        return ("id", "line", "label", *columns, "error")
 
-    def __init__(self, path: Path, append: bool, three_class: bool = False, int_ids: bool = True):
-        self.fields = self.FIELDS3 if three_class else self.FIELDS
+    def __init__(self, path: Path, append: bool, columns: tuple[str, ...], int_ids: bool = True):
+        self.fields = self.fields_of(columns)
         self.path, self.partial = path, partial_path(path)
         self.fmt = output_format(path)
         self.rows: list[dict] = []
@@ -89,7 +91,7 @@ class _Writer:
 
             self.pq = pyarrow_parquet()
             kinds = {"id": pa.int64() if int_ids else pa.string(), "line": pa.int64(), "label": pa.string()}
-            kinds |= {"error": pa.string()} | {k: pa.float64() for k in ("negative", "neutral", "positive")}
+            kinds |= {"error": pa.string()} | {k: pa.float64() for k in columns}
             self.schema = pa.schema([(k, kinds[k]) for k in self.fields])
             self.int_ids = int_ids
             self.f = self.pq.ParquetWriter(self.partial, self.schema)
@@ -267,8 +269,8 @@ def score_file(
     progress: bool = True,
     binary: bool = False,
 ) -> dict:
-    """Score ``input`` into ``output`` (.csv or .jsonl) chunk by chunk; returns counts. A 3-class
-    model writes all three probabilities (``binary``: its negative / positive answer instead). A run
+    """Score ``input`` into ``output`` (.csv or .jsonl) chunk by chunk; returns counts. A model writes
+    every label's probability (a negative/positive answer, or ``binary``: P(positive) alone). A run
     holds a lock on its partial file (a second run into the same output is refused) and records what
     its rows depend on beside it, which ``resume`` must match (:func:`run_record`)."""
     from tqdm.auto import tqdm
@@ -291,16 +293,16 @@ def score_file(
         )
     records = read_records(input, column, id_column)
     first = next(records, None)  # opens and checks the input (columns) before any output is touched
-    three_class = predictor.three_class and not binary
+    columns = predictor.labels.columns(binary)
     record = run_record(predictor, input, column, id_column, neutral_band, binary)
-    with _claim(output, record, resume, _Writer.FIELDS3 if three_class else _Writer.FIELDS):
+    with _claim(output, record, resume, _Writer.fields_of(columns)):
         if resume and partial_path(output).stat().st_size == 0 and output.exists():
             shutil.copyfile(output, partial_path(output))  # a finished output (or one from before .partial)
         done = _count_done(partial_path(output), fmt) if resume else 0
         writer = _Writer(
             output,
             append=resume,
-            three_class=three_class,
+            columns=columns,
             int_ids=id_column is None or _integer_column(input, id_column),
         )
         total = _count_rows(input)

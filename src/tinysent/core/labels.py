@@ -160,6 +160,11 @@ class LabelModel:
             return threshold_labels(self.positive_share(probs), self.binary_threshold, band, names)
         return [self.names[i] for i in np.argmax(probs, axis=1)]
 
+    def columns(self, binary: bool = False) -> tuple[str, ...]:
+        """The probability columns of a table of its records (CSV, Parquet): P(positive) alone for the
+        negative/positive answer (a [negative, positive] model, or ``binary``), else every label's."""
+        return (POSITIVE,) if binary or self.names == SENTIMENT2 else self.names
+
     def records(self, probs: np.ndarray, binary: bool = False, band=None) -> list[dict]:
         """One record per row: the label, then the probabilities (6 decimals): every label's, or for
         the binary answer and a [negative, positive] model, positive then negative."""

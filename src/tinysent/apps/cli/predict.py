@@ -127,10 +127,11 @@ def run(args) -> int:
     records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band, binary=args.binary)
     out = sys.stdout
     if args.format == "csv":
+        columns = predictor.labels.columns(args.binary)
         w = csv.writer(out)
-        w.writerow(["text", "label", "positive"])
+        w.writerow(["text", "label", *columns])
         for t, r in zip(texts, records):
-            w.writerow([t, r["label"], f"{r['positive']:.6f}"])
+            w.writerow([t, r["label"], *(f"{r[c]:.6f}" for c in columns)])
     else:
         for t, r in zip(texts, records):
             out.write(json.dumps({"text": t, **r}, ensure_ascii=False) + "\n")
