@@ -29,10 +29,9 @@ def learning_curve(
     from tinysent.runtime.predictor import load
 
     out = Path(out)
-    columns = dict(text_column=cfg.text_column, label_column=cfg.label_column, mapping=cfg.label_mapping)
     full, _, _ = split_task(replace(cfg, max_train=None))
     names = full.names
-    test = read_labelled(test_data, split, names=names, **columns)
+    test = read_labelled(test_data, split, names=names, **cfg.read_options)
 
     def scored(pred) -> dict:
         return {

@@ -75,7 +75,26 @@ def tweeteval_data_option():
 
 
 @dataclass
-class DataConfig:
+class ColumnsConfig:
+    """How a labelled file's texts and labels are found (:mod:`tinysent.build.labelled`): declared once
+    for every command that reads one (train, distill, curve, evaluate, report, data check)."""
+
+    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
+    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
+    label_mapping: str | None = option(
+        None,
+        "labelled data: file mapping label ids to names ('id<TAB>name' lines or a JSON object)",
+        metavar="FILE",
+    )
+
+    @property
+    def read_options(self) -> dict:
+        """``read_labelled``'s keyword arguments."""
+        return dict(text_column=self.text_column, label_column=self.label_column, mapping=self.label_mapping)
+
+
+@dataclass
+class DataConfig(ColumnsConfig):
     """What a run learns from, and how it is split: declared once for training and distillation."""
 
     train_data: str | None = train_data_option()
@@ -102,13 +121,6 @@ class DataConfig:
         "labelled data: validation file (default: a TweetEval folder's val split, else --val-fraction of "
         "the training file)",
         metavar="PATH",
-    )
-    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
-    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
-    label_mapping: str | None = option(
-        None,
-        "labelled data: file mapping label ids to names ('id<TAB>name' lines or a JSON object)",
-        metavar="FILE",
     )
     metric: str = option(
         "macro_f1",

@@ -43,7 +43,7 @@ class TaskData:
 def read_task(cfg) -> tuple[Labelled, Labelled | None]:
     """(training rows, validation rows or None) as ``cfg`` names them: --val-data, else a TweetEval
     folder's val split, else None (split from the training rows)."""
-    kw = dict(text_column=cfg.text_column, label_column=cfg.label_column, mapping=cfg.label_mapping)
+    kw = cfg.read_options
     train = read_labelled(cfg.train_data, "train", **kw)
     train.check_trainable()
     val = None

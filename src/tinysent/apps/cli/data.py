@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.build.config import option
+from tinysent.apps.cli.options import options_of
+from tinysent.build.config import ColumnsConfig, option
 
 
 @dataclass
-class DataCheckOptions:
+class DataCheckOptions(ColumnsConfig):
     paths: list[str] = option(
         None,
         "files or folders to check: Sentiment140 (CSV, .gz, .xz, the official zip), SemEval Task 4A "
@@ -19,11 +20,6 @@ class DataCheckOptions:
         cli="positional",
     )
     strict: bool = option(False, "stop at the first malformed row")
-    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
-    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
-    label_mapping: str | None = option(
-        None, "labelled data: label ids to names ('id<TAB>name' lines or JSON)", metavar="FILE"
-    )
     compact: bool = option(False, "one line of JSON per file")
 
 
@@ -60,7 +56,7 @@ def check(args) -> int:
             )
             for split in splits:
                 try:
-                    d = read_labelled(path, split, args.text_column, args.label_column, args.label_mapping)
+                    d = read_labelled(path, split, **options_of(args, ColumnsConfig).read_options)
                     out = d.summary()
                 except DataError as e:
                     out, rc = {"file": str(path), "error": str(e)}, 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tinysent.apps.cli.options import BACKENDS, MODEL_HELP, model_or_shipped
-from tinysent.build.config import option
+from tinysent.apps.cli.options import BACKENDS, MODEL_HELP, model_or_shipped, options_of
+from tinysent.build.config import ColumnsConfig, option
 
 
 @dataclass
-class EvaluateOptions:
+class EvaluateOptions(ColumnsConfig):
     model: str | None = option(None, MODEL_HELP, metavar="DIR")
     test_data: str | None = option(
         None,
@@ -35,11 +35,6 @@ class EvaluateOptions:
         None,
         "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own selection "
         "metric, else macro_f1)",
-    )
-    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
-    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
-    label_mapping: str | None = option(
-        None, "labelled data: label ids to names ('id<TAB>name' lines or JSON)", metavar="FILE"
     )
 
 
@@ -72,9 +67,7 @@ def run(args) -> int:
         split=args.split,
         backend=args.backend,
         metric=args.metric,
-        columns=dict(
-            text_column=args.text_column, label_column=args.label_column, mapping=args.label_mapping
-        ),
+        columns=options_of(args, ColumnsConfig).read_options,
     )
     print(json.dumps({k: m[k] for k in SHOWN if k in m}, indent=2))
     return 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.apps.cli.options import model_or_shipped
-from tinysent.build.config import option
+from tinysent.apps.cli.options import model_or_shipped, options_of
+from tinysent.build.config import ColumnsConfig, option
 
 
 @dataclass
-class ReportOptions:
+class ReportOptions(ColumnsConfig):
     model: list[str] = option(
         None, "model folder (repeatable; default: the shipped model)", cli="append", metavar="DIR"
     )
@@ -30,11 +30,6 @@ class ReportOptions:
     metric: str | None = option(
         None, "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own)"
     )
-    text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
-    label_column: str | None = option(None, "labelled data: the label column (default: label, class, ...)")
-    label_mapping: str | None = option(
-        None, "labelled data: label ids to names ('id<TAB>name' lines or JSON)", metavar="FILE"
-    )
     baseline_max_train: int | None = option(None, "cap the baselines' training tweets (none: all)")
     out: str = option(
         None, "folder for report.html, report.md and report.json", cli="required", metavar="DIR"
@@ -50,7 +45,7 @@ def run(args) -> int:
     from tinysent.apps.report import report
 
     models = args.model or [str(model_or_shipped(None))]
-    columns = dict(text_column=args.text_column, label_column=args.label_column, mapping=args.label_mapping)
+    columns = options_of(args, ColumnsConfig).read_options
     s = report(
         models,
         args.test_data,
