@@ -41,9 +41,7 @@ def learning_curve(
 
     def model_pred(folder) -> np.ndarray:
         p = load(folder)
-        index = {n: i for i, n in enumerate(p.meta.labels)}
-        probs, _ = p.proba(test.texts)
-        return np.array([index[x] for x in p.labels.labels(probs)])
+        return p.labels.classes(p.proba(test.texts)[0])
 
     points = []
     base = resolve_base(cfg.base_model)

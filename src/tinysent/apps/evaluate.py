@@ -64,19 +64,24 @@ def evaluate_tweeteval(
     # positive/negative rows alone, scored by P(pos) vs P(neg) (comparable with binary systems)
     pn = y != 1
     metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), share[pn], 0.5)
+    title = (
+        f"{Path(model_dir).name}: TweetEval {split}, n={len(y)}, macro recall {metrics['macro_recall']:.3f}"
+    )
+    write_class_outputs(out, metrics, corpus.lines, y, pred, LABELS3, title)
+    return metrics
+
+
+def write_class_outputs(out: Path, metrics: dict, lines, y, pred, names, title: str) -> None:
+    """metrics.json, predictions.jsonl (line numbers, not texts: result folders get shared, the data's
+    text stays in the data) and the confusion matrix of a class-labelled test set."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     with open(out / "predictions.jsonl", "w") as f:
-        for line, yy, pp in zip(corpus.lines.tolist(), y.tolist(), pred.tolist()):
-            f.write(json.dumps({"line": line, "true": LABELS3[yy], "pred": LABELS3[pp]}) + "\n")
-    name = Path(model_dir).name
+        for line, yy, pp in zip(np.asarray(lines).tolist(), np.asarray(y).tolist(), pred.tolist()):
+            f.write(json.dumps({"line": line, "true": names[yy], "pred": names[pp]}) + "\n")
     plot_confusion(
-        metrics["confusion_matrix"]["rows_true_cols_pred"],
-        list(LABELS3),
-        out / "confusion_matrix.png",
-        f"{name}: TweetEval {split}, n={len(y)}, macro recall {metrics['macro_recall']:.3f}",
+        metrics["confusion_matrix"]["rows_true_cols_pred"], list(names), out / "confusion_matrix.png", title
     )
-    return metrics
 
 
 def evaluate_labelled(
@@ -102,8 +107,7 @@ def evaluate_labelled(
         raise D.DataError(f"{data.source} has no usable rows to evaluate on")
     metric = metric or (predictor.meta.config or {}).get("metric") or "macro_f1"
     probs, truncated = predictor.proba(data.texts, batch_size)
-    index = {n: i for i, n in enumerate(names)}
-    pred = np.array([index[lab] for lab in predictor.labels.labels(probs)], dtype=int)
+    pred = predictor.labels.classes(probs)
     metrics = class_metrics(data.labels, pred, names, metric=metric)
     metrics.update(
         model=str(model_dir),
@@ -114,17 +118,8 @@ def evaluate_labelled(
         truncated=int(truncated.sum()),
         how=f"P({names[1]}) >= {predictor.labels.threshold:g}" if len(names) == 2 else "most probable label",
     )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    with open(out / "predictions.jsonl", "w") as f:  # line numbers, not texts (see evaluate)
-        for line, yy, pp in zip(data.lines.tolist(), data.labels.tolist(), pred.tolist()):
-            f.write(json.dumps({"line": line, "true": names[yy], "pred": names[pp]}) + "\n")
-    plot_confusion(
-        metrics["confusion_matrix"]["rows_true_cols_pred"],
-        list(names),
-        out / "confusion_matrix.png",
-        f"{Path(model_dir).name}: n={len(pred)}, {metric} {metrics['score']:.3f}",
-    )
+    title = f"{Path(model_dir).name}: n={len(pred)}, {metric} {metrics['score']:.3f}"
+    write_class_outputs(out, metrics, data.lines, data.labels, pred, names, title)
     plot_training(Path(model_dir) / "train_log.jsonl", out / "training_curves.png")
     return metrics
 

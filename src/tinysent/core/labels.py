@@ -165,6 +165,13 @@ class LabelModel:
         negative/positive answer (a [negative, positive] model, or ``binary``), else every label's."""
         return (POSITIVE,) if binary or self.names == SENTIMENT2 else self.names
 
+    def classes(self, probs: np.ndarray) -> np.ndarray:
+        """The index into :attr:`names` of each row's label (:meth:`labels` without a band or the
+        binary answer): what evaluation compares with the true classes."""
+        if self.two_label:
+            return (probs[:, 1] >= self.threshold).astype(np.int64)
+        return np.argmax(probs, axis=1).astype(np.int64)
+
     def records(self, probs: np.ndarray, binary: bool = False, band=None) -> list[dict]:
         """One record per row: the label, then the probabilities (6 decimals): every label's, or for
         the binary answer and a [negative, positive] model, positive then negative."""

@@ -52,11 +52,10 @@ def labelled_report(
     test = read_labelled(test_path, split, names=names, **columns)
     train = read_labelled(train_path, "train", names=names, **columns).deduplicated()
     metric = metric or (predictors[0].meta.config or {}).get("metric") or "macro_f1"
-    index = {n: i for i, n in enumerate(names)}
     preds: dict[str, np.ndarray] = {}
     for m, p in zip(model_dirs, predictors):
         probs, _ = p.proba(test.texts)
-        preds[f"tinysent: {Path(m).name}"] = np.array([index[x] for x in p.labels.labels(probs)])
+        preds[f"tinysent: {Path(m).name}"] = p.labels.classes(probs)
     for b in (TfidfLogReg3(), MajorityClass()):
         preds[b.name] = np.asarray(b.fit(train.texts, train.labels).predict(test.texts), dtype=int)
     y = test.labels
