@@ -15,29 +15,23 @@ import numpy as np
 
 from tinysent.build import sentiment140 as D
 from tinysent.build.labelled import Labelled, data_format, read_labelled
-from tinysent.build.tokens import choose_max_length
+from tinysent.build.tokens import Prepared, choose_max_length
 from tinysent.core.errors import DataError
 from tinysent.core.files import file_sha256
 from tinysent.core.metrics import task_score
 from tinysent.core.normalize import Normalizer
-from tinysent.core.tokenize import encode
+from tinysent.core.tokenize import encode, truncate
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class TaskData:
-    """A labelled task tokenised for training: train and validation ids, labels, label names."""
+class TaskData(Prepared):
+    """A labelled task tokenised for training: :class:`~tinysent.build.tokens.Prepared` (ids, labels,
+    max length, provenance, the raw training texts that distillation's teacher reads) and the names of
+    its labels."""
 
-    names: tuple[str, ...]
-    train_ids: list[list[int]]
-    train_labels: np.ndarray
-    val_ids: list[list[int]]
-    val_labels: np.ndarray
-    max_length: int
-    data_sha256: str
-    stats: dict
-    train_texts: list[str]  # raw, in the order of train_ids (distillation's teacher reads them)
+    names: tuple[str, ...] = ()
 
 
 def read_task(cfg) -> tuple[Labelled, Labelled | None]:
@@ -87,7 +81,8 @@ def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
     """:func:`split_task`, then normalised and tokenised."""
     train, val, stats = split_task(cfg)
     train_texts, val_texts = normalizer.many(train.texts), normalizer.many(val.texts)
-    lengths = np.array([len(x) for x in encode(train_texts, tokenizer, None)])
+    train_ids = encode(train_texts, tokenizer, None)  # tokenised once: lengths, then cut
+    lengths = np.array([len(x) for x in train_ids])
     max_length = cfg.max_length or choose_max_length(lengths)[0]
     stats.update(
         train_rows=len(train),
@@ -97,15 +92,16 @@ def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
         coverage=round(float((lengths <= max_length).mean()), 5),
     )
     return TaskData(
-        train.names,
-        encode(train_texts, tokenizer, max_length),
-        train.labels,
-        encode(val_texts, tokenizer, max_length),
-        val.labels,
-        max_length,
-        data_sha(cfg.train_data),
-        stats,
-        train.texts,
+        train_ids=truncate(train_ids, max_length),
+        train_labels=train.labels,
+        val_ids=encode(val_texts, tokenizer, max_length),
+        val_labels=val.labels,
+        max_length=max_length,
+        coverage=stats["coverage"],
+        data_sha256=data_sha(cfg.train_data),
+        stats=stats,
+        train_texts=train.texts,
+        names=train.names,
     )
 
 

@@ -59,14 +59,18 @@ def load_tokenizer(folder: str | Path):
     return require("transformers", "train").AutoTokenizer.from_pretrained(folder)
 
 
+def truncate(ids: list[list[int]], max_length: int) -> list[list[int]]:
+    """Token ids cut to ``max_length``, keeping the final ``[SEP]`` (what a tokenizer's own truncation
+    gives a single text): tokenise once, then cut at a length chosen from the full lengths."""
+    return [x if len(x) <= max_length else x[: max_length - 1] + x[-1:] for x in ids]
+
+
 def encode(texts: list[str], tokenizer, max_length: int | None, chunk: int = 8192) -> list[list[int]]:
     """Token ids per text (with ``[CLS]``/``[SEP]``), truncated to ``max_length`` when given.
     ``tokenizer``: a :class:`Tokenizer` or a transformers tokenizer."""
     if isinstance(tokenizer, Tokenizer):
         ids = tokenizer(texts)
-        if max_length is None:
-            return ids
-        return [x if len(x) <= max_length else x[: max_length - 1] + x[-1:] for x in ids]
+        return ids if max_length is None else truncate(ids, max_length)
     fast = getattr(tokenizer, "backend_tokenizer", None)
     if max_length is None and fast is not None and fast.truncation is None and fast.padding is None:
         # The Rust tokenizer directly: the same ids without the Python wrapper's per-call work
