@@ -10,7 +10,6 @@ from pathlib import Path
 from tinysent.build import sentiment140 as D
 from tinysent.build.config import TrainConfig, git_commit
 from tinysent.build.loop import (
-    LOG_FILE,
     CrossEntropy,
     JsonlLog,
     LoopConfig,
@@ -100,10 +99,8 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         meta.metrics = {"validation": best}
         save_model(model, tokenizer, out, meta, acc)
 
-    resuming = cfg.resume and (checkpoint.trainer_state(out) or {}).get("stage") == "train"
-    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
-    if not resuming:
-        jlog.write({"type": "start", "processes": acc.num_processes, **prep.stats})
+    start = {"processes": acc.num_processes, **prep.stats}
+    jlog = JsonlLog.for_stage(out, "train", cfg.resume, acc.is_main_process, start)
     res = fit(
         model,
         objective,

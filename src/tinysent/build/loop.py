@@ -169,6 +169,16 @@ class JsonlLog:
             with open(self.path, "a") as f:
                 f.write(json.dumps(record) + "\n")
 
+    @classmethod
+    def for_stage(cls, out: Path, stage: str, resume: bool, enabled: bool, start: dict) -> JsonlLog:
+        """The log of a one-stage run into ``out``: continued when ``resume`` finds a checkpoint of
+        ``stage`` there, else begun anew with the ``start`` record."""
+        resuming = resume and (checkpoint.trainer_state(out) or {}).get("stage") == stage
+        log = cls(out / LOG_FILE, enabled, append=resuming)
+        if not resuming:
+            log.write({"type": "start", **start})
+        return log
+
 
 def save_model(model, tokenizer, out: Path, meta, accelerator) -> None:
     """Weights (safetensors), tokenizer and tinysent.json; loadable by transformers.pipeline too."""

@@ -283,10 +283,8 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         meta.metrics = {"validation": best}
         save_model(model, tokenizer, out, meta, acc)
 
-    resuming = cfg.resume and (checkpoint.trainer_state(out) or {}).get("stage") == "stage2"
-    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
-    if not resuming:
-        jlog.write({"type": "start", "config": asdict(cfg), **prep.stats})
+    start = {"config": asdict(cfg), **prep.stats}
+    jlog = JsonlLog.for_stage(out, "stage2", cfg.resume, acc.is_main_process, start)
     objective = MixedDistillation(targets, prep.emoticon, cfg.temperature, cfg.hard_label_weight)
     res = fit(
         student,

@@ -18,7 +18,7 @@ import numpy as np
 from tinysent.build import checkpoint
 from tinysent.build.config import TrainConfig, git_commit
 from tinysent.build.distill.losses import Prediction
-from tinysent.build.loop import LOG_FILE, JsonlLog, fit, make_accelerator, save_model
+from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
@@ -99,10 +99,8 @@ def distill_task(cfg, progress: bool = True) -> dict:
         meta.metrics = {"validation": best}
         save_model(model, tokenizer, out, meta, acc)
 
-    resuming = cfg.resume and (checkpoint.trainer_state(out) or {}).get("stage") == "stage2"
-    jlog = JsonlLog(out / LOG_FILE, acc.is_main_process, append=resuming)
-    if not resuming:
-        jlog.write({"type": "start", "config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)})
+    start = {"config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)}
+    jlog = JsonlLog.for_stage(out, "stage2", cfg.resume, acc.is_main_process, start)
     res = fit(
         student,
         Prediction(targets, cfg.temperature, cfg.hard_label_weight),
