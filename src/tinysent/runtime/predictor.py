@@ -104,7 +104,7 @@ class Predictor:
     @classmethod
     def from_dir(
         cls,
-        path: str | os.PathLike,
+        path: str | os.PathLike | ModelFolder,
         backend: str = "auto",
         device: str | None = None,
         threads: int | None = None,
@@ -112,11 +112,12 @@ class Predictor:
         precision: str = "auto",
         recheck_margin: float | None = None,
     ) -> Predictor:
-        """``backend``: auto (ONNX when the folder has an export, else PyTorch), torch or onnx;
+        """``path``: a model folder, or a :class:`ModelFolder` already opened (its files are not hashed
+        again); ``backend``: auto (ONNX when the folder has an export, else PyTorch), torch or onnx;
         ``precision`` (ONNX): auto (int8 when present), int8 or fp32; ``max_tokens``: padded tokens
         per call, "auto" = :data:`INT8_MAX_TOKENS` for int8 ONNX, else no cap; ``recheck_margin``:
         see :meth:`ModelFolder.recheck` (None: the export's own, 0: pure int8)."""
-        folder = ModelFolder(path)
+        folder = path if isinstance(path, ModelFolder) else ModelFolder(path)  # checked files stay checked
         weights = folder.weights(backend, precision)
         margin, fp32 = folder.recheck(weights, recheck_margin)
         if max_tokens == "auto":
@@ -284,7 +285,7 @@ class Predictor:
 
 
 def load(
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike | ModelFolder | None = None,
     backend: str = "auto",
     device: str | None = None,
     threads: int | None = None,

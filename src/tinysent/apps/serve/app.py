@@ -101,7 +101,7 @@ def create_app(
     state: dict = {"predictor": None, "info": None, "error": None, "stopping": False}
 
     def bring_up():
-        predictor = load(folder.path, backend=backend, threads=threads, precision=precision).warm()
+        predictor = load(folder, backend=backend, threads=threads, precision=precision).warm()
         predictor.predict(["warm up"])  # first call allocates; keep it out of user latency
         return predictor
 
