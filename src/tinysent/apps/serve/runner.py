@@ -41,6 +41,8 @@ def guarded_protocol(limits: Limits):
     ``--workers N`` (spawned processes) can import it; the limits travel in the environment."""
     os.environ["TINYSENT_HEADER_TIMEOUT"] = str(limits.header_timeout_s)
     os.environ["TINYSENT_MAX_CONNECTIONS"] = str(limits.max_connections)
+    GuardedProtocol.header_timeout = limits.header_timeout_s
+    GuardedProtocol.max_connections = limits.max_connections
     return GuardedProtocol
 
 
@@ -64,15 +66,14 @@ class GuardedProtocol(_HttpTools):
     """See :func:`guarded_protocol`."""
 
     _header_timer = None
-
-    @staticmethod
-    def _limit() -> int:
-        return int(os.environ.get("TINYSENT_MAX_CONNECTIONS", "1000"))
+    # Read once per process: a --workers process imports this module with the parent's limits set in
+    # its environment; in the parent, guarded_protocol sets them.
+    header_timeout = float(os.environ.get("TINYSENT_HEADER_TIMEOUT", "10"))
+    max_connections = int(os.environ.get("TINYSENT_MAX_CONNECTIONS", "1000"))
 
     def _arm(self):
         self._disarm()
-        seconds = float(os.environ.get("TINYSENT_HEADER_TIMEOUT", "10"))
-        self._header_timer = self.loop.call_later(seconds, self._too_slow)
+        self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
 
     def _disarm(self):
         if self._header_timer is not None:
@@ -85,8 +86,8 @@ class GuardedProtocol(_HttpTools):
 
     def connection_made(self, transport):
         super().connection_made(transport)  # counts it in self.connections (the server's, shared)
-        if len(self.connections) > self._limit() + probe_headroom(self._limit()):
-            transport.write(busy_response(self._limit()))
+        if len(self.connections) > self.max_connections + probe_headroom(self.max_connections):
+            transport.write(busy_response(self.max_connections))
             transport.close()
             return
         self._arm()
@@ -99,8 +100,8 @@ class GuardedProtocol(_HttpTools):
     def on_headers_complete(self):
         self._disarm()
         super().on_headers_complete()  # builds the scope; the app reads it on the next loop turn
-        if len(self.connections) > self._limit() and self.scope.get("path") not in OPEN_PATHS:
-            self.scope[BUSY_KEY] = self._limit()  # GuardMiddleware answers the JSON 503
+        if len(self.connections) > self.max_connections and self.scope.get("path") not in OPEN_PATHS:
+            self.scope[BUSY_KEY] = self.max_connections  # GuardMiddleware answers the JSON 503
 
     def on_response_complete(self):
         super().on_response_complete()
