@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 from tinysent.core.errors import InputError, MetaError
@@ -129,7 +130,7 @@ class DataConfig(ColumnsConfig):
     )
     class_weights: bool = option(False, "labelled data: weight the loss by inverse class frequency")
 
-    @property
+    @cached_property  # it reads the data file's first line: once per config
     def labelled(self) -> bool:
         """Training on a labelled file (any label set), not Sentiment140 / the sentiment mix."""
         from tinysent.build.labelled import is_labelled
