@@ -321,3 +321,12 @@ def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):
     assert all(set(p) >= {"model", "tfidf_lr"} for p in res["points"]) and res["n_test"] == 90
     assert res["points"][-1]["model"]["score"] > 0.9 and (out / "curve.png").exists()
     assert (out / "n-60" / "tinysent.json").exists() and "TF-IDF LR" in (out / "curve.md").read_text()
+
+
+def test_a_mistyped_data_path_is_the_error_not_the_base_models_loading(tmp_path):
+    """No --base: Sentiment140's default base is a hub model, unreachable here. The missing file is
+    what the user must hear about, before any model is fetched."""
+    for cmd in ("train", "distill --teacher " + str(tmp_path)):
+        r = cli(f"{cmd} --train-data {tmp_path / 'nope.csv'} --out {tmp_path / 'out'}", ok=False)
+        assert r.returncode == 2 and "nope.csv: no such file or folder" in r.stderr and "hub" not in r.stderr
+        assert not (tmp_path / "out").exists()

@@ -147,6 +147,17 @@ class DataConfig(ColumnsConfig):
         ``val_score`` (build/three_class.py), a 2-class run's loop ``val_accuracy``."""
         return "val_score" if self.num_labels == 3 or self.labelled else "val_accuracy"
 
+    def check_files(self) -> None:
+        """The data files named exist: a run checks this before it loads (or downloads) a model, so
+        a mistyped path is the error, not whatever the base model's loading says. Not in
+        ``__post_init__``: a saved config read back elsewhere names files of the machine it ran on."""
+        from tinysent.core.errors import MissingFileError
+
+        for name in ("train_data", "val_data", "handlabelled_data", "tweeteval_data", "label_mapping"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).exists():
+                raise MissingFileError(f"--{name.replace('_', '-')} {value}: no such file or folder")
+
     def check_data(self) -> None:
         if self.num_labels not in (2, 3):
             raise InputError(f"--num-labels must be 2 or 3 (got {self.num_labels})")

@@ -38,6 +38,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     from tinysent.build.batching import make_loader
     from tinysent.build.models import load_classifier
 
+    cfg.check_files()
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)

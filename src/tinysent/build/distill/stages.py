@@ -90,6 +90,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
 
     from tinysent.build.models import count_parameters, load_classifier
 
+    cfg.check_files()
     if cfg.labelled:  # your own labelled task, any label set: prediction-layer distillation
         from tinysent.build.distill.task import distill_task
 
