@@ -50,11 +50,15 @@ def main() -> None:
     out, runs = Path(a.out), Path(a.runs)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "commands.txt"
+    table = out / "tweeteval_tasks.json"
+    # a reused model keeps the training time measured when it was made
+    old = json.loads(table.read_text())["tasks"] if table.exists() else []
+    before = {r["task"]: r["seconds"] for r in old}
     rows = []
     for task in a.tasks:
         data, metric = f"{a.data}/{task}", TWEETEVAL_TASK_METRICS[task]
         model = runs / f"{task}-{a.base}"
-        seconds = {}
+        seconds = dict(before.get(task, {}))
         if not (model / "tinysent.json").exists():
             seconds["train"] = sh(
                 [
@@ -129,7 +133,7 @@ def main() -> None:
                 "validation": meta["metrics"]["validation"],
             }
         )
-    (out / "tweeteval_tasks.json").write_text(
+    table.write_text(
         json.dumps({"machine": machine(), "tasks": rows}, indent=2) + "\n"
     )
     md = ["| task (metric, n test) | system | test score (95 % CI) | accuracy |", "|---|---|---|---|"]

@@ -307,6 +307,34 @@ def test_the_service_answers_with_the_users_labels(task):
     assert np.isclose(sum(preds[0][k] for k in ("anger", "calm", "joy")), 1, atol=1e-4)
 
 
+def test_ray_scores_an_int8_export_with_the_users_labels(task, tmp_path):
+    """Export with int8 (and its fp32 recheck), then score files on Ray Data: the shards carry the
+    user's label names and columns, row for row what single-process ``predict --output`` writes."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pytest.importorskip("ray.data")
+    onnx = tmp_path / "onnx"
+    cli(f"export --model {task['model']} --out {onnx} --int8")
+    assert json.loads((onnx / "tinysent.json").read_text())["labels"] == ["anger", "calm", "joy"]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_csv(inputs / "a.csv", make_rows(300, seed=7))
+    write_jsonl(inputs / "b.jsonl", make_rows(200, seed=8))
+    single = tmp_path / "single.parquet"
+    cli(f"predict --model {onnx} --input {inputs / 'a.csv'} --output {single} --quiet")
+    shards = tmp_path / "shards"
+    cli(f"predict --engine ray --workers 1 --model {onnx} --input {inputs} --output {shards} --quiet")
+    tables = {p.name.split("-")[0]: pq.read_table(p) for p in shards.iterdir()}
+    assert sorted(tables) == ["a", "b"] and tables["a"].equals(pq.read_table(single))
+    assert tables["b"].column_names == ["id", "line", "label", "anger", "calm", "joy", "error"]
+    rows = make_rows(200, seed=8)
+    got = tables["b"].column("label").to_pylist()
+    assert np.mean([g == y for g, (_, y) in zip(got, rows)]) > 0.9  # the user's names, right ones
+    bad = cli(
+        f"predict --engine ray --model {onnx} --input {inputs} --output {tmp_path / 'x'} --binary", ok=False
+    )
+    assert bad.returncode == 2 and "drop --binary" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):
     out = tmp_path / "curve"
     cli(
@@ -321,6 +349,39 @@ def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):
     assert all(set(p) >= {"model", "tfidf_lr"} for p in res["points"]) and res["n_test"] == 90
     assert res["points"][-1]["model"]["score"] > 0.9 and (out / "curve.png").exists()
     assert (out / "n-60" / "tinysent.json").exists() and "TF-IDF LR" in (out / "curve.md").read_text()
+
+
+def test_a_task_sharing_labels_with_the_base_starts_from_its_head_rows(task):
+    """A negative/positive task from the 3-class shipped model starts as its negative-vs-positive
+    answer: the base head's rows are copied by name (any order); labels it lacks start fresh."""
+    import torch
+
+    from tinysent.build.models import load_classifier
+
+    own, *_ = load_classifier(task["model"], labels=("anger", "calm", "joy"))
+    pair, *_ = load_classifier(task["model"], labels=("joy", "anger"))
+    wider, *_ = load_classifier(task["model"], labels=("anger", "calm", "joy", "other"))
+    other, *_ = load_classifier(task["model"], labels=("up", "down"))
+    w = own.classifier.weight
+    assert torch.equal(pair.classifier.weight, w[[2, 0]])
+    assert torch.equal(pair.classifier.bias, own.classifier.bias[[2, 0]])
+    assert torch.equal(wider.classifier.weight[:3], w) and not torch.equal(wider.classifier.weight[3], w[0])
+    assert not any(torch.equal(other.classifier.weight[0], row) for row in w)
+
+
+def test_the_curve_starts_from_a_base_that_answers_a_subset_of_its_labels(task, tmp_path):
+    """Size 0 is the base as it is, answering the likelier of the task's two labels."""
+    train = write_csv(tmp_path / "pair.csv", make_rows(200, seed=5, labels=("anger", "joy")))
+    test = write_csv(tmp_path / "pair_test.csv", make_rows(60, seed=6, labels=("anger", "joy")))
+    out = tmp_path / "curve"
+    cli(
+        f"curve --base {task['model']} --train-data {train} --test-data {test} --out {out} "
+        "--sizes 40 --epochs 1 --batch-size 16 --lr 1e-4 --eval-every 50 --quiet"
+    )
+    res = json.loads((out / "curve.json").read_text())
+    assert [p["size"] for p in res["points"]] == [0, 40]
+    assert res["points"][0]["model"]["score"] > 0.9  # the 3-label model already tells anger from joy
+    assert res["points"][1]["model"]["score"] > 0.9  # and starting from its rows keeps that
 
 
 def test_a_mistyped_data_path_is_the_error_not_the_base_models_loading(tmp_path):

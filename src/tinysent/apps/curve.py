@@ -1,7 +1,8 @@
 """A learning curve for your own labelled tweets: the task's metric at several training sizes, each
 a model fine-tuned on that many rows (stratified, seeded) and TF-IDF LR trained on the same rows,
 scored on the same held-out tweets; size 0 is the base model as it is, when it already answers the
-task's labels (the shipped model on negative / neutral / positive). It tells a user how many labels
+task's labels (the shipped model on negative / neutral / positive, or on negative / positive as the
+likelier of those two). It tells a user how many labels
 are worth collecting."""
 
 from __future__ import annotations
@@ -41,11 +42,15 @@ def learning_curve(
 
     def model_pred(folder) -> np.ndarray:
         p = load(folder)
-        return p.labels.classes(p.proba(test.texts)[0])
+        proba = p.proba(test.texts)[0]
+        if tuple(p.labels.names) == tuple(names):
+            return p.labels.classes(proba)
+        # the base answering a subset of its labels: the likeliest of the task's labels
+        return proba[:, [p.labels.names.index(n) for n in names]].argmax(axis=1)
 
     points = []
     base = resolve_base(cfg.base_model)
-    if (base / "tinysent.json").exists() and tuple(ModelMeta.load(base).labels) == tuple(names):
+    if (base / "tinysent.json").exists() and set(names) <= set(ModelMeta.load(base).labels):
         points.append({"size": 0, "model": scored(model_pred(base))})
     for size in sizes:
         n = min(size or len(full), len(full))

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from tinysent.apps.score import ScoreError
+from tinysent.core.errors import TinysentError
 
 INPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".txt", ".parquet")
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
@@ -230,9 +231,11 @@ def score_dataset(
         "recheck_margin": recheck_margin,
     }
     from tinysent.core.folder import ModelFolder
+    from tinysent.core.labels import LabelModel
     from tinysent.runtime.predictor import shipped_folder
 
     folder = ModelFolder(model or shipped_folder())
+    LabelModel.from_meta(folder.meta).check(binary, neutral_band)  # here, not in every actor
     names = {f: shard_name(f, fmt, shard_key(f, folder.meta.files, options)) for f in files}
     for f in files:  # a shard of this input from another model, options or version of the file
         base = shard_name(f, fmt).rsplit(".", 1)[0]
@@ -283,7 +286,7 @@ def score_dataset(
             rows = ds.take_all()
         except Exception as e:  # Ray wraps an actor's exception: surface ours as the clear error it is
             cause = e
-            while cause is not None and not isinstance(cause, ScoreError):
+            while cause is not None and not isinstance(cause, TinysentError):
                 cause = cause.__cause__
             if cause is None:
                 raise

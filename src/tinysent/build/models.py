@@ -272,6 +272,10 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
             fresh = [*fresh, "classifier.weight", "classifier.bias"]
         if info.get("mismatched_keys"):
             fresh = sorted({*fresh, *(k[0] for k in info["mismatched_keys"])})
+        if own != list(labels):
+            kept = keep_head_rows(model, base, own, labels)
+            if kept:
+                log.info("kept the base's head rows for %s", ", ".join(kept))
         info = {**info, "missing_keys": fresh}
     elif num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
         # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
@@ -292,6 +296,34 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
     if fresh:
         log.info("newly initialised: %s", _short(fresh))
     return model, load_tokenizer(base), base, {"ignored": ignored, "initialised": fresh}
+
+
+def keep_head_rows(model, base: Path, own: list[str], labels: tuple[str, ...]) -> list[str]:
+    """Copy the base head's rows for the labels it shares with ``labels`` into ``model``'s fresh head
+    (by name, any order), so that a negative/positive task started from the 3-class shipped model
+    begins as that model's own negative-vs-positive answer; the other rows stay fresh. Returns the
+    labels kept. Only a BERT-style single ``classifier`` layer is read; other heads are left fresh."""
+    shared = [lab for lab in labels if lab in own]
+    files = sorted(base.glob("*.safetensors"))
+    if not shared or not hasattr(model.classifier, "weight"):
+        return []
+    import torch
+    from safetensors import safe_open
+
+    weight = bias = None
+    for file in files:  # a sharded checkpoint keeps the head in one of its files
+        with safe_open(str(file), framework="pt") as f:
+            if {"classifier.weight", "classifier.bias"} <= set(f.keys()):
+                weight, bias = f.get_tensor("classifier.weight"), f.get_tensor("classifier.bias")
+                break
+    if weight is None or weight.shape != (len(own), model.classifier.in_features):
+        return []
+    with torch.no_grad():
+        for lab in shared:
+            i, j = labels.index(lab), own.index(lab)
+            model.classifier.weight[i] = weight[j].to(model.classifier.weight.dtype)
+            model.classifier.bias[i] = bias[j].to(model.classifier.bias.dtype)
+    return shared
 
 
 def _short(keys: list[str], n: int = 8) -> str:
