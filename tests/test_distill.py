@@ -72,12 +72,14 @@ def test_captured_scores_match_eager_attention():
 
 def test_config_defaults_and_validation():
     cfg = DistillConfig(teacher="t")
-    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.temperature, cfg.student) == (
+    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.temperature, cfg.student_model) == (
         1.0,
         1.0,
         1.0,
         "tinybert-4l",
-    )
+    )  # Sentiment140: TinyBERT 4L-312D; a labelled task: the shipped model (tests/test_labelled.py)
+    assert cfg.student is None
+    assert DistillConfig(teacher="t", student="tinybert-6l").student_model == "tinybert-6l"
     assert cfg.attention_weight == cfg.hidden_weight == cfg.embedding_weight == 1.0
     with pytest.raises(ValueError, match="unknown DistillConfig settings"):
         DistillConfig.from_dict({"teacher": "t", "temprature": 2})  # the official code's kind of typo

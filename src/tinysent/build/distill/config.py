@@ -32,12 +32,12 @@ class DistillConfig(LoopSettings, DataConfig):
     eval_every: int = option(1000, "evaluate on the validation split every this many optimizer steps")
 
     teacher: str = option("", "fine-tuned teacher model folder (required)", metavar="DIR")
-    student: str | dict = option(
-        "tinybert-4l",
+    student: str | dict | None = option(
+        None,
         "tinybert-4l / tinybert-6l (random init), prune:SHAPE (the teacher pruned to that shape), "
         "layers:2,4,6 (a subset of the teacher's layers) or a checkpoint folder; labelled data: a model "
-        "folder or preset whose encoder starts the student (default there: shipped, the 4-layer model; "
-        "prediction-layer distillation only, --stage2-epochs)",
+        "folder or preset whose encoder starts the student (prediction-layer distillation only, "
+        "--stage2-epochs) (none: shipped for labelled data, else tinybert-4l)",
     )
     binary_teacher: str | None = option(
         None,
@@ -93,6 +93,14 @@ class DistillConfig(LoopSettings, DataConfig):
             raise InputError(
                 "3-class distillation is prediction-layer only: pass --stage0-epochs 0 --stage1-epochs 0"
             )
+
+    @property
+    def student_model(self) -> str | dict:
+        """The student asked for, else the default for the data: the shipped 4-layer model for a
+        labelled task, TinyBERT 4L-312D (random init) for Sentiment140."""
+        if self.student is not None:
+            return self.student
+        return "shipped" if self.labelled else "tinybert-4l"
 
     def stage_loop(self, stage: str):
         """The loop's settings for one stage (its epochs, learning rate, budget and batch-order seed)."""

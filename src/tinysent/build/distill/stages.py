@@ -110,13 +110,13 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     prep = prepare_data(tcfg, tokenizer, normalizer, corpus)
     ids, labels = prep.train_ids, prep.train_labels
     layer_map = cfg.layer_map
-    if isinstance(cfg.student, str) and cfg.student.startswith("prune:"):
+    if isinstance(cfg.student_model, str) and cfg.student_model.startswith("prune:"):
         pick = np.random.default_rng(cfg.seed).permutation(len(ids))[: cfg.prune_calibration]
         calib = [ids[i] for i in sorted(pick)]
-        student, layer_map = pruned_student(cfg.student, teacher, calib, layer_map)
-        log.info("pruned the teacher to %s, keeping layers %s", cfg.student[6:], layer_map)
+        student, layer_map = pruned_student(cfg.student_model, teacher, calib, layer_map)
+        log.info("pruned the teacher to %s, keeping layers %s", cfg.student_model[6:], layer_map)
     else:
-        student = make_student(cfg.student, teacher, cfg.seed)
+        student = make_student(cfg.student_model, teacher, cfg.seed)
     n_s, n_t = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     layer_map = layer_map or uniform_layer_map(n_s, n_t)
     if len(layer_map) != n_s or any(not 1 <= g <= n_t for g in layer_map):
@@ -182,7 +182,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     meta = ModelMeta(
         normalizer=t_meta.normalizer,
         max_length=prep.max_length,
-        base_model=cfg.student,
+        base_model=cfg.student_model,
         method="distill",
         data_sha256=prep.data_sha256,
         train_rows=len(ids),
@@ -243,7 +243,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     from tinysent.build.semeval import LABELS3
     from tinysent.build.three_class import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
 
-    if not isinstance(cfg.student, str) or cfg.student.startswith(("prune:", "layers:")):
+    if not isinstance(cfg.student_model, str) or cfg.student_model.startswith(("prune:", "layers:")):
         raise InputError(
             "3-class distillation needs --student MODEL (a folder or preset), not a shape or prune:"
         )
@@ -252,7 +252,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     out = Path(cfg.out)
     checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
     require_model_folder(cfg.teacher, "teacher")
-    student, tokenizer, base, _ = load_classifier(cfg.student, 3)
+    student, tokenizer, base, _ = load_classifier(cfg.student_model, 3)
     s_meta = ModelMeta.load(base)
     normalizer = Normalizer(s_meta.normalizer_config)
     tcfg = TrainConfig.from_dict(
@@ -272,7 +272,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         labels=list(LABELS3),
         normalizer=s_meta.normalizer,
         max_length=prep.max_length,
-        base_model=str(cfg.student),
+        base_model=str(cfg.student_model),
         method="distill",
         data_sha256=prep.data_sha256,
         train_rows=len(prep.ids),

@@ -52,7 +52,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
     from tinysent.build.models import count_parameters, load_classifier, load_tokenizer, resolve_base
     from tinysent.build.task import make_task_evaluator, prepare_task, with_threshold
 
-    student_name = cfg.student if cfg.student != "tinybert-4l" else "shipped"
+    student_name = cfg.student_model
     if not isinstance(student_name, str) or student_name.startswith(("prune:", "layers:")):
         raise InputError(
             "distilling a labelled task needs --student MODEL (a folder or preset; default: shipped)"
