@@ -212,6 +212,38 @@ def test_evaluate_and_report_on_a_jsonl_test_file(task, tmp_path):
     assert "p_value" in systems["tinysent: model"]["mcnemar"]["majority class"]
 
 
+def test_parquet_with_integer_labels_and_a_mapping_trains_checks_and_evaluates(task, tmp_path):
+    """The same commands on Parquet files whose labels are integers named by a JSON mapping."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    names = ["anger", "calm", "joy"]
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({str(i): n for i, n in enumerate(names)}))
+
+    def parquet(path, rows):
+        table = {"tweet": [t for t, _ in rows], "y": pa.array([names.index(y) for _, y in rows], pa.int64())}
+        pq.write_table(pa.table(table), path)
+        return path
+
+    train = parquet(tmp_path / "train.parquet", make_rows(300, seed=11))
+    test = parquet(tmp_path / "test.parquet", make_rows(90, seed=2))  # the JSONL test file's rows
+    cols = f"--text-column tweet --label-column y --label-mapping {mapping}"
+    check = json.loads(cli(f"data check {cols} {train}").stdout)
+    check = check[0] if isinstance(check, list) else check
+    assert check["rows"] == 300 and set(check["labels"]) == set(names)
+    out = tmp_path / "m"
+    cli(
+        f"train --base {task['base']} --train-data {train} {cols} --out {out} --epochs 1 --batch-size 16 "
+        "--lr 1e-3 --eval-every 50 --quiet"
+    )
+    assert json.loads((out / "tinysent.json").read_text())["labels"] == names
+    cli(f"evaluate --model {task['model']} --test-data {test} {cols} --out {tmp_path / 'ev'}")
+    cli(f"evaluate --model {task['model']} --test-data {task['test']} --out {tmp_path / 'ev2'}")
+    pq_m, js_m = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("ev", "ev2"))
+    assert pq_m["n"] == 90 and pq_m["score"] == js_m["score"]  # same rows, same score, either format
+
+
 def test_a_two_label_task_gets_a_threshold_and_f1_of_a_named_class(task, tmp_path):
     rows = make_rows(400, seed=3, labels=("calm", "joy"))
     train = write_tweeteval(tmp_path / "te", {"train": rows[:300], "val": rows[300:]}, ["calm", "joy"])
