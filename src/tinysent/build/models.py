@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,9 +218,8 @@ def load_config(path: Path, num_labels: int = 2, labels: tuple[str, ...] | None 
 
     raw = json.loads((path / "config.json").read_text())
     names = tuple(labels) if labels else {2: BINARY_LABELS, 3: LABELS3}.get(num_labels)
-    num_labels = len(names) if names else num_labels
-    kwargs = dict(
-        num_labels=num_labels,
+    kwargs = dict(  # id2label sets the number of labels (num_labels beside it draws a warning)
+        num_labels=None if names else num_labels,
         id2label=dict(enumerate(names)) if names else None,
         label2id={lab: i for i, lab in enumerate(names)} if names else None,
     )
@@ -259,13 +259,14 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
     own = [raw["id2label"][k] for k in sorted(raw.get("id2label") or {}, key=int)]
     if labels is not None:
         labels = tuple(labels)
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            base,
-            config=load_config(base, labels=labels),
-            output_loading_info=True,
-            dtype=torch.float32,
-            ignore_mismatched_sizes=True,
-        )
+        with quiet_transformers():  # what is kept and what starts fresh is logged below
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                base,
+                config=load_config(base, labels=labels),
+                output_loading_info=True,
+                dtype=torch.float32,
+                ignore_mismatched_sizes=True,
+            )
         fresh = sorted(info.get("missing_keys", []))
         if own != list(labels) and not any(k.startswith("classifier.") for k in fresh):
             model._init_weights(model.classifier)  # same shape, other labels: not its head
@@ -275,7 +276,11 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
         if own != list(labels):
             kept = keep_head_rows(model, base, own, labels)
             if kept:
-                log.info("kept the base's head rows for %s", ", ".join(kept))
+                new = [lab for lab in labels if lab not in kept]
+                rows = ", ".join(new) or "none"
+                log.info("head rows kept from the base for %s; new rows: %s", ", ".join(kept), rows)
+                if not new:
+                    fresh = [k for k in fresh if not k.startswith("classifier.")]
         info = {**info, "missing_keys": fresh}
     elif num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
         # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
@@ -296,6 +301,20 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
     if fresh:
         log.info("newly initialised: %s", _short(fresh))
     return model, load_tokenizer(base), base, {"ignored": ignored, "initialised": fresh}
+
+
+@contextmanager
+def quiet_transformers():
+    """transformers' own load report ("MISMATCH ... Reinit due to size mismatch") reads like an error
+    when a new head is the point; tinysent logs what was kept and what starts fresh instead."""
+    from transformers.utils import logging as tlog
+
+    level = tlog.get_verbosity()
+    tlog.set_verbosity_error()
+    try:
+        yield
+    finally:
+        tlog.set_verbosity(level)
 
 
 def keep_head_rows(model, base: Path, own: list[str], labels: tuple[str, ...]) -> list[str]:
