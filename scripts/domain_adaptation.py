@@ -41,12 +41,55 @@ def write_split(folder: Path, split: str, out: Path) -> int:
     return len(texts)
 
 
+def paired_gain(curve: Path, test_csv: Path, size: int, resamples: int = 2000) -> dict:
+    """The adapted model (``size`` rows) against the shipped model on the same test tweets: the
+    macro-F1 difference with a paired bootstrap interval, and McNemar on right/wrong answers."""
+    import numpy as np
+
+    from tinysent.apps.report.baselines import mcnemar
+    from tinysent.build.labelled import read_labelled
+    from tinysent.core.metrics import task_score
+    from tinysent.runtime.predictor import SHIPPED_DIR, load
+
+    test = read_labelled(test_csv, names=("negative", "positive"))
+    y = test.labels
+
+    def answers(folder) -> np.ndarray:
+        p = load(folder)
+        proba = p.proba(test.texts)[0]
+        if tuple(p.labels.names) == test.names:
+            return p.labels.classes(proba)
+        return proba[:, [p.labels.names.index(n) for n in test.names]].argmax(axis=1)
+
+    base, adapted = answers(SHIPPED_DIR), answers(curve / f"n-{size}")
+    f1 = lambda pred, idx: task_score("macro_f1", y[idx], pred[idx], test.names)  # noqa: E731
+    rng = np.random.default_rng(0)
+    every = np.arange(len(y))
+    diffs = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(y), len(y))
+        diffs.append(f1(adapted, idx) - f1(base, idx))
+    return {
+        "n": len(y),
+        "shipped": f1(base, every),
+        "adapted": f1(adapted, every),
+        "gain": f1(adapted, every) - f1(base, every),
+        "gain_ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+        "accuracy": {"shipped": float(np.mean(base == y)), "adapted": float(np.mean(adapted == y))},
+        "mcnemar_adapted_vs_shipped": mcnemar(adapted == y, base == y),
+        "bootstrap": f"paired percentile, {resamples} resamples, seed 0",
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/tweeteval-tasks/emotion")
     ap.add_argument("--work", default="runs/adaptation")
     ap.add_argument("--sizes", default="100,250,500,1000,all")
     ap.add_argument("--out", required=True)
+    ap.add_argument(
+        "--reuse", action="store_true", help="keep a finished curve under --work (its time is not remeasured)"
+    )
     a = ap.parse_args()
     work, out = Path(a.work), Path(a.out)
     work.mkdir(parents=True, exist_ok=True)
@@ -64,9 +107,13 @@ def main() -> None:
     ]  # fmt: skip
     print("$ tinysent", " ".join(args), flush=True)
     t = time.time()
-    subprocess.run([sys.executable, "-m", "tinysent.apps.cli", *args], check=True)
-    seconds = round(time.time() - t, 1)
+    if a.reuse and (work / "curve" / "curve.json").exists() and (out / "adaptation.json").exists():
+        seconds = json.loads((out / "adaptation.json").read_text())["seconds"]
+    else:
+        subprocess.run([sys.executable, "-m", "tinysent.apps.cli", *args], check=True)
+        seconds = round(time.time() - t, 1)
     out.mkdir(parents=True, exist_ok=True)
+    paired = paired_gain(work / "curve", files["test"], size=1000)
     for name in ("curve.json", "curve.md", "curve.png"):
         shutil.copy(work / "curve" / name, out / name)
     (out / "adaptation.json").write_text(
@@ -77,6 +124,7 @@ def main() -> None:
                 "machine": machine(),
                 "seconds": seconds,
                 "rows": rows,
+                "paired_1000_vs_shipped": paired,
                 "polarity": POLARITY,
                 "curve": json.loads((out / "curve.json").read_text()),
             },
@@ -85,6 +133,7 @@ def main() -> None:
         + "\n"
     )
     print((out / "curve.md").read_text())
+    print(json.dumps(paired, indent=2))
 
 
 if __name__ == "__main__":
