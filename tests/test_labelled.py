@@ -165,7 +165,7 @@ def task(tmp_path_factory):
     model = root / "model"
     cli(
         f"train --base {base} --train-data {train} --out {model} --epochs 4 --batch-size 16 --lr 1e-3 "
-        "--eval-every 50 --max-val none --patience none"
+        "--eval-every 50 --max-val none --patience none --min-steps 0"
     )
     return {"root": root, "base": base, "train": train, "test": test, "model": model}
 
@@ -235,7 +235,7 @@ def test_parquet_with_integer_labels_and_a_mapping_trains_checks_and_evaluates(t
     out = tmp_path / "m"
     cli(
         f"train --base {task['base']} --train-data {train} {cols} --out {out} --epochs 1 --batch-size 16 "
-        "--lr 1e-3 --eval-every 50 --quiet"
+        "--lr 1e-3 --eval-every 50 --min-steps 0 --quiet"
     )
     assert json.loads((out / "tinysent.json").read_text())["labels"] == names
     cli(f"evaluate --model {task['model']} --test-data {test} {cols} --out {tmp_path / 'ev'}")
@@ -244,13 +244,33 @@ def test_parquet_with_integer_labels_and_a_mapping_trains_checks_and_evaluates(t
     assert pq_m["n"] == 90 and pq_m["score"] == js_m["score"]  # same rows, same score, either format
 
 
+def test_small_labelled_data_trains_a_floor_of_steps(task, tmp_path):
+    """A few hundred rows at one epoch are a handful of steps: a labelled run trains at least
+    --min-steps (default 300 for labelled data, 0 for Sentiment140), repeating the data."""
+    from tinysent.build.config import TrainConfig
+
+    assert TrainConfig(train_data=str(task["train"])).steps_floor == 300
+    s140 = write_six_col(tmp_path / "s140.csv", make_tweets(20))
+    assert TrainConfig(train_data=str(s140)).steps_floor == 0
+    assert TrainConfig(train_data=str(task["train"]), min_steps=0).steps_floor == 0
+    out = tmp_path / "m"
+    cli(
+        f"train --base {task['base']} --train-data {task['train']} --out {out} --epochs 1 --batch-size 16 "
+        "--lr 1e-3 --eval-every 1000 --max-train 200 --min-steps 40 --quiet"
+    )
+    steps = [json.loads(x).get("step") for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert max(s for s in steps if s) == 40  # 200 rows at batch 16: 13 steps an epoch, 4 epochs begun
+    r = cli(f"train --base {task['base']} --train-data {task['train']} --out {out} --min-steps -1", ok=False)
+    assert r.returncode == 2 and "--min-steps must be >= 0" in r.stderr
+
+
 def test_a_two_label_task_gets_a_threshold_and_f1_of_a_named_class(task, tmp_path):
     rows = make_rows(400, seed=3, labels=("calm", "joy"))
     train = write_tweeteval(tmp_path / "te", {"train": rows[:300], "val": rows[300:]}, ["calm", "joy"])
     out = tmp_path / "m2"
     cli(
         f"train --base {task['base']} --train-data {train} --out {out} --epochs 3 --batch-size 16 --lr 3e-3 "
-        "--eval-every 20 --metric f1:joy --class-weights"
+        "--eval-every 20 --metric f1:joy --class-weights --min-steps 0"
     )
     meta = json.loads((out / "tinysent.json").read_text())
     v = meta["metrics"]["validation"]
@@ -263,7 +283,7 @@ def test_a_two_label_task_gets_a_threshold_and_f1_of_a_named_class(task, tmp_pat
     cli(
         f"distill --teacher {out} --student {task['base']} --train-data {train} --out {student} "
         "--stage2-epochs 2 --stage2-lr 3e-3 --hard-label-weight 0.5 --eval-every 20 --batch-size 16 "
-        "--metric f1:joy --quiet"
+        "--metric f1:joy --min-steps 0 --quiet"
     )
     s_meta = json.loads((student / "tinysent.json").read_text())
     assert s_meta["threshold"] == s_meta["metrics"]["validation"]["threshold"] and 0 < s_meta["threshold"] < 1
@@ -276,7 +296,7 @@ def test_distil_a_users_task_into_a_student(task, tmp_path):
     cli(
         f"distill --teacher {task['model']} --student {task['base']} --train-data {task['train']} "
         f"--unlabelled {unl} --out {student} --stage2-epochs 4 --stage2-lr 3e-3 --hard-label-weight 0.5 "
-        "--eval-every 20 --batch-size 16 --quiet"
+        "--eval-every 20 --batch-size 16 --min-steps 0 --quiet"
     )
     meta = json.loads((student / "tinysent.json").read_text())
     assert meta["labels"] == ["anger", "calm", "joy"] and meta["method"] == "distill"
@@ -371,7 +391,7 @@ def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):
     out = tmp_path / "curve"
     cli(
         f"curve --base {task['base']} --train-data {task['train']} --test-data {task['test']} --out {out} "
-        "--sizes 60,all --epochs 4 --batch-size 16 --lr 1e-3 --eval-every 50 --quiet"
+        "--sizes 60,all --epochs 4 --batch-size 16 --lr 1e-3 --eval-every 50 --min-steps 0 --quiet"
     )
     res = json.loads((out / "curve.json").read_text())
     assert [p["size"] for p in res["points"]] == [
@@ -408,7 +428,7 @@ def test_the_curve_starts_from_a_base_that_answers_a_subset_of_its_labels(task, 
     out = tmp_path / "curve"
     cli(
         f"curve --base {task['model']} --train-data {train} --test-data {test} --out {out} "
-        "--sizes 40 --epochs 1 --batch-size 16 --lr 1e-4 --eval-every 50 --quiet"
+        "--sizes 40 --epochs 1 --batch-size 16 --lr 1e-4 --eval-every 50 --min-steps 0 --quiet"
     )
     res = json.loads((out / "curve.json").read_text())
     assert [p["size"] for p in res["points"]] == [0, 40]

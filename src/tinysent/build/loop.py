@@ -52,6 +52,7 @@ class LoopConfig:
     time_budget: float | None = None
     seed: int = 0
     num_workers: int = 0
+    min_steps: int = 0  # at least this many optimizer steps: small data runs more epochs
     # the validation metric that picks the best checkpoint (higher is better): a 3-class run's
     # evaluator reports val_score (three_class.make_evaluator), a plain run's val_accuracy
     select: str = "val_accuracy"
@@ -62,7 +63,9 @@ class LoopConfig:
         its selection metric, then ``overrides``."""
         names = {f.name for f in fields(cls)}
         select = {"select": cfg.selection_metric} if hasattr(cfg, "selection_metric") else {}
-        return cls(**{**{k: v for k, v in asdict(cfg).items() if k in names}, **select, **overrides})
+        floor = {"min_steps": cfg.steps_floor} if hasattr(cfg, "steps_floor") else {}
+        taken = {k: v for k, v in asdict(cfg).items() if k in names}
+        return cls(**{**taken, **select, **floor, **overrides})
 
 
 class Objective:
@@ -238,7 +241,7 @@ def fit(
     loader = make_loader(ids, labels, cfg.batch_size, cfg.seed, True, cfg.num_workers)
     sampler = loader.batch_sampler
     steps_per_epoch = max(1, math.ceil(len(loader) / cfg.grad_accum))
-    total = max(1, int(steps_per_epoch * cfg.epochs))
+    total = max(1, int(steps_per_epoch * cfg.epochs), cfg.min_steps or 0)
     names = list(objective.modules)
     opt, sched = make_optimizer(
         [model, *objective.modules.values()], cfg.lr, cfg.weight_decay, total, cfg.warmup_ratio
@@ -278,7 +281,7 @@ def fit(
     stopped_early = False
     model.train()
     stop = step >= total
-    for epoch in range(st["epoch"], math.ceil(cfg.epochs)):
+    for epoch in range(st["epoch"], math.ceil(total / steps_per_epoch)):
         if stop:
             break
         sampler.set_epoch(epoch)  # new length-grouped batch order each epoch
