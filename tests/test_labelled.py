@@ -246,10 +246,10 @@ def test_parquet_with_integer_labels_and_a_mapping_trains_checks_and_evaluates(t
 
 def test_small_labelled_data_trains_a_floor_of_steps(task, tmp_path):
     """A few hundred rows at one epoch are a handful of steps: a labelled run trains at least
-    --min-steps (default 300 for labelled data, 0 for Sentiment140), repeating the data."""
+    --min-steps (default 600 for labelled data, 0 for Sentiment140), repeating the data."""
     from tinysent.build.config import TrainConfig
 
-    assert TrainConfig(train_data=str(task["train"])).steps_floor == 300
+    assert TrainConfig(train_data=str(task["train"])).steps_floor == 600
     s140 = write_six_col(tmp_path / "s140.csv", make_tweets(20))
     assert TrainConfig(train_data=str(s140)).steps_floor == 0
     assert TrainConfig(train_data=str(task["train"]), min_steps=0).steps_floor == 0

@@ -210,7 +210,7 @@ class LoopSettings:
     min_steps: int | None = option(
         None,
         "train at least this many optimizer steps, repeating a small training set over more epochs "
-        "(none: 300 for your own labelled data, chosen on TweetEval emotion's validation split; 0 for "
+        "(none: 600 for your own labelled data, chosen on TweetEval emotion's validation split; 0 for "
         "Sentiment140)",
     )
 
@@ -219,7 +219,7 @@ class LoopSettings:
         """--min-steps, else its default for the data (the loop reads this)."""
         if self.min_steps is not None:
             return self.min_steps
-        return 300 if getattr(self, "labelled", False) else 0
+        return 600 if getattr(self, "labelled", False) else 0
 
     def check_loop(self) -> None:
         checks = [
