@@ -56,10 +56,7 @@ def paired_gain(curve: Path, test_csv: Path, size: int, resamples: int = 2000) -
 
     def answers(folder) -> np.ndarray:
         p = load(folder)
-        proba = p.proba(test.texts)[0]
-        if tuple(p.labels.names) == test.names:
-            return p.labels.classes(proba)
-        return proba[:, [p.labels.names.index(n) for n in test.names]].argmax(axis=1)
+        return p.labels.classes_among(p.proba(test.texts)[0], test.names)
 
     base, adapted = answers(SHIPPED_DIR), answers(curve / f"n-{size}")
     f1 = lambda pred, idx: task_score("macro_f1", y[idx], pred[idx], test.names)  # noqa: E731

@@ -133,9 +133,7 @@ def main() -> None:
                 "validation": meta["metrics"]["validation"],
             }
         )
-    table.write_text(
-        json.dumps({"machine": machine(), "tasks": rows}, indent=2) + "\n"
-    )
+    table.write_text(json.dumps({"machine": machine(), "tasks": rows}, indent=2) + "\n")
     md = ["| task (metric, n test) | system | test score (95 % CI) | accuracy |", "|---|---|---|---|"]
     for r in rows:
         for s in r["systems"]:

@@ -111,3 +111,20 @@ def test_decision_margin_bounds_every_label_change():
         return np.array(threshold_labels(softmax(lg[:, :2], 1.7)[:, 1], 0.6, band))
 
     check(b2, lambda lg: lab2(lg[:, [0, 2]]), lab2(base[:, [0, 2]]), 0, 2)
+
+
+def test_a_model_answers_a_subset_of_its_labels_by_the_likeliest_of_them():
+    """How a base model is scored on a task with fewer labels (the learning curve's size 0)."""
+    import numpy as np
+    import pytest
+
+    from tinysent.core.errors import InputError
+    from tinysent.core.labels import LabelModel
+
+    lm = LabelModel(("negative", "neutral", "positive"))
+    probs = np.array([[0.2, 0.7, 0.1], [0.1, 0.5, 0.4], [0.6, 0.3, 0.1]])
+    assert lm.classes_among(probs, lm.names).tolist() == [1, 1, 0]  # its own decision
+    assert lm.classes_among(probs, ("negative", "positive")).tolist() == [0, 1, 0]  # neutral not allowed
+    assert lm.classes_among(probs, ("positive", "negative")).tolist() == [1, 0, 1]  # any order
+    with pytest.raises(InputError, match="no label 'joy'"):
+        lm.classes_among(probs, ("negative", "joy"))

@@ -42,11 +42,7 @@ def learning_curve(
 
     def model_pred(folder) -> np.ndarray:
         p = load(folder)
-        proba = p.proba(test.texts)[0]
-        if tuple(p.labels.names) == tuple(names):
-            return p.labels.classes(proba)
-        # the base answering a subset of its labels: the likeliest of the task's labels
-        return proba[:, [p.labels.names.index(n) for n in names]].argmax(axis=1)
+        return p.labels.classes_among(p.proba(test.texts)[0], names)
 
     points = []
     base = resolve_base(cfg.base_model)

@@ -172,6 +172,18 @@ class LabelModel:
             return (probs[:, 1] >= self.threshold).astype(np.int64)
         return np.argmax(probs, axis=1).astype(np.int64)
 
+    def classes_among(self, probs: np.ndarray, names) -> np.ndarray:
+        """The index into ``names`` (a subset of this model's labels, any order) of each row's answer
+        when only those labels are allowed: the likeliest of them (the model's own decision when
+        ``names`` are its labels). How a base model is scored on a task with fewer labels."""
+        names = tuple(names)
+        if names == self.names:
+            return self.classes(probs)
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise InputError(f"the model has no label {missing[0]!r} (its labels: {', '.join(self.names)})")
+        return np.argmax(probs[:, [self.names.index(n) for n in names]], axis=1).astype(np.int64)
+
     def records(self, probs: np.ndarray, binary: bool = False, band=None) -> list[dict]:
         """One record per row: the label, then the probabilities (6 decimals): every label's, or for
         the binary answer and a [negative, positive] model, positive then negative."""
