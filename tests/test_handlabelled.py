@@ -174,7 +174,7 @@ def test_binary_rows_supervise_only_the_share():
 def test_widened_binary_model_keeps_its_binary_answer(trained_model):
     from transformers import AutoModelForSequenceClassification
 
-    from tinysent.build.models import widen_to_three
+    from tinysent.build.heads import widen_to_three
 
     m = AutoModelForSequenceClassification.from_pretrained(trained_model).eval()
     ids = torch.tensor([[2, 30, 40, 3], [2, 50, 60, 3]])
