@@ -30,15 +30,15 @@ POLARITY = {"anger": "negative", "sadness": "negative", "joy": "positive", "opti
 
 
 def write_split(folder: Path, split: str, out: Path) -> int:
-    names = dict(line.split("\t") for line in (folder / "mapping.txt").read_text().split("\n") if line)
-    texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-    labels = (folder / f"{split}_labels.txt").read_text().split()
-    assert len(texts) == len(labels), split
+    """One split of the TweetEval task folder as the user's CSV, its labels read as polarity."""
+    from tinysent.build.labelled import read_labelled
+
+    rows = read_labelled(folder, split)
     with open(out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["text", "label"])
-        w.writerows((t, POLARITY[names[y].strip()]) for t, y in zip(texts, labels))
-    return len(texts)
+        w.writerows((t, POLARITY[rows.names[y]]) for t, y in zip(rows.texts, rows.labels))
+    return len(rows)
 
 
 def paired_gain(curve: Path, test_csv: Path, size: int, resamples: int = 2000) -> dict:
