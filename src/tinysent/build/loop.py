@@ -59,13 +59,12 @@ class LoopConfig:
 
     @classmethod
     def take(cls, cfg, **overrides) -> LoopConfig:
-        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name and
-        its selection metric, then ``overrides``."""
+        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name, its
+        selection metric and its step floor (``steps_floor``), then ``overrides``."""
         names = {f.name for f in fields(cls)}
         select = {"select": cfg.selection_metric} if hasattr(cfg, "selection_metric") else {}
-        floor = {"min_steps": cfg.steps_floor} if hasattr(cfg, "steps_floor") else {}
         taken = {k: v for k, v in asdict(cfg).items() if k in names}
-        return cls(**{**taken, **select, **floor, **overrides})
+        return cls(**{**taken, **select, "min_steps": cfg.steps_floor, **overrides})
 
 
 class Objective:
@@ -241,7 +240,7 @@ def fit(
     loader = make_loader(ids, labels, cfg.batch_size, cfg.seed, True, cfg.num_workers)
     sampler = loader.batch_sampler
     steps_per_epoch = max(1, math.ceil(len(loader) / cfg.grad_accum))
-    total = max(1, int(steps_per_epoch * cfg.epochs), cfg.min_steps or 0)
+    total = max(1, int(steps_per_epoch * cfg.epochs), cfg.min_steps)
     names = list(objective.modules)
     opt, sched = make_optimizer(
         [model, *objective.modules.values()], cfg.lr, cfg.weight_decay, total, cfg.warmup_ratio
