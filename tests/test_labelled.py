@@ -443,3 +443,11 @@ def test_a_mistyped_data_path_is_the_error_not_the_base_models_loading(tmp_path)
         r = cli(f"{cmd} --train-data {tmp_path / 'nope.csv'} --out {tmp_path / 'out'}", ok=False)
         assert r.returncode == 2 and "nope.csv: no such file or folder" in r.stderr and "hub" not in r.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_one_class_left_after_rejected_rows_names_the_rejection(tmp_path):
+    """A ragged row that held the only other class: the error says why one class is left."""
+    path = tmp_path / "r.csv"
+    path.write_text('text,label\n"good day",joy\n"bad, day",anger,extra\n"fine",joy\n')
+    with pytest.raises(DataError, match=r"one class only .*1 rows rejected, first at line 3: columns"):
+        read_labelled(path).check_trainable()

@@ -104,8 +104,9 @@ class Labelled:
         present = [n for n, k in self.counts().items() if k]
         if len(present) < 2:
             raise DataError(
-                f"{self.source} has one class only ({present[0]!r}, {len(self):,} rows): a model would "
-                "learn one answer; label examples of at least two classes"
+                f"{self.source} has one class only ({present[0]!r}, {len(self):,} rows"
+                + (f"; {_problem_line(self.problems)}" if self.problems else "")
+                + "): a model would learn one answer; label examples of at least two classes"
             )
 
 
