@@ -458,3 +458,43 @@ def test_a_three_class_run_without_its_data_fails_before_loading_anything(capsys
     assert "--handlabelled-data" in err and "hub" not in err
     assert main(["distill", "--teacher", "t", "--num-labels", "3", "--stage1-epochs", "0"]) == 2
     assert "--tweeteval-data" in capsys.readouterr().err
+
+
+def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ensemble(
+    model3, sources, trained_model, tmp_path, capsys
+):
+    """``--emoticon-targets teacher``: the Sentiment140 rows learn the 3-class teacher's probabilities
+    (one teacher pass over every row, no binary teacher); ``--unlabelled`` tweets join the transfer
+    set; ``--ensemble`` averages teachers' probabilities; a wrong teacher folder is a one-line error."""
+    from tinysent.apps.cli import main
+    from tinysent.build import three_class as mixed
+
+    teacher3, _ = model3
+    sem, te, s140 = sources
+    extra = tmp_path / "more.txt"
+    extra.write_text("\n".join(t for _, t in tweets3(60, seed=21)) + "\n\n", encoding="utf-8")
+    out = tmp_path / "st"
+    args = ["distill", "--teacher", str(teacher3), "--student", str(trained_model), "--num-labels", "3"]
+    args += ["--handlabelled-data", str(sem), "--tweeteval-data", str(te), "--train-data", str(s140)]
+    args += ["--max-train", "300", "--val-fraction", "0.1", "--batch-size", "32", "--eval-every", "20"]
+    args += ["--stage1-epochs", "0", "--stage2-epochs", "4", "--stage2-lr", "3e-3", "--min-steps", "0"]
+    args += ["--emoticon-targets", "teacher", "--unlabelled", str(extra), "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    meta = json.loads((out / "tinysent.json").read_text())
+    assert meta["config"]["emoticon_targets"] == "teacher" and meta["train_rows"] == 900 + 300 + 60
+    assert meta["metrics"]["validation"]["val3_macro_recall"] >= 0.9
+    assert len(list(out.glob("teacher_probs-*.npy"))) == 1  # every row through the 3-class teacher
+    start = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])
+    assert start["unlabelled_rows"] == 60
+
+    texts = ["i love it", "the phone is at home", "awful day"]
+    one = mixed.teacher_probs(teacher3, texts, tmp_path / "c")
+    binary = mixed.teacher_probs(trained_model, texts, tmp_path / "c")
+    both = mixed.teacher_probs([str(teacher3), str(trained_model)], texts, tmp_path / "c")
+    np.testing.assert_allclose(both, (one + binary) / 2, atol=1e-6)
+
+    capsys.readouterr()
+    assert main([*args, "--ensemble", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "not a model folder" in err and "Traceback" not in err
+    assert not (tmp_path / "x" / "model.safetensors").exists()

@@ -127,8 +127,8 @@ class MixedCrossEntropy(Objective):
 
 class MixedDistillation(Objective):
     """Soft cross-entropy against teacher probabilities (row ``index`` of ``targets`` [N, 3]);
-    binary rows against the teacher's pos-vs-neg share only. ``hard_label_weight`` mixes in
-    :class:`MixedCrossEntropy`."""
+    rows marked ``emoticon`` against the teacher's pos-vs-neg share only. ``hard_label_weight`` mixes
+    in :class:`MixedCrossEntropy` over the rows with a label (unlabelled transfer rows carry -100)."""
 
     name = "mixed-distillation"
 
@@ -156,7 +156,7 @@ class MixedDistillation(Objective):
             tb = tb / tb.sum(-1, keepdim=True).clamp_min(1e-12)
             per[b] = -(tb * F.log_softmax(logits[b][:, SHARE] / self.t, -1)).sum(-1)
         loss = per.mean()
-        if self.w > 0:
+        if self.w > 0 and (batch["labels"] != -100).any():
             hard, _ = self.hard(model, {**batch, "labels": batch["labels"]})
             loss = (1 - self.w) * loss + self.w * hard
         return loss, {}
@@ -201,14 +201,18 @@ def text_key(texts: list[str]) -> str:
 
 
 def teacher_probs(
-    teacher_dir: str | Path, texts: list[str], cache: Path, temperature: float = 1.0
+    teacher_dir: str | Path | list, texts: list[str], cache: Path, temperature: float = 1.0
 ) -> np.ndarray:
     """A teacher folder's class probabilities [N, 3] for raw-normalised ``texts``, computed with the
     teacher's own tokenizer (so any teacher works, whatever its vocabulary) and cached on disk under
-    the teacher's weights and the texts. A binary teacher's [neg, pos] become [neg, 0, pos]."""
+    the teacher's weights and the texts. A binary teacher's [neg, pos] become [neg, 0, pos]. A list of
+    folders is an ensemble: the mean of their probabilities."""
     from tinysent.core.numerics import softmax
     from tinysent.runtime.predictor import load
 
+    if isinstance(teacher_dir, (list, tuple)):
+        each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]
+        return np.mean(each, 0).astype(np.float32)
     wf = Path(teacher_dir) / "model.safetensors"
     key = hashlib.sha256((file_sha256(wf) + text_key(texts) + str(temperature)).encode()).hexdigest()[:20]
     path = Path(cache) / f"teacher_probs-{key}.npy"

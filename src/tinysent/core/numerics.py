@@ -13,6 +13,13 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, float32 (stable: the row maximum is subtracted first)."""
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(-1, keepdims=True)
+    return (z - np.log(np.exp(z).sum(-1, keepdims=True))).astype(np.float32)
+
+
 def fp16_state_dict(state: dict) -> dict:
     """Floating-point tensors as fp16 (half the file size; loaded back as fp32), other tensors unchanged."""
     import torch

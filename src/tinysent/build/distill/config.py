@@ -39,6 +39,13 @@ class DistillConfig(LoopSettings, DataConfig):
         "folder or preset whose encoder starts the student (prediction-layer distillation only, "
         "--stage2-epochs) (none: shipped for labelled data, else tinybert-4l)",
     )
+    ensemble: list[str] = option(
+        default_factory=list,
+        help="another fine-tuned teacher with the same labels (repeatable): the teachers' probabilities "
+        "are averaged, one ensemble teacher",
+        cli="append",
+        metavar="DIR",
+    )
     binary_teacher: str | None = option(
         None,
         "3 labels: model whose P(pos) vs P(neg) teaches the Sentiment140 rows (default: --teacher)",
@@ -46,6 +53,13 @@ class DistillConfig(LoopSettings, DataConfig):
     )
     unlabelled: str | None = option(
         None, "text file of extra tweets, one per line, labelled by the teacher", metavar="FILE"
+    )
+    emoticon_targets: str = option(
+        "share",
+        "3 labels: what the Sentiment140 rows learn: share (the teacher's P(pos) vs P(neg), neutral left "
+        "free) or teacher (its three probabilities, the emoticon label ignored: the rows become "
+        "unlabelled transfer tweets)",
+        choices=("share", "teacher"),
     )
     general_teacher: str | None = option(
         None, "pre-trained (not fine-tuned) model for stage 0, general distillation", metavar="MODEL"
@@ -89,10 +103,19 @@ class DistillConfig(LoopSettings, DataConfig):
             raise InputError("stage budgets: three positive numbers of seconds (stages 0, 1, 2)")
         if self.stage0_epochs > 0 and not self.general_teacher:
             raise InputError("stage 0 (general distillation) needs --general-teacher, a pre-trained model")
+        if self.ensemble and self.num_labels != 3 and not self.labelled:
+            raise InputError(
+                "--ensemble teachers are for prediction-layer distillation (3 labels or your own data)"
+            )
         if self.num_labels == 3 and (self.stage0_epochs or self.stage1_epochs):
             raise InputError(
                 "3-class distillation is prediction-layer only: pass --stage0-epochs 0 --stage1-epochs 0"
             )
+
+    @property
+    def teachers(self) -> list[str]:
+        """--teacher then every --ensemble teacher."""
+        return [self.teacher, *self.ensemble]
 
     @property
     def student_model(self) -> str | dict:

@@ -125,7 +125,9 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         raise InputError("attention distillation needs the same number of heads in student and teacher")
     sizes = {"student_params": count_parameters(student), "teacher_params": count_parameters(teacher)}
     if cfg.unlabelled:
-        extra = [t for t in Path(cfg.unlabelled).read_text(encoding="utf-8").splitlines() if t.strip()]
+        from tinysent.build.distill.task import unlabelled_texts
+
+        extra = unlabelled_texts(cfg.unlabelled)
         ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
         labels = np.concatenate([labels, np.full(len(extra), -100)])
     val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
@@ -239,6 +241,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     e.g. the shipped binary model, whose head grows a neutral class) sets tokenizer and normaliser."""
     from accelerate.utils import set_seed
 
+    from tinysent.build.distill.task import unlabelled_texts
     from tinysent.build.models import count_parameters, load_classifier
     from tinysent.build.semeval import LABELS3
     from tinysent.build.three_class import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
@@ -251,7 +254,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     set_seed(cfg.seed)
     out = Path(cfg.out)
     checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
-    require_model_folder(cfg.teacher, "teacher")
+    teachers = [str(require_model_folder(d, "teacher")) for d in cfg.teachers]
     student, tokenizer, base, _ = load_classifier(cfg.student_model, 3)
     s_meta = ModelMeta.load(base)
     normalizer = Normalizer(s_meta.normalizer_config)
@@ -259,15 +262,22 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         {**asdict(cfg), "max_length": s_meta.max_length if (base / "tinysent.json").exists() else None}
     )
     prep = prepare_mixed(tcfg, tokenizer, normalizer)
-    hand = ~prep.emoticon
-    targets = np.zeros((len(prep.ids), 3), np.float32)
-    texts = np.array(prep.texts, dtype=object)
+    ids, labels, texts = prep.ids, prep.labels, list(prep.texts)
+    # rows that learn only the pos-vs-neg share: the emoticon rows, unless they are transfer tweets
+    share = prep.emoticon if cfg.emoticon_targets == "share" else np.zeros(len(ids), bool)
+    if cfg.unlabelled:
+        extra = unlabelled_texts(cfg.unlabelled)
+        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
+        labels = np.concatenate([labels, np.full(len(extra), -100)])
+        share = np.concatenate([share, np.zeros(len(extra), bool)])
+        texts += extra
+        prep.stats["unlabelled_rows"] = len(extra)
+    targets = np.zeros((len(ids), 3), np.float32)
+    texts = np.array(texts, dtype=object)
     t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
-    targets[hand] = teacher_probs(cfg.teacher, list(texts[hand]), out, t)
-    if prep.emoticon.any():
-        targets[prep.emoticon] = teacher_probs(
-            cfg.binary_teacher or cfg.teacher, list(texts[prep.emoticon]), out, t
-        )
+    targets[~share] = teacher_probs(teachers, list(texts[~share]), out, t)
+    if share.any():
+        targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), out, t)
     meta = ModelMeta(
         labels=list(LABELS3),
         normalizer=s_meta.normalizer,
@@ -275,7 +285,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         base_model=str(cfg.student_model),
         method="distill",
         data_sha256=prep.data_sha256,
-        train_rows=len(prep.ids),
+        train_rows=len(ids),
         git_commit=git_commit(),
         config={**asdict(cfg), "teacher_meta": {"base_model": ModelMeta.load(cfg.teacher).base_model}},
     )
@@ -286,12 +296,12 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
 
     start = {"config": asdict(cfg), **prep.stats}
     jlog = JsonlLog.for_stage(out, "stage2", cfg.resume, acc.is_main_process, start)
-    objective = MixedDistillation(targets, prep.emoticon, cfg.temperature, cfg.hard_label_weight)
+    objective = MixedDistillation(targets, share, cfg.temperature, cfg.hard_label_weight)
     res = fit(
         student,
         objective,
-        prep.ids,
-        prep.labels,
+        ids,
+        labels,
         cfg.stage_loop("stage2"),
         acc,
         stage="stage2",

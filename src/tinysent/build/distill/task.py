@@ -22,6 +22,7 @@ from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
+from tinysent.core.numerics import log_softmax
 from tinysent.core.tokenize import encode
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,12 @@ def distill_task(cfg, progress: bool = True) -> dict:
         ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
         hard = np.concatenate([hard, np.full(len(extra), -100)])
         texts += extra
-    targets = teacher_logits(cfg.teacher, texts, cfg.batch_size * 4)
+    for d in cfg.ensemble:
+        if list(ModelMeta.load(d, required=True).labels) != labels:
+            raise InputError(f"--ensemble {d} answers other labels than the data's {', '.join(labels)}")
+    # an ensemble teacher: the mean of the teachers' log-probabilities (a geometric mean of their
+    # probabilities), read by the loss as logits
+    targets = np.mean([log_softmax(teacher_logits(d, texts, cfg.batch_size * 4)) for d in cfg.teachers], 0)
     meta = ModelMeta(
         labels=labels,
         normalizer=s_meta.normalizer,
