@@ -498,3 +498,39 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     err = capsys.readouterr().err
     assert "nope" in err and "not a model folder" in err and "Traceback" not in err
     assert not (tmp_path / "x" / "model.safetensors").exists()
+
+
+def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, sources, tmp_path, capsys):
+    """``calibrate --class-bias`` fits offsets on TweetEval validation and keeps them only when their
+    cross-fitted gain is positive; a stored bias decides evaluate's, predict's and the exported
+    model's labels alike."""
+    import shutil
+
+    import tinysent
+    from tinysent.apps.cli import main
+    from tinysent.build.calibrate import crossfit_bias_gain, fit_class_bias
+
+    m = tmp_path / "m"
+    shutil.copytree(model3[0], m)
+    assert main(["calibrate", "--model", str(m), "--class-bias"]) == 0
+    r = json.loads(capsys.readouterr().out)["class_bias"]
+    meta = json.loads((m / "tinysent.json").read_text())
+    assert r["kept"] == (r["crossfit_gain"] > 0) and (meta["class_bias"] is not None) == r["kept"]
+    assert r["val_macro_recall_after"] >= r["val_macro_recall_before"]
+    # offsets found where they pay: few negatives predicted → the negative offset rises
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    lp = np.log(np.where(np.eye(3)[y] == 1, 0.5, 0.25)) + rng.normal(0, 0.3, (600, 3))
+    lp[:, 0] -= 0.6
+    b = fit_class_bias(lp, y)
+    assert b[1] == 0.0 and b[0] > 0.3 and crossfit_bias_gain(lp, y) > 0.02
+    # a stored bias decides everywhere: all negative
+    meta["class_bias"] = [15.0, 0.0, 0.0]
+    (m / "tinysent.json").write_text(json.dumps(meta))
+    assert tinysent.load(m).predict("i love this great day")["label"] == "negative"
+    _, te, _ = sources
+    assert main(["evaluate", "--model", str(m), "--test-data", str(te), "--out", str(tmp_path / "e")]) == 0
+    ev = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert ev["confusion_matrix"]["rows_true_cols_pred"][2][0] == 50  # every positive tweet: negative
+    assert main(["export", "--model", str(m), "--out", str(tmp_path / "o")]) == 0
+    assert tinysent.load(tmp_path / "o").predict("i love this great day")["label"] == "negative"

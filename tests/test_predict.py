@@ -128,3 +128,40 @@ def test_a_model_answers_a_subset_of_its_labels_by_the_likeliest_of_them():
     assert lm.classes_among(probs, ("positive", "negative")).tolist() == [1, 0, 1]  # any order
     with pytest.raises(InputError, match="no label 'joy'"):
         lm.classes_among(probs, ("negative", "joy"))
+
+
+def test_a_class_bias_moves_the_argmax_everywhere_the_label_is_decided():
+    """log P + bias decides labels, classes, subsets and the recheck margin alike; probabilities stay;
+    a malformed bias in tinysent.json is refused by name."""
+    import numpy as np
+    import pytest
+
+    from tinysent.core.errors import MetaError
+    from tinysent.core.labels import LabelModel
+    from tinysent.core.meta import ModelMeta
+
+    names = ("negative", "neutral", "positive")
+    meta = ModelMeta(labels=list(names), temperature=0.8, class_bias=[0.5, 0.0, -0.2])
+    lm = LabelModel.from_meta(meta)
+    plain = LabelModel(names, temperature=0.8)
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 1, (5000, 3))
+    p = lm.proba(z)
+    np.testing.assert_array_equal(p, plain.proba(z))  # the bias changes decisions, not probabilities
+    want = np.argmax(np.log(p) + [0.5, 0.0, -0.2], 1)
+    assert (lm.classes(p) == want).all() and (want != plain.classes(p)).any()
+    assert [names.index(x) for x in lm.labels(p)] == want.tolist()
+    reordered = ("positive", "negative", "neutral")  # the same decision, indexed in another order
+    assert [reordered[i] for i in lm.classes_among(p, reordered)] == [names[k] for k in want]
+    r = lm.records(p[:1])[0]
+    assert r["label"] == names[want[0]] and r["negative"] == round(p[0, 0], 6)
+    # the recheck margin measures distance to a label change under the biased rule
+    eps = 0.05
+    moved = z + rng.uniform(-eps, eps, z.shape)
+    changed = lm.classes(lm.proba(moved)) != want
+    assert changed.any() and (lm.margin(z, "argmax")[changed] < 2 * eps + 1e-6).all()
+    for bad in ([1.0, 2.0], [0, "x", 1], [0, 0, 99]):
+        with pytest.raises(MetaError, match="class_bias"):
+            ModelMeta(labels=list(names), class_bias=bad).validate()
+    with pytest.raises(MetaError, match="class_bias"):
+        ModelMeta(labels=["negative", "positive"], class_bias=[0.0, 1.0]).validate()

@@ -26,13 +26,13 @@ def three_class_predictions(
     predictor, texts: list[str], batch_size: int = 256
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(predicted class index 0/1/2, binary answer P(pos) / (P(pos) + P(neg)), truncated?) from one
-    pass: a 3-class model's most probable class; a binary model's P(positive) through
-    :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
+    pass: a 3-class model's own decision (:meth:`LabelModel.classes_among`); a binary model's
+    P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
     if predictor.three_class:
         p, truncated = predictor.proba(texts, batch_size)
-        neg, neu, pos = (predictor.meta.labels.index(n) for n in ("negative", "neutral", "positive"))
-        share = binary_share(p, neg, pos)
-        return p[:, [neg, neu, pos]].argmax(-1), share, truncated
+        labels = predictor.labels
+        share = binary_share(p, labels.neg, labels.pos)
+        return labels.classes_among(p, SENTIMENT3), share, truncated
     p, truncated = predictor.positive_proba(texts, batch_size)
     labels = threshold_labels(p, 0.5, DEFAULT_BAND)
     return np.array([SENTIMENT3.index(lab) for lab in labels], dtype=int), p, truncated

@@ -13,7 +13,7 @@ from tinysent.build.models import load_tokenizer
 from tinysent.build.tokens import validation_split
 from tinysent.core.errors import InputError
 from tinysent.core.meta import ModelMeta
-from tinysent.core.metrics import binary_metrics, expected_calibration_error
+from tinysent.core.metrics import binary_metrics, expected_calibration_error, macro_recall
 from tinysent.core.numerics import softmax
 
 
@@ -54,9 +54,43 @@ def classwise_ece(y: np.ndarray, probs: np.ndarray, labels, bins: int = 10) -> d
     return out
 
 
-def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred) -> dict:
+BIAS_GRID = np.round(np.arange(-1.0, 1.0001, 0.05), 2)
+
+
+def fit_class_bias(log_probs: np.ndarray, y: np.ndarray) -> list[float]:
+    """Offsets [b_neg, 0, b_pos] (neutral anchored) added to a 3-class model's log-probabilities that
+    maximise macro recall on (log_probs, y): a grid of 0.05 over [-1, 1] each, ties to the smallest
+    offsets. Why: macro recall weighs every class alike, the argmax of calibrated probabilities
+    follows the training data's class shares (few negative tweets in the SemEval material)."""
+    best, arg = -1.0, (0.0, 0.0)
+    for a in sorted(BIAS_GRID, key=abs):
+        for c in sorted(BIAS_GRID, key=abs):
+            s = macro_recall(y, np.argmax(log_probs + np.array([a, 0.0, c]), axis=1))
+            if s > best + 1e-12:
+                best, arg = s, (float(a), float(c))
+    return [arg[0], 0.0, arg[1]]
+
+
+def crossfit_bias_gain(log_probs: np.ndarray, y: np.ndarray, repeats: int = 5, seed: int = 0) -> float:
+    """Mean macro-recall gain of :func:`fit_class_bias` on held-out halves (seeded random 2-fold splits,
+    ``repeats`` times): the honest estimate of what the offsets buy on unseen tweets."""
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(repeats):
+        perm = rng.permutation(len(y))
+        half = len(y) // 2
+        for fit_on, test_on in ((perm[:half], perm[half:]), (perm[half:], perm[:half])):
+            b = np.array(fit_class_bias(log_probs[fit_on], y[fit_on]))
+            lp, yy = log_probs[test_on], y[test_on]
+            gains.append(macro_recall(yy, np.argmax(lp + b, 1)) - macro_recall(yy, np.argmax(lp, 1)))
+    return float(np.mean(gains))
+
+
+def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bool = False) -> dict:
     """3-class models: the temperature is fitted on TweetEval's validation split (named in the model's
-    config), and each class's calibration error is reported before and after."""
+    config), and each class's calibration error is reported before and after. With ``class_bias``,
+    also the offsets of :func:`fit_class_bias` for macro recall (TweetEval's metric), stored only when
+    their cross-fitted gain on that split is positive."""
     from tinysent.build.semeval import classes3, read_tweeteval
 
     folder = meta.config.get("tweeteval_data")
@@ -70,29 +104,42 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred) -> dict:
     t = fit_temperature(logits, y)
     names = ("negative", "neutral", "positive")
     meta.temperature = t
-    meta.metrics = {
-        **meta.metrics,
-        "calibration": {
-            "temperature": t,
-            "on": "TweetEval validation",
-            "val_n": len(y),
-            "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), names),
-            "classwise_ece_after": classwise_ece(y, softmax(logits, t), names),
-        },
+    report = {
+        "temperature": t,
+        "on": "TweetEval validation",
+        "val_n": len(y),
+        "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), names),
+        "classwise_ece_after": classwise_ece(y, softmax(logits, t), names),
     }
+    if class_bias:
+        lp = np.log(np.maximum(softmax(logits, t), 1e-300))
+        bias, gain = fit_class_bias(lp, y), crossfit_bias_gain(lp, y)
+        keep = gain > 0
+        report["class_bias"] = {
+            "fitted": dict(zip(names, bias)),
+            "crossfit_gain": gain,
+            "kept": keep,
+            "val_macro_recall_before": macro_recall(y, np.argmax(lp, 1)),
+            "val_macro_recall_after": macro_recall(y, np.argmax(lp + np.array(bias), 1)),
+        }
+        meta.class_bias = [dict(zip(names, bias))[n] for n in meta.labels] if keep else None
+    meta.metrics = {**meta.metrics, "calibration": report}
     meta.save(model_dir)
-    return meta.metrics["calibration"]
+    return report
 
 
-def calibrate(model_dir: str | Path, data: str | None = None) -> dict:
-    """Fit the temperature on the model's validation split and store it (with ECE before/after)."""
+def calibrate(model_dir: str | Path, data: str | None = None, class_bias: bool = False) -> dict:
+    """Fit the temperature on the model's validation split and store it (with ECE before/after);
+    ``class_bias``: 3-class models also get macro-recall offsets (:func:`calibrate_three_class`)."""
     from tinysent.runtime.predictor import load
 
     model_dir = Path(model_dir)
     meta = ModelMeta.load(model_dir)
     pred = load(model_dir)
     if len(meta.labels) == 3:
-        return calibrate_three_class(model_dir, meta, pred)
+        return calibrate_three_class(model_dir, meta, pred, class_bias)
+    if class_bias:
+        raise InputError("--class-bias is for 3-class sentiment models (TweetEval validation picks it)")
     prep = validation_split(model_dir, load_tokenizer(Path(model_dir)), data)
     logits = pred.logits(prep.val_ids, 256)
     y = prep.val_labels

@@ -2,7 +2,8 @@
 
 A model's label set comes from its tinysent.json (any names, 2 or more). The rules:
 
-- **argmax**: a model with 3 or more labels answers its most probable label.
+- **argmax**: a model with 3 or more labels answers its most probable label; with a *class bias*
+  (chosen on validation, stored in tinysent.json) the label of largest log P(label) + bias[label].
 - **threshold**: a two-label model answers ``names[1]`` when P(names[1]) >= its threshold (for the
   sentiment pair [negative, positive]: positive), else ``names[0]``; a [negative, positive] model may
   also answer neutral inside a *neutral band* (lo, hi) of P(positive).
@@ -74,11 +75,21 @@ class LabelModel:
     threshold: float = 0.5  # two-label models: names[1] when P(names[1]) >= threshold
     band: tuple[float, float] | None = None  # [negative, positive] models: default neutral band
     temperature: float = 1.0  # logits are divided by it
+    bias: tuple[float, ...] | None = None  # 3+ labels: added to log P(label) before the argmax
 
     @classmethod
     def from_meta(cls, meta) -> LabelModel:
         band = tuple(meta.neutral_band) if meta.neutral_band is not None else None
-        return cls(tuple(meta.labels), float(meta.threshold), band, float(meta.temperature))
+        bias = tuple(float(b) for b in meta.class_bias) if meta.class_bias is not None else None
+        return cls(tuple(meta.labels), float(meta.threshold), band, float(meta.temperature), bias)
+
+    def scores(self, probs: np.ndarray, cols=None) -> np.ndarray:
+        """What the argmax rule compares: the probabilities, or log P + bias with a class bias
+        (``cols``: the label columns ``probs`` holds, default all)."""
+        if self.bias is None:
+            return probs
+        b = np.asarray(self.bias)[slice(None) if cols is None else list(cols)]
+        return np.log(np.maximum(probs, 1e-300)) + b
 
     @property
     def two_label(self) -> bool:
@@ -143,6 +154,8 @@ class LabelModel:
         return "argmax"
 
     def margin(self, logits: np.ndarray, decision) -> np.ndarray:
+        if decision == "argmax" and self.bias is not None:  # the bias in logits is temperature * bias
+            logits = logits + self.temperature * np.asarray(self.bias, dtype=logits.dtype)
         return decision_margin(logits, decision, self.neg, self.pos)
 
     def proba(self, logits: np.ndarray) -> np.ndarray:
@@ -158,7 +171,7 @@ class LabelModel:
         if binary or self.two_label:
             names = SENTIMENT2 if binary else self.names
             return threshold_labels(self.positive_share(probs), self.binary_threshold, band, names)
-        return [self.names[i] for i in np.argmax(probs, axis=1)]
+        return [self.names[i] for i in np.argmax(self.scores(probs), axis=1)]
 
     def columns(self, binary: bool = False) -> tuple[str, ...]:
         """The probability columns of a table of its records (CSV, Parquet): P(positive) alone for the
@@ -170,7 +183,7 @@ class LabelModel:
         binary answer): what evaluation compares with the true classes."""
         if self.two_label:
             return (probs[:, 1] >= self.threshold).astype(np.int64)
-        return np.argmax(probs, axis=1).astype(np.int64)
+        return np.argmax(self.scores(probs), axis=1).astype(np.int64)
 
     def classes_among(self, probs: np.ndarray, names) -> np.ndarray:
         """The index into ``names`` (a subset of this model's labels, any order) of each row's answer
@@ -182,7 +195,8 @@ class LabelModel:
         missing = [n for n in names if n not in self.names]
         if missing:
             raise InputError(f"the model has no label {missing[0]!r} (its labels: {', '.join(self.names)})")
-        return np.argmax(probs[:, [self.names.index(n) for n in names]], axis=1).astype(np.int64)
+        cols = [self.names.index(n) for n in names]
+        return np.argmax(self.scores(probs[:, cols], cols), axis=1).astype(np.int64)
 
     def records(self, probs: np.ndarray, binary: bool = False, band=None) -> list[dict]:
         """One record per row: the label, then the probabilities (6 decimals): every label's, or for

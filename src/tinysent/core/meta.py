@@ -37,6 +37,9 @@ class ModelMeta:
     threshold: float = 0.5  # two labels: names[1] (positive) when P(names[1]) >= threshold
     temperature: float = 1.0  # logits are divided by it (calibration)
     neutral_band: list[float] | None = None  # default (lo, hi) for 3-way output, if any
+    # 3+ labels: added to each label's log-probability before the argmax (a decision rule chosen on
+    # validation, e.g. for balanced recall); the probabilities themselves are unchanged
+    class_bias: list[float] | None = None
     base_model: str | None = None
     method: str = "fine-tune"  # or "distill"
     data_sha256: str | None = None
@@ -123,6 +126,17 @@ class ModelMeta:
             and 0 <= band[0] <= band[1] <= 1
         ):
             bad(f"neutral_band must be null or [lo, hi] with 0 <= lo <= hi <= 1, not {band!r}")
+        bias = self.class_bias
+        if bias is not None and not (
+            len(labels) >= 3
+            and isinstance(bias, list)
+            and len(bias) == len(labels)
+            and all(number(x) and abs(x) <= 20 for x in bias)
+        ):
+            bad(
+                f"class_bias must be null or one number in [-20, 20] per label (3 or more labels), not "
+                f"{repr(bias)[:100]}"
+            )
         if not isinstance(self.normalizer, dict):
             bad("normalizer must be an object")
         if self.files is not None and not (

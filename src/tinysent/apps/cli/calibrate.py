@@ -16,6 +16,11 @@ class CalibrateOptions:
     train_data: str | None = option(
         None, "the data the model was trained on (default: the path in its config)", metavar="PATH"
     )
+    class_bias: bool = option(
+        False,
+        "3-class models: also offsets on the labels' log-probabilities that raise TweetEval-validation "
+        "macro recall, kept only when their cross-fitted gain there is positive",
+    )
 
 
 HELP = "fit temperature scaling on the model's validation split; store it in the model"
@@ -26,5 +31,5 @@ Options = CalibrateOptions
 def run(args) -> int:
     from tinysent.build.calibrate import calibrate
 
-    print(json.dumps(calibrate(args.model, args.train_data), indent=2))
+    print(json.dumps(calibrate(args.model, args.train_data, args.class_bias), indent=2))
     return 0

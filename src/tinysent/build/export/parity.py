@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.core.errors import ParityError
+from tinysent.core.labels import SENTIMENT3
 from tinysent.runtime.backends import OnnxBackend
 from tinysent.runtime.predictor import Predictor
 
@@ -108,8 +109,12 @@ def validation_agreement(
         val = read_tweeteval(meta.config["tweeteval_data"], "val")
         y = classes3(val.polarity)
         ids, _ = ref.token_ids(val.texts)
-        l32, lq = agreement("tweeteval_val_label_agreement", ids, "argmax", lambda lg: lg.argmax(-1))
-        a32, a8 = l32.argmax(-1), lq.argmax(-1)
+
+        def decide(lg):  # the model's own 3-class rule (temperature, class bias), classes3's order
+            return ref.labels.classes_among(ref.labels.proba(lg), SENTIMENT3)
+
+        l32, lq = agreement("tweeteval_val_label_agreement", ids, "argmax", decide)
+        a32, a8 = decide(l32), decide(lq)
         doc.update(
             tweeteval_val_n=int(len(y)),
             tweeteval_val_accuracy_torch_fp32=float((a32 == y).mean()),
