@@ -126,21 +126,26 @@ class MixedCrossEntropy(Objective):
 
 
 class MixedDistillation(Objective):
-    """Soft cross-entropy against teacher probabilities (row ``index`` of ``targets`` [N, 3]);
-    rows marked ``emoticon`` against the teacher's pos-vs-neg share only. ``hard_label_weight`` mixes
-    in :class:`MixedCrossEntropy` over the rows with a label (unlabelled transfer rows carry -100)."""
+    """Soft cross-entropy against teacher probabilities (row ``index`` of ``targets`` [N, 3]); rows
+    marked ``share`` (default: the ``emoticon`` rows) against the teacher's pos-vs-neg share only.
+    ``hard_label_weight`` mixes in :class:`MixedCrossEntropy` over the rows with a label (unlabelled
+    transfer rows carry -100), emoticon labels through the share: they say positive or negative, not
+    whether a 3-class teacher's neutral is wrong."""
 
     name = "mixed-distillation"
 
     def __init__(
-        self, targets: np.ndarray, emoticon: np.ndarray, temperature: float = 1.0, hard_label_weight=0.0
+        self,
+        targets: np.ndarray,
+        emoticon: np.ndarray,
+        temperature: float = 1.0,
+        hard_label_weight=0.0,
+        share: np.ndarray | None = None,
     ):
         super().__init__()
         self.targets = torch.from_numpy(np.asarray(targets, np.float32))
-        self.emoticon = torch.from_numpy(np.asarray(emoticon, bool))
+        self.emoticon = torch.from_numpy(np.asarray(emoticon if share is None else share, bool))
         self.t, self.w = temperature, hard_label_weight
-        # the share for binary rows here too: v3 was distilled so (before the validation run that
-        # chose "full" for plain training); a later version should try "full" in distillation too
         self.hard = MixedCrossEntropy(emoticon, "share")
 
     def __call__(self, model, batch):

@@ -56,9 +56,9 @@ class DistillConfig(LoopSettings, DataConfig):
     )
     emoticon_targets: str = option(
         "share",
-        "3 labels: what the Sentiment140 rows learn: share (the teacher's P(pos) vs P(neg), neutral left "
-        "free) or teacher (its three probabilities, the emoticon label ignored: the rows become "
-        "unlabelled transfer tweets)",
+        "3 labels: what the Sentiment140 rows learn from the teacher: share (its P(pos) vs P(neg), neutral "
+        "left free) or teacher (its three probabilities: the rows become transfer tweets; with "
+        "--hard-label-weight their emoticon label still teaches pos vs neg)",
         choices=("share", "teacher"),
     )
     general_teacher: str | None = option(

@@ -262,7 +262,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         {**asdict(cfg), "max_length": s_meta.max_length if (base / "tinysent.json").exists() else None}
     )
     prep = prepare_mixed(tcfg, tokenizer, normalizer)
-    ids, labels, texts = prep.ids, prep.labels, list(prep.texts)
+    ids, labels, texts, emoticon = prep.ids, prep.labels, list(prep.texts), prep.emoticon
     # rows that learn only the pos-vs-neg share: the emoticon rows, unless they are transfer tweets
     share = prep.emoticon if cfg.emoticon_targets == "share" else np.zeros(len(ids), bool)
     if cfg.unlabelled:
@@ -270,6 +270,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
         labels = np.concatenate([labels, np.full(len(extra), -100)])
         share = np.concatenate([share, np.zeros(len(extra), bool)])
+        emoticon = np.concatenate([emoticon, np.zeros(len(extra), bool)])
         texts += extra
         prep.stats["unlabelled_rows"] = len(extra)
     targets = np.zeros((len(ids), 3), np.float32)
@@ -296,7 +297,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
 
     start = {"config": asdict(cfg), **prep.stats}
     jlog = JsonlLog.for_stage(out, "stage2", cfg.resume, acc.is_main_process, start)
-    objective = MixedDistillation(targets, share, cfg.temperature, cfg.hard_label_weight)
+    objective = MixedDistillation(targets, emoticon, cfg.temperature, cfg.hard_label_weight, share)
     res = fit(
         student,
         objective,
