@@ -524,13 +524,27 @@ def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, s
     lp[:, 0] -= 0.6
     b = fit_class_bias(lp, y)
     assert b[1] == 0.0 and b[0] > 0.3 and crossfit_bias_gain(lp, y) > 0.02
-    # a stored bias decides everywhere: all negative
-    meta["class_bias"] = [15.0, 0.0, 0.0]
-    (m / "tinysent.json").write_text(json.dumps(meta))
-    assert tinysent.load(m).predict("i love this great day")["label"] == "negative"
+    # a stored bias decides everywhere: what log P + bias says, in evaluate, predict and the export
+    from tinysent.build.semeval import classes3, read_tweeteval
+
     _, te, _ = sources
+    test = read_tweeteval(te, "test")
+    meta["temperature"] = 20.0  # the tiny model is sure of everything: soften it to make ties
+    (m / "tinysent.json").write_text(json.dumps(meta))
+    probs, _ = tinysent.load(m, backend="torch").proba(test.texts)  # labels in that order
+    bias = np.array([0.0, 0.0, 0.0])
+    bias[0] = np.quantile(np.log(probs[:, 1:].max(1)) - np.log(probs[:, 0]), 0.5)  # half turn negative
+    meta["class_bias"] = bias.tolist()
+    (m / "tinysent.json").write_text(json.dumps(meta))
+    want = np.argmax(np.log(probs) + bias, 1)
+    assert 0.3 < (want == 0).mean() < 0.8 and (want != np.argmax(probs, 1)).any()
+    got = [r["label"] for r in tinysent.load(m, backend="torch").predict(test.texts)]
+    assert got == [("negative", "neutral", "positive")[k] for k in want]
     assert main(["evaluate", "--model", str(m), "--test-data", str(te), "--out", str(tmp_path / "e")]) == 0
     ev = json.loads((tmp_path / "e" / "metrics.json").read_text())
-    assert ev["confusion_matrix"]["rows_true_cols_pred"][2][0] == 50  # every positive tweet: negative
+    cm = np.array(ev["confusion_matrix"]["rows_true_cols_pred"])
+    y = classes3(test.polarity)
+    assert (cm == np.array([[((y == i) & (want == j)).sum() for j in range(3)] for i in range(3)])).all()
     assert main(["export", "--model", str(m), "--out", str(tmp_path / "o")]) == 0
-    assert tinysent.load(tmp_path / "o").predict("i love this great day")["label"] == "negative"
+    onnx = [r["label"] for r in tinysent.load(tmp_path / "o").predict(test.texts)]
+    assert np.mean([a == b for a, b in zip(onnx, got)]) >= 0.98
