@@ -7,22 +7,28 @@
 #
 # Environment: DATA (default ../shared/data), SEEDS (teachers in the ensemble, default 2),
 # MAX_TRAIN (Sentiment140 transfer tweets, default 100000), STUDENT_BUDGET (seconds for the student's
-# distillation, default 2400: the schedule shortens to fit; 0 = no limit), TEACHER_BATCH (32),
-# STUDENT_BATCH (64), PACK (1: calibrate and pack the student into the package folder).
+# distillation: the schedule shortens to fit; default 0 = no limit, one epoch), TEACHER_BATCH (32),
+# STUDENT_BATCH (64), START (the student's start: default v3, the package's model at commit
+# 494e9a7, taken from git), PACK (1: calibrate and pack the student into the package folder).
 #
 # 1. SEEDS teachers: all-MiniLM-L6-v2 fine-tuned for 3 classes on the SemEval 2013-2016 material
 #    (one epoch each, seeds 0..SEEDS-1), selected on TweetEval validation;
-# 2. the student (the shipped 4-layer model as the start) learns the ensemble's averaged probabilities
+# 2. the student (v3, the 4-layer model shipped before, as the start) learns the ensemble's averaged probabilities
 #    on the SemEval tweets plus MAX_TRAIN Sentiment140 tweets read as unlabelled transfer tweets
 #    (--emoticon-targets teacher), selected on TweetEval validation and a Sentiment140 validation split;
-# 3. temperature on TweetEval validation (`tinysent calibrate`), then `tinysent pack` into the package.
+# 3. temperature and class offsets (kept if their cross-fitted gain is positive) on TweetEval
+#    validation (`tinysent calibrate --class-bias`), then `tinysent pack` into the package.
 set -euo pipefail
 WORK=${1:-runs/v4}
 DATA=${DATA:-../shared/data} SEEDS=${SEEDS:-2} MAX_TRAIN=${MAX_TRAIN:-100000}
-STUDENT_BUDGET=${STUDENT_BUDGET:-2400} TEACHER_BATCH=${TEACHER_BATCH:-32} STUDENT_BATCH=${STUDENT_BATCH:-64}
+STUDENT_BUDGET=${STUDENT_BUDGET:-0} TEACHER_BATCH=${TEACHER_BATCH:-32} STUDENT_BATCH=${STUDENT_BATCH:-64}
 PACK=${PACK:-1}
 SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
 mkdir -p "$WORK"
+START=${START:-$WORK/v3}
+if [ ! -f "$START/model.safetensors" ]; then  # v3 as it was shipped, whatever the package holds now
+  mkdir -p "$START" && git archive 494e9a7 "$SHIPPED" | tar -x -C "$START" --strip-components 4
+fi
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
 THREE=(--num-labels 3 --handlabelled-data "$DATA/semeval-task4a" --tweeteval-data "$DATA/tweeteval")
 
@@ -43,7 +49,7 @@ if [ ! -f "$st/model.safetensors" ]; then
   log "student: ${#ensemble[@]} extra teacher(s), $MAX_TRAIN Sentiment140 transfer tweets"
   budget=()
   [ "$STUDENT_BUDGET" != 0 ] && budget=(--stage-budgets "1,1,$STUDENT_BUDGET")
-  tinysent distill "${teacher[@]}" "${ensemble[@]}" --student "$SHIPPED" "${THREE[@]}" \
+  tinysent distill "${teacher[@]}" "${ensemble[@]}" --student "$START" "${THREE[@]}" \
     --train-data "$DATA/sentiment140" --max-train "$MAX_TRAIN" --max-val 4000 \
     --emoticon-targets teacher --stage1-epochs 0 --stage2-epochs 1 --stage2-lr 1e-4 \
     --batch-size "$STUDENT_BATCH" --hard-label-weight 0.3 --eval-every 300 "${budget[@]}" --quiet \
@@ -51,7 +57,7 @@ if [ ! -f "$st/model.safetensors" ]; then
 fi
 if [ "$PACK" = 1 ]; then
   log "calibrate and pack"
-  tinysent calibrate --model "$st"
+  tinysent calibrate --model "$st" --class-bias
   tinysent pack --model "$st" --out "$SHIPPED"
 fi
 log "done"
