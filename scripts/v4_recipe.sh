@@ -46,7 +46,7 @@ done
 
 st="$WORK/student"
 if [ ! -f "$st/model.safetensors" ]; then
-  log "student: ${#ensemble[@]} extra teacher(s), $MAX_TRAIN Sentiment140 transfer tweets"
+  log "student: $SEEDS teacher(s), $MAX_TRAIN Sentiment140 transfer tweets"
   budget=()
   [ "$STUDENT_BUDGET" != 0 ] && budget=(--stage-budgets "1,1,$STUDENT_BUDGET")
   tinysent distill "${teacher[@]}" "${ensemble[@]}" --student "$START" "${THREE[@]}" \
