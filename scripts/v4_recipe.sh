@@ -6,6 +6,7 @@
 #   usage: scripts/v4_recipe.sh [WORK]        (WORK: default runs/v4)
 #
 # Environment: DATA (default ../shared/data), SEEDS (teachers in the ensemble, default 2),
+# TEACHER_BASE (default minilm-l6; mpnet-base, 110M, is ~6 training tweets/s on 2 CPU cores: a GPU's),
 # MAX_TRAIN (Sentiment140 transfer tweets, default 100000), STUDENT_BUDGET (seconds for the student's
 # distillation: the schedule shortens to fit; default 0 = no limit, one epoch), TEACHER_BATCH (32),
 # STUDENT_BATCH (64), START (the student's start: default v3, the package's model at commit
@@ -20,7 +21,7 @@
 #    validation (`tinysent calibrate --class-bias`), then `tinysent pack` into the package.
 set -euo pipefail
 WORK=${1:-runs/v4}
-DATA=${DATA:-../shared/data} SEEDS=${SEEDS:-2} MAX_TRAIN=${MAX_TRAIN:-100000}
+DATA=${DATA:-../shared/data} SEEDS=${SEEDS:-2} TEACHER_BASE=${TEACHER_BASE:-minilm-l6} MAX_TRAIN=${MAX_TRAIN:-100000}
 STUDENT_BUDGET=${STUDENT_BUDGET:-0} TEACHER_BATCH=${TEACHER_BATCH:-32} STUDENT_BATCH=${STUDENT_BATCH:-64}
 PACK=${PACK:-1}
 SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
@@ -37,7 +38,7 @@ for ((s = 0; s < SEEDS; s++)); do
   t="$WORK/teacher-s$s"
   if [ ! -f "$t/model.safetensors" ]; then
     log "teacher seed $s"
-    tinysent train --base minilm-l6 "${THREE[@]}" --max-train 0 --max-length 64 --epochs 1 \
+    tinysent train --base "$TEACHER_BASE" "${THREE[@]}" --max-train 0 --max-length 64 --epochs 1 \
       --batch-size "$TEACHER_BATCH" --lr 5e-5 --eval-every 200 --patience none --seed "$s" --quiet \
       --out "$t" > "$t.json"
   fi
