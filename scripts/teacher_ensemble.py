@@ -1,10 +1,12 @@
 """Teachers one by one and as the ensemble the student learns from (their probabilities averaged, as
 `tinysent distill --ensemble` averages them), on TweetEval validation and test (macro recall with its
 bootstrap 95 % interval, per-class recall) and Sentiment140's 359 test tweets (P(pos) vs P(neg),
-Wilson interval). Validation chose the ensemble; the test rows are reported, not used.
+Wilson interval); with ``--s140-val-of M`` also on model M's Sentiment140 validation split (emoticon
+labels, rebuilt from M's config: the split 3-class runs select on). Validation chose the ensemble;
+the test rows are reported, not used.
 
     python scripts/teacher_ensemble.py runs/v4/teacher-s0 runs/v4/teacher-s1 \
-        --out results/cpu-2026-11-30/v4-teachers/teachers.json
+        --s140-val-of runs/v4/student --out results/cpu-2026-11-30/v4-teachers/teachers.json
 """
 
 import argparse
@@ -26,10 +28,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("teachers", nargs="+")
     p.add_argument("--data", default="../shared/data")
+    p.add_argument("--s140-val-of", default=None, metavar="MODEL")
     p.add_argument("--out", required=True)
     a = p.parse_args()
     sets = {s: read_tweeteval(Path(a.data) / "tweeteval", s) for s in ("val", "test")}
     s140 = D.read(D.resolve(Path(a.data) / "sentiment140", "test")[0]).polar()
+    val2 = None
+    if a.s140_val_of:
+        from tinysent.build.models import load_tokenizer
+        from tinysent.build.tokens import validation_split
+
+        val2 = validation_split(a.s140_val_of, load_tokenizer(Path(a.s140_val_of)))
     probs: dict[str, dict[str, np.ndarray]] = {}
     t0 = time.time()
     for t in a.teachers:
@@ -37,8 +46,11 @@ def main() -> None:
         order = [pred.meta.labels.index(n) for n in SENTIMENT3]
         probs[t] = {k: pred.proba(c.texts)[0][:, order] for k, c in sets.items()}
         probs[t]["s140"] = pred.proba(s140.texts)[0][:, order]
+        if val2 is not None:  # the same WordPiece vocabulary: the split's token ids read as they are
+            probs[t]["s140_val"] = pred.labels.proba(pred.logits(val2.val_ids, 256))[:, order]
+    keys = list(probs[a.teachers[0]])
     probs["ensemble (mean of probabilities)"] = {
-        k: np.mean([probs[t][k] for t in a.teachers], 0) for k in ("val", "test", "s140")
+        k: np.mean([probs[t][k] for t in a.teachers], 0) for k in keys
     }
     doc = {"teachers": a.teachers, "seconds": round(time.time() - t0, 1), "systems": {}}
     for name, pr in probs.items():
@@ -52,7 +64,10 @@ def main() -> None:
                 "n": len(c.texts),
             }
         b = binary_metrics(s140.classes, binary_share(pr["s140"], 0, 2))
-        row["sentiment140_359"] = {"accuracy": b["accuracy"], "accuracy_ci95": b["accuracy_ci95"], "n": b["n"]}
+        row["sentiment140_359"] = {k: b[k] for k in ("accuracy", "accuracy_ci95", "n")}
+        if val2 is not None:
+            v = binary_metrics(np.asarray(val2.val_labels), binary_share(pr["s140_val"], 0, 2))
+            row["sentiment140_val"] = {k: v[k] for k in ("accuracy", "accuracy_ci95", "n")}
         doc["systems"][name] = row
         print(name, json.dumps({k: v.get("macro_recall", v.get("accuracy")) for k, v in row.items()}))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
