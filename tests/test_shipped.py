@@ -21,7 +21,10 @@ def test_loads_with_no_arguments_and_classifies():
     assert sum(p.numel() for p in torch_model.model.parameters()) <= 15_000_000
     out = model.predict(["I am doing well", "Disaster!", "I am not feeling confident"])
     assert [r["label"] for r in out] == ["positive", "negative", "negative"]  # the notebook said positive ×3
-    assert set(out[0]) >= {"negative", "neutral", "positive"}  # v3: three classes
+    assert set(out[0]) >= {"negative", "neutral", "positive"}  # since v3: three classes
+    info = model.describe()  # what the service's /readyz shows: how labels are decided
+    meta = json.loads((SHIPPED_DIR / "tinysent.json").read_text())
+    assert info["class_bias"] == meta["class_bias"] and info["temperature"] == meta["temperature"]
     assert model.predict("the meeting is at 3pm in room 204")["label"] == "neutral"
 
 

@@ -281,6 +281,8 @@ class Predictor:
             "normalizer_version": self.meta.normalizer_config.version,
             "labels": self.meta.labels,
             "max_length": self.meta.max_length,
+            "temperature": self.meta.temperature,
+            "class_bias": self.meta.class_bias,  # how the label is decided (LabelModel)
         }
 
 
