@@ -54,7 +54,8 @@ def classwise_ece(y: np.ndarray, probs: np.ndarray, labels, bins: int = 10) -> d
     return out
 
 
-BIAS_GRID = np.round(np.arange(-1.0, 1.0001, 0.05), 2)
+# offsets tried, smallest first (so a tie keeps the smaller offset)
+BIAS_GRID = sorted(np.round(np.arange(-1.0, 1.0001, 0.05), 2).tolist(), key=abs)
 
 
 def fit_class_bias(log_probs: np.ndarray, y: np.ndarray) -> list[float]:
@@ -63,8 +64,8 @@ def fit_class_bias(log_probs: np.ndarray, y: np.ndarray) -> list[float]:
     offsets. Why: macro recall weighs every class alike, the argmax of calibrated probabilities
     follows the training data's class shares (few negative tweets in the SemEval material)."""
     best, arg = -1.0, (0.0, 0.0)
-    for a in sorted(BIAS_GRID, key=abs):
-        for c in sorted(BIAS_GRID, key=abs):
+    for a in BIAS_GRID:
+        for c in BIAS_GRID:
             s = macro_recall(y, np.argmax(log_probs + np.array([a, 0.0, c]), axis=1))
             if s > best + 1e-12:
                 best, arg = s, (float(a), float(c))
@@ -114,15 +115,15 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
     if class_bias:
         lp = np.log(np.maximum(softmax(logits, t), 1e-300))
         bias, gain = fit_class_bias(lp, y), crossfit_bias_gain(lp, y)
-        keep = gain > 0
+        keep, fitted = gain > 0, dict(zip(names, bias))
         report["class_bias"] = {
-            "fitted": dict(zip(names, bias)),
+            "fitted": fitted,
             "crossfit_gain": gain,
             "kept": keep,
             "val_macro_recall_before": macro_recall(y, np.argmax(lp, 1)),
             "val_macro_recall_after": macro_recall(y, np.argmax(lp + np.array(bias), 1)),
         }
-        meta.class_bias = [dict(zip(names, bias))[n] for n in meta.labels] if keep else None
+        meta.class_bias = [fitted[n] for n in meta.labels] if keep else None
     meta.metrics = {**meta.metrics, "calibration": report}
     meta.save(model_dir)
     return report

@@ -37,7 +37,6 @@ from tinysent.core.errors import InputError, MissingFileError
 from tinysent.core.files import file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
-from tinysent.core.tokenize import encode
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +123,9 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     if student.config.num_attention_heads != teacher.config.num_attention_heads:
         raise InputError("attention distillation needs the same number of heads in student and teacher")
     sizes = {"student_params": count_parameters(student), "teacher_params": count_parameters(teacher)}
-    if cfg.unlabelled:
-        from tinysent.build.distill.task import unlabelled_texts
+    from tinysent.build.distill.task import with_unlabelled
 
-        extra = unlabelled_texts(cfg.unlabelled)
-        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
-        labels = np.concatenate([labels, np.full(len(extra), -100)])
+    ids, labels, _ = with_unlabelled(cfg.unlabelled, ids, labels, normalizer, tokenizer, prep.max_length)
     val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
     ck = (checkpoint.trainer_state(out) or {}).get("stage") if cfg.resume else None
 
@@ -241,7 +237,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     e.g. the shipped binary model, whose head grows a neutral class) sets tokenizer and normaliser."""
     from accelerate.utils import set_seed
 
-    from tinysent.build.distill.task import unlabelled_texts
+    from tinysent.build.distill.task import with_unlabelled
     from tinysent.build.models import count_parameters, load_classifier
     from tinysent.build.semeval import LABELS3
     from tinysent.build.three_class import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
@@ -265,12 +261,9 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     ids, labels, texts, emoticon = prep.ids, prep.labels, list(prep.texts), prep.emoticon
     # rows that learn only the pos-vs-neg share: the emoticon rows, unless they are transfer tweets
     share = prep.emoticon if cfg.emoticon_targets == "share" else np.zeros(len(ids), bool)
-    if cfg.unlabelled:
-        extra = unlabelled_texts(cfg.unlabelled)
-        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
-        labels = np.concatenate([labels, np.full(len(extra), -100)])
-        share = np.concatenate([share, np.zeros(len(extra), bool)])
-        emoticon = np.concatenate([emoticon, np.zeros(len(extra), bool)])
+    ids, labels, extra = with_unlabelled(cfg.unlabelled, ids, labels, normalizer, tokenizer, prep.max_length)
+    if cfg.unlabelled:  # teacher-labelled rows: neither emoticon labels nor the share
+        share, emoticon = (np.concatenate([m, np.zeros(len(extra), bool)]) for m in (share, emoticon))
         texts += extra
         prep.stats["unlabelled_rows"] = len(extra)
     targets = np.zeros((len(ids), 3), np.float32)

@@ -45,6 +45,17 @@ def unlabelled_texts(path) -> list[str]:
         raise MissingFileError(f"cannot read --unlabelled {p}: {e}") from None
 
 
+def with_unlabelled(path, ids: list, labels: np.ndarray, normalizer, tokenizer, max_length: int):
+    """The transfer set plus the ``--unlabelled`` tweets in ``path`` (none: unchanged): their token ids
+    appended with hard label -100 (the loss's ignore index: only the teacher teaches them), and their
+    raw texts, which the teacher reads."""
+    if not path:
+        return ids, labels, []
+    extra = unlabelled_texts(path)
+    ids = ids + encode(normalizer.many(extra), tokenizer, max_length)
+    return ids, np.concatenate([labels, np.full(len(extra), -100)]), extra
+
+
 def distill_task(cfg, progress: bool = True) -> dict:
     """A student for the labelled task in ``cfg.train_data`` (:mod:`tinysent.build.task`), selected on
     ``cfg.metric`` over the validation rows; a two-label student gets its threshold there too."""
@@ -75,11 +86,8 @@ def distill_task(cfg, progress: bool = True) -> dict:
         )
     student, tokenizer, _, _ = load_classifier(base, labels=labels)
     ids, hard, texts = prep.train_ids, prep.train_labels, list(prep.train_texts)
-    if cfg.unlabelled:
-        extra = unlabelled_texts(cfg.unlabelled)
-        ids = ids + encode(normalizer.many(extra), tokenizer, prep.max_length)
-        hard = np.concatenate([hard, np.full(len(extra), -100)])
-        texts += extra
+    ids, hard, extra = with_unlabelled(cfg.unlabelled, ids, hard, normalizer, tokenizer, prep.max_length)
+    texts += extra
     for d in cfg.ensemble:
         if list(ModelMeta.load(d, required=True).labels) != labels:
             raise InputError(f"--ensemble {d} answers other labels than the data's {', '.join(labels)}")
