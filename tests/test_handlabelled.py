@@ -498,6 +498,9 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     err = capsys.readouterr().err
     assert "nope" in err and "not a model folder" in err and "Traceback" not in err
     assert not (tmp_path / "x" / "model.safetensors").exists()
+    missing = [a if a != str(extra) else str(tmp_path / "none.txt") for a in args]
+    assert main([*missing, "--out", str(tmp_path / "y")]) == 2  # before any model or data is loaded
+    assert "--unlabelled" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
 
 def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, sources, tmp_path, capsys):

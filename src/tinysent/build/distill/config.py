@@ -112,6 +112,16 @@ class DistillConfig(LoopSettings, DataConfig):
                 "3-class distillation is prediction-layer only: pass --stage0-epochs 0 --stage1-epochs 0"
             )
 
+    def check_files(self) -> None:
+        """The data files, then --unlabelled, before anything is loaded (a mistyped path is the error)."""
+        from pathlib import Path
+
+        from tinysent.core.errors import MissingFileError
+
+        super().check_files()
+        if self.unlabelled is not None and not Path(self.unlabelled).is_file():
+            raise MissingFileError(f"--unlabelled {self.unlabelled}: no such file (one tweet per line)")
+
     @property
     def teachers(self) -> list[str]:
         """--teacher then every --ensemble teacher."""
