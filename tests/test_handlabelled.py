@@ -486,6 +486,14 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     assert len(list(out.glob("teacher_probs-*.npy"))) == 1  # every row through the 3-class teacher
     start = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])
     assert start["unlabelled_rows"] == 60
+    # a second run naming the first's folder as --teacher-cache reads the teacher's outputs from there
+    import tinysent.runtime.predictor as rp
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rp, "load", lambda *a, **k: pytest.fail("the teacher ran again"))
+        again = tmp_path / "again"
+        assert main([*args, "--teacher-cache", str(out), "--stage2-epochs", "0.1", "--out", str(again)]) == 0
+    assert (again / "model.safetensors").exists() and not list(again.glob("teacher_probs-*.npy"))
 
     texts = ["i love it", "the phone is at home", "awful day"]
     one = mixed.teacher_probs(teacher3, texts, tmp_path / "c")

@@ -301,6 +301,8 @@ def test_distil_a_users_task_into_a_student(task, tmp_path):
     meta = json.loads((student / "tinysent.json").read_text())
     assert meta["labels"] == ["anger", "calm", "joy"] and meta["method"] == "distill"
     assert meta["train_rows"] == 810 + 60 and meta["metrics"]["validation"]["val_score"] > 0.9
+    (cached,) = student.glob("teacher_logits-*.npy")  # the teacher's pass, kept for a rerun
+    assert np.load(cached).shape == (870, 3)
 
 
 @pytest.mark.parametrize(

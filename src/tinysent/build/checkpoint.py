@@ -161,7 +161,7 @@ def restore_rng(states: tuple) -> None:
 
 RUN_CONFIG = "run_config.json"
 # Options that may change between a run and its resume: they do not change what is trained.
-RESUMABLE = ("resume", "overwrite", "out", "time_budget", "stage_budgets", "log_every")
+RESUMABLE = ("resume", "overwrite", "out", "time_budget", "stage_budgets", "log_every", "teacher_cache")
 
 
 def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True) -> None:

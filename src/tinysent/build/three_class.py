@@ -27,7 +27,7 @@ from tinysent.build import sentiment140 as D
 from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
-from tinysent.core.files import file_sha256
+from tinysent.core.files import file_sha256, save_array
 from tinysent.core.labels import SENTIMENT3
 from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
@@ -205,6 +205,14 @@ def text_key(texts: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
+def teacher_cache_file(cache, kind: str, teacher_dir, texts: list[str], extra: str = "") -> Path:
+    """Where a teacher's outputs on ``texts`` are cached: keyed by its weights and the texts, so a
+    changed teacher or transfer set never reads another's outputs."""
+    wf = Path(teacher_dir) / "model.safetensors"
+    key = hashlib.sha256((file_sha256(wf) + text_key(texts) + extra).encode()).hexdigest()[:20]
+    return Path(cache) / f"{kind}-{key}.npy"
+
+
 def teacher_probs(
     teacher_dir: str | Path | list, texts: list[str], cache: Path, temperature: float = 1.0
 ) -> np.ndarray:
@@ -218,9 +226,7 @@ def teacher_probs(
     if isinstance(teacher_dir, (list, tuple)):
         each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]
         return np.mean(each, 0).astype(np.float32)
-    wf = Path(teacher_dir) / "model.safetensors"
-    key = hashlib.sha256((file_sha256(wf) + text_key(texts) + str(temperature)).encode()).hexdigest()[:20]
-    path = Path(cache) / f"teacher_probs-{key}.npy"
+    path = teacher_cache_file(cache, "teacher_probs", teacher_dir, texts, str(temperature))
     if path.exists():
         return np.load(path, allow_pickle=False)
     pred = load(teacher_dir, backend="torch")
@@ -229,6 +235,5 @@ def teacher_probs(
     if p.shape[1] == 2:
         p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
     p = p.astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, p, allow_pickle=False)
+    save_array(path, p)
     return p

@@ -61,6 +61,12 @@ class DistillConfig(LoopSettings, DataConfig):
         "--hard-label-weight their emoticon label still teaches pos vs neg)",
         choices=("share", "teacher"),
     )
+    teacher_cache: str | None = option(
+        None,
+        "folder for the teachers' cached outputs on the transfer set (none: --out); runs that share a "
+        "teacher and transfer tweets can name one folder, and each teacher labels them once",
+        metavar="DIR",
+    )
     general_teacher: str | None = option(
         None, "pre-trained (not fine-tuned) model for stage 0, general distillation", metavar="MODEL"
     )

@@ -34,7 +34,7 @@ from tinysent.build.loop import (
 )
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import file_sha256
+from tinysent.core.files import file_sha256, save_array
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 
@@ -52,8 +52,7 @@ def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc,
         return np.load(path, allow_pickle=False)
     logits = model_logits(teacher, ids, batch_size * 4, acc.autocast, progress=acc.is_main_process)
     if acc.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        np.save(path, logits, allow_pickle=False)
+        save_array(path, logits)
     return logits
 
 
@@ -203,7 +202,8 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         save_model(model, tokenizer, out, meta, acc)
 
     if wanted("stage2"):
-        t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, out)
+        cache = Path(cfg.teacher_cache or out)
+        t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, cache)
         objective = Prediction(t_logits, cfg.temperature, cfg.hard_label_weight)
         res = fit(
             student,
@@ -269,9 +269,10 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     targets = np.zeros((len(ids), 3), np.float32)
     texts = np.array(texts, dtype=object)
     t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
-    targets[~share] = teacher_probs(teachers, list(texts[~share]), out, t)
+    cache = Path(cfg.teacher_cache or out)
+    targets[~share] = teacher_probs(teachers, list(texts[~share]), cache, t)
     if share.any():
-        targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), out, t)
+        targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), cache, t)
     meta = ModelMeta(
         labels=list(LABELS3),
         normalizer=s_meta.normalizer,
