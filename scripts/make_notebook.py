@@ -418,7 +418,10 @@ shipped model (v5) has three classes: it learned neutral from hand-labelled SemE
 keeping its Sentiment140 answers. Here it is on TweetEval's validation split (the public 3-class
 benchmark; its test split is used once, in `results/`), scored by the same `evaluate` as
 `tinysent evaluate --split val`. v5's class offsets were fitted on this split, so the figure flatters
-it: on TweetEval's test split the default path scores 0.683 (`results/README.md`).""",
+it: on TweetEval's test split the default path scores 0.683 (`results/README.md`). The offsets are
+also why a label is not always the largest probability: the model adds them to the log-probabilities
+(negative +0.45, positive −0.15, neutral 0) before it picks, so a near-tie between neutral and
+positive can come out neutral.""",
     ),
     (
         CODE,
