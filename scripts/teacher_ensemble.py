@@ -1,9 +1,11 @@
 """Teachers one by one and as the ensemble the student learns from (their probabilities averaged, as
-`tinysent distill --ensemble` averages them), on TweetEval validation and test (macro recall with its
-bootstrap 95 % interval, per-class recall) and Sentiment140's 359 test tweets (P(pos) vs P(neg),
-Wilson interval); with ``--s140-val-of M`` also on model M's Sentiment140 validation split (emoticon
-labels, rebuilt from M's config: the split 3-class runs select on). Validation chose the ensemble;
-the test rows are reported, not used.
+`tinysent distill --ensemble` averages them), on their validation split and TweetEval test (macro
+recall with its bootstrap 95 % interval, per-class recall; "val" is the split the teachers were
+selected on, named in the output: TweetEval's, or the SemEval files held out with
+--handlabelled-holdout) and Sentiment140's 359 test tweets (P(pos) vs P(neg), Wilson interval); with
+``--s140-val-of M`` also on model M's Sentiment140 validation split (emoticon labels, rebuilt from
+M's config: the split 3-class runs select on). Validation chose the ensemble; the test rows are
+reported, not used.
 
     python scripts/teacher_ensemble.py runs/v4/teacher-s0 runs/v4/teacher-s1 \
         --s140-val-of runs/v4/student --out results/cpu-2026-11-30/v4-teachers/teachers.json
@@ -19,8 +21,9 @@ import numpy as np
 
 def main() -> None:
     from tinysent.build import sentiment140 as D
-    from tinysent.build.semeval import classes3, read_tweeteval
+    from tinysent.build.semeval import classes3, read_tweeteval, validation3
     from tinysent.core.labels import SENTIMENT3
+    from tinysent.core.meta import ModelMeta
     from tinysent.core.metrics import binary_metrics, class_metrics
     from tinysent.core.numerics import binary_share
     from tinysent.runtime.predictor import load
@@ -31,7 +34,11 @@ def main() -> None:
     p.add_argument("--s140-val-of", default=None, metavar="MODEL")
     p.add_argument("--out", required=True)
     a = p.parse_args()
-    sets = {s: read_tweeteval(Path(a.data) / "tweeteval", s) for s in ("val", "test")}
+    # the validation split the teachers were selected on: TweetEval's, or SemEval files they held out
+    c = ModelMeta.load(a.teachers[0]).config
+    holdout = c.get("handlabelled_holdout")
+    val, on = validation3(Path(a.data) / "tweeteval", c.get("handlabelled_data"), holdout)
+    sets = {"val": val, "test": read_tweeteval(Path(a.data) / "tweeteval", "test")}
     s140 = D.read(D.resolve(Path(a.data) / "sentiment140", "test")[0]).polar()
     val2 = None
     if a.s140_val_of:
@@ -52,7 +59,7 @@ def main() -> None:
     probs["ensemble (mean of probabilities)"] = {
         k: np.mean([probs[t][k] for t in a.teachers], 0) for k in keys
     }
-    doc = {"teachers": a.teachers, "seconds": round(time.time() - t0, 1), "systems": {}}
+    doc = {"teachers": a.teachers, "validation_is": on, "seconds": round(time.time() - t0, 1), "systems": {}}
     for name, pr in probs.items():
         row = {}
         for k, c in sets.items():

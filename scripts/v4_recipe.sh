@@ -10,7 +10,11 @@
 # MAX_TRAIN (Sentiment140 transfer tweets, default 100000), STUDENT_BUDGET (seconds for the student's
 # distillation: the schedule shortens to fit; default 0 = no limit, one epoch), TEACHER_BATCH (32),
 # STUDENT_BATCH (64), START (the student's start: default v3, the package's model at commit
-# 494e9a7, taken from git), PACK (1: calibrate and pack the student into the package folder).
+# 494e9a7, taken from git), PACK (1: calibrate and pack the student into the package folder),
+# HOLDOUT (a SemEval file name, e.g. twitter-2016test-A.tsv: held out of every teacher's and the
+# student's training to be the 3-class validation split instead of TweetEval's; default none. v3,
+# the default START, learned from every SemEval file: for a clean holdout start from a model that did
+# not, e.g. a binary Sentiment140 model, whose head grows the neutral class).
 #
 # 1. SEEDS teachers: all-MiniLM-L6-v2 fine-tuned for 3 classes on the SemEval 2013-2016 material
 #    (one epoch each, seeds 0..SEEDS-1), selected on TweetEval validation;
@@ -32,6 +36,7 @@ if [ ! -f "$START/model.safetensors" ]; then  # v3 as it was shipped, whatever t
 fi
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
 THREE=(--num-labels 3 --handlabelled-data "$DATA/semeval-task4a" --tweeteval-data "$DATA/tweeteval")
+[ -n "${HOLDOUT:-}" ] && THREE+=(--handlabelled-holdout "$HOLDOUT")
 
 ensemble=()
 for ((s = 0; s < SEEDS; s++)); do

@@ -5,7 +5,8 @@
 #   usage: scripts/v5_recipe.sh [WORK]        (WORK: default runs/v5)
 #
 # Environment: DATA (default ../shared/data), SEEDS (teachers in the second round's ensemble, default
-# 3), PACK (1: calibrate the chosen student and pack it into the package folder), and v4_recipe.sh's.
+# 3), PACK (1: calibrate the chosen student and pack it into the package folder), and v4_recipe.sh's
+# (HOLDOUT among them: a SemEval file held out of all training as the validation split).
 #
 # 1. v4's recipe without its packing (WORK/v4: two MiniLM-L6 teachers, seeds 0 and 1, and the student
 #    distilled from v3 on their ensemble), then more teachers of the same recipe (seeds 2..SEEDS-1);
@@ -23,6 +24,8 @@ SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
 V4=$WORK/v4
 mkdir -p "$WORK"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
+HELD=()
+[ -n "${HOLDOUT:-}" ] && HELD=(--handlabelled-holdout "$HOLDOUT")  # see v4_recipe.sh
 
 PACK=0 SEEDS=2 bash scripts/v4_recipe.sh "$V4"       # v4: teachers s0, s1 and their student
 PACK=0 SEEDS="$SEEDS" bash scripts/v4_recipe.sh "$V4" # the further teachers (the student is there: kept)
@@ -43,7 +46,7 @@ for name in ensemble best; do
   if [ ! -f "$st/model.safetensors" ]; then
     log "student-$name: v4's student, one more epoch, teachers ${teachers[*]}"
     tinysent distill "${teachers[@]}" --student "$V4/student" --teacher-cache "$V4/student" \
-      --num-labels 3 --handlabelled-data "$DATA/semeval-task4a" --tweeteval-data "$DATA/tweeteval" \
+      --num-labels 3 --handlabelled-data "$DATA/semeval-task4a" --tweeteval-data "$DATA/tweeteval" "${HELD[@]}" \
       --train-data "$DATA/sentiment140" --max-train 100000 --max-val 4000 \
       --emoticon-targets teacher --stage1-epochs 0 --stage2-epochs 1 --stage2-lr 1e-4 \
       --batch-size 64 --hard-label-weight 0.3 --eval-every 300 --quiet --out "$st" > "$st.json"

@@ -559,3 +559,33 @@ def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, s
     assert main(["export", "--model", str(m), "--out", str(tmp_path / "o")]) == 0
     onnx = [r["label"] for r in tinysent.load(tmp_path / "o").predict(test.texts)]
     assert np.mean([a == b for a, b in zip(onnx, got)]) >= 0.98
+
+
+def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibration(
+    sources, tiny_base, tmp_path, capsys
+):
+    """``--handlabelled-holdout FILE``: that file's tweets leave training and become the 3-class
+    split that selects; calibrate reads the same split from the model's config; a name that is not a
+    file of the folder is a one-line error before anything loads."""
+    from tinysent.apps.cli import main
+    from tinysent.build.calibrate import calibrate
+    from tinysent.build.finetune import train
+    from tinysent.build.semeval import read_semeval, validation3
+
+    sem, te, _ = sources
+    name = "twitter-2013train-A.tsv"
+    held, on = validation3(str(te), str(sem), [name])
+    assert on == f"held-out {name}" and 0 < len(held) <= 300
+    cfg = config3(sources, tiny_base, tmp_path / "m", handlabelled_holdout=[name], epochs=1, max_train=0)
+    best = train(cfg, progress=False)["best"]
+    assert best["val3_n"] == len(held)
+    start = json.loads((tmp_path / "m" / "train_log.jsonl").read_text().splitlines()[0])
+    assert start["handlabelled_read"] == len(read_semeval(sem, exclude={name})) <= 600
+    r = calibrate(tmp_path / "m")
+    assert r["on"] == on and r["val_n"] == len(held)
+
+    args = ["train", "--num-labels", "3", "--handlabelled-data", str(sem), "--tweeteval-data", str(te)]
+    bad = ["--handlabelled-holdout", "nope.tsv", "--base", "no-such-model", "--out", str(tmp_path / "x")]
+    assert main([*args, *bad]) == 2 and not (tmp_path / "x").exists()
+    err = capsys.readouterr().err
+    assert "--handlabelled-holdout nope.tsv" in err and "Traceback" not in err and "hub" not in err

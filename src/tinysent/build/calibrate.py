@@ -92,12 +92,12 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
     config), and each class's calibration error is reported before and after. With ``class_bias``,
     also the offsets of :func:`fit_class_bias` for macro recall (TweetEval's metric), stored only when
     their cross-fitted gain on that split is positive."""
-    from tinysent.build.semeval import classes3, read_tweeteval
+    from tinysent.build.semeval import classes3, validation3
 
-    folder = meta.config.get("tweeteval_data")
-    if not folder:
+    c = meta.config
+    if not c.get("tweeteval_data"):
         raise InputError("the model's config names no TweetEval folder to calibrate on")
-    val = read_tweeteval(folder, "val")
+    val, on = validation3(c["tweeteval_data"], c.get("handlabelled_data"), c.get("handlabelled_holdout"))
     y = classes3(val.polarity)
     order = [meta.labels.index(n) for n in ("negative", "neutral", "positive")]
     ids, _ = pred.token_ids(val.texts)
@@ -107,7 +107,7 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
     meta.temperature = t
     report = {
         "temperature": t,
-        "on": "TweetEval validation",
+        "on": on,
         "val_n": len(y),
         "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), names),
         "classwise_ece_after": classwise_ece(y, softmax(logits, t), names),

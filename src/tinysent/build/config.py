@@ -106,6 +106,14 @@ class DataConfig(ColumnsConfig):
     )
     handlabelled_data: str | None = handlabelled_data_option()
     tweeteval_data: str | None = tweeteval_data_option()
+    handlabelled_holdout: list[str] = option(
+        default_factory=list,
+        help="3 labels: a file of --handlabelled-data (its name; repeatable) held out of training to be "
+        "the validation split that selects, instead of TweetEval's (one drawn like a later test set, "
+        "e.g. twitter-2016test-A.tsv); calibrate and export's agreement check use it too",
+        cli="append",
+        metavar="FILE",
+    )
     max_train: int | None = option(
         None,
         "learn from a stratified sample of this many Sentiment140 tweets (none: all; 0 with 3 labels: none)",
@@ -157,6 +165,12 @@ class DataConfig(ColumnsConfig):
             value = getattr(self, name)
             if value is not None and not Path(value).exists():
                 raise MissingFileError(f"--{name.replace('_', '-')} {value}: no such file or folder")
+        for name in self.handlabelled_holdout:
+            if not (self.handlabelled_data and (Path(self.handlabelled_data) / name).is_file()):
+                raise MissingFileError(
+                    f"--handlabelled-holdout {name}: not a file in --handlabelled-data "
+                    f"{self.handlabelled_data} (name one of its .tsv files)"
+                )
 
     def check_data(self) -> None:
         if self.num_labels not in (2, 3):
@@ -166,6 +180,8 @@ class DataConfig(ColumnsConfig):
                 "a 3-class model needs --handlabelled-data (the SemEval folder) and --tweeteval-data "
                 "(the TweetEval folder, whose validation split selects)"
             )
+        if self.handlabelled_holdout and self.num_labels != 3:
+            raise InputError("--handlabelled-holdout is for 3-class runs (--num-labels 3)")
         if not (
             self.metric in ("macro_f1", "macro_recall", "accuracy")
             or (self.metric.startswith("f1:") and len(self.metric) > 3)

@@ -40,12 +40,16 @@ def _semeval_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_semeval(path: str | os.PathLike) -> Corpus:
-    """A SemEval Task 4A file (``id<TAB>label<TAB>text``, UTF-8, no header) or a folder of them.
+def read_semeval(path: str | os.PathLike, exclude=(), only=None) -> Corpus:
+    """A SemEval Task 4A file (``id<TAB>label<TAB>text``, UTF-8, no header) or a folder of them
+    (without the files named in ``exclude``; with ``only``, just the files named there).
 
     Placeholder rows and repeated ids are dropped and listed in ``problems`` (kinds ``placeholder``,
     ``duplicate_id``); rows with a bad label or column count too (``polarity``, ``columns``)."""
-    files = _semeval_files(Path(path))
+    files = [f for f in _semeval_files(Path(path)) if f.name not in exclude]
+    files = [f for f in files if only is None or f.name in only]
+    if not files:
+        raise DataError(f"{path}: no SemEval file left to read (every one is held out, or none is named)")
     texts, pols, lines, problems, seen = [], [], [], [], set()
     for f in files:
         raw = f.read_bytes()
@@ -136,6 +140,19 @@ def drop_overlap(corpus: Corpus, others: list[str], normalizer) -> tuple[Corpus,
     held = {fold(t, normalizer) for t in others}
     keep = [i for i, t in enumerate(corpus.texts) if fold(t, normalizer) not in held]
     return corpus.subset(keep), len(corpus) - len(keep)
+
+
+def validation3(tweeteval_data, handlabelled_data=None, holdout=()) -> tuple[Corpus, str]:
+    """The 3-class validation split a model is selected, calibrated and parity-checked on, and its
+    name: the hand-labelled files held out of its training (``holdout``, deduplicated), else
+    TweetEval's validation split. One rule, read from a run's options or a saved model's config."""
+    if holdout:
+        from tinysent.build import sentiment140 as D
+
+        held = read_semeval(handlabelled_data, only=set(holdout))
+        held = D.deduplicate(held, drop_duplicates=True, drop_conflicts=True)
+        return held, "held-out " + ", ".join(holdout)
+    return read_tweeteval(tweeteval_data, "val"), "TweetEval validation"
 
 
 def classes3(polarity: np.ndarray) -> np.ndarray:

@@ -58,8 +58,8 @@ def prepare_mixed(cfg, tokenizer, normalizer) -> MixedData:
     a stratified Sentiment140 sample of ``cfg.max_train`` rows (with its own validation split).
     ``cfg`` is a 3-class ``TrainConfig``, which has checked that both folders are named."""
     max_length = cfg.max_length or 64
-    val3 = H.read_tweeteval(cfg.tweeteval_data, "val")
-    hand = H.read_semeval(cfg.handlabelled_data)
+    val3, _ = H.validation3(cfg.tweeteval_data, cfg.handlabelled_data, cfg.handlabelled_holdout)
+    hand = H.read_semeval(cfg.handlabelled_data, exclude=set(cfg.handlabelled_holdout))
     stats = {"handlabelled_read": len(hand), "handlabelled_problems": len(hand.problems)}
     hand, overlap = H.drop_overlap(hand, val3.texts, normalizer)
     hand = D.deduplicate(hand, drop_duplicates=True, drop_conflicts=True)
