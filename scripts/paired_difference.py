@@ -44,13 +44,14 @@ def main() -> None:
     for _ in range(args.n_boot):
         i = rng.integers(0, n, n)
         diffs.append(macro_recall(y[i], a[i], k) - macro_recall(y[i], b[i], k))
+    score_a, score_b = macro_recall(y, a, k), macro_recall(y, b, k)
     result = {
         "a": args.a,
         "b": args.b,
         "n": n,
-        "macro_recall_a": macro_recall(y, a, k),
-        "macro_recall_b": macro_recall(y, b, k),
-        "difference": macro_recall(y, a, k) - macro_recall(y, b, k),
+        "macro_recall_a": score_a,
+        "macro_recall_b": score_b,
+        "difference": score_a - score_b,
         "difference_ci95_paired_bootstrap": [float(np.percentile(diffs, q)) for q in (2.5, 97.5)],
         "n_boot": args.n_boot,
         "labels_agree": float((a == b).mean()),

@@ -92,12 +92,11 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
     config), and each class's calibration error is reported before and after. With ``class_bias``,
     also the offsets of :func:`fit_class_bias` for macro recall (TweetEval's metric), stored only when
     their cross-fitted gain on that split is positive."""
-    from tinysent.build.semeval import classes3, validation3
+    from tinysent.build.semeval import classes3, validation3_of
 
-    c = meta.config
-    if not c.get("tweeteval_data"):
+    if not meta.config.get("tweeteval_data"):
         raise InputError("the model's config names no TweetEval folder to calibrate on")
-    val, on = validation3(c["tweeteval_data"], c.get("handlabelled_data"), c.get("handlabelled_holdout"))
+    val, on = validation3_of(meta.config)
     y = classes3(val.polarity)
     order = [meta.labels.index(n) for n in ("negative", "neutral", "positive")]
     ids, _ = pred.token_ids(val.texts)

@@ -155,6 +155,12 @@ def validation3(tweeteval_data, handlabelled_data=None, holdout=()) -> tuple[Cor
     return read_tweeteval(tweeteval_data, "val"), "TweetEval validation"
 
 
+def validation3_of(config: dict) -> tuple[Corpus, str]:
+    """:func:`validation3` as a saved model's config names it (calibrate, export's agreement check)."""
+    c = config
+    return validation3(c["tweeteval_data"], c.get("handlabelled_data"), c.get("handlabelled_holdout"))
+
+
 def classes3(polarity: np.ndarray) -> np.ndarray:
     """Polarity codes 0 / 2 / 4 → class indices 0 / 1 / 2 (negative / neutral / positive)."""
     return (np.asarray(polarity) // 2).astype(np.int64)

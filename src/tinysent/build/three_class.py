@@ -14,7 +14,6 @@ unconstrained on exactly the tweets that have most of the training data. ``full`
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from tinysent.build import sentiment140 as D
 from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
-from tinysent.core.files import file_sha256, save_array
+from tinysent.core.files import cached_array, outputs_cache_file
 from tinysent.core.labels import SENTIMENT3
 from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
@@ -198,21 +197,6 @@ def make_evaluator(data: MixedData, batch_size: int = 256):
     return evaluate
 
 
-def text_key(texts: list[str]) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
-    return h.hexdigest()[:16]
-
-
-def teacher_cache_file(cache, kind: str, teacher_dir, texts: list[str], extra: str = "") -> Path:
-    """Where a teacher's outputs on ``texts`` are cached: keyed by its weights and the texts, so a
-    changed teacher or transfer set never reads another's outputs."""
-    wf = Path(teacher_dir) / "model.safetensors"
-    key = hashlib.sha256((file_sha256(wf) + text_key(texts) + extra).encode()).hexdigest()[:20]
-    return Path(cache) / f"{kind}-{key}.npy"
-
-
 def teacher_probs(
     teacher_dir: str | Path | list, texts: list[str], cache: Path, temperature: float = 1.0
 ) -> np.ndarray:
@@ -226,14 +210,14 @@ def teacher_probs(
     if isinstance(teacher_dir, (list, tuple)):
         each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]
         return np.mean(each, 0).astype(np.float32)
-    path = teacher_cache_file(cache, "teacher_probs", teacher_dir, texts, str(temperature))
-    if path.exists():
-        return np.load(path, allow_pickle=False)
-    pred = load(teacher_dir, backend="torch")
-    ids, _ = pred.token_ids(texts)
-    p = softmax(pred.logits(ids, 256), temperature)
-    if p.shape[1] == 2:
-        p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
-    p = p.astype(np.float32)
-    save_array(path, p)
-    return p
+
+    def compute() -> np.ndarray:
+        pred = load(teacher_dir, backend="torch")
+        ids, _ = pred.token_ids(texts)
+        p = softmax(pred.logits(ids, 256), temperature)
+        if p.shape[1] == 2:
+            p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
+        return p.astype(np.float32)
+
+    path = outputs_cache_file(cache, "teacher_probs", teacher_dir, texts, str(temperature))
+    return cached_array(path, compute)

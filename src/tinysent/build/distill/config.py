@@ -129,6 +129,13 @@ class DistillConfig(LoopSettings, DataConfig):
             raise MissingFileError(f"--unlabelled {self.unlabelled}: no such file (one tweet per line)")
 
     @property
+    def teacher_cache_dir(self):
+        """Where the teachers' outputs are cached: --teacher-cache, else the run's folder."""
+        from pathlib import Path
+
+        return Path(self.teacher_cache or self.out)
+
+    @property
     def teachers(self) -> list[str]:
         """--teacher then every --ensemble teacher."""
         return [self.teacher, *self.ensemble]

@@ -34,7 +34,7 @@ from tinysent.build.loop import (
 )
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import file_sha256, save_array
+from tinysent.core.files import cached_array, file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 
@@ -48,12 +48,11 @@ def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc,
     for row in ids:
         h.update(np.asarray(row, dtype=np.int32).tobytes() + b"|")
     path = out / f"teacher_logits-{h.hexdigest()[:16]}.npy"
-    if path.exists():
-        return np.load(path, allow_pickle=False)
-    logits = model_logits(teacher, ids, batch_size * 4, acc.autocast, progress=acc.is_main_process)
-    if acc.is_main_process:
-        save_array(path, logits)
-    return logits
+
+    def compute() -> np.ndarray:
+        return model_logits(teacher, ids, batch_size * 4, acc.autocast, progress=acc.is_main_process)
+
+    return cached_array(path, compute, write=acc.is_main_process)
 
 
 def require_model_folder(path: str | Path, role: str) -> Path:
@@ -202,7 +201,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
         save_model(model, tokenizer, out, meta, acc)
 
     if wanted("stage2"):
-        cache = Path(cfg.teacher_cache or out)
+        cache = cfg.teacher_cache_dir
         t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, cache)
         objective = Prediction(t_logits, cfg.temperature, cfg.hard_label_weight)
         res = fit(
@@ -269,7 +268,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     targets = np.zeros((len(ids), 3), np.float32)
     texts = np.array(texts, dtype=object)
     t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
-    cache = Path(cfg.teacher_cache or out)
+    cache = cfg.teacher_cache_dir
     targets[~share] = teacher_probs(teachers, list(texts[~share]), cache, t)
     if share.any():
         targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), cache, t)

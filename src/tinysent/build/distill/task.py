@@ -20,7 +20,7 @@ from tinysent.build.config import TrainConfig, git_commit
 from tinysent.build.distill.losses import Prediction
 from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import save_array
+from tinysent.core.files import cached_array, outputs_cache_file
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.numerics import log_softmax
@@ -32,18 +32,16 @@ log = logging.getLogger(__name__)
 def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256, cache=None) -> np.ndarray:
     """The teacher's logits for raw ``texts``, through its own tokenizer and normaliser; with
     ``cache`` (a folder) stored there, so a rerun on the same tweets skips the teacher's pass."""
-    from tinysent.build.three_class import teacher_cache_file
     from tinysent.runtime.predictor import load
 
-    path = teacher_cache_file(cache, "teacher_logits", teacher_dir, texts) if cache else None
-    if path is not None and path.exists():
-        return np.load(path, allow_pickle=False)
-    pred = load(teacher_dir, backend="torch")
-    ids, _ = pred.token_ids(texts)
-    logits = pred.logits(ids, batch_size).astype(np.float32)
-    if path is not None:
-        save_array(path, logits)
-    return logits
+    def compute() -> np.ndarray:
+        pred = load(teacher_dir, backend="torch")
+        ids, _ = pred.token_ids(texts)
+        return pred.logits(ids, batch_size).astype(np.float32)
+
+    if cache is None:
+        return compute()
+    return cached_array(outputs_cache_file(cache, "teacher_logits", teacher_dir, texts), compute)
 
 
 def unlabelled_texts(path) -> list[str]:
@@ -102,7 +100,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
             raise InputError(f"--ensemble {d} answers other labels than the data's {', '.join(labels)}")
     # an ensemble teacher: the mean of the teachers' log-probabilities (a geometric mean of their
     # probabilities), read by the loss as logits
-    cache = Path(cfg.teacher_cache or cfg.out)
+    cache = cfg.teacher_cache_dir
     each = [log_softmax(teacher_logits(d, texts, cfg.batch_size * 4, cache)) for d in cfg.teachers]
     targets = np.mean(each, 0)
     meta = ModelMeta(

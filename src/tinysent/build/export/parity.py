@@ -103,10 +103,9 @@ def validation_agreement(
         return l32, lq
 
     if ref.three_class:
-        from tinysent.build.semeval import classes3, validation3
+        from tinysent.build.semeval import classes3, validation3_of
 
-        c = ModelMeta.load(model_dir).config
-        val, on = validation3(c["tweeteval_data"], c.get("handlabelled_data"), c.get("handlabelled_holdout"))
+        val, on = validation3_of(ModelMeta.load(model_dir).config)
         doc["tweeteval_val_is"] = on  # the keys keep their names; this says which split they measured
         y = classes3(val.polarity)
         ids, _ = ref.token_ids(val.texts)
