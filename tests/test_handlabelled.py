@@ -509,6 +509,8 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     missing = [a if a != str(extra) else str(tmp_path / "none.txt") for a in args]
     assert main([*missing, "--out", str(tmp_path / "y")]) == 2  # before any model or data is loaded
     assert "--unlabelled" in capsys.readouterr().err and not (tmp_path / "y").exists()
+    assert main([*args, "--teacher-cache", str(extra), "--out", str(tmp_path / "z")]) == 2  # a file
+    assert "--teacher-cache" in capsys.readouterr().err and not (tmp_path / "z").exists()
 
 
 def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, sources, tmp_path, capsys):
@@ -589,3 +591,6 @@ def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibr
     assert main([*args, *bad]) == 2 and not (tmp_path / "x").exists()
     err = capsys.readouterr().err
     assert "--handlabelled-holdout nope.tsv" in err and "Traceback" not in err and "hub" not in err
+    every = ["--handlabelled-holdout", name, "--handlabelled-holdout", "twitter-2016train-A.tsv"]
+    assert main([*args, *every, "--base", "no-such-model", "--out", str(tmp_path / "x")]) == 2
+    assert "leave at least one for training" in capsys.readouterr().err and not (tmp_path / "x").exists()

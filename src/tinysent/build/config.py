@@ -171,6 +171,15 @@ class DataConfig(ColumnsConfig):
                     f"--handlabelled-holdout {name}: not a file in --handlabelled-data "
                     f"{self.handlabelled_data} (name one of its .tsv files)"
                 )
+        if self.handlabelled_holdout:
+            from tinysent.build.semeval import semeval_files
+
+            names = {f.name for f in semeval_files(Path(self.handlabelled_data))}
+            if names <= set(self.handlabelled_holdout):
+                raise InputError(
+                    f"--handlabelled-holdout names every SemEval file in {self.handlabelled_data}: "
+                    "leave at least one for training"
+                )
 
     def check_data(self) -> None:
         if self.num_labels not in (2, 3):

@@ -29,7 +29,8 @@ TWEETEVAL_SPLITS = ("val", "test")
 LABELS3 = SENTIMENT3  # class 0, 1, 2 of a 3-class row (core/labels.py names them once)
 
 
-def _semeval_files(path: Path) -> list[Path]:
+def semeval_files(path: Path) -> list[Path]:
+    """The SemEval files a path names: the file, or a folder's ``*-A.tsv`` (else ``*.tsv``) files."""
     if path.is_dir():
         files = sorted(path.glob("*-A.tsv")) or sorted(path.glob("*.tsv"))
         if not files:
@@ -46,7 +47,7 @@ def read_semeval(path: str | os.PathLike, exclude=(), only=None) -> Corpus:
 
     Placeholder rows and repeated ids are dropped and listed in ``problems`` (kinds ``placeholder``,
     ``duplicate_id``); rows with a bad label or column count too (``polarity``, ``columns``)."""
-    files = [f for f in _semeval_files(Path(path)) if f.name not in exclude]
+    files = [f for f in semeval_files(Path(path)) if f.name not in exclude]
     files = [f for f in files if only is None or f.name in only]
     if not files:
         raise DataError(f"{path}: no SemEval file left to read (every one is held out, or none is named)")

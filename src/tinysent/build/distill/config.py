@@ -127,6 +127,9 @@ class DistillConfig(LoopSettings, DataConfig):
         super().check_files()
         if self.unlabelled is not None and not Path(self.unlabelled).is_file():
             raise MissingFileError(f"--unlabelled {self.unlabelled}: no such file (one tweet per line)")
+        cache = Path(self.teacher_cache or ".")
+        if cache.exists() and not cache.is_dir():
+            raise InputError(f"--teacher-cache {cache} is a file: name a folder (it is made if missing)")
 
     @property
     def teacher_cache_dir(self):
