@@ -501,6 +501,31 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     both = mixed.teacher_probs([str(teacher3), str(trained_model)], texts, tmp_path / "c")
     np.testing.assert_allclose(both, (one + binary) / 2, atol=1e-6)
 
+    # a long teacher pass stopped midway keeps its finished chunks, and the rerun starts after them
+    import tinysent.core.files as files
+
+    calls, logits = [], rp.Predictor.logits
+
+    def counted(self, ids, *a, **k):
+        calls.append(len(ids))
+        if len(calls) == 2 and stop_once:
+            raise KeyboardInterrupt
+        return logits(self, ids, *a, **k)
+
+    five = [*texts, "so happy today", "meh"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(files, "CHUNK_ROWS", 2)
+        mp.setattr(rp.Predictor, "logits", counted)
+        stop_once = True
+        with pytest.raises(KeyboardInterrupt):
+            mixed.teacher_probs(teacher3, five, tmp_path / "r")
+        assert len(list((tmp_path / "r").glob("teacher_probs-*.rows0-2.npy"))) == 1 and calls == [2, 2]
+        stop_once = False
+        resumed = mixed.teacher_probs(teacher3, five, tmp_path / "r")
+    assert calls == [2, 2, 2, 1]  # rows 2-4 and 4-5 only: rows 0-2 were read back
+    assert [p.name.count(".rows") for p in (tmp_path / "r").iterdir()] == [0]  # one file, parts gone
+    np.testing.assert_allclose(resumed, mixed.teacher_probs(teacher3, five, tmp_path / "whole"), atol=1e-5)
+
     capsys.readouterr()
     assert main([*args, "--ensemble", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err

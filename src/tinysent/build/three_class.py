@@ -14,6 +14,7 @@ unconstrained on exactly the tweets that have most of the training data. ``full`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tinysent.build import sentiment140 as D
 from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
-from tinysent.core.files import cached_array, outputs_cache_file
+from tinysent.core.files import cached_rows, outputs_cache_file
 from tinysent.core.labels import SENTIMENT3
 from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
@@ -211,13 +212,17 @@ def teacher_probs(
         each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]
         return np.mean(each, 0).astype(np.float32)
 
-    def compute() -> np.ndarray:
+    @functools.cache
+    def teacher():  # loaded once, and only when some rows are not cached yet
         pred = load(teacher_dir, backend="torch")
-        ids, _ = pred.token_ids(texts)
-        p = softmax(pred.logits(ids, 256), temperature)
+        return pred, pred.token_ids(texts)[0]
+
+    def compute(start: int, stop: int) -> np.ndarray:
+        pred, ids = teacher()
+        p = softmax(pred.logits(ids[start:stop], 256), temperature)
         if p.shape[1] == 2:
             p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
         return p.astype(np.float32)
 
     path = outputs_cache_file(cache, "teacher_probs", teacher_dir, texts, str(temperature))
-    return cached_array(path, compute)
+    return cached_rows(path, len(texts), compute)

@@ -1,11 +1,18 @@
 """Files: their sha256 (what every model file is pinned by), the user cache folder, and arrays cached
-on disk (a teacher's outputs on a transfer set: computed once, written atomically)."""
+on disk (a teacher's outputs on a transfer set: computed once, written atomically, resumable)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Rows per saved part of a long pass (:func:`cached_rows`): about 5 minutes of a MiniLM-L6 teacher
+#: on 2 CPU cores, 15 of an MPNet-base one.
+CHUNK_ROWS = 16384
 
 
 def cache_dir() -> Path:
@@ -52,14 +59,32 @@ def outputs_cache_file(cache, kind: str, model_dir, texts: list[str], extra: str
     return Path(cache) / f"{kind}-{key}.npy"
 
 
-def cached_array(path: str | os.PathLike, compute, write: bool = True):
-    """The array stored at ``path``; else ``compute()``'s, stored there when ``write`` (in a
-    multi-process run only the main process writes)."""
+def cached_rows(path: str | os.PathLike, n: int, compute, write: bool = True, chunk: int | None = None):
+    """The array stored at ``path``; else ``compute(start, stop)``'s rows for ``0:n``, computed a chunk
+    at a time and stored there when ``write`` (in a multi-process run only the main process writes).
+    A pass may take hours (a large teacher over a large transfer set), so each finished chunk is saved
+    beside ``path`` (``NAME.rowsSTART-STOP.npy``) and a run stopped midway resumes at its first missing
+    chunk; once all are there they become the one file at ``path`` and the parts are removed."""
     import numpy as np
 
-    if Path(path).exists():
+    path, chunk = Path(path), chunk or CHUNK_ROWS
+    if path.exists():
         return np.load(path, allow_pickle=False)
-    array = compute()
-    if write:
-        save_array(path, array)
+    if not write:
+        return compute(0, n)
+    parts, names = [], []
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        names.append(path.with_name(f"{path.stem}.rows{start}-{stop}.npy"))
+        if names[-1].exists():
+            parts.append(np.load(names[-1], allow_pickle=False))
+            log.info("%s: rows %d-%d read from an earlier run", path.name, start, stop)
+            continue
+        parts.append(compute(start, stop))
+        save_array(names[-1], parts[-1])
+        log.info("%s: rows %d-%d of %d done", path.name, start, stop, n)
+    array = np.concatenate(parts) if parts else compute(0, 0)
+    save_array(path, array)
+    for name in names:
+        name.unlink(missing_ok=True)
     return array

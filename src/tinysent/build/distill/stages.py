@@ -34,7 +34,7 @@ from tinysent.build.loop import (
 )
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import cached_array, file_sha256
+from tinysent.core.files import cached_rows, file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 
@@ -49,10 +49,12 @@ def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc,
         h.update(np.asarray(row, dtype=np.int32).tobytes() + b"|")
     path = out / f"teacher_logits-{h.hexdigest()[:16]}.npy"
 
-    def compute() -> np.ndarray:
-        return model_logits(teacher, ids, batch_size * 4, acc.autocast, progress=acc.is_main_process)
+    def compute(start: int, stop: int) -> np.ndarray:
+        return model_logits(
+            teacher, ids[start:stop], batch_size * 4, acc.autocast, progress=acc.is_main_process
+        )
 
-    return cached_array(path, compute, write=acc.is_main_process)
+    return cached_rows(path, len(ids), compute, write=acc.is_main_process)
 
 
 def require_model_folder(path: str | Path, role: str) -> Path:

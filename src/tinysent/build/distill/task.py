@@ -9,6 +9,7 @@ model trained on the task, with its own tokenizer (it reads the raw texts).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -20,7 +21,7 @@ from tinysent.build.config import TrainConfig, git_commit
 from tinysent.build.distill.losses import Prediction
 from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import cached_array, outputs_cache_file
+from tinysent.core.files import cached_rows, outputs_cache_file
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.numerics import log_softmax
@@ -34,14 +35,18 @@ def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256, cache=N
     ``cache`` (a folder) stored there, so a rerun on the same tweets skips the teacher's pass."""
     from tinysent.runtime.predictor import load
 
-    def compute() -> np.ndarray:
+    @functools.cache
+    def teacher():  # loaded once, and only when some rows are not cached yet
         pred = load(teacher_dir, backend="torch")
-        ids, _ = pred.token_ids(texts)
-        return pred.logits(ids, batch_size).astype(np.float32)
+        return pred, pred.token_ids(texts)[0]
+
+    def compute(start: int, stop: int) -> np.ndarray:
+        pred, ids = teacher()
+        return pred.logits(ids[start:stop], batch_size).astype(np.float32)
 
     if cache is None:
-        return compute()
-    return cached_array(outputs_cache_file(cache, "teacher_logits", teacher_dir, texts), compute)
+        return compute(0, len(texts))
+    return cached_rows(outputs_cache_file(cache, "teacher_logits", teacher_dir, texts), len(texts), compute)
 
 
 def unlabelled_texts(path) -> list[str]:
