@@ -16,7 +16,8 @@
 #    the best teacher alone (by its TweetEval-val score);
 # 3. of the v4 student and these two, the best by the validation score all three are selected by
 #    (TweetEval-val macro recall and Sentiment140-val accuracy, averaged); then temperature and class
-#    offsets on TweetEval validation (`tinysent calibrate --class-bias`) and `tinysent pack`.
+#    offsets on TweetEval validation (`tinysent calibrate --class-bias`) and `tinysent pack`. The chosen
+#    folder's path is written to WORK/chosen (scripts/v6_recipe.sh starts from it).
 set -euo pipefail
 WORK=${1:-runs/v5}
 DATA=${DATA:-../shared/data} SEEDS=${SEEDS:-3} PACK=${PACK:-1}
@@ -24,6 +25,7 @@ SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
 V4=$WORK/v4
 mkdir -p "$WORK"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
+source scripts/recipe_lib.sh
 HELD=()
 [ -n "${HOLDOUT:-}" ] && HELD=(--handlabelled-holdout "$HOLDOUT")  # see v4_recipe.sh
 
@@ -34,37 +36,15 @@ PACK=0 SEEDS="$SEEDS" bash scripts/v4_recipe.sh "$V4" # the further teachers (th
 # TweetEval-val score, as recorded in its tinysent.json)
 ensemble=(--teacher "$V4/teacher-s0")
 for ((s = 1; s < SEEDS; s++)); do ensemble+=(--ensemble "$V4/teacher-s$s"); done
-best=(--teacher "$(python - "$V4" "$SEEDS" <<'EOF'
-import json, sys
-folders = [f"{sys.argv[1]}/teacher-s{s}" for s in range(int(sys.argv[2]))]
-print(max(folders, key=lambda d: json.load(open(f"{d}/tinysent.json"))["metrics"]["validation"]["val_score"]))
-EOF
-)")
+folders=()
+for ((s = 0; s < SEEDS; s++)); do folders+=("$V4/teacher-s$s"); done
+best=(--teacher "$(best_on_validation "${folders[@]}")")
 for name in ensemble best; do
-  st="$WORK/student-$name"
   declare -n teachers=$name
-  if [ ! -f "$st/model.safetensors" ]; then
-    log "student-$name: v4's student, one more epoch, teachers ${teachers[*]}"
-    tinysent distill "${teachers[@]}" --student "$V4/student" --teacher-cache "$V4/student" \
-      --num-labels 3 --handlabelled-data "$DATA/semeval-task4a" --tweeteval-data "$DATA/tweeteval" "${HELD[@]}" \
-      --train-data "$DATA/sentiment140" --max-train 100000 --max-val 4000 \
-      --emoticon-targets teacher --stage1-epochs 0 --stage2-epochs 1 --stage2-lr 1e-4 \
-      --batch-size 64 --hard-label-weight 0.3 --eval-every 300 --quiet --out "$st" > "$st.json"
-  fi
+  one_more_epoch "$WORK/student-$name" "$V4/student" "$V4/student" "${teachers[@]}"
 done
-chosen=$(python - "$V4/student" "$WORK/student-ensemble" "$WORK/student-best" <<'EOF'
-import json, sys
-score = {d: json.load(open(f"{d}/tinysent.json"))["metrics"]["validation"]["val_score"] for d in sys.argv[1:]}
-print(max(score, key=score.get))
-print("validation score:", ", ".join(f"{d} {v:.4f}" for d, v in score.items()), file=sys.stderr)
-EOF
-)
+chosen=$(best_on_validation "$V4/student" "$WORK/student-ensemble" "$WORK/student-best")
+echo "$chosen" > "$WORK/chosen"
 log "chosen on validation: $chosen"
-if [ "$PACK" = 1 ]; then
-  log "calibrate and pack"
-  final="$WORK/final"
-  rm -rf "$final" && cp -rL "$chosen" "$final" && rm -f "$final"/teacher_*.npy && rm -rf "$final/checkpoint"
-  tinysent calibrate --model "$final" --class-bias
-  tinysent pack --model "$final" --out "$SHIPPED"
-fi
+if [ "$PACK" = 1 ]; then calibrate_and_pack "$chosen"; fi
 log "done"

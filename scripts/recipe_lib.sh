@@ -1,0 +1,39 @@
+# The steps the shipped model's recipes share (sourced by scripts/v5_recipe.sh and v6_recipe.sh; needs
+# WORK, DATA, SHIPPED and the array HELD set, and a log function).
+
+# one_more_epoch OUT START CACHE TEACHER-ARGS...: START (a 3-class student) learns for one more epoch
+# from the teachers on the transfer set (the same seed as v4's student: the same Sentiment140 sample
+# and validation split), their outputs cached in and read from CACHE; skipped when OUT is there.
+one_more_epoch() {
+  local out=$1 start=$2 cache=$3
+  shift 3
+  [ -f "$out/model.safetensors" ] && return 0
+  log "$(basename "$out"): $start, one more epoch, teachers $*"
+  tinysent distill "$@" --student "$start" --teacher-cache "$cache" \
+    --num-labels 3 --handlabelled-data "$DATA/semeval-task4a" --tweeteval-data "$DATA/tweeteval" "${HELD[@]}" \
+    --train-data "$DATA/sentiment140" --max-train 100000 --max-val 4000 \
+    --emoticon-targets teacher --stage1-epochs 0 --stage2-epochs 1 --stage2-lr 1e-4 \
+    --batch-size 64 --hard-label-weight 0.3 --eval-every 300 --quiet --out "$out" > "$out.json"
+}
+
+# best_on_validation FOLDER...: the folder whose recorded validation score (what every 3-class run
+# selects on: TweetEval-val macro recall and Sentiment140-val accuracy, averaged) is highest.
+best_on_validation() {
+  python - "$@" <<'PY'
+import json, sys
+score = {d: json.load(open(f"{d}/tinysent.json"))["metrics"]["validation"]["val_score"] for d in sys.argv[1:]}
+print(max(score, key=score.get))
+print("validation score:", ", ".join(f"{d} {v:.4f}" for d, v in score.items()), file=sys.stderr)
+PY
+}
+
+# calibrate_and_pack CHOSEN: a copy of CHOSEN (WORK/final, without teacher caches or checkpoints) gets
+# its temperature and class offsets on the validation split (`tinysent calibrate --class-bias`) and is
+# packed into the package folder.
+calibrate_and_pack() {
+  log "calibrate and pack $1"
+  local final="$WORK/final"
+  rm -rf "$final" && cp -rL "$1" "$final" && rm -f "$final"/teacher_*.npy && rm -rf "$final/checkpoint"
+  tinysent calibrate --model "$final" --class-bias
+  tinysent pack --model "$final" --out "$SHIPPED"
+}
