@@ -14,11 +14,13 @@
 #    hour) fine-tuned for 3 classes on the SemEval 2013-2016 material, one epoch, lr 3e-5 (the usual
 #    rate for a 12-layer base model; the MiniLM-L6 teachers' 5e-5 suits a small one), selected on
 #    TweetEval validation;
-# 3. v5's chosen student learns for one more epoch on the same transfer set, twice: from the MPNet
-#    teacher alone, and from the ensemble of it and the three MiniLM-L6 teachers (mean of the four's
-#    probabilities); its pass over the 129,715 transfer tweets is ~2 h on 2 CPU cores and is cached
-#    beside the MiniLM-L6 teachers' in v4's student folder;
-# 4. of v5's student and these two, the best by the validation score all are selected by, then
+# 3. the teacher: the MPNet one alone, or the mean of its and the three MiniLM-L6 teachers'
+#    probabilities, whichever has the higher TweetEval-val macro recall (`teacher_ensemble.py
+#    --val-only`: WORK/teachers-val.json);
+# 4. v5's chosen student learns for one more epoch on the same transfer set from that teacher (the
+#    MPNet teacher's pass over the 129,715 transfer tweets is cached beside the MiniLM-L6 teachers' in
+#    v4's student folder);
+# 5. of v5's student and this one, the better by the validation score both were selected by, then
 #    temperature and class offsets and `tinysent pack` (as v5).
 set -euo pipefail
 WORK=${1:-runs/v6}
@@ -43,10 +45,22 @@ if [ ! -f "$t/model.safetensors" ]; then
     --out "$t" > "$t.json"
 fi
 
-one_more_epoch "$WORK/student-mpnet" "$start" "$V4/student" --teacher "$t"
-one_more_epoch "$WORK/student-four" "$start" "$V4/student" --teacher "$t" \
-  --ensemble "$V4/teacher-s0" --ensemble "$V4/teacher-s1" --ensemble "$V4/teacher-s2"
-chosen=$(best_on_validation "$start" "$WORK/student-mpnet" "$WORK/student-four")
+# the teacher: MPNet alone or averaged with the MiniLM-L6 three, by TweetEval-val macro recall (the
+# validation split only: no test set is read before the model is packed)
+minilm=("$V4/teacher-s0" "$V4/teacher-s1" "$V4/teacher-s2")
+[ -f "$WORK/teachers-val.json" ] ||
+  python scripts/teacher_ensemble.py "$t" "${minilm[@]}" --val-only --out "$WORK/teachers-val.json"
+teachers=(--teacher "$t")
+if python - "$WORK/teachers-val.json" "$t" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["systems"]
+alone, mean = (rows[k]["tweeteval_val"]["macro_recall"] for k in (sys.argv[2], "ensemble (mean of probabilities)"))
+print(f"TweetEval val: MPNet alone {alone:.4f}, with the MiniLM-L6 three {mean:.4f}", file=sys.stderr)
+sys.exit(0 if mean > alone else 1)
+EOF
+then for m in "${minilm[@]}"; do teachers+=(--ensemble "$m"); done; fi
+one_more_epoch "$WORK/student" "$start" "$V4/student" "${teachers[@]}"
+chosen=$(best_on_validation "$start" "$WORK/student")
 echo "$chosen" > "$WORK/chosen"
 log "chosen on validation: $chosen"
 if [ "$PACK" = 1 ]; then calibrate_and_pack "$chosen"; fi
