@@ -60,9 +60,9 @@ def main() -> None:
         probs[t] = {k: pred.proba(c.texts)[0][:, order] for k, c in sets.items()}
         if not a.val_only:
             probs[t]["s140"] = pred.proba(s140.texts)[0][:, order]
-        if val2 is not None:  # the same vocabulary: the split's token ids read as they are
+        if val2 is not None:  # the same vocabulary: the split's token ids; another: its texts
             ids = val2.val_ids
-            if pred.tokenizer.get_vocab() != tok.get_vocab():  # another one: its texts, decoded
+            if getattr(pred.tokenizer, "rust", pred.tokenizer).get_vocab() != tok.get_vocab():  # decoded
                 ids = pred.token_ids(tok.batch_decode(ids, skip_special_tokens=True))[0]
             probs[t]["s140_val"] = pred.labels.proba(pred.logits(ids, 256))[:, order]
     keys = list(probs[a.teachers[0]])

@@ -2,6 +2,7 @@
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -619,3 +620,42 @@ def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibr
     every = ["--handlabelled-holdout", name, "--handlabelled-holdout", "twitter-2016train-A.tsv"]
     assert main([*args, *every, "--base", "no-such-model", "--out", str(tmp_path / "x")]) == 2
     assert "leave at least one for training" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_teacher_table_on_validation_only_and_across_vocabularies(model3, sources, tmp_path, monkeypatch):
+    """scripts/teacher_ensemble.py --val-only is how a recipe chooses its teacher: it must read no test
+    set. A teacher whose vocabulary differs from the student's (MPNet's) must read the student's
+    Sentiment140 validation split as text, not as the student's token ids."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import teacher_ensemble
+
+    teacher3, _ = model3
+    _, te, _ = sources
+    data = tmp_path / "data" / "tweeteval"
+    data.mkdir(parents=True)
+    for f in ("val_text.txt", "val_labels.txt"):  # no test split here: reading one would fail
+        shutil.copy(te / f, data / f)
+    # the same model, its vocabulary's ids shuffled: the same texts become other token ids
+    other = tmp_path / "other"
+    shutil.copytree(teacher3, other, ignore=shutil.ignore_patterns("checkpoint"))
+    tok = json.loads((other / "tokenizer.json").read_text())
+    vocab = tok["model"]["vocab"]
+    words = sorted(w for w in vocab if not w.startswith("["))
+    ids = sorted(vocab[w] for w in words)
+    vocab.update(zip(words, ids[::-1]))
+    (other / "tokenizer.json").write_text(json.dumps(tok))
+
+    def table(student: Path, name: str) -> dict:
+        out = tmp_path / f"{name}.json"
+        argv = ["teacher_ensemble.py", str(teacher3), "--val-only", "--s140-val-of", str(student)]
+        monkeypatch.setattr(sys, "argv", [*argv, "--data", str(data.parent), "--out", str(out)])
+        teacher_ensemble.main()
+        return json.loads(out.read_text())["systems"][str(teacher3)]
+
+    same, shuffled = table(teacher3, "same"), table(other, "shuffled")
+    assert set(same) == {"tweeteval_val", "sentiment140_val"}  # no test rows
+    assert same["sentiment140_val"]["n"] > 0 and same["tweeteval_val"]["macro_recall"] > 0.5
+    assert shuffled["sentiment140_val"] == same["sentiment140_val"]  # read as text: the same answers
