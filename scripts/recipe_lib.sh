@@ -1,5 +1,10 @@
-# The steps the shipped model's recipes share (sourced by scripts/v5_recipe.sh and v6_recipe.sh; needs
-# WORK, DATA, SHIPPED and the array HELD set, and a log function).
+# The steps the shipped model's recipes share (sourced by scripts/v5_recipe.sh and v6_recipe.sh once
+# WORK, DATA and SHIPPED are set): a log into WORK/recipe.log, the held-out SemEval file (HOLDOUT, see
+# v4_recipe.sh) as options, and the steps below.
+
+log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
+HELD=()
+if [ -n "${HOLDOUT:-}" ]; then HELD=(--handlabelled-holdout "$HOLDOUT"); fi
 
 # one_more_epoch OUT START CACHE TEACHER-ARGS...: START (a 3-class student) learns for one more epoch
 # from the teachers on the transfer set (the same seed as v4's student: the same Sentiment140 sample

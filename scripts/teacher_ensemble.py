@@ -62,7 +62,7 @@ def main() -> None:
             probs[t]["s140"] = pred.proba(s140.texts)[0][:, order]
         if val2 is not None:  # the same vocabulary: the split's token ids; another: its texts
             ids = val2.val_ids
-            if getattr(pred.tokenizer, "rust", pred.tokenizer).get_vocab() != tok.get_vocab():  # decoded
+            if pred.tokenizer.get_vocab() != tok.get_vocab():
                 ids = pred.token_ids(tok.batch_decode(ids, skip_special_tokens=True))[0]
             probs[t]["s140_val"] = pred.labels.proba(pred.logits(ids, 256))[:, order]
     keys = list(probs[a.teachers[0]])

@@ -24,10 +24,7 @@ DATA=${DATA:-../shared/data} SEEDS=${SEEDS:-3} PACK=${PACK:-1}
 SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
 V4=$WORK/v4
 mkdir -p "$WORK"
-log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
-source scripts/recipe_lib.sh
-HELD=()
-[ -n "${HOLDOUT:-}" ] && HELD=(--handlabelled-holdout "$HOLDOUT")  # see v4_recipe.sh
+source scripts/recipe_lib.sh  # log, HELD (HOLDOUT) and the shared steps
 
 PACK=0 SEEDS=2 bash scripts/v4_recipe.sh "$V4"       # v4: teachers s0, s1 and their student
 PACK=0 SEEDS="$SEEDS" bash scripts/v4_recipe.sh "$V4" # the further teachers (the student is there: kept)

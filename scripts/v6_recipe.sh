@@ -28,10 +28,7 @@ DATA=${DATA:-../shared/data} PACK=${PACK:-1} TEACHER_BATCH=${TEACHER_BATCH:-32}
 SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
 V5=$WORK/v5 V4=$WORK/v5/v4
 mkdir -p "$WORK"
-log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$WORK/recipe.log"; }
-source scripts/recipe_lib.sh
-HELD=()
-[ -n "${HOLDOUT:-}" ] && HELD=(--handlabelled-holdout "$HOLDOUT")  # see v4_recipe.sh
+source scripts/recipe_lib.sh  # log, HELD (HOLDOUT) and the shared steps
 
 PACK=0 SEEDS=3 bash scripts/v5_recipe.sh "$V5"
 start=$(cat "$V5/chosen")

@@ -629,7 +629,7 @@ def test_teacher_table_on_validation_only_and_across_vocabularies(model3, source
     import shutil
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
     import teacher_ensemble
 
     teacher3, _ = model3

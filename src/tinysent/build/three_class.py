@@ -14,7 +14,6 @@ unconstrained on exactly the tweets that have most of the training data. ``full`
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -205,21 +204,16 @@ def teacher_probs(
     teacher's own tokenizer (so any teacher works, whatever its vocabulary) and cached on disk under
     the teacher's weights and the texts. A binary teacher's [neg, pos] become [neg, 0, pos]. A list of
     folders is an ensemble: the mean of their probabilities."""
+    from tinysent.build.distill.task import teacher_rows
     from tinysent.core.numerics import softmax
-    from tinysent.runtime.predictor import load
 
     if isinstance(teacher_dir, (list, tuple)):
         each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]
         return np.mean(each, 0).astype(np.float32)
-
-    @functools.cache
-    def teacher():  # loaded once, and only when some rows are not cached yet
-        pred = load(teacher_dir, backend="torch")
-        return pred, pred.token_ids(texts)[0]
+    logits = teacher_rows(teacher_dir, texts)
 
     def compute(start: int, stop: int) -> np.ndarray:
-        pred, ids = teacher()
-        p = softmax(pred.logits(ids[start:stop], 256), temperature)
+        p = softmax(logits(start, stop), temperature)
         if p.shape[1] == 2:
             p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
         return p.astype(np.float32)

@@ -42,6 +42,10 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self.rust.get_vocab_size()
 
+    def get_vocab(self) -> dict[str, int]:
+        """Token → id (the name transformers' tokenizers use: either kind answers it)."""
+        return self.rust.get_vocab()
+
 
 def load_tokenizer(folder: str | Path):
     """The folder's tokenizer: :class:`Tokenizer` from tokenizer.json, or (a folder with only

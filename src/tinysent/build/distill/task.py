@@ -30,23 +30,31 @@ from tinysent.core.tokenize import encode
 log = logging.getLogger(__name__)
 
 
-def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256, cache=None) -> np.ndarray:
-    """The teacher's logits for raw ``texts``, through its own tokenizer and normaliser; with
-    ``cache`` (a folder) stored there, so a rerun on the same tweets skips the teacher's pass."""
+def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256):
+    """``rows(start, stop)``: the teacher's logits for raw ``texts[start:stop]``, through its own
+    tokenizer and normaliser (any teacher works, whatever its vocabulary). The teacher loads, and
+    tokenises every text, at the first call only: a pass whose rows are all cached never loads it."""
     from tinysent.runtime.predictor import load
 
     @functools.cache
-    def teacher():  # loaded once, and only when some rows are not cached yet
+    def teacher():
         pred = load(teacher_dir, backend="torch")
         return pred, pred.token_ids(texts)[0]
 
-    def compute(start: int, stop: int) -> np.ndarray:
+    def rows(start: int, stop: int) -> np.ndarray:
         pred, ids = teacher()
         return pred.logits(ids[start:stop], batch_size).astype(np.float32)
 
+    return rows
+
+
+def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256, cache=None) -> np.ndarray:
+    """The teacher's logits for raw ``texts``; with ``cache`` (a folder) stored there, so a rerun on
+    the same tweets skips the teacher's pass (or resumes it: :func:`~tinysent.core.files.cached_rows`)."""
+    rows = teacher_rows(teacher_dir, texts, batch_size)
     if cache is None:
-        return compute(0, len(texts))
-    return cached_rows(outputs_cache_file(cache, "teacher_logits", teacher_dir, texts), len(texts), compute)
+        return rows(0, len(texts))
+    return cached_rows(outputs_cache_file(cache, "teacher_logits", teacher_dir, texts), len(texts), rows)
 
 
 def unlabelled_texts(path) -> list[str]:
