@@ -423,3 +423,33 @@ def test_a_checkpoint_save_killed_between_renames_is_recovered(tiny_base, train_
     shutil.copytree(ck, old)
     assert main(["train", *args, "--resume"]) == 0
     assert not old.exists() and checkpoint.trainer_state(out)["step"] == step
+
+
+def test_a_damaged_teacher_cache_is_computed_again_not_a_traceback(tmp_path, caplog):
+    """A teacher's cached outputs (whole file or a saved chunk of a resumable pass) that cannot be read
+    or hold the wrong number of rows are computed again, with a warning naming the file: a run of
+    hours must not end in a numpy traceback because of one damaged cache file."""
+    import numpy as np
+
+    from tinysent.core.files import cached_rows
+
+    calls = []
+
+    def rows(start, stop):
+        calls.append((start, stop))
+        return np.arange(start, stop, dtype=np.float32)[:, None].repeat(3, 1)
+
+    whole = tmp_path / "teacher_probs-x.npy"
+    whole.write_bytes(b"not an array")
+    part = tmp_path / "teacher_probs-y.rows2-4.npy"
+    np.save(part, np.zeros((1, 3), dtype=np.float32))  # a chunk of 2 rows holding 1
+    with caplog.at_level("WARNING"):
+        a = cached_rows(whole, 5, rows, chunk=2)
+        b = cached_rows(tmp_path / "teacher_probs-y.npy", 5, rows, chunk=2)
+    assert calls == [(0, 2), (2, 4), (4, 5), (0, 2), (2, 4), (4, 5)]  # both recomputed in full
+    expected = np.arange(5, dtype=np.float32)[:, None].repeat(3, 1)
+    np.testing.assert_array_equal(a, expected)
+    np.testing.assert_array_equal(b, expected)
+    assert str(whole) in caplog.text and str(part) in caplog.text
+    np.testing.assert_array_equal(np.load(whole), a)  # the damaged file replaced by a whole one
+    assert not part.exists()

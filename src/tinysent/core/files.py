@@ -64,20 +64,21 @@ def cached_rows(path: str | os.PathLike, n: int, compute, write: bool = True, ch
     at a time and stored there when ``write`` (in a multi-process run only the main process writes).
     A pass may take hours (a large teacher over a large transfer set), so each finished chunk is saved
     beside ``path`` (``NAME.rowsSTART-STOP.npy``) and a run stopped midway resumes at its first missing
-    chunk; once all are there they become the one file at ``path`` and the parts are removed."""
+    chunk; once all are there they become the one file at ``path`` and the parts are removed. A file
+    there that cannot be read, or holds another number of rows, is computed again (with a warning)."""
     import numpy as np
 
     path, chunk = Path(path), chunk or CHUNK_ROWS
-    if path.exists():
-        return np.load(path, allow_pickle=False)
+    if (whole := _stored_rows(path, n)) is not None:
+        return whole
     if not write:
         return compute(0, n)
     parts, names = [], []
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         names.append(path.with_name(f"{path.stem}.rows{start}-{stop}.npy"))
-        if names[-1].exists():
-            parts.append(np.load(names[-1], allow_pickle=False))
+        if (part := _stored_rows(names[-1], stop - start)) is not None:
+            parts.append(part)
             log.info("%s: rows %d-%d read from an earlier run", path.name, start, stop)
             continue
         parts.append(compute(start, stop))
@@ -87,4 +88,23 @@ def cached_rows(path: str | os.PathLike, n: int, compute, write: bool = True, ch
     save_array(path, array)
     for name in names:
         name.unlink(missing_ok=True)
+    return array
+
+
+def _stored_rows(path: Path, rows: int):
+    """The array cached at ``path`` if it is there, readable and ``rows`` long; else None. A damaged
+    cache file (copied in part, edited, another program's) is a reason to compute it again, not to
+    stop a run of hours with a traceback."""
+    import numpy as np
+
+    if not path.exists():
+        return None
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        log.warning("cache file %s cannot be read (%s): computing it again", path, str(e)[:120])
+        return None
+    if array.ndim == 0 or len(array) != rows:
+        log.warning("cache file %s holds %s rows, not %d: computing it again", path, array.shape[:1], rows)
+        return None
     return array
