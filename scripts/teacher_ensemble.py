@@ -93,4 +93,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from tinysent.core.errors import TinysentError
+
+    try:
+        main()
+    except (TinysentError, OSError) as e:  # a wrong folder or data path: one line, as the CLI says it
+        sys.exit(f"error: {e}")
