@@ -48,14 +48,17 @@ minilm=("$V4/teacher-s0" "$V4/teacher-s1" "$V4/teacher-s2")
 [ -f "$WORK/teachers-val.json" ] ||
   python scripts/teacher_ensemble.py "$t" "${minilm[@]}" --val-only --out "$WORK/teachers-val.json"
 teachers=(--teacher "$t")
-if python - "$WORK/teachers-val.json" "$t" <<'EOF'
-import json, sys
+# (the file names its teachers by the paths they had when it was written: matched by real path)
+pick=$(python - "$WORK/teachers-val.json" "$t" <<'EOF2'
+import json, os, sys
 rows = json.load(open(sys.argv[1]))["systems"]
-alone, mean = (rows[k]["tweeteval_val"]["macro_recall"] for k in (sys.argv[2], "ensemble (mean of probabilities)"))
+mpnet = next(k for k in rows if os.path.realpath(k) == os.path.realpath(sys.argv[2]))
+alone, mean = rows[mpnet]["tweeteval_val"]["macro_recall"], rows["ensemble (mean of probabilities)"]["tweeteval_val"]["macro_recall"]
 print(f"TweetEval val: MPNet alone {alone:.4f}, with the MiniLM-L6 three {mean:.4f}", file=sys.stderr)
-sys.exit(0 if mean > alone else 1)
-EOF
-then for m in "${minilm[@]}"; do teachers+=(--ensemble "$m"); done; fi
+print("ensemble" if mean > alone else "alone")
+EOF2
+)
+if [ "$pick" = ensemble ]; then for m in "${minilm[@]}"; do teachers+=(--ensemble "$m"); done; fi
 one_more_epoch "$WORK/student" "$start" "$V4/student" "${teachers[@]}"
 chosen=$(best_on_validation "$start" "$WORK/student")
 echo "$chosen" > "$WORK/chosen"

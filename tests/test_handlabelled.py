@@ -484,7 +484,8 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     meta = json.loads((out / "tinysent.json").read_text())
     assert meta["config"]["emoticon_targets"] == "teacher" and meta["train_rows"] == 900 + 300 + 60
     assert meta["metrics"]["validation"]["val3_macro_recall"] >= 0.9
-    assert len(list(out.glob("teacher_probs-*.npy"))) == 1  # every row through the 3-class teacher
+    # every row through the 3-class teacher: the transfer set's pass and the unlabelled tweets' own
+    assert len(list(out.glob("teacher_probs-*.npy"))) == 2
     start = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])
     assert start["unlabelled_rows"] == 60
     # a second run naming the first's folder as --teacher-cache reads the teacher's outputs from there
@@ -494,6 +495,10 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
         mp.setattr(rp, "load", lambda *a, **k: pytest.fail("the teacher ran again"))
         again = tmp_path / "again"
         assert main([*args, "--teacher-cache", str(out), "--stage2-epochs", "0.1", "--out", str(again)]) == 0
+        # without the unlabelled tweets (or with others) the transfer set's pass is the same file
+        fewer = [a for a in args if a not in ("--unlabelled", str(extra))]
+        fewer += ["--teacher-cache", str(out), "--stage2-epochs", "0.1", "--out", str(tmp_path / "f")]
+        assert main(fewer) == 0
     assert (again / "model.safetensors").exists() and not list(again.glob("teacher_probs-*.npy"))
 
     texts = ["i love it", "the phone is at home", "awful day"]
@@ -659,3 +664,29 @@ def test_teacher_table_on_validation_only_and_across_vocabularies(model3, source
     assert set(same) == {"tweeteval_val", "sentiment140_val"}  # no test rows
     assert same["sentiment140_val"]["n"] > 0 and same["tweeteval_val"]["macro_recall"] > 0.5
     assert shuffled["sentiment140_val"] == same["sentiment140_val"]  # read as text: the same answers
+
+
+def test_greedy_soup_script_chooses_on_validation_and_writes_a_model(model3, tmp_path, monkeypatch, capsys):
+    """scripts/greedy_soup.py (the v7 recipe's step): every ingredient scored on the 3-class
+    validation rebuilt from the first one's config; one that spoils the average is left out; the soup
+    is a model folder recording the best score tried; folders that cannot be averaged are one line."""
+    import sys
+
+    from tests.test_soup import perturbed_copy
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    import greedy_soup
+
+    m, _ = model3
+    near = perturbed_copy(m, tmp_path / "near", 0.01, seed=3)
+    far = perturbed_copy(m, tmp_path / "far", 1.0, seed=4)  # noise far above the weights' scale
+    out = tmp_path / "soup"
+    monkeypatch.setattr(sys, "argv", ["greedy_soup.py", str(far), str(m), str(near), "--out", str(out)])
+    assert greedy_soup.main() == 0
+    report = json.loads((tmp_path / "soup.json").read_text())
+    assert str(far) not in report["chosen"] and len(report["tried"]) == 3 + 2
+    assert report["val_score"] == max(t["val_score"] for t in report["tried"]) > 0.6
+    meta = json.loads((out / "tinysent.json").read_text())
+    assert meta["method"] == "soup" and meta["metrics"]["validation"]["val_score"] == report["val_score"]
+    monkeypatch.setattr(sys, "argv", ["greedy_soup.py", str(m), str(tmp_path), "--out", str(tmp_path / "x")])
+    assert greedy_soup.main() == 1 and "has no model.safetensors" in capsys.readouterr().err

@@ -271,7 +271,12 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     texts = np.array(texts, dtype=object)
     t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
     cache = cfg.teacher_cache_dir
-    targets[~share] = teacher_probs(teachers, list(texts[~share]), cache, t)
+    # the --unlabelled rows (last) are cached on their own: adding tweets never relabels the rest
+    own = ~share
+    own[len(ids) - len(extra) :] = False
+    targets[own] = teacher_probs(teachers, list(texts[own]), cache, t)
+    if extra:
+        targets[len(ids) - len(extra) :] = teacher_probs(teachers, extra, cache, t)
     if share.any():
         targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), cache, t)
     meta = ModelMeta(
