@@ -690,3 +690,28 @@ def test_greedy_soup_script_chooses_on_validation_and_writes_a_model(model3, tmp
     assert meta["method"] == "soup" and meta["metrics"]["validation"]["val_score"] == report["val_score"]
     monkeypatch.setattr(sys, "argv", ["greedy_soup.py", str(m), str(tmp_path), "--out", str(tmp_path / "x")])
     assert greedy_soup.main() == 1 and "has no model.safetensors" in capsys.readouterr().err
+
+
+def test_teacher_agreement_on_unlabelled_tweets(model3, tmp_path, monkeypatch):
+    """scripts/teacher_agreement.py: a model agrees with itself on every tweet (KL 0); a damaged copy
+    agrees less and diverges; blank lines are not tweets."""
+    import sys
+
+    from tests.test_soup import perturbed_copy
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    import teacher_agreement
+
+    m, _ = model3
+    far = perturbed_copy(m, tmp_path / "far", 1.0, seed=4)
+    texts = tmp_path / "recent.txt"
+    texts.write_text("\n".join(t for _, t in tweets3(200, seed=31)) + "\n\n", encoding="utf-8")
+    out = tmp_path / "agree.json"
+    argv = ["teacher_agreement.py", str(m), str(m), str(far), "--texts", str(texts), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    teacher_agreement.main()
+    doc = json.loads(out.read_text())
+    same, other = doc["students"][str(m)], doc["students"][str(far)]
+    assert doc["n"] == 200 and same["label_agreement"] == 1.0 and abs(same["mean_kl"]) < 1e-5
+    assert other["label_agreement"] < 0.9 and other["mean_kl"] > 0.01
+    assert other["label_agreement_ci95"][0] < other["label_agreement"] < other["label_agreement_ci95"][1]
