@@ -529,8 +529,20 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
         stop_once = False
         resumed = mixed.teacher_probs(teacher3, five, tmp_path / "r")
     assert calls == [2, 2, 2, 1]  # rows 2-4 and 4-5 only: rows 0-2 were read back
-    assert [p.name.count(".rows") for p in (tmp_path / "r").iterdir()] == [0]  # one file, parts gone
+    assert sorted(p.suffix for p in (tmp_path / "r").iterdir()) == [".npy", ".npz"]  # parts gone; index
     np.testing.assert_allclose(resumed, mixed.teacher_probs(teacher3, five, tmp_path / "whole"), atol=1e-5)
+
+    # another transfer set in the same folder (a held-out file less, tweets more): the rows of texts an
+    # earlier pass of the same teacher had are read back, only the new ones computed
+    calls.clear()
+    other = [five[3], "a brand new tweet", five[0]]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rp.Predictor, "logits", counted)
+        got = mixed.teacher_probs(teacher3, other, tmp_path / "r")
+        assert calls == [1]
+        mixed.teacher_probs(teacher3, other, tmp_path / "r", temperature=2.0)  # other outputs: all three
+        assert calls == [1, 3]
+    np.testing.assert_allclose(got, mixed.teacher_probs(teacher3, other, tmp_path / "fresh"), atol=1e-5)
 
     capsys.readouterr()
     assert main([*args, "--ensemble", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2

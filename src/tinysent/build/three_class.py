@@ -26,7 +26,7 @@ from tinysent.build import sentiment140 as D
 from tinysent.build.loop import Objective
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
-from tinysent.core.files import cached_rows, outputs_cache_file
+from tinysent.core.files import cached_text_rows, outputs_cache_file
 from tinysent.core.labels import SENTIMENT3
 from tinysent.core.metrics import macro_recall
 from tinysent.core.tokenize import encode
@@ -204,7 +204,7 @@ def teacher_probs(
     teacher's own tokenizer (so any teacher works, whatever its vocabulary) and cached on disk under
     the teacher's weights and the texts. A binary teacher's [neg, pos] become [neg, 0, pos]. A list of
     folders is an ensemble: the mean of their probabilities."""
-    from tinysent.build.distill.task import teacher_rows
+    from tinysent.build.distill.task import teacher_owner, teacher_rows
     from tinysent.core.numerics import softmax
 
     if isinstance(teacher_dir, (list, tuple)):
@@ -212,11 +212,12 @@ def teacher_probs(
         return np.mean(each, 0).astype(np.float32)
     logits = teacher_rows(teacher_dir, texts)
 
-    def compute(start: int, stop: int) -> np.ndarray:
-        p = softmax(logits(start, stop), temperature)
+    def compute(index) -> np.ndarray:
+        p = softmax(logits(index), temperature)
         if p.shape[1] == 2:
             p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
         return p.astype(np.float32)
 
     path = outputs_cache_file(cache, "teacher_probs", teacher_dir, texts, str(temperature))
-    return cached_rows(path, len(texts), compute)
+    owner = teacher_owner("teacher_probs", teacher_dir, str(temperature))
+    return cached_text_rows(path, texts, owner, compute)

@@ -108,3 +108,81 @@ def _stored_rows(path: Path, rows: int):
         log.warning("cache file %s holds %s rows, not %d: computing it again", path, array.shape[:1], rows)
         return None
     return array
+
+
+def text_hashes(texts: list[str]):
+    """One 64-bit hash a text (what a pass's index stores to find a text's row again)."""
+    import numpy as np
+
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+            for t in texts
+        ],
+        dtype=np.uint64,
+    )
+
+
+def cached_text_rows(path: str | os.PathLike, texts: list[str], owner: str, compute_at, write: bool = True):
+    """:func:`cached_rows` for rows that belong to texts (a teacher's outputs on them), reused across
+    transfer sets: each finished pass leaves an index beside its file (``NAME.index.npz``: ``owner``,
+    e.g. the teacher's weights' sha256, and one hash a text), and a pass over other texts takes each
+    text's row from any earlier pass of the same owner in the same folder, computing only the rest
+    (``compute_at(index)``: the rows of ``texts[i] for i in index``). A transfer set that loses a
+    held-out file or gains tweets does not send a large teacher over all of it again."""
+    import numpy as np
+
+    path = Path(path)
+    hashes = text_hashes(texts)
+    index = path.with_name(path.stem + ".index.npz")
+    known, found = _earlier_rows(path.parent, owner, hashes, skip=index) if write else (None, None)
+
+    def compute(start: int, stop: int):
+        have = found[start:stop] if found is not None else np.zeros(stop - start, bool)
+        if have.all() and stop > start:
+            return known[start:stop].copy()
+        new = compute_at(np.arange(start, stop)[~have])
+        if not have.any():
+            return new
+        out = np.empty((stop - start, *new.shape[1:]), new.dtype)
+        out[~have], out[have] = new, known[start:stop][have]
+        return out
+
+    if found is not None and found.any():
+        log.info("%s: %d of %d rows from earlier passes", path.name, int(found.sum()), len(texts))
+    array = cached_rows(path, len(texts), compute, write)
+    if write and not index.exists():
+        tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, owner=np.array(owner), hashes=hashes)
+        os.replace(tmp, index)
+    return array
+
+
+def _earlier_rows(folder: Path, owner: str, hashes, skip: Path):
+    """(rows, found): for each hash, its row in an earlier pass of ``owner`` stored in ``folder``."""
+    import numpy as np
+
+    found, known = np.zeros(len(hashes), bool), None
+    want: dict[int, list[int]] = {}
+    for i, h in enumerate(hashes.tolist()):
+        want.setdefault(h, []).append(i)  # a text twice in the list: both rows
+    for index in sorted(folder.glob("*.index.npz")) if folder.is_dir() else []:
+        if index == skip or found.all():
+            continue
+        try:
+            with np.load(index, allow_pickle=False) as z:
+                if str(z["owner"]) != owner:
+                    continue
+                theirs = z["hashes"]
+        except (ValueError, OSError, EOFError, KeyError):
+            continue  # a damaged index only costs a recomputation
+        rows = _stored_rows(index.with_name(index.name[: -len(".index.npz")] + ".npy"), len(theirs))
+        if rows is None:
+            continue
+        for j, h in enumerate(theirs.tolist()):
+            for i in want.get(h, ()):
+                if not found[i]:
+                    if known is None:
+                        known = np.empty((len(hashes), *rows.shape[1:]), rows.dtype)
+                    known[i], found[i] = rows[j], True
+    return known, found

@@ -21,7 +21,7 @@ from tinysent.build.config import TrainConfig, git_commit
 from tinysent.build.distill.losses import Prediction
 from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import cached_rows, outputs_cache_file
+from tinysent.core.files import cached_text_rows, file_sha256, outputs_cache_file
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.numerics import log_softmax
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256):
-    """``rows(start, stop)``: the teacher's logits for raw ``texts[start:stop]``, through its own
+    """``rows(index)``: the teacher's logits for raw ``texts[i] for i in index``, through its own
     tokenizer and normaliser (any teacher works, whatever its vocabulary). The teacher loads, and
     tokenises every text, at the first call only: a pass whose rows are all cached never loads it."""
     from tinysent.runtime.predictor import load
@@ -41,20 +41,28 @@ def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256):
         pred = load(teacher_dir, backend="torch")
         return pred, pred.token_ids(texts)[0]
 
-    def rows(start: int, stop: int) -> np.ndarray:
+    def rows(index) -> np.ndarray:
         pred, ids = teacher()
-        return pred.logits(ids[start:stop], batch_size).astype(np.float32)
+        return pred.logits([ids[i] for i in index], batch_size).astype(np.float32)
 
     return rows
 
 
+def teacher_owner(kind: str, teacher_dir, extra: str = "") -> str:
+    """Whose rows a cached pass holds (:func:`~tinysent.core.files.cached_text_rows`): the kind of
+    output, the teacher's weights and anything else they depend on (a temperature)."""
+    return f"{kind} {file_sha256(Path(teacher_dir) / 'model.safetensors')} {extra}"
+
+
 def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256, cache=None) -> np.ndarray:
     """The teacher's logits for raw ``texts``; with ``cache`` (a folder) stored there, so a rerun on
-    the same tweets skips the teacher's pass (or resumes it: :func:`~tinysent.core.files.cached_rows`)."""
+    the same tweets skips the teacher's pass (or resumes it), and a pass over other tweets reuses the
+    rows of those it shares (:func:`~tinysent.core.files.cached_text_rows`)."""
     rows = teacher_rows(teacher_dir, texts, batch_size)
     if cache is None:
-        return rows(0, len(texts))
-    return cached_rows(outputs_cache_file(cache, "teacher_logits", teacher_dir, texts), len(texts), rows)
+        return rows(range(len(texts)))
+    path = outputs_cache_file(cache, "teacher_logits", teacher_dir, texts)
+    return cached_text_rows(path, texts, teacher_owner("teacher_logits", teacher_dir), rows)
 
 
 def unlabelled_texts(path) -> list[str]:
