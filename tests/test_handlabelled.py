@@ -727,3 +727,34 @@ def test_teacher_agreement_on_unlabelled_tweets(model3, tmp_path, monkeypatch):
     assert doc["n"] == 200 and same["label_agreement"] == 1.0 and abs(same["mean_kl"]) < 1e-5
     assert other["label_agreement"] < 0.9 and other["mean_kl"] > 0.01
     assert other["label_agreement_ci95"][0] < other["label_agreement"] < other["label_agreement_ci95"][1]
+
+
+def test_offsets_fitted_on_one_split_scored_on_another(model3, sources, tmp_path, monkeypatch):
+    """scripts/offsets_transfer.py: offsets fitted on a split never lower macro recall on that same
+    split (zero is on the grid); scored on a SemEval file, its rows are that file's."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    import offsets_transfer
+
+    m, _ = model3
+    sem, te, _ = sources
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tweeteval").symlink_to(te)
+    (data / "semeval-task4a").symlink_to(sem)
+
+    def run(fit: str, score: str) -> dict:
+        out = tmp_path / f"{fit}-{score}.json"
+        argv = ["offsets_transfer.py", str(m), "--fit", fit, "--score", score, "--n-boot", "50"]
+        monkeypatch.setattr(sys, "argv", [*argv, "--data", str(data), "--out", str(out)])
+        offsets_transfer.main()
+        return json.loads(out.read_text())
+
+    same = run("tweeteval-val", "tweeteval-val")
+    assert same["scored_on"]["n"] == same["fit_on"]["n"] == 150
+    assert same["macro_recall_with"] >= same["macro_recall_without"]
+    other = run("tweeteval-val", "twitter-2013train-A.tsv")
+    assert other["scored_on"]["n"] == 300 and other["offsets"] == same["offsets"]
+    lo, hi = other["difference_ci95_bootstrap"]
+    assert lo <= other["macro_recall_with"] - other["macro_recall_without"] <= hi

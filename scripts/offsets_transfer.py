@@ -1,0 +1,78 @@
+"""Do class offsets fitted on one 3-class split help on another? The recipes fit temperature and
+offsets (`tinysent calibrate --class-bias`) on the split a model was selected on and keep them when
+their cross-fitted gain there is positive; this fits them the same way on split A and scores split B
+with and without them (macro recall, paired bootstrap 95 % interval of the difference). With A =
+TweetEval validation and B = SemEval 2016's test tweets held out of a student's training
+(scripts/holdout_recipe.sh), it asks whether the offset step pays on tweets drawn like TweetEval
+test, without reading TweetEval test.
+
+    python scripts/offsets_transfer.py runs/holdout/student --fit tweeteval-val \
+        --score twitter-2016test-A.tsv --out results/cpu-2026-12-01/holdout/offsets-transfer.json
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    from tinysent.build.calibrate import crossfit_bias_gain, fit_class_bias, fit_temperature
+    from tinysent.build.semeval import classes3, read_tweeteval, validation3
+    from tinysent.core.labels import SENTIMENT3
+    from tinysent.core.metrics import macro_recall
+    from tinysent.core.numerics import softmax
+    from tinysent.runtime.predictor import load
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model")
+    p.add_argument("--fit", required=True, help="tweeteval-val, or a SemEval file name")
+    p.add_argument("--score", required=True, help="tweeteval-val, or a SemEval file name")
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    pred = load(a.model, backend="torch")
+    order = [pred.meta.labels.index(n) for n in SENTIMENT3]
+    te, sem = Path(a.data) / "tweeteval", Path(a.data) / "semeval-task4a"
+
+    def split(name: str):
+        c = read_tweeteval(te, "val") if name == "tweeteval-val" else validation3(te, sem, [name])[0]
+        return pred.logits(pred.token_ids(c.texts)[0], 256)[:, order], classes3(c.polarity)
+
+    (zf, yf), (zs, ys) = split(a.fit), split(a.score)
+    t = fit_temperature(zf, yf)
+    lpf, lps = (np.log(np.maximum(softmax(z, t), 1e-300)) for z in (zf, zs))
+    bias = np.array(fit_class_bias(lpf, yf))
+    plain, offset = lps.argmax(1), (lps + bias).argmax(1)
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(a.n_boot):
+        i = rng.integers(0, len(ys), len(ys))
+        diffs.append(macro_recall(ys[i], offset[i]) - macro_recall(ys[i], plain[i]))
+    doc = {
+        "model": a.model,
+        "fit_on": {"split": a.fit, "n": len(yf), "temperature": t},
+        "offsets": dict(zip(SENTIMENT3, bias.tolist())),
+        "fit_split_crossfit_gain": crossfit_bias_gain(lpf, yf),
+        "scored_on": {"split": a.score, "n": len(ys)},
+        "macro_recall_without": macro_recall(ys, plain),
+        "macro_recall_with": macro_recall(ys, offset),
+        "difference_ci95_bootstrap": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+        "score_split_own_offsets": dict(zip(SENTIMENT3, fit_class_bias(lps, ys))),
+    }
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+    print(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    import sys
+
+    from tinysent.core.errors import TinysentError
+
+    try:
+        main()
+    except (TinysentError, OSError) as e:
+        sys.exit(f"error: {e}")
