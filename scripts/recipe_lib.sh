@@ -33,12 +33,13 @@ PY
 }
 
 # calibrate_and_pack CHOSEN: a copy of CHOSEN (WORK/final, without teacher caches or checkpoints) gets
-# its temperature and class offsets on the validation split (`tinysent calibrate --class-bias`) and is
-# packed into the package folder.
+# its temperature and, unless OFFSETS=0, class offsets on the validation split (`tinysent calibrate
+# [--class-bias]`) and is packed into the package folder.
 calibrate_and_pack() {
-  log "calibrate and pack $1"
-  local final="$WORK/final"
-  rm -rf "$final" && cp -rL "$1" "$final" && rm -f "$final"/teacher_*.npy && rm -rf "$final/checkpoint"
-  tinysent calibrate --model "$final" --class-bias
+  log "calibrate and pack $1 (class offsets: ${OFFSETS:-1})"
+  local final="$WORK/final" bias=()
+  [ "${OFFSETS:-1}" = 1 ] && bias=(--class-bias)
+  rm -rf "$final" && cp -rL "$1" "$final" && rm -f "$final"/teacher_*.np? && rm -rf "$final/checkpoint"
+  tinysent calibrate --model "$final" "${bias[@]}"
   tinysent pack --model "$final" --out "$SHIPPED"
 }
