@@ -318,11 +318,13 @@ print(f"fresh head: P(pos) spread {p_fresh.std():.3f}; fine-tuned: {p_pos.std():
 
 A bigger *teacher* is accurate but slow; TinyBERT's recipe trains a 4-layer, 312-wide *student* to
 copy it (its hidden states, attention and predictions), keeping most of the accuracy at a fraction
-of the size. The student shipped in tinysent (v5, `tinysent.load()`) was distilled from two MiniLM-L6
+of the size. The student shipped in tinysent (v8, `tinysent.load()`) was distilled from two MiniLM-L6
 teachers whose probabilities were averaged (`tinysent distill --ensemble`), then for one more epoch
-from a third (the recipe and every run are in `results/README.md`), each trained much longer than
-ours (all 29,715 SemEval tweets, 3 classes): the teacher's accuracy comes from the committed
-evaluation of that third teacher, the size and speed from the teacher we just trained (the same
+from a third, then for one more from an MPNet-base teacher on newer tweets as well, and averaged
+weight by weight with v3 (a "soup" chosen on validation; the recipe and every run are in
+`results/README.md`), each teacher trained much longer than ours (all 29,715
+SemEval tweets, 3 classes): the teacher's accuracy comes from the committed evaluation of that third
+MiniLM-L6 teacher, the size and speed from the teacher we just trained (the same
 architecture), the student's from the shipped model, measured now with PyTorch on this machine.""",
     ),
     (

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped model's recipe, round five (v8): v6's recipe, then the MPNet teacher's knowledge of
+# The shipped model's recipe, round five (v8): v7's recipe, then the MPNet teacher's knowledge of
 # newer tweets, and the class-offset step judged on tweets like the test's. Every step skipped when
 # its output is already there (rerun the script to resume).
 #
@@ -15,12 +15,13 @@
 # offensive, OffensEval 2019: 18,035 tweets, their labels unused; their validation and test splits are
 # not read).
 #
-# 1. v6's recipe without its packing (WORK/v6);
+# 1. v7's recipe without its packing (WORK/v7: v6's, then the greedy soup of its students);
 # 2. WORK/recent-tweets.txt: those texts, one a line;
 # 3. v5's chosen student learns one more epoch from the MPNet teacher (as v6's student did) on the
 #    transfer set plus those tweets (`--unlabelled`; the teacher's pass over them is cached on its own:
 #    the transfer set's pass is v6's);
-# 4. of v6's choice and this student, the better by the validation score (as every round);
+# 4. a greedy soup of every student (v7's five and this one: WORK/soup), and of v7's choice, this
+#    student and the new soup, the best by the validation score (as every round);
 # 5. the class offsets (`calibrate --class-bias`), fitted on TweetEval validation, are kept only if
 #    they help where TweetEval validation has failed to predict the test: on SemEval 2016's test
 #    tweets, for a student that never learned from them (scripts/holdout_recipe.sh in WORK/holdout,
@@ -31,16 +32,21 @@ set -euo pipefail
 WORK=${1:-runs/v8}
 DATA=${DATA:-../shared/data} PACK=${PACK:-1}
 SHIPPED=src/tinysent/shipped/tinysent-tinybert-4l
-V6=$WORK/v6 V5=$WORK/v6/v5 V4=$WORK/v6/v5/v4
+V7=$WORK/v7 V6=$WORK/v7/v6 V5=$WORK/v7/v6/v5 V4=$WORK/v7/v6/v5/v4
 mkdir -p "$WORK"
 source scripts/recipe_lib.sh  # log, HELD (HOLDOUT) and the shared steps
 
-PACK=0 bash scripts/v6_recipe.sh "$V6"
+PACK=0 bash scripts/v7_recipe.sh "$V7"
 recent=$WORK/recent-tweets.txt
 [ -f "$recent" ] || cat "$DATA"/tweeteval-tasks/{emotion,irony,offensive}/train_text.txt > "$recent"
 one_more_epoch "$WORK/student" "$(cat "$V5/chosen")" "$V4/student" --teacher "$V6/teacher-mpnet" \
   --unlabelled "$recent"
-chosen=$(best_on_validation "$(cat "$V6/chosen")" "$WORK/student")
+if [ ! -f "$WORK/soup/model.safetensors" ]; then
+  log "greedy soup of the students"
+  python scripts/greedy_soup.py "$V4/v3" "$V4/student" "$V5/student-best" "$V5/student-ensemble" \
+    "$V6/student" "$WORK/student" --out "$WORK/soup" > "$WORK/soup.log"
+fi
+chosen=$(best_on_validation "$(cat "$V7/chosen")" "$WORK/student" "$WORK/soup")
 echo "$chosen" > "$WORK/chosen"
 log "chosen on validation: $chosen"
 
