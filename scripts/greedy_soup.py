@@ -19,7 +19,7 @@ from pathlib import Path
 def main() -> int:
     from tinysent.build.config import TrainConfig
     from tinysent.build.models import load_classifier
-    from tinysent.build.soup import check_compatible, greedy_soup, write_soup
+    from tinysent.build.soup import average, check_compatible, greedy_soup, write_soup
     from tinysent.build.three_class import make_evaluator, prepare_mixed
     from tinysent.core.errors import InputError
     from tinysent.core.meta import ModelMeta
@@ -49,8 +49,6 @@ def main() -> int:
         return ev["val_score"]
 
     chosen, best = greedy_soup(a.folders, score, log=lambda m: print(m, flush=True))
-    from tinysent.build.soup import average
-
     final = next(ev for ev in reversed(tried) if ev["val_score"] == best)
     write_soup(chosen, average(chosen), a.out, {**final, "metric": "val_score", "stage": "soup"})
     report = {

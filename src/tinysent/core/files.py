@@ -135,7 +135,10 @@ def cached_text_rows(path: str | os.PathLike, texts: list[str], owner: str, comp
     path = Path(path)
     hashes = text_hashes(texts)
     index = path.with_name(path.stem + ".index.npz")
-    known, found = _earlier_rows(path.parent, owner, hashes, skip=index) if write else (None, None)
+    whole = _stored_rows(path, len(texts))  # this very pass: no other pass is read
+    known, found = (None, None)
+    if whole is None and write:
+        known, found = _earlier_rows(path.parent, owner, hashes, skip=index)
 
     def compute(start: int, stop: int):
         have = found[start:stop] if found is not None else np.zeros(stop - start, bool)
@@ -150,7 +153,7 @@ def cached_text_rows(path: str | os.PathLike, texts: list[str], owner: str, comp
 
     if found is not None and found.any():
         log.info("%s: %d of %d rows from earlier passes", path.name, int(found.sum()), len(texts))
-    array = cached_rows(path, len(texts), compute, write)
+    array = whole if whole is not None else cached_rows(path, len(texts), compute, write)
     if write and not index.exists():
         tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp.npz")
         np.savez(tmp, owner=np.array(owner), hashes=hashes)
@@ -176,6 +179,8 @@ def _earlier_rows(folder: Path, owner: str, hashes, skip: Path):
                 theirs = z["hashes"]
         except (ValueError, OSError, EOFError, KeyError):
             continue  # a damaged index only costs a recomputation
+        if not any(h in want for h in theirs.tolist()):
+            continue  # nothing of ours in that pass: its rows are not read
         rows = _stored_rows(index.with_name(index.name[: -len(".index.npz")] + ".npy"), len(theirs))
         if rows is None:
             continue

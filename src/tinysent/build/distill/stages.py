@@ -272,11 +272,12 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
     cache = cfg.teacher_cache_dir
     # the --unlabelled rows (last) are cached on their own: adding tweets never relabels the rest
+    n_own = len(ids) - len(extra)
     own = ~share
-    own[len(ids) - len(extra) :] = False
+    own[n_own:] = False
     targets[own] = teacher_probs(teachers, list(texts[own]), cache, t)
     if extra:
-        targets[len(ids) - len(extra) :] = teacher_probs(teachers, extra, cache, t)
+        targets[n_own:] = teacher_probs(teachers, extra, cache, t)
     if share.any():
         targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), cache, t)
     meta = ModelMeta(
