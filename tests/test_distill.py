@@ -87,6 +87,28 @@ def test_config_defaults_and_validation():
         DistillConfig(teacher="t", stage0_epochs=1)
     with pytest.raises(ValueError, match="temperature"):
         DistillConfig(teacher="t", temperature=0)
+    with pytest.raises(ValueError, match="--unlabelled"):
+        DistillConfig(teacher="t", augment=2)
+    with pytest.raises(ValueError, match="augment must be >= 0"):
+        DistillConfig(teacher="t", augment=-1, unlabelled="u.txt")
+
+
+def test_augmented_copies_are_new_varied_and_reproducible():
+    """Each copy is a perturbation of its tweet (dropped, swapped or cut words, every word from the
+    tweets), none repeats an original or another copy, and a seed gives the same copies."""
+    from tinysent.build.distill.augment import augment
+
+    texts = [f"tweet {i} about the game tonight and how great it was for us" for i in range(50)]
+    texts += ["ok", "ok", ""]  # a one-word tweet has few versions; an empty one none
+    copies = augment(texts, 3, seed=1)
+    assert augment(texts, 3, seed=1) == copies and augment(texts, 3, seed=2) != copies
+    assert augment(texts, 0) == [] and augment([], 3) == []
+    assert len(set(copies)) == len(copies) and not set(copies) & set(texts)
+    assert 145 <= len(copies) <= 150 + 6
+    vocab = {w for t in texts for w in t.split()}
+    assert all(c and set(c.split()) <= vocab for c in copies)
+    lengths = [len(c.split()) for c in copies[:150]]
+    assert min(lengths) >= 3 and max(lengths) <= 13 and sum(lengths) / len(lengths) < 12
 
 
 def test_layer_subset_student_copies_teacher_layers(trained_model):

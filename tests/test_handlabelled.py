@@ -500,6 +500,15 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
         fewer += ["--teacher-cache", str(out), "--stage2-epochs", "0.1", "--out", str(tmp_path / "f")]
         assert main(fewer) == 0
     assert (again / "model.safetensors").exists() and not list(again.glob("teacher_probs-*.npy"))
+    # --augment 2: two perturbed copies of each unlabelled tweet join it (short ones may give fewer)
+    aug = tmp_path / "aug"
+    assert main([*args, "--augment", "2", "--stage2-epochs", "0.1", "--out", str(aug)]) == 0
+    n_aug = json.loads((aug / "train_log.jsonl").read_text().splitlines()[0])["unlabelled_rows"]
+    assert 60 + 100 <= n_aug <= 60 + 120
+    assert json.loads((aug / "tinysent.json").read_text())["train_rows"] == 900 + 300 + n_aug
+    no_file = [a for a in args if a not in ("--unlabelled", str(extra))]
+    assert main([*no_file, "--augment", "2", "--out", str(tmp_path / "na")]) == 2
+    assert "--unlabelled" in capsys.readouterr().err and not (tmp_path / "na").exists()
 
     texts = ["i love it", "the phone is at home", "awful day"]
     one = mixed.teacher_probs(teacher3, texts, tmp_path / "c")

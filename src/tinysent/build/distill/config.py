@@ -54,6 +54,12 @@ class DistillConfig(LoopSettings, DataConfig):
     unlabelled: str | None = option(
         None, "text file of extra tweets, one per line, labelled by the teacher", metavar="FILE"
     )
+    augment: int = option(
+        0,
+        "with --unlabelled: this many perturbed copies of each of those tweets (words dropped or swapped, "
+        "spans kept) join them, labelled by the teacher (TinyBERT's augmented transfer set)",
+        metavar="N",
+    )
     emoticon_targets: str = option(
         "share",
         "3 labels: what the Sentiment140 rows learn from the teacher: share (its P(pos) vs P(neg), neutral "
@@ -96,9 +102,11 @@ class DistillConfig(LoopSettings, DataConfig):
     def __post_init__(self) -> None:
         self.check_data()
         self.check_loop()
-        for name in ("stage0_epochs", "stage1_epochs", "stage2_epochs"):
+        for name in ("stage0_epochs", "stage1_epochs", "stage2_epochs", "augment"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0 (got {getattr(self, name)})")
+        if self.augment and not self.unlabelled:
+            raise InputError("--augment N copies the --unlabelled tweets: pass --unlabelled FILE too")
         if self.stage1_epochs + self.stage2_epochs + self.stage0_epochs <= 0:
             raise InputError("nothing to do: all stage epochs are 0")
         if self.temperature <= 0:

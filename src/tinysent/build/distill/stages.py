@@ -125,7 +125,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     sizes = {"student_params": count_parameters(student), "teacher_params": count_parameters(teacher)}
     from tinysent.build.distill.task import with_unlabelled
 
-    ids, labels, _ = with_unlabelled(cfg.unlabelled, ids, labels, normalizer, tokenizer, prep.max_length)
+    ids, labels, _ = with_unlabelled(cfg, ids, labels, normalizer, tokenizer, prep.max_length)
     val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
     ck = (checkpoint.trainer_state(out) or {}).get("stage") if cfg.resume else None
 
@@ -262,7 +262,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     ids, labels, texts, emoticon = prep.ids, prep.labels, list(prep.texts), prep.emoticon
     # rows that learn only the pos-vs-neg share: the emoticon rows, unless they are transfer tweets
     share = prep.emoticon if cfg.emoticon_targets == "share" else np.zeros(len(ids), bool)
-    ids, labels, extra = with_unlabelled(cfg.unlabelled, ids, labels, normalizer, tokenizer, prep.max_length)
+    ids, labels, extra = with_unlabelled(cfg, ids, labels, normalizer, tokenizer, prep.max_length)
     if cfg.unlabelled:  # teacher-labelled rows: neither emoticon labels nor the share
         share, emoticon = (np.concatenate([m, np.zeros(len(extra), bool)]) for m in (share, emoticon))
         texts += extra

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinysent.build import checkpoint
 from tinysent.build.config import TrainConfig, git_commit
+from tinysent.build.distill.augment import augment
 from tinysent.build.distill.losses import Prediction
 from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
@@ -73,13 +74,14 @@ def unlabelled_texts(path) -> list[str]:
         raise MissingFileError(f"cannot read --unlabelled {p}: {e}") from None
 
 
-def with_unlabelled(path, ids: list, labels: np.ndarray, normalizer, tokenizer, max_length: int):
-    """The transfer set plus the ``--unlabelled`` tweets in ``path`` (none: unchanged): their token ids
-    appended with hard label -100 (the loss's ignore index: only the teacher teaches them), and their
-    raw texts, which the teacher reads."""
-    if not path:
+def with_unlabelled(cfg, ids: list, labels: np.ndarray, normalizer, tokenizer, max_length: int):
+    """The transfer set plus the ``--unlabelled`` tweets (none: unchanged) and their ``--augment``
+    copies: their token ids appended with hard label -100 (the loss's ignore index: only the teacher
+    teaches them), and their raw texts, which the teacher reads."""
+    if not cfg.unlabelled:
         return ids, labels, []
-    extra = unlabelled_texts(path)
+    extra = unlabelled_texts(cfg.unlabelled)
+    extra += augment(extra, cfg.augment, cfg.seed)
     ids = ids + encode(normalizer.many(extra), tokenizer, max_length)
     return ids, np.concatenate([labels, np.full(len(extra), -100)]), extra
 
@@ -114,7 +116,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
         )
     student, tokenizer, _, _ = load_classifier(base, labels=labels)
     ids, hard, texts = prep.train_ids, prep.train_labels, list(prep.train_texts)
-    ids, hard, extra = with_unlabelled(cfg.unlabelled, ids, hard, normalizer, tokenizer, prep.max_length)
+    ids, hard, extra = with_unlabelled(cfg, ids, hard, normalizer, tokenizer, prep.max_length)
     texts += extra
     for d in cfg.ensemble:
         if list(ModelMeta.load(d, required=True).labels) != labels:
