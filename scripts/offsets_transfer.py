@@ -12,6 +12,7 @@ test, without reading TweetEval test.
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +34,13 @@ def main() -> None:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--out", required=True)
     a = p.parse_args()
+    te, sem = Path(a.data) / "tweeteval", Path(a.data) / "semeval-task4a"
+    for opt, name in (("--fit", a.fit), ("--score", a.score)):  # before the model loads
+        if name != "tweeteval-val" and not (sem / name).is_file():
+            there = ", ".join(sorted(f.name for f in sem.glob("*.tsv"))) or "none"
+            sys.exit(f"error: {opt} {name}: not tweeteval-val nor a file of {sem} (there: {there})")
     pred = load(a.model, backend="torch")
     order = [pred.meta.labels.index(n) for n in SENTIMENT3]
-    te, sem = Path(a.data) / "tweeteval", Path(a.data) / "semeval-task4a"
 
     def split(name: str):
         c = read_tweeteval(te, "val") if name == "tweeteval-val" else validation3(te, sem, [name])[0]
@@ -68,8 +73,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     from tinysent.core.errors import TinysentError
 
     try:

@@ -767,3 +767,5 @@ def test_offsets_fitted_on_one_split_scored_on_another(model3, sources, tmp_path
     assert other["scored_on"]["n"] == 300 and other["offsets"] == same["offsets"]
     lo, hi = other["difference_ci95_bootstrap"]
     assert lo <= other["macro_recall_with"] - other["macro_recall_without"] <= hi
+    with pytest.raises(SystemExit, match="--score twitter-2013tran-A.tsv: not tweeteval-val nor a file"):
+        run("tweeteval-val", "twitter-2013tran-A.tsv")  # the file's name is the error, with the names there
