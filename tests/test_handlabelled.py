@@ -738,6 +738,47 @@ def test_teacher_agreement_on_unlabelled_tweets(model3, tmp_path, monkeypatch):
     assert other["label_agreement_ci95"][0] < other["label_agreement"] < other["label_agreement_ci95"][1]
 
 
+def test_polarity_check_on_emotion_labels(model3, tmp_path, monkeypatch):
+    """scripts/polarity_check.py: anger/sadness read as negative, joy/optimism as positive; a model
+    that knows the fixture scores high, a damaged copy lower, a model paired with itself differs by
+    exactly 0; a folder whose mapping is not emotion's is an error naming it."""
+    import sys
+
+    from tests.test_soup import perturbed_copy
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    import polarity_check
+
+    m, _ = model3
+    far = perturbed_copy(m, tmp_path / "far", 1.0, seed=4)
+    emo = tmp_path / "emotion"
+    emo.mkdir()
+    (emo / "mapping.txt").write_text("0\tanger\n1\tjoy\n2\toptimism\n3\tsadness\n")
+    rows = [r for r in tweets3(150, seed=41) if r[0] != "neutral"]
+    codes = {"negative": ("0", "3"), "positive": ("1", "2")}
+    (emo / "val_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
+    (emo / "val_labels.txt").write_text("\n".join(codes[lab][i % 2] for i, (lab, _) in enumerate(rows)))
+    out = tmp_path / "pol.json"
+
+    def run(*models, data=emo) -> dict:
+        argv = ["polarity_check.py", *map(str, models), "--data", str(data), "--n-boot", "100"]
+        monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
+        polarity_check.main()
+        return json.loads(out.read_text())
+
+    doc = run(m, m, far)
+    assert doc["n"] == 100 and doc["positive"] == 50
+    same, other = doc["models"][str(m)], doc["models"][str(far)]
+    assert same["macro_recall"] >= 0.9 and other["macro_recall"] < same["macro_recall"]
+    assert same["macro_recall_minus_first"] == 0 and same["minus_first_ci95"] == [0, 0]  # m after m
+    assert other["macro_recall_minus_first"] < 0 and other["minus_first_ci95"][0] < 0
+    lo, hi = same["macro_recall_ci95"]
+    assert lo <= same["macro_recall"] <= hi
+    (emo / "mapping.txt").write_text("0\tnot_irony\n1\tirony\n")
+    with pytest.raises(SystemExit, match="not TweetEval emotion's four labels"):
+        run(m)
+
+
 def test_offsets_fitted_on_one_split_scored_on_another(model3, sources, tmp_path, monkeypatch):
     """scripts/offsets_transfer.py: offsets fitted on a split never lower macro recall on that same
     split (zero is on the grid); scored on a SemEval file, its rows are that file's."""

@@ -1,0 +1,85 @@
+"""Sentiment on newer hand-labelled tweets: 3-class models' positive-vs-negative answer on TweetEval
+emotion's validation split (SemEval 2018 tweets: anger and sadness read as negative, joy and optimism
+as positive; no neutral class). Every hand-labelled sentiment split here but TweetEval test is from
+2013-2016 (TweetEval validation, SemEval's files) or 2009 (Sentiment140), and choices made on them
+have not all carried over to 2017's test tweets; this split is newer, is no model's training text,
+and is a validation split, so it may inform a choice. Small (374 tweets): read its intervals.
+
+    python scripts/polarity_check.py runs/v8/student runs/v8/soup \
+        --out results/cpu-2026-12-01/polarity-emotion-val/v8.json
+
+Each model's macro recall over the two classes (TweetEval's metric; bootstrap 95 % interval) and
+accuracy (Wilson), and, paired with the first model, the macro-recall difference (bootstrap 95 %
+interval over the same resampled tweets).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+POLARITY = {"anger": 0, "sadness": 0, "joy": 1, "optimism": 1}  # 0 negative, 1 positive
+
+
+def main() -> None:
+    from tinysent.core.metrics import macro_recall, wilson_interval
+    from tinysent.core.numerics import binary_share
+    from tinysent.runtime.predictor import load
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+")
+    p.add_argument("--data", default="../shared/data/tweeteval-tasks/emotion", help="the emotion folder")
+    p.add_argument("--split", default="val", choices=("train", "val"), help="never the test split")
+    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    d = Path(a.data)
+    mapping = (d / "mapping.txt").read_text(encoding="utf-8").splitlines()
+    names = dict(line.strip().split("\t") for line in mapping if line.strip())
+    if sorted(names.values()) != sorted(POLARITY):
+        sys.exit(
+            f"error: {d}/mapping.txt names {sorted(names.values())}, not TweetEval emotion's four labels"
+        )
+    texts = (d / f"{a.split}_text.txt").read_text(encoding="utf-8").splitlines()
+    y = np.array([POLARITY[names[s.strip()]] for s in (d / f"{a.split}_labels.txt").read_text().split()])
+    if len(texts) != len(y):
+        sys.exit(f"error: {d}: {len(texts)} texts but {len(y)} labels in the {a.split} split")
+    rng = np.random.default_rng(0)
+    boot = [rng.integers(0, len(y), len(y)) for _ in range(a.n_boot)]
+    doc = {"data": str(d), "split": a.split, "n": len(y), "positive": int(y.sum()), "models": {}}
+    first = None
+    for m in a.models:
+        pred = load(m, backend="torch")
+        labels = list(pred.meta.labels)
+        if "negative" not in labels or "positive" not in labels:
+            sys.exit(f"error: {m} answers {', '.join(labels)}: a sentiment model is needed")
+        proba = pred.proba(texts)[0]  # its binary answer: P(pos) vs P(neg), as for Sentiment140's test
+        said = (binary_share(proba, labels.index("negative"), labels.index("positive")) >= 0.5).astype(int)
+        boots = np.array([macro_recall(y[i], said[i], 2) for i in boot])
+        row = {
+            "macro_recall": macro_recall(y, said, 2),
+            "macro_recall_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
+            "accuracy": float((said == y).mean()),
+            "accuracy_ci95": list(wilson_interval(int((said == y).sum()), len(y))),
+        }
+        if first is None:
+            first = (row["macro_recall"], boots)
+        else:
+            diffs = boots - first[1]  # the same resampled tweets: paired
+            row["macro_recall_minus_first"] = row["macro_recall"] - first[0]
+            row["minus_first_ci95"] = [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))]
+        doc["models"][m] = row
+        print(m, json.dumps(row), flush=True)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    from tinysent.core.errors import TinysentError
+
+    try:
+        main()
+    except (TinysentError, OSError) as e:
+        sys.exit(f"error: {e}")
