@@ -52,6 +52,7 @@ def test_the_average_is_the_mean_and_the_soup_loads_and_predicts(two, tmp_path):
     out = write_soup([a, b], mean, tmp_path / "soup", {"val_score": 0.5})
     meta = ModelMeta.load(out)
     assert meta.method == "soup" and meta.metrics["validation"]["val_score"] == 0.5
+    assert meta.train_rows is None and ModelMeta.load(a).train_rows is not None  # not a's alone
     shas = [ModelMeta.load(d).files["model.safetensors"] for d in (a, b)]
     assert [i["sha256"] for i in meta.config["soup"]] == shas
     from tinysent.build.models import load_classifier
