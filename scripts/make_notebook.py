@@ -318,9 +318,10 @@ print(f"fresh head: P(pos) spread {p_fresh.std():.3f}; fine-tuned: {p_pos.std():
 
 A bigger *teacher* is accurate but slow; TinyBERT's recipe trains a 4-layer, 312-wide *student* to
 copy it (its hidden states, attention and predictions), keeping most of the accuracy at a fraction
-of the size. The student shipped in tinysent (v8, `tinysent.load()`) was distilled from two MiniLM-L6
+of the size. The student shipped in tinysent (v9, `tinysent.load()`) was distilled from two MiniLM-L6
 teachers whose probabilities were averaged (`tinysent distill --ensemble`), then for one more epoch
-from a third, then for one more from an MPNet-base teacher on newer tweets as well, and averaged
+from a third, then for two more from an MPNet-base teacher on newer tweets as well (the second with
+perturbed copies of them), and averaged
 weight by weight with v3 (a "soup" chosen on validation; the recipe and every run are in
 `results/README.md`), each teacher trained much longer than ours (all 29,715
 SemEval tweets, 3 classes): the teacher's accuracy comes from the committed evaluation of that third
