@@ -24,8 +24,8 @@ POLARITY = {"anger": 0, "sadness": 0, "joy": 1, "optimism": 1}  # 0 negative, 1 
 
 
 def main() -> None:
+    from tinysent.build.labelled import read_labelled
     from tinysent.core.metrics import macro_recall, wilson_interval
-    from tinysent.core.numerics import binary_share
     from tinysent.runtime.predictor import load
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,27 +36,20 @@ def main() -> None:
     p.add_argument("--out", required=True)
     a = p.parse_args()
     d = Path(a.data)
-    mapping = (d / "mapping.txt").read_text(encoding="utf-8").splitlines()
-    names = dict(line.strip().split("\t") for line in mapping if line.strip())
-    if sorted(names.values()) != sorted(POLARITY):
-        sys.exit(
-            f"error: {d}/mapping.txt names {sorted(names.values())}, not TweetEval emotion's four labels"
-        )
-    texts = (d / f"{a.split}_text.txt").read_text(encoding="utf-8").splitlines()
-    y = np.array([POLARITY[names[s.strip()]] for s in (d / f"{a.split}_labels.txt").read_text().split()])
-    if len(texts) != len(y):
-        sys.exit(f"error: {d}: {len(texts)} texts but {len(y)} labels in the {a.split} split")
+    rows = read_labelled(d, split=a.split)  # a TweetEval folder: its mapping.txt names the labels
+    if sorted(rows.names) != sorted(POLARITY):
+        sys.exit(f"error: {d}/mapping.txt names {sorted(rows.names)}, not TweetEval emotion's four labels")
+    texts = rows.texts
+    y = np.array([POLARITY[rows.names[i]] for i in rows.labels])
     rng = np.random.default_rng(0)
     boot = [rng.integers(0, len(y), len(y)) for _ in range(a.n_boot)]
     doc = {"data": str(d), "split": a.split, "n": len(y), "positive": int(y.sum()), "models": {}}
     first = None
     for m in a.models:
         pred = load(m, backend="torch")
-        labels = list(pred.meta.labels)
-        if "negative" not in labels or "positive" not in labels:
-            sys.exit(f"error: {m} answers {', '.join(labels)}: a sentiment model is needed")
-        proba = pred.proba(texts)[0]  # its binary answer: P(pos) vs P(neg), as for Sentiment140's test
-        said = (binary_share(proba, labels.index("negative"), labels.index("positive")) >= 0.5).astype(int)
+        pred.labels.check(binary=True)  # a sentiment model, else an error naming its labels
+        p_pos, _ = pred.positive_proba(texts)  # its binary answer, as for Sentiment140's test
+        said = (p_pos >= pred.labels.binary_threshold).astype(int)
         boots = np.array([macro_recall(y[i], said[i], 2) for i in boot])
         row = {
             "macro_recall": macro_recall(y, said, 2),

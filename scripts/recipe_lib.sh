@@ -32,6 +32,17 @@ print("validation score:", ", ".join(f"{d} {v:.4f}" for d, v in score.items()), 
 PY
 }
 
+# offsets_rule FILE: 1 if the class offsets in scripts/offsets_transfer.py's FILE raised macro recall
+# on the held-out split they were scored on, else 0 (the rule of v8's recipe and after).
+offsets_rule() {
+  python - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(f"offsets on the held-out file: {d['macro_recall_without']:.4f} -> {d['macro_recall_with']:.4f}", file=sys.stderr)
+print(1 if d["macro_recall_with"] > d["macro_recall_without"] else 0)
+PY
+}
+
 # calibrate_and_pack CHOSEN: a copy of CHOSEN (WORK/final, without teacher caches or checkpoints) gets
 # its temperature and, unless OFFSETS=0, class offsets on the validation split (`tinysent calibrate
 # [--class-bias]`) and is packed into the package folder.

@@ -55,13 +55,7 @@ TEACHER=$V6/teacher-mpnet CACHE=$V4/student HOLDOUT=twitter-2016test-A.tsv \
 [ -f "$WORK/offsets-transfer.json" ] ||
   python scripts/offsets_transfer.py "$WORK/holdout/student" --fit tweeteval-val \
     --score twitter-2016test-A.tsv --data "$DATA" --out "$WORK/offsets-transfer.json" > /dev/null
-OFFSETS=$(python - "$WORK/offsets-transfer.json" <<'EOF2'
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(f"offsets on the held-out file: {d['macro_recall_without']:.4f} -> {d['macro_recall_with']:.4f}", file=sys.stderr)
-print(1 if d["macro_recall_with"] > d["macro_recall_without"] else 0)
-EOF2
-)
+OFFSETS=$(offsets_rule "$WORK/offsets-transfer.json")
 log "class offsets kept: $OFFSETS"
 if [ "$PACK" = 1 ]; then OFFSETS=$OFFSETS calibrate_and_pack "$chosen"; fi
 log "done"

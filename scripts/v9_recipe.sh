@@ -40,8 +40,7 @@ fi
 chosen=$(best_on_validation "$(cat "$V8/chosen")" "$WORK/student" "$WORK/soup")
 echo "$chosen" > "$WORK/chosen"
 log "chosen on validation: $chosen"
-OFFSETS=$(python -c 'import json, sys; d = json.load(open(sys.argv[1]))
-print(1 if d["macro_recall_with"] > d["macro_recall_without"] else 0)' "$V8/offsets-transfer.json")
+OFFSETS=$(offsets_rule "$V8/offsets-transfer.json")
 log "class offsets kept (v8's held-out check): $OFFSETS"
 if [ "$PACK" = 1 ]; then OFFSETS=$OFFSETS calibrate_and_pack "$chosen"; fi
 log "done"

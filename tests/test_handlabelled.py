@@ -756,8 +756,10 @@ def test_polarity_check_on_emotion_labels(model3, tmp_path, monkeypatch):
     (emo / "mapping.txt").write_text("0\tanger\n1\tjoy\n2\toptimism\n3\tsadness\n")
     rows = [r for r in tweets3(150, seed=41) if r[0] != "neutral"]
     codes = {"negative": ("0", "3"), "positive": ("1", "2")}
-    (emo / "val_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
-    (emo / "val_labels.txt").write_text("\n".join(codes[lab][i % 2] for i, (lab, _) in enumerate(rows)))
+    labels = "\n".join(codes[lab][i % 2] for i, (lab, _) in enumerate(rows))
+    for split in ("train", "val"):  # a TweetEval task folder, like emotion's
+        (emo / f"{split}_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
+        (emo / f"{split}_labels.txt").write_text(labels)
     out = tmp_path / "pol.json"
 
     def run(*models, data=emo) -> dict:
