@@ -70,6 +70,13 @@ def split_task(cfg) -> tuple[Labelled, Labelled, dict]:
         if cfg.dedupe:  # a validation tweet also in training would flatter the selection
             seen = set(train.texts)
             val = val.subset([i for i, t in enumerate(val.texts) if t not in seen])
+    for rows, what in ((train, "training"), (val, "validation")):
+        if not len(rows):
+            raise DataError(
+                f"{train.source}: no {what} rows left ({stats['rows_read']:,} read, "
+                f"{len(train):,} to train on, {len(val):,} to validate on): label more tweets"
+                + ("" if cfg.val_data else ", or give validation rows with --val-data")
+            )
     if cfg.max_train and cfg.max_train < len(train):
         train = train.subset(D.stratified_sample(train.labels, cfg.max_train, cfg.seed))
     if cfg.max_val and cfg.max_val < len(val):
