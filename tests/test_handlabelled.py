@@ -38,6 +38,7 @@ def write_semeval(path, rows, start_id=1000):
 def write_tweeteval(folder, split, rows):
     folder.mkdir(parents=True, exist_ok=True)
     code = {"negative": "0", "neutral": "1", "positive": "2"}
+    (folder / "mapping.txt").write_text("0\tnegative\n1\tneutral\n2\tpositive\n")
     (folder / f"{split}_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
     (folder / f"{split}_labels.txt").write_text("\n".join(code[lab] for lab, _ in rows) + "\n")
     return folder
@@ -662,7 +663,7 @@ def test_teacher_table_on_validation_only_and_across_vocabularies(model3, source
     _, te, _ = sources
     data = tmp_path / "data" / "tweeteval"
     data.mkdir(parents=True)
-    for f in ("val_text.txt", "val_labels.txt"):  # no test split here: reading one would fail
+    for f in ("val_text.txt", "val_labels.txt", "mapping.txt"):  # no test split here: reading one would fail
         shutil.copy(te / f, data / f)
     # the same model, its vocabulary's ids shuffled: the same texts become other token ids
     other = tmp_path / "other"
@@ -776,7 +777,10 @@ def test_polarity_check_on_emotion_labels(model3, tmp_path, monkeypatch):
     assert other["macro_recall_minus_first"] < 0 and other["minus_first_ci95"][0] < 0
     lo, hi = same["macro_recall_ci95"]
     assert lo <= same["macro_recall"] <= hi
-    (emo / "mapping.txt").write_text("0\tnot_irony\n1\tirony\n")
+    (emo / "mapping.txt").write_text("0\tnot_irony\n1\tirony\n")  # labels 2, 3 unmapped: the reader refuses
+    with pytest.raises(H.DataError, match="label '2' .* is not in the mapping"):
+        run(m)
+    (emo / "mapping.txt").write_text("0\tnot_irony\n1\tirony\n2\ta\n3\tb\n")
     with pytest.raises(SystemExit, match="not TweetEval emotion's four labels"):
         run(m)
 

@@ -148,7 +148,8 @@ def evaluate(
     from tinysent.runtime.predictor import load
 
     out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
-    if data_path is not None and is_labelled(data_path) and not sentiment_folder(data_path):
+    mapping = (columns or {}).get("mapping")
+    if data_path is not None and is_labelled(data_path) and not sentiment_folder(data_path, mapping):
         return evaluate_labelled(model_dir, data_path, out, split, batch_size, backend, metric, columns)
     if data_path is not None and kind_of(data_path) == "tweeteval":
         return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)

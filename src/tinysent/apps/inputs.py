@@ -3,14 +3,14 @@ lines as error records with their line numbers), and stdin."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.core.errors import ScoreError
+from tinysent.core.errors import DataError, ScoreError
+from tinysent.core.tables import delimited_records, duplicate_column
 
 CHUNK = 16384  # rows per Parquet batch and per scoring chunk
 
@@ -27,6 +27,8 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
     """(line number, text, error) per physical line; a line that is not UTF-8 is an error, not a crash."""
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is not text
+                raw = raw[3:]
             try:
                 yield n, raw.decode("utf-8").rstrip("\r\n"), None
             except UnicodeDecodeError as e:
@@ -70,39 +72,36 @@ def _undecodable(field: str) -> int | None:
 
 
 def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> Iterator[Record]:
-    """CSV / TSV records, parsed as records: a quoted field may hold newlines. ``line`` is the
-    physical line a record starts on; a record with bytes that are not UTF-8 is an error record."""
+    """CSV / TSV records (:func:`tinysent.core.tables.delimited_records`: a quoted field may hold
+    newlines, a quote left open costs its own row only). ``line`` is the physical line a record
+    starts on; a record with bytes that are not UTF-8 is an error record."""
     with open(path, "rb") as fb:
         f = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        # strict: a quote left open at the end of the file (a truncated copy) or a stray character
-        # after a closing quote is an error record, not text quietly scored
-        reader = csv.reader(f, delimiter=delim, strict=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ScoreError(f"{path} is empty: a CSV input starts with a header row") from None
-        except csv.Error as e:
-            raise ScoreError(f"{path}: cannot read the header ({e})") from None
+        records = delimited_records(f, delim)
+        first = next(records, None)
+        if first is None:
+            raise ScoreError(f"{path} is empty: a CSV input starts with a header row")
+        if first[1] is None:
+            raise ScoreError(f"{path}: cannot read the header ({first[2]})")
+        header = first[1]
         if any(_undecodable(h) is not None for h in header):
             raise ScoreError(f"{path}: the header is not valid UTF-8")
         _check_columns(path, header, column, id_column)
+        for name in (column, id_column):
+            if name:
+                try:
+                    duplicate_column(header, name, path)
+                except DataError as e:
+                    raise ScoreError(str(e)) from None
         ci = header.index(column)
         ii = header.index(id_column) if id_column else None
-        while True:
-            n = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                yield Record(n, None, None, f"unparsable CSV record: {e}")
+        for n, row, err in records:
+            if row is None:
+                yield Record(n, None, None, err)
                 continue
             bad = next(((j, k) for j, v in enumerate(row) if (k := _undecodable(v)) is not None), None)
             if bad is not None:
                 yield Record(n, None, None, f"not valid UTF-8 (field {bad[0] + 1}, character {bad[1] + 1})")
-                continue
-            if len(row) != len(header):
-                yield Record(n, None, None, f"expected {len(header)} fields, found {len(row)}")
                 continue
             yield Record(n, row[ii] if ii is not None else n, row[ci])
 

@@ -93,6 +93,21 @@ def read_tweeteval(path: str | os.PathLike, split: str = "val") -> Corpus:
     if split not in TWEETEVAL_SPLITS:
         raise InputError(f"TweetEval split must be one of {TWEETEVAL_SPLITS}, got {split!r}")
     folder = Path(path)
+    mapping = folder / "mapping.txt"
+    if not mapping.exists():
+        raise DataError(
+            f"{folder} has no mapping.txt, so its label names are unknown: add it (0<TAB>negative, "
+            "1<TAB>neutral, 2<TAB>positive for TweetEval sentiment), or pass --label-mapping FILE to read "
+            "the folder as a labelled task"
+        )
+    from tinysent.build.labelled import read_mapping
+
+    names = [n for _, n in read_mapping(mapping)]
+    if names != list(LABELS3):
+        raise DataError(
+            f"{mapping} names {', '.join(names)}, not TweetEval sentiment's negative, neutral, positive: "
+            "read it as a labelled task (tinysent evaluate / train read such folders by their mapping)"
+        )
     tf, lf = folder / f"{split}_text.txt", folder / f"{split}_labels.txt"
     for f in (tf, lf):
         if not f.exists():

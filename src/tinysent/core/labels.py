@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinysent.core.errors import InputError
+from tinysent.core.errors import DataError, InputError
 from tinysent.core.numerics import binary_share, softmax
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
@@ -30,6 +30,22 @@ SENTIMENT3 = (NEGATIVE, NEUTRAL, POSITIVE)
 # A [negative, positive] model answers 3-class questions with this band on P(positive) unless told
 # otherwise, fixed a priori (never tuned on a test set; Sentiment140 has no neutral tweets to tune on).
 DEFAULT_BAND = (0.35, 0.65)
+# The fields of a prediction record and of a scored file's row beside the label probabilities: a label
+# of one of these names would overwrite the answer or the text (``{"label": 0.6}``) or give a table two
+# columns of one name, so no model may have one (refused when training data names it, and on load).
+RESERVED = ("label", "text", "id", "line", "error", "empty", "truncated")
+
+
+def check_label_names(names, where: str) -> None:
+    """Refuse label names that a prediction record or a scored table already uses (:data:`RESERVED`),
+    with the fix: rename the label in the data (or with --label-mapping)."""
+    clash = [n for n in names if n in RESERVED]
+    if clash:
+        raise DataError(
+            f"{where}: label {clash[0]!r} is also a field of every prediction record "
+            f"({', '.join(RESERVED)}), so the answer and the probabilities would collide; rename it "
+            "in the data (or map it with --label-mapping, e.g. '1<TAB>is_label')"
+        )
 
 
 def check_band(band) -> tuple[float, float]:

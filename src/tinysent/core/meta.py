@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tinysent import __version__
 from tinysent.core.errors import MetaError
+from tinysent.core.labels import RESERVED
 from tinysent.core.normalize import NormalizerConfig
 
 META_FILE = "tinysent.json"
@@ -110,6 +111,11 @@ class ModelMeta:
         ):
             shown = repr(labels)[:200] + ("..." if len(repr(labels)) > 200 else "")
             bad(f"labels must be a list of 2 to {MAX_LABELS} distinct non-empty names, not {shown}")
+        if any(x in RESERVED for x in labels):
+            bad(
+                f"label {next(x for x in labels if x in RESERVED)!r} is a prediction record's field "
+                f"({', '.join(RESERVED)}); retrain with it renamed"
+            )
         if self.neutral_band is not None and labels != ["negative", "positive"]:
             bad("neutral_band applies to a [negative, positive] model only")
         if not number(self.temperature) or self.temperature <= 0:

@@ -39,16 +39,28 @@ class DataSampleOptions:
 
 
 def check(args) -> int:
-    from tinysent.build.labelled import SPLITS, is_labelled, read_labelled, sentiment_folder
+    from tinysent.build.labelled import SPLITS, check_labelled, is_labelled, sentiment_folder
     from tinysent.build.semeval import corpora
     from tinysent.build.sentiment140 import summary
     from tinysent.core.errors import DataError
 
     rc = 0
     indent = None if args.compact else 2
+    read_options = options_of(args, ColumnsConfig).read_options
     for path in args.paths:
-        if is_labelled(path) and not sentiment_folder(path) and not str(path).endswith("-A.tsv"):
-            # your own labelled tweets: per file (or TweetEval split), labels, rejected rows, duplicates
+        try:
+            labelled = (
+                is_labelled(path)
+                and not sentiment_folder(path, read_options.get("mapping"))
+                and not str(path).endswith("-A.tsv")
+            )
+        except DataError as e:
+            print(json.dumps({"file": str(path), "error": str(e)}), flush=True)
+            rc = 1
+            continue
+        if labelled:
+            # your own labelled tweets: per file (or TweetEval split), labels, rejected rows, duplicates;
+            # streamed (memory does not grow with the file's texts)
             splits = (
                 [s for s in SPLITS if (Path(path) / f"{s}_text.txt").exists()]
                 if Path(path).is_dir()
@@ -56,8 +68,7 @@ def check(args) -> int:
             )
             for split in splits:
                 try:
-                    d = read_labelled(path, split, **options_of(args, ColumnsConfig).read_options)
-                    out = d.summary()
+                    out = check_labelled(path, split, **read_options)
                 except DataError as e:
                     out, rc = {"file": str(path), "error": str(e)}, 1
                 print(json.dumps(out, indent=indent), flush=True)

@@ -32,7 +32,11 @@ def report(
     from tinysent.build.labelled import is_labelled, sentiment_folder
     from tinysent.build.semeval import kind_of
 
-    if test_data and is_labelled(test_data) and not sentiment_folder(test_data):
+    if (
+        test_data
+        and is_labelled(test_data)
+        and not sentiment_folder(test_data, (columns or {}).get("mapping"))
+    ):
         return labelled_report(models, test_data, out, train_data, split, metric, columns)
     if test_data and kind_of(test_data) == "tweeteval":
         s = tweeteval_report(models, test_data, out, train_path=train_data)
