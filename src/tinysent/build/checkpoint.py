@@ -164,18 +164,59 @@ RUN_CONFIG = "run_config.json"
 RESUMABLE = ("resume", "overwrite", "out", "time_budget", "stage_budgets", "log_every", "teacher_cache")
 
 
+DATA_OPTIONS = (
+    "train_data",
+    "val_data",
+    "unlabelled",
+    "handlabelled_data",
+    "tweeteval_data",
+    "label_mapping",
+)
+INPUTS = "input_sha256"
+
+
+def input_digests(config: dict) -> dict:
+    """sha256 of every data file a run reads (each file of a data folder): what a resume must find
+    unchanged, since the options name paths and a file can be rewritten at the same path."""
+    from tinysent.core.files import file_sha256
+
+    out = {}
+    for k in DATA_OPTIONS:
+        v = config.get(k)
+        p = Path(v) if v is not None else None
+        if p is None or not p.exists():
+            continue
+        if p.is_dir():
+            out[k] = {f.name: file_sha256(f) for f in sorted(p.iterdir()) if f.is_file()}
+        else:
+            out[k] = file_sha256(p)
+    return out
+
+
 def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True) -> None:
-    """A new run records its configuration in ``out``; a resumed one must match it, or it would
-    report rows and steps it never trained on. Refuses with the options that differ."""
+    """A new run records its configuration and its inputs' sha256 in ``out``; a resumed one must
+    match both, or it would continue a schedule on rows it never started with (a data file rewritten
+    at the same path) or report rows and steps it never trained on. Refuses with what differs."""
     f = Path(out) / RUN_CONFIG
+    config = {**config, INPUTS: input_digests(config)}
     mine = {k: v for k, v in config.items() if k not in RESUMABLE}
     if resume and f.exists():
         before = {k: v for k, v in json.loads(f.read_text()).items() if k not in RESUMABLE}
+        if INPUTS not in before:  # a run from before inputs were pinned: its options still must match
+            mine.pop(INPUTS)
+        changed = [
+            k for k in DATA_OPTIONS if (before.get(INPUTS) or {}).get(k) != (mine.get(INPUTS) or {}).get(k)
+        ]
+        if INPUTS in mine and changed and before.get(k := changed[0]) == mine.get(k):
+            raise InputError(
+                f"--resume on other data: --{k.replace('_', '-')} {mine.get(k)} is not the file the run "
+                "started on (its sha256 changed); put the original back, or start over with --overwrite"
+            )
         diff = sorted(k for k in set(before) | set(mine) if before.get(k) != mine.get(k))
         if diff:
             what = ", ".join(f"{k}: {before.get(k)!r} -> {mine.get(k)!r}" for k in diff[:6])
             raise InputError(
-                f"--resume with a changed configuration ({what}): rerun with the original options, "
+                f"--resume with a changed configuration ({what[:600]}): rerun with the original options, "
                 "or start over with --overwrite"
             )
     elif main_process:

@@ -8,12 +8,11 @@ the Python API and the config saved with a model never disagree.
 from __future__ import annotations
 
 import subprocess
-from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 
-from tinysent.core.errors import InputError, MetaError
+from tinysent.core.errors import InputError
 
 AUTOCAST_DTYPES = ("auto", "no", "bf16", "fp16")
 
@@ -315,56 +314,7 @@ class TrainConfig(LoopSettings, DataConfig):
         return config_from_dict(cls, d, {"data": "train_data"}, strict=False)
 
 
-@contextmanager
-def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False):
-    """Guard a run that writes a model folder: a non-empty ``out`` is refused unless ``overwrite``;
-    then the old folder is moved aside, the run writes a fresh one (nothing of the old model stays in
-    it), and the old one is deleted when the run succeeds or put back when it fails. ``resume``
-    continues in ``out`` as it is; a run into a fresh folder that fails before its first checkpoint
-    leaves the folder as it found it. In a multi-process run only the main process moves folders."""
-    import os
-    import shutil
-
-    out = Path(out)
-    if resume:
-        yield
-        return
-    if out.exists() and not out.is_dir():
-        raise MetaError(f"--out {out} is a file; name a folder")
-    if not (out.exists() and any(out.iterdir())):
-        existed = out.exists()
-        try:
-            yield
-        except BaseException:
-            # A run that fails before its first checkpoint (a base it cannot reach, bad data) leaves
-            # nothing to resume: remove what it wrote, so the corrected rerun starts clean. With a
-            # checkpoint the folder stays for --resume.
-            if int(os.environ.get("RANK", "0")) == 0 and out.is_dir() and not (out / "checkpoint").exists():
-                if existed:
-                    for f in out.iterdir():
-                        shutil.rmtree(f) if f.is_dir() else f.unlink()
-                else:
-                    shutil.rmtree(out, ignore_errors=True)
-            raise
-        return
-    if not overwrite:
-        n = sum(1 for _ in out.iterdir())
-        raise MetaError(
-            f"--out {out} is not empty ({n} entries): pass --overwrite to replace it (the old one is kept "
-            "until the new run succeeds), or name another folder"
-        )
-    if int(os.environ.get("RANK", "0")) != 0:
-        yield
-        return
-    old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
-    out.rename(old)
-    try:
-        yield
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
-        old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+from tinysent.build.outputs import folder_lock, output_folder  # noqa: E402,F401 (re-exported)
 
 
 def git_commit() -> str | None:

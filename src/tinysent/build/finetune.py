@@ -39,6 +39,10 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     from tinysent.build.models import load_classifier
 
     cfg.check_files()
+    from tinysent.build.models import check_max_length, resolve_base
+
+    if cfg.max_length is not None:
+        check_max_length(resolve_base(cfg.base_model), cfg.max_length)
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)
@@ -46,7 +50,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     norm_cfg = NormalizerConfig()
     val_loader = evaluator = None
     if cfg.labelled:  # your own labelled tweets, any label set (build/task.py)
-        from tinysent.build.models import load_tokenizer, resolve_base
+        from tinysent.build.models import load_tokenizer
         from tinysent.build.task import (
             class_weights,
             make_task_evaluator,

@@ -17,6 +17,7 @@ from tinysent.build.heads import keep_head_rows, widen_to_three
 from tinysent.build.semeval import LABELS3
 from tinysent.build.sentiment140 import BINARY_LABELS
 from tinysent.core.errors import InputError, ModelError
+from tinysent.core.folder import check_max_length, require_safetensors  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ def resolve_base(name_or_path: str | os.PathLike) -> Path:
         return Path(
             snapshot_download(
                 name,
-                allow_patterns=["*.json", "*.txt", "*.safetensors", "*.bin", "*.model"],
+                allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"],  # never a pickle
                 etag_timeout=10,
             )
         )
@@ -253,7 +254,7 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
     """
     from transformers import AutoModelForSequenceClassification
 
-    base = resolve_base(name_or_path)
+    base = require_safetensors(resolve_base(name_or_path))
     import torch
 
     raw = json.loads((base / "config.json").read_text())
@@ -267,6 +268,7 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
                 output_loading_info=True,
                 dtype=torch.float32,
                 ignore_mismatched_sizes=True,
+                use_safetensors=True,
             )
         fresh = sorted(info.get("missing_keys", []))
         if own != list(labels) and not any(k.startswith("classifier.") for k in fresh):
@@ -283,15 +285,23 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
                 if not new:
                     fresh = [k for k in fresh if not k.startswith("classifier.")]
         info = {**info, "missing_keys": fresh}
+    elif num_labels == 2 and len(own) > 2:
+        # a base with a head of more labels (the shipped 3-class model) on a binary task: its
+        # negative and positive rows are kept by name, as for labelled data
+        return load_classifier(name_or_path, labels=BINARY_LABELS)
     elif num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
         # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
         model, info = AutoModelForSequenceClassification.from_pretrained(
-            base, output_loading_info=True, dtype=torch.float32
+            base, output_loading_info=True, dtype=torch.float32, use_safetensors=True
         )
         widen_to_three(model)
     else:
         model, info = AutoModelForSequenceClassification.from_pretrained(
-            base, config=load_config(base, num_labels), output_loading_info=True, dtype=torch.float32
+            base,
+            config=load_config(base, num_labels),
+            output_loading_info=True,
+            dtype=torch.float32,
+            use_safetensors=True,
         )
     ignored = sorted(info.get("unexpected_keys", []))
     fresh = sorted(info.get("missing_keys", []))

@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import lzma
+import math
 import os
 import zipfile
 from collections import Counter
@@ -302,19 +303,41 @@ def stratified_split(polarity: np.ndarray, fraction: float = 0.01, seed: int = 0
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
+def sample_quotas(counts, n: int) -> list[int]:
+    """Rows to take from each class for a stratified sample of exactly ``n`` (< the total): in
+    proportion, every class at least one row where ``n`` allows (n >= the number of classes), the
+    rounding settled by largest remainder. Where rounding each class alone already gives this (two
+    balanced classes, say), it is what it gives, so earlier samples are unchanged."""
+    counts = [int(c) for c in counts]
+    total, k = sum(counts), len(counts)
+    quota = [n * c / total for c in counts]
+    floor1 = 1 if n >= k else 0
+    take = [min(c, round(q)) for c, q in zip(counts, quota)]
+    if sum(take) == n and min(take) >= floor1:
+        return take
+    take = [min(c, max(floor1, math.floor(q))) for c, q in zip(counts, quota)]
+    while sum(take) > n:  # the most over-served class with a row to spare gives one back
+        i = max((j for j in range(k) if take[j] > floor1), key=lambda j: (take[j] - quota[j], -j))
+        take[i] -= 1
+    while sum(take) < n:  # the most under-served class with rows left gets one more
+        i = max((j for j in range(k) if take[j] < counts[j]), key=lambda j: (quota[j] - take[j], -j))
+        take[i] += 1
+    return take
+
+
 def stratified_sample(polarity: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Deterministic stratified subsample of ``n`` indices (all of them when n >= len)."""
+    """Deterministic stratified subsample of exactly ``n`` indices (all of them when n >= len), every
+    class kept where ``n`` allows (:func:`sample_quotas`)."""
     polarity = np.asarray(polarity)
     if n >= len(polarity):
         return np.arange(len(polarity))
     if n <= 0:
         raise InputError(f"sample size must be positive, got {n}")
     rng = _rng(seed + 7919)
-    out = []
     classes = sorted(set(polarity.tolist()))
-    for p in classes:
-        idx = np.flatnonzero(polarity == p)
-        k = round(n * len(idx) / len(polarity))
+    members = [np.flatnonzero(polarity == p) for p in classes]
+    out = []
+    for idx, k in zip(members, sample_quotas([len(m) for m in members], n)):
         out.append(idx[np.sort(rng.permutation(len(idx))[:k])])
     return np.sort(np.concatenate(out))
 

@@ -22,6 +22,45 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TINYSENT_CACHE") or user_cache_dir("tinysent"))
 
 
+METADATA_LIMIT = 8 << 20  # bytes read of a JSON description file (tinysent.json, config.json)
+
+
+def regular_file(path: str | os.PathLike, what: str = "model folder") -> Path:
+    """``path`` (a link followed) is a regular file, or a one-line error: a device (``/dev/zero``),
+    a FIFO or a socket in a model folder would be read forever or block, never a model file."""
+    import stat
+
+    from tinysent.core.errors import ModelError
+
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read it ({e.strerror}); restore the {what}'s file") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise ModelError(
+            f"{path} is {kind}, not a regular file: a {what} holds plain files only; restore it from "
+            "the model's source"
+        )
+    return path
+
+
+def read_metadata(path: str | os.PathLike, limit: int = METADATA_LIMIT) -> str:
+    """A small JSON description file's text (a regular file, at most ``limit`` bytes, UTF-8)."""
+    from tinysent.core.errors import MetaError
+
+    regular_file(path)
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise MetaError(
+            f"{path} is larger than {limit >> 20} MiB: not a model's description file; restore it from "
+            "the model's source"
+        )
+    return data.decode("utf-8")
+
+
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -7,12 +7,13 @@ workers), pack and export all ask :class:`ModelFolder`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 from tinysent.core.errors import InputError, MissingFileError, ModelError
-from tinysent.core.files import file_sha256
+from tinysent.core.files import file_sha256, read_metadata, regular_file
 from tinysent.core.meta import META_FILE, MetaError, ModelMeta, OnnxMeta
 from tinysent.core.tokenize import TOKENIZER_FILES
 
@@ -33,6 +34,8 @@ DESCRIPTION_FILES = (
     "added_tokens.json",
     "README.md",
 )
+
+KNOWN_FILES = {*DESCRIPTION_FILES, TORCH_WEIGHTS, INT8_AVX2, *ONNX_FILES.values()}
 
 
 def cpu_has_vnni() -> bool:
@@ -56,6 +59,9 @@ class ModelFolder:
                 f"{path} is not a model folder (no config.json); train one with `tinysent train`"
             )
         self.path = path
+        for f in path.iterdir():  # a device, FIFO or socket would hang or exhaust memory when read
+            if f.name in KNOWN_FILES or f.suffix in (".onnx", ".safetensors", ".json", ".txt", ".model"):
+                regular_file(f)
         self.verified: set[str] = set()  # files whose sha256 matched: a load hashes each file once
         self.meta = ModelMeta.load(path, required=True)
         self.onnx = OnnxMeta.of(self.meta)
@@ -77,7 +83,7 @@ class ModelFolder:
         import re
 
         try:
-            config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            config = json.loads(read_metadata(self.path / "config.json"))
         except (ValueError, UnicodeDecodeError):
             config = None
         if not isinstance(config, dict):
@@ -223,3 +229,50 @@ class ModelFolder:
 def pinned_names(folder: str | os.PathLike, weights: list[str]) -> list[str]:
     """What a writer pins in tinysent.json: ``weights`` and the tokenizer files the folder holds."""
     return [*weights, *(n for n in TOKENIZER_FILES if (Path(folder) / n).exists())]
+
+
+def check_max_length(base: Path, max_length: int | None, option: str = "--max-length") -> None:
+    """``max_length`` fits the base model's position embeddings (checked before training: a model
+    saved with a longer one is refused by every later command)."""
+    if max_length is None:
+        return
+    try:
+        raw = json.loads((Path(base) / "config.json").read_text())
+    except (OSError, ValueError):
+        return
+    positions = raw.get("max_position_embeddings")
+    if not isinstance(positions, int):
+        return
+    # RoBERTa-style models (MPNet too) spend two positions on the padding offset
+    usable = (
+        positions - 2
+        if raw.get("model_type") in ("roberta", "mpnet", "xlm-roberta", "camembert")
+        else positions
+    )
+    if max_length > usable:
+        raise InputError(
+            f"{option} {max_length} is more than the {usable} positions of {base} (config.json "
+            f"max_position_embeddings): use {option} {usable} or less (or leave it out to choose it from "
+            "the data)"
+        )
+
+
+def require_safetensors(folder: Path, role: str = "--base") -> Path:
+    """A model folder's weights are safetensors, or a one-line refusal: a pickle (``pytorch_model.bin``,
+    ``*.pt``) can run any code when loaded, and tinysent never unpickles."""
+    folder = Path(folder)
+    if any(folder.glob("*.safetensors")):
+        return folder
+    pickles = sorted(
+        f.name for pat in ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl") for f in folder.glob(pat)
+    )
+    raise ModelError(
+        f"{role} {folder} has no .safetensors weights"
+        + (
+            f", only {', '.join(pickles)}: a pickle, which tinysent never loads (it can run code); "
+            "convert it first (transformers: from_pretrained(...).save_pretrained(DIR, "
+            "safe_serialization=True) where you trust the file)"
+            if pickles
+            else "; pass a folder that has model.safetensors"
+        )
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tinysent import __version__
 from tinysent.core.errors import MetaError
+from tinysent.core.files import read_metadata
 from tinysent.core.labels import RESERVED
 from tinysent.core.normalize import NormalizerConfig
 
@@ -79,7 +80,7 @@ class ModelMeta:
                 )
             return cls()  # a plain transformers classifier: defaults (max length 64, no normaliser change)
         try:
-            d = json.loads(path.read_text(encoding="utf-8"))
+            d = json.loads(read_metadata(path))
         except (ValueError, UnicodeDecodeError) as e:
             raise MetaError(f"{path} is not valid JSON ({e}); restore it from the model's source") from None
         if not isinstance(d, dict):

@@ -32,6 +32,7 @@ from tinysent.build.loop import (
     model_logits,
     save_model,
 )
+from tinysent.build.models import require_safetensors
 from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError, MissingFileError
 from tinysent.core.files import cached_rows, file_sha256
@@ -72,8 +73,10 @@ def load_teacher(path: str | Path, device):
     """A fine-tuned teacher folder, frozen, with its tokenizer and metadata; a clear error otherwise."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    path = require_model_folder(path, "teacher")
-    teacher = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+    path = require_safetensors(require_model_folder(path, "teacher"), "--teacher")
+    teacher = AutoModelForSequenceClassification.from_pretrained(
+        path, dtype=torch.float32, use_safetensors=True
+    )
     teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)

@@ -91,7 +91,13 @@ def distill_task(cfg, progress: bool = True) -> dict:
     ``cfg.metric`` over the validation rows; a two-label student gets its threshold there too."""
     from accelerate.utils import set_seed
 
-    from tinysent.build.models import count_parameters, load_classifier, load_tokenizer, resolve_base
+    from tinysent.build.models import (
+        count_parameters,
+        load_classifier,
+        load_tokenizer,
+        require_safetensors,
+        resolve_base,
+    )
     from tinysent.build.task import make_task_evaluator, prepare_task, with_threshold
 
     student_name = cfg.student_model
@@ -99,6 +105,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
         raise InputError(
             "distilling a labelled task needs --student MODEL (a folder or preset; default: shipped)"
         )
+    require_safetensors(Path(cfg.teacher), "--teacher")
     t_meta = ModelMeta.load(cfg.teacher, required=True)
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
@@ -109,10 +116,16 @@ def distill_task(cfg, progress: bool = True) -> dict:
     normalizer = Normalizer(s_meta.normalizer_config)
     prep = prepare_task(TrainConfig.from_dict(asdict(cfg)), load_tokenizer(base), normalizer)
     labels = list(prep.names)
+    if sorted(labels) == sorted(t_meta.labels) and labels != list(t_meta.labels):
+        # the same label set in another order: labels are matched by name, in the teacher's order
+        order = np.array([list(t_meta.labels).index(n) for n in labels], dtype=np.int64)
+        prep.train_labels, prep.val_labels = order[prep.train_labels], order[prep.val_labels]
+        prep.names, labels = tuple(t_meta.labels), list(t_meta.labels)
     if labels != list(t_meta.labels):
         raise InputError(
             f"the teacher answers {', '.join(t_meta.labels)} but the data's labels are {', '.join(labels)}: "
-            "distil a teacher trained on this task"
+            "distil a teacher trained on this task (or name the labels as the teacher does, with "
+            "--label-mapping)"
         )
     student, tokenizer, _, _ = load_classifier(base, labels=labels)
     ids, hard, texts = prep.train_ids, prep.train_labels, list(prep.train_texts)

@@ -1,0 +1,111 @@
+"""Output folders of the runs that write a model: one writer at a time (a lock beside the folder),
+and the old folder kept until a new run into it succeeds."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from tinysent.core.errors import MetaError
+
+
+@contextmanager
+def folder_lock(out: str | Path):
+    """One writer per output folder: an exclusive lock on ``.NAME.lock`` beside ``out`` for the run
+    (a second run into the same folder is refused at once, before it touches anything); the lock
+    file is removed when the run ends. Only the main process of a multi-process run locks."""
+    import os
+
+    out = Path(out)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield
+        return
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = out.parent / f".{out.name}.lock"
+    for _ in range(5):
+        f = open(lock, "a")  # noqa: SIM115 (held until the run ends)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise MetaError(
+                f"another run is writing {out}: wait for it to finish, or name another --out"
+            ) from None
+        try:  # the file may have been removed by the run that just ended: lock the one at the path
+            if os.stat(lock).st_ino == os.fstat(f.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        f.close()
+    else:
+        raise MetaError(f"cannot lock {out} (its lock file keeps changing); try again")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        f.close()
+
+
+@contextmanager
+def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False):
+    """:func:`folder_lock` around :func:`_unlocked_output_folder`: one writer, and the old folder
+    kept until the new run succeeds."""
+    with folder_lock(out), _unlocked_output_folder(out, overwrite, resume):
+        yield
+
+
+@contextmanager
+def _unlocked_output_folder(out: str | Path, overwrite: bool = False, resume: bool = False):
+    """Guard a run that writes a model folder: a non-empty ``out`` is refused unless ``overwrite``;
+    then the old folder is moved aside, the run writes a fresh one (nothing of the old model stays in
+    it), and the old one is deleted when the run succeeds or put back when it fails. ``resume``
+    continues in ``out`` as it is; a run into a fresh folder that fails before its first checkpoint
+    leaves the folder as it found it. In a multi-process run only the main process moves folders."""
+    import os
+    import shutil
+
+    out = Path(out)
+    if resume:
+        yield
+        return
+    if out.exists() and not out.is_dir():
+        raise MetaError(f"--out {out} is a file; name a folder")
+    if not (out.exists() and any(out.iterdir())):
+        existed = out.exists()
+        try:
+            yield
+        except BaseException:
+            # A run that fails before its first checkpoint (a base it cannot reach, bad data) leaves
+            # nothing to resume: remove what it wrote, so the corrected rerun starts clean. With a
+            # checkpoint the folder stays for --resume.
+            if int(os.environ.get("RANK", "0")) == 0 and out.is_dir() and not (out / "checkpoint").exists():
+                if existed:
+                    for f in out.iterdir():
+                        shutil.rmtree(f) if f.is_dir() else f.unlink()
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+            raise
+        return
+    if not overwrite:
+        n = sum(1 for _ in out.iterdir())
+        raise MetaError(
+            f"--out {out} is not empty ({n} entries): pass --overwrite to replace it (the old one is kept "
+            "until the new run succeeds), or name another folder"
+        )
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    out.rename(old)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
