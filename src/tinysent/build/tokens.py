@@ -159,16 +159,28 @@ class TokenStore:
 
     @classmethod
     def get_or_build(cls, root, key: str, texts_fn, tokenizer, cap: int = 256) -> TokenStore:
-        """Open the store for ``key`` under ``root``, building it first (atomically) when missing.
-        ``texts_fn()`` returns the normalised texts, called only when building."""
+        """Open the store for ``key`` under ``root``, building it first when missing. ``texts_fn()``
+        returns the normalised texts, called only when building. Each builder writes its own
+        temporary folder (``KEY.tmp-PID``) and renames it into place; when several build at once, the
+        first rename wins and the others open the winner's store. A builder killed midway leaves a
+        folder that the next build removes (its process is gone)."""
+        import os
         import shutil
         from pathlib import Path
 
-        folder = Path(root) / key
-        if not (folder / "offsets.npy").exists():
-            tmp = Path(root) / (key + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
+        root = Path(root)
+        folder = root / key
+        if (folder / "offsets.npy").exists():
+            return cls(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        for stale in root.glob(key + ".tmp*"):  # left by a killed builder (or an older version)
+            pid = stale.name.rpartition("-")[2]
+            if not (pid.isdigit() and _alive(int(pid))):
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = root / f"{key}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
             ids = encode(texts_fn(), tokenizer, cap)
             lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
@@ -176,9 +188,28 @@ class TokenStore:
             flat = np.fromiter((t for row in ids for t in row), dtype=np.int32, count=int(offsets[-1]))
             np.save(tmp / "ids.npy", flat, allow_pickle=False)
             np.save(tmp / "offsets.npy", offsets, allow_pickle=False)
-            shutil.rmtree(folder, ignore_errors=True)
-            tmp.rename(folder)
+            if folder.exists() and not (folder / "offsets.npy").exists():  # a damaged one: replaced
+                shutil.rmtree(folder, ignore_errors=True)
+            try:
+                tmp.rename(folder)
+            except OSError:  # another builder's store is in place: the same rows, use it
+                if not (folder / "offsets.npy").exists():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return cls(folder)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def validation_split(model_dir: str | Path, tokenizer, data: str | None = None):

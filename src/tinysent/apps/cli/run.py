@@ -30,28 +30,74 @@ EXTRA = "train"
 Options = RunOptions
 
 
+def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
+    """The test rows a run is scored on, found and read before anything is trained (a bad or missing
+    test file is the error, not a lost model): ``--test-data``, else the test split beside
+    ``--train-data`` (a Sentiment140 folder's test file, a TweetEval folder's test split). A labelled
+    file has no test split of its own: scoring a model on its training rows would flatter it."""
+    from tinysent.build import sentiment140 as D
+    from tinysent.build.labelled import read_labelled, sentiment_folder
+    from tinysent.build.semeval import kind_of, read_tweeteval
+    from tinysent.core.errors import InputError
+
+    if cfg.labelled:
+        if test_data is None:
+            folder = Path(cfg.train_data)
+            if not (folder.is_dir() and (folder / "test_text.txt").exists()):
+                raise InputError(
+                    f"--train-data {cfg.train_data} is one labelled file without a test split: name the "
+                    "test rows with --test-data FILE (a model scored on its training rows looks better "
+                    "than it is)"
+                )
+            test_data = cfg.train_data
+        read_labelled(test_data, "test", **cfg.read_options)  # readable, with labels: checked now
+        return test_data
+    test_data = test_data or cfg.train_data
+    if test_data is not None and kind_of(test_data) == "tweeteval" and sentiment_folder(test_data):
+        read_tweeteval(test_data, "test")
+    else:
+        D.resolve(test_data, "test")
+    return test_data
+
+
 def run(args) -> int:
-    """The main job: train → evaluate → report, with defaults that finish on a 2-core CPU."""
+    """The main job: train → evaluate → report, with defaults that finish on a 2-core CPU. The test
+    data is checked before training; a failure after training keeps the trained model."""
     from tinysent.apps.evaluate import evaluate
-    from tinysent.apps.report import build_report
+    from tinysent.apps.report import report
     from tinysent.build.finetune import train
+    from tinysent.core.errors import TinysentError
 
     out = Path(args.out)
     cfg = options_of(args, TrainConfig, out=str(out / "model"))
-    test = args.test_data or args.train_data
-    # One unit: a rerun replaces model, evaluation and report together (--overwrite), or not at all.
+    cfg.check_files()
+    test = test_data_of(cfg, args.test_data)
+    columns = cfg.read_options if cfg.labelled else None
+    failed = None
+    # One unit: a rerun replaces model, evaluation and report together (--overwrite), or not at all;
+    # once a model is trained, a failing evaluation or report keeps it (the error says where it is).
     with output_folder(out, cfg.overwrite, cfg.resume):
         train(cfg, progress=not args.quiet)
-        m = evaluate(out / "model", test, out / "eval")
-        # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
-        build_report(
-            [str(out / "model")],
-            test,
-            out / "report",
-            train_path=args.train_data,
-            baseline_max_train=cfg.max_train,
+        try:
+            m = evaluate(out / "model", test, out / "eval", columns=columns)
+            # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
+            report(
+                [str(out / "model")],
+                test,
+                out / "report",
+                train_data=args.train_data,
+                baseline_max_train=cfg.max_train,
+                columns=columns,
+            )
+        except (TinysentError, OSError) as e:
+            failed = e
+    if failed is not None:
+        raise TinysentError(
+            f"{failed} (the trained model is kept in {out / 'model'}: evaluate it with "
+            f"`tinysent evaluate --model {out / 'model'} --test-data FILE`)"
         )
-    print(json.dumps({k: m[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc")}, indent=2))
+    keys = ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc", "metric", "score", "score_ci95")
+    print(json.dumps({k: m[k] for k in keys if k in m}, indent=2))
     print(
         f"model: {out / 'model'}\nmetrics and plots: {out / 'eval'}\nreport: {out / 'report' / 'report.html'}"
     )

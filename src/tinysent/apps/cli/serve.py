@@ -39,6 +39,12 @@ class ServeOptions:
     body_timeout: float = option(10.0, "seconds for a client to send its request body (then 408)")
     keep_alive: float = option(5.0, "seconds an idle keep-alive connection stays open")
     max_connections: int = option(1000, "connections at once (503 beyond)")
+    max_header_bytes: int = option(1 << 15, "request line and headers in bytes (431 above)")
+    drain: float = option(
+        1.0,
+        "seconds after SIGTERM during which /readyz answers 503 'stopping' while requests are still "
+        "served, before the port closes (a load balancer stops sending); 0: close at once",
+    )
 
 
 HELP = "HTTP service: POST /v1/predict, /healthz, /readyz (FastAPI + uvicorn)"
@@ -60,6 +66,8 @@ def run(args) -> int:
         body_timeout_s=args.body_timeout,
         keep_alive_s=args.keep_alive,
         max_connections=args.max_connections,
+        max_header_bytes=args.max_header_bytes,
+        drain_s=args.drain,
     )
     serve(
         args.model,

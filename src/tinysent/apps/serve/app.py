@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from tinysent import __version__
 from tinysent.apps.serve.batcher import MicroBatcher
-from tinysent.apps.serve.guard import GuardMiddleware, Limits
+from tinysent.apps.serve.guard import STOPPING, GuardMiddleware, Limits
 from tinysent.core.errors import InputError
 
 RETRY = {"retry-after": "1"}
@@ -161,8 +161,9 @@ def create_app(
     async def readyz():
         if state["error"] is not None:
             return JSONResponse(status_code=503, content={"status": "failed", "error": state["error"]})
-        if state["predictor"] is None or state["stopping"]:
-            status = "stopping" if state["stopping"] else "loading"
+        stopping = state["stopping"] or STOPPING.is_set()
+        if state["predictor"] is None or stopping:
+            status = "stopping" if stopping else "loading"
             return JSONResponse(status_code=503, content={"status": status}, headers=RETRY)
         return {"status": "ready", **state["info"]}
 

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,11 +39,15 @@ class Limits:
     batch_window_ms: float = 0.0  # 0: continuous batching (see MicroBatcher)
     max_batch: int = 256
     header_timeout_s: float = 10.0
+    max_header_bytes: int = 1 << 15  # request line + headers; past it: 431 and the connection closes
     body_timeout_s: float = 10.0
     keep_alive_s: float = 5.0
     max_connections: int = 1000
+    drain_s: float = 1.0  # after SIGTERM: /readyz says "stopping" this long before the port closes
 
 
+# Set on the first SIGTERM / SIGINT (the runner's server): /readyz answers "stopping" while it drains.
+STOPPING = threading.Event()
 OPEN_PATHS = ("/healthz", "/readyz")  # answered without a token: probes carry none
 BUSY_KEY = "tinysent.over_connection_limit"  # set in the scope by the runner's protocol: answer 503
 

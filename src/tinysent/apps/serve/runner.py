@@ -3,13 +3,14 @@ connection limit that keeps the health probes answering."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 from dataclasses import asdict
 
 from tinysent.apps.serve.app import LOAD_FAILURES, checked_model, create_app
-from tinysent.apps.serve.guard import BUSY_KEY, OPEN_PATHS, Limits, enable_access_log
+from tinysent.apps.serve.guard import BUSY_KEY, OPEN_PATHS, STOPPING, Limits, enable_access_log
 from tinysent.core.errors import ModelError
 
 
@@ -41,9 +42,22 @@ def guarded_protocol(limits: Limits):
     ``--workers N`` (spawned processes) can import it; the limits travel in the environment."""
     os.environ["TINYSENT_HEADER_TIMEOUT"] = str(limits.header_timeout_s)
     os.environ["TINYSENT_MAX_CONNECTIONS"] = str(limits.max_connections)
+    os.environ["TINYSENT_MAX_HEADER_BYTES"] = str(limits.max_header_bytes)
     GuardedProtocol.header_timeout = limits.header_timeout_s
     GuardedProtocol.max_connections = limits.max_connections
+    GuardedProtocol.max_header_bytes = limits.max_header_bytes
     return GuardedProtocol
+
+
+def raw_response(status: str, message: str, extra: str = "") -> bytes:
+    """A raw HTTP error with the service's JSON body, written before (or instead of) reading the
+    request; the connection is closed after it."""
+    body = json.dumps({"error": message})
+    head = (
+        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n{extra}connection: close\r\n\r\n"
+    )
+    return (head + body).encode()
 
 
 def busy_response(limit: int) -> bytes:
@@ -70,6 +84,8 @@ class GuardedProtocol(_HttpTools):
     # its environment; in the parent, guarded_protocol sets them.
     header_timeout = float(os.environ.get("TINYSENT_HEADER_TIMEOUT", "10"))
     max_connections = int(os.environ.get("TINYSENT_MAX_CONNECTIONS", "1000"))
+    max_header_bytes = int(os.environ.get("TINYSENT_MAX_HEADER_BYTES", str(1 << 15)))
+    _in_headers, _header_bytes = True, 0
 
     def _arm(self):
         self._disarm()
@@ -84,7 +100,27 @@ class GuardedProtocol(_HttpTools):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        """Request headers past ``max_header_bytes`` get 431 and the connection closes: without a
+        limit one 100 MB header is held in memory (and parsed) whole."""
+        if self._in_headers:
+            end = data.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else end + 4
+            if self._header_bytes > self.max_header_bytes:
+                self._disarm()
+                if self.transport is not None and not self.transport.is_closing():
+                    self.transport.write(
+                        raw_response(
+                            "431 Request Header Fields Too Large",
+                            f"request headers over {self.max_header_bytes:,} bytes",
+                        )
+                    )
+                    self.transport.close()
+                return
+        super().data_received(data)
+
     def connection_made(self, transport):
+        self._in_headers, self._header_bytes = True, 0
         super().connection_made(transport)  # counts it in self.connections (the server's, shared)
         if len(self.connections) > self.max_connections + probe_headroom(self.max_connections):
             transport.write(busy_response(self.max_connections))
@@ -98,6 +134,7 @@ class GuardedProtocol(_HttpTools):
             self._arm()
 
     def on_headers_complete(self):
+        self._in_headers = False
         self._disarm()
         super().on_headers_complete()  # builds the scope; the app reads it on the next loop turn
         if len(self.connections) > self.max_connections and self.scope.get("path") not in OPEN_PATHS:
@@ -105,11 +142,35 @@ class GuardedProtocol(_HttpTools):
 
     def on_response_complete(self):
         super().on_response_complete()
+        self._in_headers, self._header_bytes = True, 0
         self._arm()  # the next request's headers get the same time (keep-alive idles are shorter)
 
     def connection_lost(self, exc):
         self._disarm()
         super().connection_lost(exc)
+
+
+def draining_server(uvicorn, drain_s: float):
+    """uvicorn's Server that, on SIGTERM / SIGINT, first says "stopping" on /readyz (503) while still
+    answering for ``drain_s`` seconds, so a load balancer's probe sees it and stops sending before the
+    port closes; then uvicorn's graceful shutdown (in-flight requests answered). A second signal
+    stops at once."""
+    import threading
+
+    class DrainingServer(uvicorn.Server):
+        _draining = False
+
+        def handle_exit(self, sig, frame):
+            STOPPING.set()
+            if drain_s > 0 and not self._draining and not self.should_exit:
+                self._draining = True
+                timer = threading.Timer(drain_s, super().handle_exit, (sig, frame))
+                timer.daemon = True
+                timer.start()
+                return
+            super().handle_exit(sig, frame)
+
+    return DrainingServer
 
 
 def run(
@@ -154,6 +215,10 @@ def run(
         uvicorn.run("tinysent.apps.serve.runner:_factory", factory=True, workers=workers, **common)
     else:
         asgi, _ = create_app(model_path, limits, backend, threads, token, precision)
-        uvicorn.run(asgi, **common)
+        server = draining_server(uvicorn, limits.drain_s)(uvicorn.Config(asgi, **common))
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:  # the port was taken, say: uvicorn said why
+            raise SystemExit(3)
     if LOAD_FAILURES:
         raise ModelError(f"cannot load the model: {LOAD_FAILURES[-1]}")
