@@ -53,7 +53,7 @@ def learning_curve(
         one = replace(cfg, max_train=n if n < len(full) else None, out=str(out / f"n-{n}"))
         rows, _, _ = split_task(one)
         summary = train(one, progress=progress)
-        tfidf = TfidfLogReg3().fit(rows.texts, rows.labels).predict(test.texts)
+        tfidf = TfidfLogReg3.for_metric(cfg.metric).fit(rows.texts, rows.labels).predict(test.texts)
         points.append(
             {
                 "size": len(rows),

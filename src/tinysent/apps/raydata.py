@@ -145,11 +145,12 @@ class ShardScorer:
     def __call__(self, batch: dict) -> dict:
         from tinysent.apps.score import score_file
 
-        out = {k: [] for k in ("source", "shard", "scored", "errors", "seconds")}
+        out = {k: [] for k in ("source", "shard", "scored", "errors", "seconds", "failed")}
         names = dict(zip(batch["source"], batch["name"]))
         for source in batch["source"]:
             t0 = time.perf_counter()
             work = Path(tempfile.mkdtemp(prefix="tinysent-shard-", dir=self.local))
+            local_in = work / "input"
             try:
                 fs, path = _fs(source)
                 local_in = work / ("input" + Path(path).suffix.lower())
@@ -165,13 +166,21 @@ class ShardScorer:
                     os.replace(dest + ".partial", dest)  # atomic: a shard is whole or absent
                 else:
                     ofs.put(str(local_out), dest)  # object stores publish an object whole
+                failed = ""
+            except Exception as e:  # one bad file (corrupt Parquet, UTF-16 CSV) is reported, not fatal
+                counts = {"scored": 0, "errors": 0}
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if not isinstance(e, (TinysentError, OSError)):
+                    msg = f"{type(e).__name__}: {msg}"
+                failed = msg.replace(str(local_in), source)[:500]  # the user's file, not our copy
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             out["source"].append(source)
-            out["shard"].append(name)
+            out["shard"].append(names[source] if not failed else "")
             out["scored"].append(counts["scored"])
             out["errors"].append(counts["errors"])
             out["seconds"].append(time.perf_counter() - t0)
+            out["failed"].append(failed)
         return out
 
 
@@ -250,7 +259,7 @@ def score_dataset(
     todo = [f for f in files if names[f] not in have]
     summary = {"output": output, "files": len(files), "skipped_complete": len(files) - len(todo)}
     if not todo:
-        return {**summary, "scored": 0, "errors": 0, "shards": []}
+        return {**summary, "scored": 0, "errors": 0, "shards": [], "failed_files": []}
     model_files = _model_files(folder, backend, precision, recheck_margin)
 
     address = address or os.environ.get("RAY_ADDRESS")
@@ -295,9 +304,11 @@ def score_dataset(
         if started:
             ray.shutdown()
     rows.sort(key=lambda r: r["source"])
+    done = [r for r in rows if not r["failed"]]
     return {
         **summary,
-        "scored": int(sum(r["scored"] for r in rows)),
-        "errors": int(sum(r["errors"] for r in rows)),
-        "shards": [{k: r[k] for k in ("source", "shard", "scored", "errors")} for r in rows],
+        "scored": int(sum(r["scored"] for r in done)),
+        "errors": int(sum(r["errors"] for r in done)),
+        "shards": [{k: r[k] for k in ("source", "shard", "scored", "errors")} for r in done],
+        "failed_files": [{"source": r["source"], "error": r["failed"]} for r in rows if r["failed"]],
     }

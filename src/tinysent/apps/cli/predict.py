@@ -166,4 +166,6 @@ def _predict_on_ray(args, band) -> int:
         recheck_margin=args.recheck_margin,
     )
     print(json.dumps(summary), file=sys.stderr)
-    return 0
+    for f in summary["failed_files"]:  # the other files were scored; a rerun skips their shards
+        print(f"error: {f['source']}: {f['error']}", file=sys.stderr)
+    return 1 if summary["failed_files"] else 0

@@ -125,6 +125,18 @@ class TfidfLogReg3:
 
     name = "TF-IDF uni+bigram logistic regression"
 
+    def __init__(self, balanced: bool = False):
+        # A macro metric weighs every class alike: the fair baseline for it weighs them alike too
+        # (class_weight="balanced"), as tinysent's --class-weights does; else a rare class is ignored.
+        self.balanced = balanced
+        if balanced:
+            self.name = TfidfLogReg3.name + " (class-balanced)"
+
+    @staticmethod
+    def for_metric(metric: str | None) -> TfidfLogReg3:
+        """The baseline fit to be compared under ``metric``: class-balanced for a macro average."""
+        return TfidfLogReg3(balanced=bool(metric) and metric.startswith("macro"))
+
     def fit(self, texts, y):
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -133,7 +145,8 @@ class TfidfLogReg3:
 
         self.norm = Normalizer()
         self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-        self.clf = LogisticRegression(C=1.0, max_iter=1000).fit(
+        weight = "balanced" if self.balanced else None
+        self.clf = LogisticRegression(C=1.0, max_iter=1000, class_weight=weight).fit(
             self.vec.fit_transform(self.norm.many(texts)), y
         )
         return self

@@ -56,7 +56,7 @@ def labelled_report(
     for m, p in zip(model_dirs, predictors):
         probs, _ = p.proba(test.texts)
         preds[f"tinysent: {Path(m).name}"] = p.labels.classes(probs)
-    for b in (TfidfLogReg3(), MajorityClass()):
+    for b in (TfidfLogReg3.for_metric(metric), MajorityClass()):
         preds[b.name] = np.asarray(b.fit(train.texts, train.labels).predict(test.texts), dtype=int)
     y = test.labels
     rows = []

@@ -14,6 +14,9 @@ from tinysent.core.errors import InputError
 STAGES = ("stage0", "stage1", "stage2")
 
 
+MAX_AUGMENT = 100  # --augment: copies of each unlabelled tweet
+
+
 @dataclass
 class DistillConfig(LoopSettings, DataConfig):
     """Every ``tinysent distill`` option: the data and loop settings shared with training (their
@@ -105,6 +108,11 @@ class DistillConfig(LoopSettings, DataConfig):
         for name in ("stage0_epochs", "stage1_epochs", "stage2_epochs", "augment"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0 (got {getattr(self, name)})")
+        if self.augment > MAX_AUGMENT:
+            raise InputError(
+                f"--augment {self.augment}: at most {MAX_AUGMENT} copies of each tweet (TinyBERT used 20; "
+                "more copies of the same tweets add little and cost a teacher pass each)"
+            )
         if self.augment and not self.unlabelled:
             raise InputError("--augment N copies the --unlabelled tweets: pass --unlabelled FILE too")
         if self.stage1_epochs + self.stage2_epochs + self.stage0_epochs <= 0:
