@@ -207,7 +207,11 @@ def test_evaluate_and_report_on_a_jsonl_test_file(task, tmp_path):
     )
     r = json.loads((tmp_path / "rep" / "report.json").read_text())
     systems = {s["system"]: s for s in r["systems"]}
-    assert set(systems) == {"tinysent: model", "TF-IDF uni+bigram logistic regression (class-balanced)", "majority class"}
+    assert set(systems) == {
+        "tinysent: model",
+        "TF-IDF uni+bigram logistic regression (class-balanced)",
+        "majority class",
+    }
     assert systems["majority class"]["score"] < 0.4 < systems["tinysent: model"]["score"]
     assert "p_value" in systems["tinysent: model"]["mcnemar"]["majority class"]
 

@@ -178,3 +178,28 @@ def test_fsspec_urls_stay_urls_for_the_actors():
             f.write("text\nhi\n")
     assert expand_inputs(["memory://p"]) == ["memory:///p/a.csv", "memory:///p/b.jsonl"]
     assert expand_inputs(["memory://p/*.csv"]) == ["memory:///p/a.csv"]
+
+
+def test_one_bad_input_file_is_reported_and_the_others_scored(int8_model, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = random.Random(1)
+    with open(folder / "good.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text"])
+        w.writerows([[_text(rng)] for _ in range(300)])
+    (folder / "corrupt.parquet").write_bytes(b"PAR1" + b"\x00garbage" * 100 + b"PAR1")
+    (folder / "utf16.csv").write_bytes("text\nhello there\n".encode("utf-16"))
+    shards = tmp_path / "shards"
+    rc = main(["predict", "--engine", "ray", "--workers", "2", "--model", str(int8_model),
+               "--input", str(folder), "--output", str(shards), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    lines = [x for x in err.splitlines() if x.startswith("error: ")]
+    assert sorted(x.split(": ")[1] for x in lines) == [
+        str(folder / "corrupt.parquet"),
+        str(folder / "utf16.csv"),
+    ]
+    assert all("tinysent-shard-" not in x for x in lines)  # the user's path, not the actor's copy
+    (good,) = [p for p in shards.iterdir()]
+    assert good.name.startswith("good-") and pq.read_table(good).num_rows == 300

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -218,3 +219,56 @@ def test_no_response_reveals_the_models_path(trained_model):
     name = pred.json()["model"]
     assert name.startswith(trained_model.name + "@") and len(name.split("@")[1]) == 12
     assert ready.json()["model"] == name == pred.headers["x-tinysent-model"]
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(x.split()[1]) / 1024 for x in status.splitlines() if x.startswith("VmRSS:"))
+
+
+def test_oversized_request_headers_get_431_and_cost_no_memory(trained_model):
+    url, proc = _start(trained_model)
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        before = _rss_mb(proc.pid)
+        for size in (40_000, 20_000_000):  # one header past the limit, then a 20 MB one
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
+                try:
+                    for _ in range(size // 65536 + 1):
+                        s.sendall(b"a" * 65536)
+                except OSError:
+                    pass  # closed by the server once past the limit
+                head = s.recv(200)
+            assert head.startswith(b"HTTP/1.1 431"), head
+        held = []  # five connections that stop halfway through a large header
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 30_000)
+            held.append(s)
+        time.sleep(0.5)
+        assert _rss_mb(proc.pid) - before < 50
+        for s in held:
+            s.close()
+        assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+        assert httpx.get(url + "/healthz", headers={"X-Ok": "a" * 8000}, timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_readyz_says_stopping_while_the_service_drains_after_sigterm(trained_model):
+    import signal
+
+    url, proc = _start(trained_model, "--drain", "3")
+    try:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        r = httpx.get(url + "/readyz", timeout=10)
+        assert r.status_code == 503 and r.json()["status"] == "stopping"
+        r = httpx.post(url + "/v1/predict", json={"texts": ["love it"]}, timeout=10)
+        assert r.status_code == 200  # still answered while draining
+        assert proc.wait(30) in (0, -signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

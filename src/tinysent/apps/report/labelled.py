@@ -56,7 +56,8 @@ def labelled_report(
     for m, p in zip(model_dirs, predictors):
         probs, _ = p.proba(test.texts)
         preds[f"tinysent: {Path(m).name}"] = p.labels.classes(probs)
-    for b in (TfidfLogReg3.for_metric(metric), MajorityClass()):
+    baselines = (TfidfLogReg3.for_metric(metric), MajorityClass())
+    for b in baselines:
         preds[b.name] = np.asarray(b.fit(train.texts, train.labels).predict(test.texts), dtype=int)
     y = test.labels
     rows = []
@@ -71,9 +72,7 @@ def labelled_report(
             "confusion_matrix": m["confusion_matrix"]["rows_true_cols_pred"],
         }
         if system.startswith("tinysent: "):
-            row["mcnemar"] = {
-                b: mcnemar(pred == y, preds[b] == y) for b in (TfidfLogReg3.name, MajorityClass.name)
-            }
+            row["mcnemar"] = {b.name: mcnemar(pred == y, preds[b.name] == y) for b in baselines}
         rows.append(row)
     task = Path(test_path).name if Path(test_path).is_dir() else None
     summary = {
@@ -115,7 +114,7 @@ def markdown(s: dict) -> str:
     for r in s["systems"]:
         lo, hi = r["score_ci95"]
         f1 = " / ".join(f"{r['f1'][k]:.2f}" for k in labels)
-        mc = r.get("mcnemar", {}).get(TfidfLogReg3.name)
+        mc = next((v for k, v in r.get("mcnemar", {}).items() if k.startswith(TfidfLogReg3.name)), None)
         vs = f"{mc['a_only']} vs {mc['b_only']} right alone, p = {mc['p_value']:.2g}" if mc else "–"
         md.append(
             f"| {r['system']} | **{r['score']:.3f}** ({lo:.3f}–{hi:.3f}) | {r['accuracy']:.1%} | {f1} "
