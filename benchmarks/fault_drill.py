@@ -3,7 +3,14 @@ scoring, each followed by a rerun with `--resume`; every run must end with the r
 uninterrupted run and leave no temporary files. Then pairs of scoring runs started together into
 one output: a run that exits 0 must own every row of that output. Reports the counts.
 
-    .venv/bin/python benchmarks/fault_drill.py [--kills 10]
+The own-data drill (``--own-kills``, default 20): the same on a user's labelled CSV, spread over
+`train`, `distill` (a student from the trained teacher) and `curve`, each killed at a random moment
+and rerun (`--resume` where the folder exists); the result must have the same model files (sha256 of
+weights, config and tokenizer) as an uninterrupted run, and no temporary or lock file may be left.
+Then pairs of `train` runs into one `--out`, started together: one is refused, the other's model is
+the uninterrupted one.
+
+    .venv/bin/python benchmarks/fault_drill.py [--kills 10] [--own-kills 20]
 writes benchmarks/results/fault_drill.json. Tiny fixtures built here (tests/conftest.py); the scoring
 runs use the shipped model (the default path). (The first-use int8 build of earlier versions is
 gone: the graphs ship with the model, so there is nothing to interrupt there.)
@@ -25,7 +32,18 @@ sys.path.insert(0, str(ROOT))
 from _machine import write_result  # noqa: E402
 
 CLI = [sys.executable, "-m", "tinysent.apps.cli"]
-LEFTOVERS = ("*.partial", "*.partial.json", "checkpoint.tmp", "checkpoint.old", ".*replaced-*", "*.tmp")
+LEFTOVERS = (
+    "*.partial",
+    "*.partial.json",
+    "checkpoint.tmp",
+    "checkpoint.old",
+    ".*replaced-*",
+    "*.tmp",
+    "*.tmp-*",
+    ".*.lock",
+    "*.part",
+)
+MODEL_FILES = ("model.safetensors", "config.json", "tokenizer.json")
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -63,10 +81,114 @@ def probs(model: Path, texts: list[str]) -> list:
     return json.loads(out.stdout)
 
 
+def model_shas(folder: Path) -> dict:
+    """sha256 of a model folder's weights, config and tokenizer (what must match an uninterrupted run)."""
+    import hashlib
+
+    return {
+        n: hashlib.sha256((folder / n).read_bytes()).hexdigest() if (folder / n).exists() else None
+        for n in MODEL_FILES
+    }
+
+
+def own_data_drill(work: Path, kills: int, pairs: int, rng: random.Random) -> dict:
+    """Kills across `train`, `distill` and `curve` on a labelled CSV, and concurrent `train` writers."""
+    from tests.conftest import make_tiny_base
+    from tests.test_labelled import make_rows, write_csv
+
+    base = make_tiny_base(work / "own-base", dropout=0.0)
+    data = write_csv(work / "own.csv", make_rows(900, seed=1))
+    test = write_csv(work / "own-test.csv", make_rows(90, seed=2))
+    loop = ["--batch-size", "16", "--eval-every", "10", "--max-val", "none", "--min-steps", "0", "--quiet"]
+    tune = ["--lr", "1e-3", "--patience", "none", *loop]
+    commands = {
+        "train": lambda out: ["train", "--base", base, "--train-data", data, "--out", out,
+                              "--epochs", "2", *tune],
+        "distill": lambda out: ["distill", "--teacher", work / "own-ref-train", "--student", base,
+                                "--train-data", data, "--out", out, "--stage2-epochs", "2",
+                                "--stage2-lr", "1e-3", *loop],
+        "curve": lambda out: ["curve", "--base", base, "--train-data", data, "--test-data", test,
+                              "--out", out, "--sizes", "200,all", "--epochs", "1", *tune],
+    }  # fmt: skip
+
+    def result(kind: str, out: Path):
+        if kind != "curve":
+            return model_shas(out)
+        doc = json.loads((out / "curve.json").read_text()) if (out / "curve.json").exists() else None
+        points = [{k: p[k] for k in ("size", "model", "tfidf_lr")} for p in (doc or {}).get("points", [])]
+        return {"points": points, **{d.name: model_shas(d) for d in sorted(out.glob("n-*"))}}
+
+    doc = {"reference_s": {}, "runs": [], "concurrent": []}
+    refs = {}
+    for kind in ("train", "distill", "curve"):  # the teacher (train's reference) first
+        out = work / f"own-ref-{kind}"
+        t0 = time.time()
+        r = run(commands[kind](out))
+        assert r.returncode == 0, r.stderr[-2000:]
+        doc["reference_s"][kind] = round(time.time() - t0, 1)
+        refs[kind] = result(kind, out)
+    plan = [("train", "distill", "curve")[k % 3] for k in range(kills)]
+    for k, kind in enumerate(plan):
+        out = work / f"own-{kind}-{k}"
+        when = rng.uniform(0.5, 0.85 * doc["reference_s"][kind])  # inside the run
+        was_running = killed_at(commands[kind](out), when)
+        again = commands[kind](out)
+        if kind != "curve" and out.exists():
+            again = [*again, "--resume"]
+        r = run(again)
+        same = r.returncode == 0 and result(kind, out) == refs[kind]
+        doc["runs"].append(
+            {
+                "command": kind,
+                "kill_at_s": round(when, 2),
+                "killed": was_running,
+                "rc": r.returncode,
+                "same_as_uninterrupted": same,
+                "leftovers": leftovers(work)
+                if not out.exists()
+                else leftovers(out) + [p.name for p in work.glob(f".{out.name}.lock")],
+                "error": r.stderr.strip().splitlines()[-1:] if r.returncode else [],
+            }
+        )
+        print("own", doc["runs"][-1], flush=True)
+    for k in range(pairs):
+        out = work / f"own-shared-{k}"
+        procs = [
+            subprocess.Popen([*CLI, *map(str, commands["train"](out))], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]  # fmt: skip
+        rcs = [p.wait() for p in procs]
+        errs = [p.stderr.read() for p in procs]
+        doc["concurrent"].append(
+            {
+                "rcs": rcs,
+                "refused": sum("another run is writing" in e for e in errs),
+                "winner_is_uninterrupted": 0 in rcs and model_shas(out) == refs["train"],
+                "leftovers": leftovers(out) + [p.name for p in work.glob(f".{out.name}.lock")],
+            }
+        )
+        print("own pair", doc["concurrent"][-1], flush=True)
+    doc["summary"] = {
+        "kills": sum(r["killed"] for r in doc["runs"]),
+        "runs": len(doc["runs"]),
+        "by_command": {c: plan.count(c) for c in ("train", "distill", "curve")},
+        "runs_ending_as_uninterrupted": sum(r["same_as_uninterrupted"] for r in doc["runs"]),
+        "leftover_files": sum(len(r["leftovers"]) for r in doc["runs"] + doc["concurrent"]),
+        "concurrent_pairs": len(doc["concurrent"]),
+        "pairs_with_one_refused_and_the_winner_uninterrupted": sum(
+            c["refused"] == 1 and c["winner_is_uninterrupted"] for c in doc["concurrent"]
+        ),
+    }
+    return doc
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=10, help="kills per drill (training, scoring)")
     ap.add_argument("--pairs", type=int, default=5, help="concurrent writer pairs")
+    ap.add_argument("--own-kills", type=int, default=20, help="kills in the own-data drill (0: skip it)")
+    ap.add_argument("--only-own", action="store_true", help="run the own-data drill alone")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "fault_drill.json"))
     a = ap.parse_args()
     from tests.conftest import make_tiny_base, make_tweets, tiny_train_args, write_six_col
@@ -77,6 +199,11 @@ def main() -> None:
     data = write_six_col(work / "train.csv", make_tweets(1200))
     probe = [t for _, t in make_tweets(50, seed=1)]
     doc = {"training": [], "scoring": [], "concurrent": []}
+    if a.only_own:
+        doc = {"own_data": own_data_drill(work, a.own_kills, a.pairs, rng)}
+        write_result(a.out, "fault_drill_own_data", doc)
+        print(json.dumps(doc["own_data"]["summary"], indent=2))
+        return
 
     # --- training: a reference run, then runs killed at random moments and resumed
     ref_dir = work / "ref"
@@ -171,6 +298,8 @@ def main() -> None:
         )
         print("pair", doc["concurrent"][-1], flush=True)
 
+    if a.own_kills:
+        doc["own_data"] = own_data_drill(work, a.own_kills, a.pairs, rng)
     doc["summary"] = {
         "kills": sum(r["killed"] for r in doc["training"] + doc["scoring"]),
         "runs_ending_as_uninterrupted": sum(

@@ -262,7 +262,7 @@ def check_labelled(
     counts: Counter = Counter()
     first_line: dict[str, int] = {}
     code: dict[str, int] = {}
-    hashes, codes = array("Q"), array("l")
+    hashes, codes = array("Q"), array("i")
     kinds: Counter = Counter()
     first_problems: list[str] = []
     for row in stream:
@@ -280,7 +280,7 @@ def check_labelled(
         codes.append(code.setdefault(key, len(code)))
     names = _names_of(counts, first_line, source, mapping, pairs)
     h = np.frombuffer(hashes, dtype=np.uint64) if len(hashes) else np.zeros(0, np.uint64)
-    c = np.frombuffer(codes, dtype=np.int64) if len(codes) else np.zeros(0, np.int64)
+    c = np.frombuffer(codes, dtype=np.int32) if len(codes) else np.zeros(0, np.int32)
     order = np.lexsort((c, h))
     h, c = h[order], c[order]
     same_text = h[1:] == h[:-1]

@@ -22,7 +22,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TINYSENT_CACHE") or user_cache_dir("tinysent"))
 
 
-METADATA_LIMIT = 8 << 20  # bytes read of a JSON description file (tinysent.json, config.json)
+METADATA_LIMIT = 16 << 20  # bytes read of a JSON description file (tinysent.json, config.json)
 
 
 def regular_file(path: str | os.PathLike, what: str = "model folder") -> Path:
@@ -58,7 +58,12 @@ def read_metadata(path: str | os.PathLike, limit: int = METADATA_LIMIT) -> str:
             f"{path} is larger than {limit >> 20} MiB: not a model's description file; restore it from "
             "the model's source"
         )
-    return data.decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MetaError(
+            f"{path} is not UTF-8 text ({e.reason}); restore it from the model's source"
+        ) from None
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

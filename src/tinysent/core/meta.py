@@ -79,8 +79,9 @@ class ModelMeta:
                     "deleted); load the folder tinysent train / distill / export wrote"
                 )
             return cls()  # a plain transformers classifier: defaults (max length 64, no normaliser change)
+        text = read_metadata(path)  # a regular file of at most 16 MiB, or a one-line error
         try:
-            d = json.loads(read_metadata(path))
+            d = json.loads(text)
         except (ValueError, UnicodeDecodeError) as e:
             raise MetaError(f"{path} is not valid JSON ({e}); restore it from the model's source") from None
         if not isinstance(d, dict):

@@ -43,6 +43,9 @@ def run(args) -> int:
         raise InputError(f"--sizes: numbers or 'all', comma-separated (got {args.sizes!r})") from None
     if any(s is not None and s < 2 for s in sizes):
         raise InputError("--sizes: each size must be at least 2")
-    res = learning_curve(cfg, args.test_data, cfg.out, sizes, args.split, progress=not args.quiet)
+    from tinysent.build.outputs import folder_lock
+
+    with folder_lock(cfg.out):  # one curve at a time into one folder
+        res = learning_curve(cfg, args.test_data, cfg.out, sizes, args.split, progress=not args.quiet)
     print(json.dumps({"out": cfg.out, "points": res["points"]}, indent=2))
     return 0
