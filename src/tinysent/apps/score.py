@@ -145,21 +145,12 @@ class _Writer:
 def _lock(partial: Path):
     """An exclusive lock on ``partial`` for this run (a second run into the same output is refused
     at once, before it touches anything); None where the OS has no ``flock``."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks here
-        return None
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    f = open(partial, "ab")  # noqa: SIM115 (held until the run ends)
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        raise ScoreError(
-            f"another run is writing {partial.with_suffix('')}: wait for it to finish, or name another "
-            "--output"
-        ) from None
-    return f
+    from tinysent.core.files import exclusive_lock
+
+    busy = ScoreError(
+        f"another run is writing {partial.with_suffix('')}: wait for it to finish, or name another --output"
+    )
+    return exclusive_lock(partial, busy)
 
 
 def run_record(predictor, input: Path, column: str, id_column, neutral_band, binary: bool) -> dict:

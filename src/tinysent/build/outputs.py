@@ -16,26 +16,19 @@ def folder_lock(out: str | Path):
     file is removed when the run ends. Only the main process of a multi-process run locks."""
     import os
 
+    from tinysent.core.files import exclusive_lock
+
     out = Path(out)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks
-        yield
-        return
     if int(os.environ.get("RANK", "0")) != 0:
         yield
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
     lock = out.parent / f".{out.name}.lock"
+    busy = MetaError(f"another run is writing {out}: wait for it to finish, or name another --out")
     for _ in range(5):
-        f = open(lock, "a")  # noqa: SIM115 (held until the run ends)
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise MetaError(
-                f"another run is writing {out}: wait for it to finish, or name another --out"
-            ) from None
+        f = exclusive_lock(lock, busy)
+        if f is None:  # no flock on this OS
+            yield
+            return
         try:  # the file may have been removed by the run that just ended: lock the one at the path
             if os.stat(lock).st_ino == os.fstat(f.fileno()).st_ino:
                 break

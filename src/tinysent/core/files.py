@@ -22,6 +22,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TINYSENT_CACHE") or user_cache_dir("tinysent"))
 
 
+def exclusive_lock(path: str | os.PathLike, busy: Exception):
+    """``path`` opened and locked (``flock``, exclusive, not waiting) for as long as the returned file
+    stays open; ``busy`` is raised when another process (or another open of it) holds it. None where
+    the OS has no ``flock`` (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "ab")  # noqa: SIM115 (held until the caller closes it)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise busy from None
+    return f
+
+
 METADATA_LIMIT = 16 << 20  # bytes read of a JSON description file (tinysent.json, config.json)
 
 
