@@ -17,17 +17,20 @@ import numpy as np
 P_DROP, P_SWAP, P_SPAN = 0.1, 0.1, 0.25
 
 
-def augment(texts: list[str], copies: int, seed: int = 0) -> list[str]:
+def augment(texts: list[str], copies: int, seed: int = 0, progress: bool = False) -> list[str]:
     """``copies`` perturbed versions of each text (fewer where a short text has no new version), none
-    equal to an original or to each other, in a fixed order for a seed."""
+    equal to an original or to each other, in a fixed order for a seed; ``progress``: a bar over the
+    texts (a large ``copies`` takes a while)."""
     if copies < 1 or not texts:
         return []
+    from tqdm.auto import tqdm
+
     rng = np.random.default_rng(seed)
     tweets = [t.split() for t in texts]
     vocab, counts = np.unique([w for words in tweets for w in words], return_counts=True)
     cdf = np.cumsum(counts) / counts.sum()
     seen, out = set(texts), []
-    for words in tweets:
+    for words in tqdm(tweets, desc=f"augment x{copies}", unit="tweet", disable=not progress):
         if not words:
             continue
         for _ in range(copies):

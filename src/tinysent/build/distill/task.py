@@ -81,7 +81,7 @@ def with_unlabelled(cfg, ids: list, labels: np.ndarray, normalizer, tokenizer, m
     if not cfg.unlabelled:
         return ids, labels, []
     extra = unlabelled_texts(cfg.unlabelled)
-    extra += augment(extra, cfg.augment, cfg.seed)
+    extra += augment(extra, cfg.augment, cfg.seed, progress=len(extra) * cfg.augment >= 100_000)
     ids = ids + encode(normalizer.many(extra), tokenizer, max_length)
     return ids, np.concatenate([labels, np.full(len(extra), -100)]), extra
 
