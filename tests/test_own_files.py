@@ -214,6 +214,14 @@ def test_label_sets_that_would_mislead_are_refused_before_training(base, tmp_pat
     assert needle in _err(capsys) and not (tmp_path / "m").exists()
 
 
+def test_a_mapping_may_not_name_a_label_like_a_record_field(tmp_path):
+    f = write_csv(tmp_path / "d.csv", [(t, str(i % 2)) for i, (t, _) in enumerate(make_rows(20))])
+    mapping = tmp_path / "map.txt"
+    mapping.write_text("0\tok\n1\ttruncated\n")
+    with pytest.raises(DataError, match="'truncated' is also a field"):
+        read_labelled(f, mapping=mapping)
+
+
 def test_a_model_folder_whose_labels_are_record_fields_is_refused_on_load(base, tmp_path, capsys):
     f = write_csv(tmp_path / "d.csv", make_rows(60, seed=8))
     m = tmp_path / "m"

@@ -175,6 +175,7 @@ def _names_of(keys: Counter, first_line: dict, source: str, mapping, pairs) -> t
                 + (f"; {len(unmapped) - 1} more unmapped" if len(unmapped) > 1 else "")
                 + ": add it to the mapping, or fix the labels"
             )
+        check_label_names(names, f"{source} (mapping {mapping})")
         return tuple(names)
     found = sorted(keys)
     folded: dict[str, list[str]] = {}
