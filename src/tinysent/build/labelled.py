@@ -291,10 +291,11 @@ def check_labelled(
         k.sort()  # in place: 8 bytes a row in all
         same_row = k[1:] == k[:-1]
         dup = int(same_row.sum())
-        same_text = (k[1:] >> CODE_BITS) == (k[:-1] >> CODE_BITS)
-        other_label = np.flatnonzero(same_text & ~same_row) + 1  # rows repeating a text, another label
-        group_starts = np.flatnonzero(~same_text) + 1
-        conflicts = len(np.unique(np.searchsorted(group_starts, other_label, side="right")))
+        h = k >> CODE_BITS
+        same_text = h[1:] == h[:-1]
+        del h
+        other_label = np.flatnonzero(same_text & ~same_row) + 1  # a text again, with another label
+        conflicts = len(np.unique(k[other_label] >> CODE_BITS))
     return {
         "source": source,
         "rows": int(sum(counts.values())),
