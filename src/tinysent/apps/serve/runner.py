@@ -140,9 +140,12 @@ class GuardedProtocol(_HttpTools):
         if len(self.connections) > self.max_connections and self.scope.get("path") not in OPEN_PATHS:
             self.scope[BUSY_KEY] = self.max_connections  # GuardMiddleware answers the JSON 503
 
+    def on_message_complete(self):
+        super().on_message_complete()
+        self._in_headers, self._header_bytes = True, 0  # what comes next is the next request's head
+
     def on_response_complete(self):
         super().on_response_complete()
-        self._in_headers, self._header_bytes = True, 0
         self._arm()  # the next request's headers get the same time (keep-alive idles are shorter)
 
     def connection_lost(self, exc):
