@@ -432,8 +432,15 @@ def test_a_max_length_beyond_the_base_is_refused_before_training(base, tmp_path,
     assert "more than the 128 positions" in _err(capsys) and not (tmp_path / "m").exists()
 
 
-def test_a_three_label_base_on_binary_data_keeps_its_rows_by_name():
+def test_a_three_label_base_on_binary_data_keeps_its_rows_by_name(train_file, tmp_path, capsys):
     pytest.importorskip("torch")
+    out = tmp_path / "m"  # train --base shipped on Sentiment140 (binary): it crashed on the head's size
+    argv = ["train", "--base", "shipped", "--train-data", str(train_file), "--out", str(out),
+            "--epochs", "1", "--max-train", "64", "--batch-size", "32", "--min-steps", "0",
+            "--eval-every", "1", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert json.loads((out / "tinysent.json").read_text())["labels"] == ["negative", "positive"]
     from safetensors.numpy import load_file
 
     from tinysent.build.models import load_classifier
