@@ -13,18 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-
-def read(folder: str) -> tuple[list[str], list[str]]:
-    lines = (Path(folder) / "predictions.jsonl").read_text().splitlines()
-    rows = [json.loads(line) for line in lines if line]
-    return [r["true"] for r in rows], [r["pred"] for r in rows]
-
 
 def main() -> None:
-    from tinysent.apps.report.baselines import mcnemar
-    from tinysent.core.metrics import macro_recall
+    from tinysent.apps.compare import compare  # `tinysent compare A B`: the same numbers, any metric
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("a", help="evaluate folder of model A")
@@ -32,30 +23,18 @@ def main() -> None:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    (true_a, pred_a), (true_b, pred_b) = read(args.a), read(args.b)
-    if true_a != true_b:
-        raise SystemExit("the two folders were not evaluated on the same tweets (their true labels differ)")
-    labels = sorted(set(true_a))
-    code = {name: i for i, name in enumerate(labels)}
-    y, a, b = (np.array([code[x] for x in v]) for v in (true_a, pred_a, pred_b))
-    k, n = len(labels), len(y)
-    rng = np.random.Generator(np.random.PCG64(0))
-    diffs = []
-    for _ in range(args.n_boot):
-        i = rng.integers(0, n, n)
-        diffs.append(macro_recall(y[i], a[i], k) - macro_recall(y[i], b[i], k))
-    score_a, score_b = macro_recall(y, a, k), macro_recall(y, b, k)
+    r = compare(args.a, args.b, "macro_recall", args.n_boot)
     result = {
         "a": args.a,
         "b": args.b,
-        "n": n,
-        "macro_recall_a": score_a,
-        "macro_recall_b": score_b,
-        "difference": score_a - score_b,
-        "difference_ci95_paired_bootstrap": [float(np.percentile(diffs, q)) for q in (2.5, 97.5)],
+        "n": r["n"],
+        "macro_recall_a": r["a_score"],
+        "macro_recall_b": r["b_score"],
+        "difference": r["difference"],
+        "difference_ci95_paired_bootstrap": r["difference_ci95"],
         "n_boot": args.n_boot,
-        "labels_agree": float((a == b).mean()),
-        "mcnemar": mcnemar(a == y, b == y),
+        "labels_agree": r["answers_agree"],
+        "mcnemar": r["mcnemar"],
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

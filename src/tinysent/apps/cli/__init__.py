@@ -17,6 +17,7 @@ import sys
 from tinysent import __version__
 from tinysent.apps.cli import (
     calibrate,
+    compare,
     curve,
     data,
     distill,
@@ -41,6 +42,7 @@ COMMANDS = {
     "predict": predict,
     "report": report,
     "curve": curve,
+    "compare": compare,
     "calibrate": calibrate,
     "serve": serve,
     "pack": pack,

@@ -84,7 +84,10 @@ def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
             kw["choices"] = meta["choices"]
         flag = "--" + f.name.replace("_", "-")
         if meta.get("cli") == "positional":
-            p.add_argument(f.name, nargs="+" if f.name == "paths" else "*", **kw)
+            if is_list:
+                p.add_argument(f.name, nargs="+" if f.name == "paths" else "*", **kw)
+            else:
+                p.add_argument(f.name, **kw)  # exactly one
             continue
         if meta.get("cli") == "append":
             p.add_argument(flag, dest=f.name, action="append", default=[], **kw)

@@ -6,19 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinysent.core.labels import threshold_labels
-
-
-def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
-    """Paired test of two systems on the same items: exact two-sided binomial test (scipy) on the
-    discordant pairs."""
-    from scipy.stats import binomtest
-
-    a = np.asarray(correct_a, bool)
-    b = np.asarray(correct_b, bool)
-    n01 = int((a & ~b).sum())  # a right, b wrong
-    n10 = int((~a & b).sum())
-    p = binomtest(n01, n01 + n10, 0.5).pvalue if n01 + n10 else 1.0
-    return {"a_only": n01, "b_only": n10, "p_value": float(p)}
+from tinysent.core.metrics import mcnemar  # noqa: F401 (re-exported: the reports' paired test)
 
 
 def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[float, float]) -> float:

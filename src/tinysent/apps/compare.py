@@ -1,0 +1,70 @@
+"""Two evaluations of the same test tweets, compared paired: the difference in the task's metric
+with a paired bootstrap interval (:func:`tinysent.core.metrics.paired_bootstrap`) and McNemar's exact
+test on the tweets only one of them gets right. Reads two ``tinysent evaluate`` output folders:
+their ``predictions.jsonl`` (one line per test tweet: its line, true and predicted label) and
+``metrics.json`` (the metric and the label order). Numpy only: works in the light install."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tinysent.core.errors import InputError, MissingFileError
+from tinysent.core.metrics import mcnemar, paired_bootstrap
+
+
+def read_evaluation(folder) -> dict:
+    """An evaluate folder's rows (line, true, pred) and what was measured (metric, labels)."""
+    folder = Path(folder)
+    preds, metrics = folder / "predictions.jsonl", folder / "metrics.json"
+    for f in (preds, metrics):
+        if not f.is_file():
+            raise MissingFileError(f"{folder} is not a `tinysent evaluate` folder (no {f.name})")
+    rows = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines() if x.strip()]
+    if rows and "pred" not in rows[0]:
+        raise InputError(
+            f"{folder}: its predictions are probabilities of a binary test set (Sentiment140), not labels; "
+            "compare class-labelled evaluations (TweetEval, your own labelled tweets)"
+        )
+    m = json.loads(metrics.read_text(encoding="utf-8"))
+    labels = (m.get("confusion_matrix") or {}).get("labels") or sorted({r["true"] for r in rows})
+    return {
+        "folder": str(folder),
+        "lines": [r["line"] for r in rows],
+        "true": [r["true"] for r in rows],
+        "pred": [r["pred"] for r in rows],
+        "metric": m.get("metric") or "macro_recall",
+        "labels": list(labels),
+        "model": m.get("model"),
+        "data_sha256": m.get("data_sha256"),
+    }
+
+
+def compare(a, b, metric: str | None = None, n_boot: int = 2000, seed: int = 0) -> dict:
+    """A minus B on the same test rows (refused when their rows or true labels differ)."""
+    ea, eb = read_evaluation(a), read_evaluation(b)
+    if ea["lines"] != eb["lines"] or ea["true"] != eb["true"]:
+        raise InputError(
+            f"{a} and {b} were not evaluated on the same test rows (their lines or true labels differ): "
+            "evaluate both models on one test set"
+        )
+    if ea["labels"] != eb["labels"]:
+        raise InputError(f"{a} answers {ea['labels']}, {b} {eb['labels']}: compare models of one task")
+    labels = ea["labels"]
+    code = {n: i for i, n in enumerate(labels)}
+    unknown = sorted({x for x in ea["pred"] + eb["pred"] + ea["true"] if x not in code})
+    if unknown:
+        raise InputError(f"labels {unknown[:3]} are not among {labels}: the folders are damaged")
+    y, pa, pb = (np.array([code[x] for x in v], dtype=np.int64) for v in (ea["true"], ea["pred"], eb["pred"]))
+    metric = metric or ea["metric"]
+    return {
+        "a": {k: ea[k] for k in ("folder", "model")},
+        "b": {k: eb[k] for k in ("folder", "model")},
+        "n": int(len(y)),
+        "labels": labels,
+        **paired_bootstrap(metric, y, pa, pb, labels, n_boot, seed),
+        "answers_agree": float((pa == pb).mean()) if len(y) else 1.0,
+        "mcnemar": mcnemar(pa == y, pb == y),
+    }
