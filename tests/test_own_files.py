@@ -558,3 +558,19 @@ def test_a_folder_lock_is_held_across_threads_of_one_run(tmp_path):
         t.start()
         t.join()
     assert got == ["refused"]
+
+
+def test_blank_lines_and_empty_fields_keep_their_meaning(tmp_path):
+    scored = tmp_path / "in.csv"
+    scored.write_text('text\nhello\n\n""\nbye\n')
+    recs = list(read_records(scored))
+    assert [(r.line, r.text, r.error) for r in recs] == [
+        (2, "hello", None),
+        (3, None, "expected 1 fields, found 0"),  # a line of a file to score: one record each
+        (4, "", None),  # a quoted empty text is a text (scored as empty)
+        (5, "bye", None),
+    ]
+    labelled = tmp_path / "d.csv"
+    labelled.write_text("text,label\nhello,a\n\nbye,b\n")
+    d = read_labelled(labelled)
+    assert d.texts == ["hello", "bye"] and not d.problems  # a blank line holds no labelled row

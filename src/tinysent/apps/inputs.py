@@ -99,6 +99,9 @@ def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> 
             if row is None:
                 yield Record(n, None, None, err)
                 continue
+            if not row:  # a blank line: a record with no fields, as every line is one
+                yield Record(n, None, None, f"expected {len(header)} fields, found 0")
+                continue
             bad = next(((j, k) for j, v in enumerate(row) if (k := _undecodable(v)) is not None), None)
             if bad is not None:
                 yield Record(n, None, None, f"not valid UTF-8 (field {bad[0] + 1}, character {bad[1] + 1})")

@@ -118,7 +118,7 @@ def _rows_delimited(path: Path, delimiter: str, text_col, label_col):
         for line, rec, err in records:
             if rec is None:
                 yield Problem(line, "columns", err)
-            else:
+            elif rec:  # a blank line holds no row
                 yield line, rec[ti], rec[li]
 
 

@@ -61,7 +61,8 @@ class _Lines:
 
 def delimited_records(f: TextIO, delimiter: str = ",") -> Iterator[tuple[int, list[str] | None, str | None]]:
     """(line, fields, None) per record, or (line, None, reason) for one that cannot be read; the first
-    record is the header. Blank lines are not records. ``f``: a text file opened with ``newline=""``."""
+    record is the header; a blank line comes as (line, [], None). ``f``: a text file opened with
+    ``newline=""``."""
     lines = _Lines(f)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     width = None
@@ -73,12 +74,15 @@ def delimited_records(f: TextIO, delimiter: str = ",") -> Iterator[tuple[int, li
             return
         except csv.Error as e:
             taken = lines.taken
-            yield (taken[0][0] if taken else lines.n), None, _reason(e)
+            if not taken:  # nothing read, nothing to resume from
+                raise
+            yield taken[0][0], None, _reason(e)
             lines.unread(taken[1:])  # read again from the next line: one bad row, not the rest
             continue
         taken = lines.taken
         start = taken[0][0]
-        if not row or row == [""] and len(taken) == 1:
+        if not row:  # a blank line: the caller says whether it is a record
+            yield start, [], None
             continue
         if width is None:
             width = len(row)
