@@ -315,7 +315,7 @@ def test_distil_a_users_task_into_a_student(task, tmp_path):
         (lambda d: write_csv(d / "x.csv", make_rows(20), header=("body", "label")), "no text column"),
         (lambda d: write_csv(d / "x.csv", [(t, "joy") for t, _ in make_rows(20)]), "one class only"),
         (lambda d: write_csv(d / "x.csv", [], header=("text", "label")), "no usable rows"),
-        (lambda d: write_csv(d / "x.csv", [("love", "joy"), ("hate", "anger")]), "no training rows left"),
+        (lambda d: write_csv(d / "x.csv", [("love", "joy"), ("hate", "anger")]), "no validation rows left"),
     ],
 )
 def test_bad_training_data_is_one_line_and_writes_nothing(task, tmp_path, make, needle):

@@ -574,3 +574,12 @@ def test_blank_lines_and_empty_fields_keep_their_meaning(tmp_path):
     labelled.write_text("text,label\nhello,a\n\nbye,b\n")
     d = read_labelled(labelled)
     assert d.texts == ["hello", "bye"] and not d.problems  # a blank line holds no labelled row
+
+
+def test_a_class_of_one_row_is_trained_on_not_held_out():
+    from tinysent.build.sentiment140 import stratified_split
+
+    y = np.array([0] * 50 + [1] * 50 + [2])
+    tr, va = stratified_split(y, 0.1, seed=3)
+    assert 100 in tr.tolist() and 100 not in va.tolist()
+    assert set(y[va].tolist()) == {0, 1} and len(tr) + len(va) == len(y)

@@ -289,7 +289,8 @@ def _rng(seed: int) -> np.random.Generator:
 
 
 def stratified_split(polarity: np.ndarray, fraction: float = 0.01, seed: int = 0) -> tuple[np.ndarray, ...]:
-    """Deterministic stratified (train_idx, val_idx), each sorted in file order."""
+    """Deterministic stratified (train_idx, val_idx), each sorted in file order; every class with two
+    or more rows has at least one in each, a class of one row is in training."""
     if not 0 < fraction < 1:
         raise InputError(f"validation fraction must be in (0, 1), got {fraction}")
     rng = _rng(seed)
@@ -297,7 +298,9 @@ def stratified_split(polarity: np.ndarray, fraction: float = 0.01, seed: int = 0
     for p in sorted(set(np.asarray(polarity).tolist())):
         idx = np.flatnonzero(polarity == p)
         idx = idx[rng.permutation(len(idx))]
-        k = max(1, round(len(idx) * fraction))
+        # a class of one row stays in training: validation could not measure it, and the model
+        # would otherwise have a label it never saw an example of
+        k = max(1, round(len(idx) * fraction)) if len(idx) >= 2 else 0
         val.append(idx[:k])
         train.append(idx[k:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
