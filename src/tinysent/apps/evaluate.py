@@ -143,13 +143,12 @@ def evaluate(
     Parquet, another TweetEval task) :func:`evaluate_labelled` (``metric``, ``columns``: its
     text_column / label_column / mapping). ``backend``: auto measures what ``load`` runs
     (for the shipped model the default path: int8 ONNX with its fp32 recheck), torch PyTorch."""
-    from tinysent.build.labelled import is_labelled, sentiment_folder
+    from tinysent.build.labelled import read_as_labelled
     from tinysent.build.semeval import kind_of
     from tinysent.runtime.predictor import load
 
     out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
-    mapping = (columns or {}).get("mapping")
-    if data_path is not None and is_labelled(data_path) and not sentiment_folder(data_path, mapping):
+    if read_as_labelled(data_path, (columns or {}).get("mapping")):
         return evaluate_labelled(model_dir, data_path, out, split, batch_size, backend, metric, columns)
     if data_path is not None and kind_of(data_path) == "tweeteval":
         return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)

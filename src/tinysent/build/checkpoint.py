@@ -204,10 +204,11 @@ def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True)
         before = {k: v for k, v in json.loads(f.read_text()).items() if k not in RESUMABLE}
         if INPUTS not in before:  # a run from before inputs were pinned: its options still must match
             mine.pop(INPUTS)
-        changed = [
-            k for k in DATA_OPTIONS if (before.get(INPUTS) or {}).get(k) != (mine.get(INPUTS) or {}).get(k)
-        ]
-        if INPUTS in mine and changed and before.get(k := changed[0]) == mine.get(k):
+        pinned, now = before.get(INPUTS) or {}, mine.get(INPUTS) or {}
+        # an input named by the same option value whose content changed: rewritten at the same path
+        rewritten = [k for k in DATA_OPTIONS if pinned.get(k) != now.get(k) and before.get(k) == mine.get(k)]
+        if INPUTS in mine and rewritten:
+            k = rewritten[0]
             raise InputError(
                 f"--resume on other data: --{k.replace('_', '-')} {mine.get(k)} is not the file the run "
                 "started on (its sha256 changed); put the original back, or start over with --overwrite"

@@ -90,7 +90,7 @@ class Labelled:
             "rows": len(self),
             "labels": self.counts(),
             "problems": dict(kinds),
-            "first_problems": [f"line {p.line}: {p.kind}: {p.detail}" for p in self.problems[:5]],
+            "first_problems": [str(p) for p in self.problems[:5]],
             "duplicates": dup,
             "conflicting_texts": conflicts,
         }
@@ -139,6 +139,26 @@ def is_labelled(path: str | os.PathLike | None) -> bool:
     return bool(first) and "\x00" not in line and not first[0].strip().lstrip("-").isdigit()
 
 
+def folder_mapping(folder: Path) -> Path:
+    """A TweetEval folder's ``mapping.txt``, or the error: without it its label names would be a
+    guess (an irony folder read as sentiment scores its 0/1 as negative/neutral)."""
+    mapping = Path(folder) / "mapping.txt"
+    if not mapping.exists():
+        raise DataError(
+            f"{folder} is a TweetEval folder without mapping.txt, so its label names are unknown: add "
+            "mapping.txt (one 'id<TAB>name' line per label, e.g. '0<TAB>negative') or pass "
+            "--label-mapping FILE"
+        )
+    return mapping
+
+
+def read_as_labelled(path, mapping=None) -> bool:
+    """Whether ``path`` is read as labelled data (:func:`read_labelled`, any label set) rather than by
+    the sentiment readers (Sentiment140, TweetEval sentiment): the one place evaluate, report, data
+    check and run ask it."""
+    return path is not None and is_labelled(path) and not sentiment_folder(path, mapping)
+
+
 def sentiment_folder(path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> bool:
     """A TweetEval *sentiment* folder (mapping negative / neutral / positive), which has its own
     readers and 3-class report (:mod:`.semeval`), as opposed to another TweetEval task. A TweetEval
@@ -149,15 +169,9 @@ def sentiment_folder(path: str | os.PathLike, mapping: str | os.PathLike | None 
         return False
     if mapping is not None:
         return False  # the user named the labels: read as labelled data with them
-    if not (p / "mapping.txt").exists():
-        if not any((p / f"{s}_text.txt").exists() for s in SPLITS):
-            return False
-        raise DataError(
-            f"{p} is a TweetEval folder without mapping.txt, so its label names are unknown: add "
-            "mapping.txt (one 'id<TAB>name' line per label, e.g. '0<TAB>negative') or pass "
-            "--label-mapping FILE"
-        )
-    return [n for _, n in read_mapping(p / "mapping.txt")] == ["negative", "neutral", "positive"]
+    if not any((p / f"{s}_text.txt").exists() for s in SPLITS):
+        return False
+    return [n for _, n in read_mapping(folder_mapping(p))] == ["negative", "neutral", "positive"]
 
 
 def _names_of(keys: Counter, first_line: dict, source: str, mapping, pairs) -> tuple[str, ...]:
@@ -200,9 +214,7 @@ def _mapped_stream(path, split, text_column, label_column, mapping):
     p = Path(path)
     source, stream = iter_labelled(p, split, text_column, label_column)
     if mapping is None and p.is_dir():
-        if not (p / "mapping.txt").exists():
-            sentiment_folder(p)  # the error naming the fix
-        mapping = p / "mapping.txt"
+        mapping = folder_mapping(p)
     return source, stream, mapping, (read_mapping(mapping) if mapping is not None else None)
 
 
@@ -274,7 +286,7 @@ def check_labelled(
         if isinstance(row, Problem):
             kinds[row.kind] += 1
             if len(first_problems) < 5:
-                first_problems.append(f"line {row.line}: {row.kind}: {row.detail}")
+                first_problems.append(str(row))
             continue
         line, text, key = row
         key = id_to_name.get(key, key)

@@ -259,6 +259,10 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
 
     raw = json.loads((base / "config.json").read_text())
     own = [raw["id2label"][k] for k in sorted(raw.get("id2label") or {}, key=int)]
+    if labels is None and num_labels == 2 and len(own) > 2:
+        # a base with a head of more labels (the shipped 3-class model) on a binary task: its
+        # negative and positive rows are kept by name, as for labelled data
+        labels = BINARY_LABELS
     if labels is not None:
         labels = tuple(labels)
         with quiet_transformers():  # what is kept and what starts fresh is logged below
@@ -285,10 +289,6 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
                 if not new:
                     fresh = [k for k in fresh if not k.startswith("classifier.")]
         info = {**info, "missing_keys": fresh}
-    elif num_labels == 2 and len(own) > 2:
-        # a base with a head of more labels (the shipped 3-class model) on a binary task: its
-        # negative and positive rows are kept by name, as for labelled data
-        return load_classifier(name_or_path, labels=BINARY_LABELS)
     elif num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
         # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
         model, info = AutoModelForSequenceClassification.from_pretrained(

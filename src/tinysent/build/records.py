@@ -27,6 +27,9 @@ class Problem:
     kind: str  # "columns" | "empty" | "label" | "json" | "undecodable"
     detail: str
 
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.kind}: {self.detail}"
+
 
 def read_mapping(path: str | os.PathLike) -> list[tuple[str, str]]:
     """A label mapping: ``id<TAB>name`` lines (TweetEval's mapping.txt) or a JSON object {id: name};

@@ -93,15 +93,9 @@ def read_tweeteval(path: str | os.PathLike, split: str = "val") -> Corpus:
     if split not in TWEETEVAL_SPLITS:
         raise InputError(f"TweetEval split must be one of {TWEETEVAL_SPLITS}, got {split!r}")
     folder = Path(path)
-    mapping = folder / "mapping.txt"
-    if not mapping.exists():
-        raise DataError(
-            f"{folder} has no mapping.txt, so its label names are unknown: add it (0<TAB>negative, "
-            "1<TAB>neutral, 2<TAB>positive for TweetEval sentiment), or pass --label-mapping FILE to read "
-            "the folder as a labelled task"
-        )
-    from tinysent.build.labelled import read_mapping
+    from tinysent.build.labelled import folder_mapping, read_mapping
 
+    mapping = folder_mapping(folder)
     names = [n for _, n in read_mapping(mapping)]
     if names != list(LABELS3):
         raise DataError(

@@ -39,7 +39,7 @@ class DataSampleOptions:
 
 
 def check(args) -> int:
-    from tinysent.build.labelled import SPLITS, check_labelled, is_labelled, sentiment_folder
+    from tinysent.build.labelled import SPLITS, check_labelled, read_as_labelled
     from tinysent.build.semeval import corpora
     from tinysent.build.sentiment140 import summary
     from tinysent.core.errors import DataError
@@ -49,10 +49,8 @@ def check(args) -> int:
     read_options = options_of(args, ColumnsConfig).read_options
     for path in args.paths:
         try:
-            labelled = (
-                is_labelled(path)
-                and not sentiment_folder(path, read_options.get("mapping"))
-                and not str(path).endswith("-A.tsv")
+            labelled = read_as_labelled(path, read_options.get("mapping")) and not str(path).endswith(
+                "-A.tsv"
             )
         except DataError as e:
             print(json.dumps({"file": str(path), "error": str(e)}), flush=True)

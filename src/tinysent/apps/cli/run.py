@@ -36,7 +36,7 @@ def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
     ``--train-data`` (a Sentiment140 folder's test file, a TweetEval folder's test split). A labelled
     file has no test split of its own: scoring a model on its training rows would flatter it."""
     from tinysent.build import sentiment140 as D
-    from tinysent.build.labelled import read_labelled, sentiment_folder
+    from tinysent.build.labelled import read_as_labelled, read_labelled
     from tinysent.build.semeval import kind_of, read_tweeteval
     from tinysent.core.errors import InputError
 
@@ -53,7 +53,9 @@ def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
         read_labelled(test_data, "test", **cfg.read_options)  # readable, with labels: checked now
         return test_data
     test_data = test_data or cfg.train_data
-    if test_data is not None and kind_of(test_data) == "tweeteval" and sentiment_folder(test_data):
+    if read_as_labelled(test_data):  # a labelled test file beside a Sentiment140 training file
+        read_labelled(test_data, "test")
+    elif test_data is not None and kind_of(test_data) == "tweeteval":
         read_tweeteval(test_data, "test")
     else:
         D.resolve(test_data, "test")

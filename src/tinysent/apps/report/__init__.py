@@ -29,14 +29,10 @@ def report(
 ) -> dict:
     """The page for ``test_data``'s kind (your own labelled tweets, TweetEval sentiment or
     Sentiment140); the summary gets ``lines``, one per system, for a terminal."""
-    from tinysent.build.labelled import is_labelled, sentiment_folder
+    from tinysent.build.labelled import read_as_labelled
     from tinysent.build.semeval import kind_of
 
-    if (
-        test_data
-        and is_labelled(test_data)
-        and not sentiment_folder(test_data, (columns or {}).get("mapping"))
-    ):
+    if read_as_labelled(test_data, (columns or {}).get("mapping")):
         return labelled_report(models, test_data, out, train_data, split, metric, columns)
     if test_data and kind_of(test_data) == "tweeteval":
         s = tweeteval_report(models, test_data, out, train_path=train_data)
