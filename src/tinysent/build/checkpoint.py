@@ -183,6 +183,9 @@ def input_digests(config: dict) -> dict:
     out = {}
     for k in DATA_OPTIONS:
         v = config.get(k)
+        if isinstance(v, list):  # a repeatable option: each file
+            out[k] = [file_sha256(Path(f)) for f in v if Path(f).is_file()]
+            continue
         p = Path(v) if v is not None else None
         if p is None or not p.exists():
             continue

@@ -26,9 +26,12 @@ from tinysent.apps.cli import (
     init_student,
     pack,
     predict,
+    recipe,
     report,
     run,
+    select,
     serve,
+    soup,
     train,
 )
 from tinysent.apps.cli.options import HelpFormatter, add_config_args
@@ -43,6 +46,8 @@ COMMANDS = {
     "report": report,
     "curve": curve,
     "compare": compare,
+    "soup": soup,
+    "select": select,
     "calibrate": calibrate,
     "serve": serve,
     "pack": pack,
@@ -54,6 +59,7 @@ EXTRA_MODULES = {
     "train": ("torch", "transformers", "safetensors", "accelerate", "onnx", "sklearn", "matplotlib"),
     "eval": ("sklearn", "scipy", "matplotlib"),
     "serve": ("fastapi", "uvicorn", "httptools"),
+    "recipes": ("weasel",),
 }
 
 
@@ -84,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         command(dsub, name, help, options, func)
     for name, m in COMMANDS.items():
         command(sub, name, m.HELP, m.Options, m.run, getattr(m, "EXTRA", None))
+    r = sub.add_parser("recipe", help=recipe.HELP, description=recipe.HELP, formatter_class=HelpFormatter)
+    rsub = r.add_subparsers(dest="recipe_command", required=True, metavar="ACTION")
+    for name, help, options, func in recipe.COMMANDS:
+        command(rsub, name, help, options, func, recipe.EXTRA)
     return p
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tinysent.build.config import option
+from tinysent.build.config import option, output_folder
 
 
 @dataclass
@@ -21,6 +21,13 @@ class CalibrateOptions:
         "3-class models: also offsets on the labels' log-probabilities that raise TweetEval-validation "
         "macro recall, kept only when their cross-fitted gain there is positive",
     )
+    out: str | None = option(
+        None,
+        "write the calibrated model to this folder (a copy without checkpoint or teacher outputs) and "
+        "leave --model as it is (default: calibrate --model in place)",
+        metavar="DIR",
+    )
+    overwrite: bool = option(False, "with --out: replace a non-empty folder (kept until this succeeds)")
 
 
 HELP = "fit temperature scaling on the model's validation split; store it in the model"
@@ -29,7 +36,19 @@ Options = CalibrateOptions
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from tinysent.build.calibrate import calibrate
 
-    print(json.dumps(calibrate(args.model, args.train_data, args.class_bias), indent=2))
+    if args.out is None:
+        print(json.dumps(calibrate(args.model, args.train_data, args.class_bias), indent=2))
+        return 0
+    from tinysent.build.choose import copy_model
+    from tinysent.core.folder import ModelFolder
+
+    ModelFolder(args.model)  # a model folder, or the one-line error saying what is wrong
+    with output_folder(args.out, args.overwrite):
+        copy_model(Path(args.model), Path(args.out))
+        result = calibrate(args.out, args.train_data, args.class_bias)
+    print(json.dumps({"out": args.out, **result}, indent=2))
     return 0

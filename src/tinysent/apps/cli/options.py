@@ -85,7 +85,8 @@ def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
         flag = "--" + f.name.replace("_", "-")
         if meta.get("cli") == "positional":
             if is_list:
-                p.add_argument(f.name, nargs="+" if f.name == "paths" else "*", **kw)
+                nargs = meta.get("nargs") or ("+" if f.name == "paths" else "*")
+                p.add_argument(f.name, nargs=nargs, **kw)
             else:
                 p.add_argument(f.name, **kw)  # exactly one
             continue

@@ -54,8 +54,11 @@ class DistillConfig(LoopSettings, DataConfig):
         "3 labels: model whose P(pos) vs P(neg) teaches the Sentiment140 rows (default: --teacher)",
         metavar="DIR",
     )
-    unlabelled: str | None = option(
-        None, "text file of extra tweets, one per line, labelled by the teacher", metavar="FILE"
+    unlabelled: list[str] = option(
+        default_factory=list,
+        help="text file of extra tweets, one per line, labelled by the teacher (repeatable)",
+        cli="append",
+        metavar="FILE",
     )
     augment: int = option(
         0,
@@ -103,6 +106,9 @@ class DistillConfig(LoopSettings, DataConfig):
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.unlabelled, str):  # a config saved when --unlabelled named one file
+            self.unlabelled = [self.unlabelled]
+        self.unlabelled = list(self.unlabelled or [])
         self.check_data()
         self.check_loop()
         for name in ("stage0_epochs", "stage1_epochs", "stage2_epochs", "augment"):
@@ -141,8 +147,9 @@ class DistillConfig(LoopSettings, DataConfig):
         from tinysent.core.errors import MissingFileError
 
         super().check_files()
-        if self.unlabelled is not None and not Path(self.unlabelled).is_file():
-            raise MissingFileError(f"--unlabelled {self.unlabelled}: no such file (one tweet per line)")
+        for f in self.unlabelled:
+            if not Path(f).is_file():
+                raise MissingFileError(f"--unlabelled {f}: no such file (one tweet per line)")
         cache = Path(self.teacher_cache or ".")
         if cache.exists() and not cache.is_dir():
             raise InputError(f"--teacher-cache {cache} is a file: name a folder (it is made if missing)")

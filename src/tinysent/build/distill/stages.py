@@ -246,22 +246,39 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     from tinysent.build.semeval import LABELS3
     from tinysent.build.three_class import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
 
-    if not isinstance(cfg.student_model, str) or cfg.student_model.startswith(("prune:", "layers:")):
-        raise InputError(
-            "3-class distillation needs --student MODEL (a folder or preset), not a shape or prune:"
-        )
+    spec = cfg.student_model
+    from_teacher = isinstance(spec, str) and spec.startswith(("prune:", "layers:"))
+    if not isinstance(spec, str):
+        raise InputError("3-class distillation needs --student MODEL, prune:SHAPE or layers:I,J,...")
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
     set_seed(cfg.seed)
     out = Path(cfg.out)
     checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
     teachers = [str(require_model_folder(d, "teacher")) for d in cfg.teachers]
-    student, tokenizer, base, _ = load_classifier(cfg.student_model, 3)
-    s_meta = ModelMeta.load(base)
+    if from_teacher:  # the student is cut from the (first) teacher: its tokenizer, normaliser and head
+        teacher, tokenizer, s_meta = load_teacher(teachers[0], "cpu")
+        base = Path(teachers[0])
+    else:
+        student, tokenizer, base, _ = load_classifier(spec, 3)
+        s_meta = ModelMeta.load(base)
     normalizer = Normalizer(s_meta.normalizer_config)
     tcfg = TrainConfig.from_dict(
         {**asdict(cfg), "max_length": s_meta.max_length if (base / "tinysent.json").exists() else None}
     )
     prep = prepare_mixed(tcfg, tokenizer, normalizer)
+    if from_teacher:
+        if s_meta.labels != list(LABELS3):
+            raise InputError(
+                f"{spec} needs a 3-class teacher ({', '.join(LABELS3)}); {teachers[0]} has {s_meta.labels}"
+            )
+        if spec.startswith("prune:"):
+            pick = np.random.default_rng(cfg.seed).permutation(len(prep.ids))[: cfg.prune_calibration]
+            student, kept = pruned_student(spec, teacher, [prep.ids[i] for i in sorted(pick)], cfg.layer_map)
+            log.info("pruned the teacher to %s, keeping layers %s", spec[6:], kept)
+        else:
+            student = make_student(spec, teacher, cfg.seed)
+        del teacher
+        student.requires_grad_(True)  # cut from a frozen teacher
     ids, labels, texts, emoticon = prep.ids, prep.labels, list(prep.texts), prep.emoticon
     # rows that learn only the pos-vs-neg share: the emoticon rows, unless they are transfer tweets
     share = prep.emoticon if cfg.emoticon_targets == "share" else np.zeros(len(ids), bool)

@@ -80,7 +80,7 @@ def with_unlabelled(cfg, ids: list, labels: np.ndarray, normalizer, tokenizer, m
     teaches them), and their raw texts, which the teacher reads."""
     if not cfg.unlabelled:
         return ids, labels, []
-    extra = unlabelled_texts(cfg.unlabelled)
+    extra = [t for f in cfg.unlabelled for t in unlabelled_texts(f)]
     extra += augment(extra, cfg.augment, cfg.seed, progress=len(extra) * cfg.augment >= 100_000)
     ids = ids + encode(normalizer.many(extra), tokenizer, max_length)
     return ids, np.concatenate([labels, np.full(len(extra), -100)]), extra

@@ -1,0 +1,5 @@
+import sys
+
+from tinysent.apps.cli import main
+
+sys.exit(main())
