@@ -103,11 +103,10 @@ def prepare_work(name: str, work: Path, settings: list[str]) -> tuple[dict, dict
     raw = read_recipe(name)
     work.mkdir(parents=True, exist_ok=True)
     marker = work / ".recipe"
-    title = raw.get("title") or Path(name).stem
-    if marker.exists() and marker.read_text().strip() != title:
-        raise InputError(
-            f"--work {work} holds the recipe {marker.read_text().strip()!r}, not {title!r}: name another folder"
-        )
+    title = Path(name).stem
+    held = marker.read_text().strip() if marker.exists() else title
+    if held != title:
+        raise InputError(f"--work {work} holds the recipe {held!r}, not {title!r}: name another folder")
     if not marker.exists() and any(p.name != PROJECT for p in work.iterdir()):
         raise InputError(f"--work {work} is not empty and holds no recipe: name a new or empty folder")
     shutil.copyfile(recipe_file(name), work / PROJECT)
@@ -246,8 +245,12 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log) -> 
                 )
         seconds = round(time.time() - t0, 1)
         update_lockfile(work, step)
-        row = {"step": step["name"], "seconds": seconds, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-               time.gmtime()), **where}
+        row = {
+            "step": step["name"],
+            "seconds": seconds,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **where,
+        }
         with open(work / TIMINGS, "a") as f:
             f.write(json.dumps(row) + "\n")
         done.append({"step": step["name"], "state": "ran", "seconds": seconds})

@@ -22,7 +22,10 @@ class RecipeStatusOptions:
     name: str = option(None, "recipe name (tinysent recipe list) or a recipe .yml file", cli="positional")
     work: str = option(None, "the recipe's work folder", cli="required", metavar="DIR")
     set: list[str] = option(
-        default_factory=list, help="a recipe variable, KEY=VALUE (repeatable)", cli="append", metavar="KEY=VALUE"
+        default_factory=list,
+        help="a recipe variable, KEY=VALUE (repeatable)",
+        cli="append",
+        metavar="KEY=VALUE",
     )
 
 
@@ -65,8 +68,10 @@ def run(args) -> int:
     return 0
 
 
+STATUS_HELP = "each step of a recipe in a work folder: done, changed, unfinished or waiting"
+RUN_HELP = "run a recipe in a work folder; finished steps whose inputs are unchanged are skipped"
 COMMANDS = [
     ("list", "the recipes tinysent ships, their steps and variables", RecipeListOptions, list_),
-    ("status", "each step of a recipe in a work folder: done, changed, unfinished or waiting", RecipeStatusOptions, status),
-    ("run", "run a recipe in a work folder; finished steps whose inputs are unchanged are skipped", RecipeRunOptions, run),
+    ("status", STATUS_HELP, RecipeStatusOptions, status),
+    ("run", RUN_HELP, RecipeRunOptions, run),
 ]

@@ -19,7 +19,8 @@ class SelectOptions:
         metavar="DIR",
     )
     out: str = option(
-        None, "folder for a copy of the chosen model (no checkpoint or teacher outputs) and its choice.json",
+        None,
+        "folder for a copy of the chosen model (no checkpoint or teacher outputs) and its choice.json",
         cli="required",
     )
     overwrite: bool = option(False, "replace a non-empty --out (the old one is kept until this succeeds)")
