@@ -816,3 +816,29 @@ def test_offsets_fitted_on_one_split_scored_on_another(model3, sources, tmp_path
     assert lo <= other["macro_recall_with"] - other["macro_recall_without"] <= hi
     with pytest.raises(SystemExit, match="--score twitter-2013tran-A.tsv: not tweeteval-val nor a file"):
         run("tweeteval-val", "twitter-2013tran-A.tsv")  # the file's name is the error, with the names there
+
+
+def test_a_3_class_student_cut_from_the_teacher_learns_from_it(
+    model3, sources, trained_model, tmp_path, capsys
+):
+    """``--student layers:…`` (or ``prune:SHAPE``) with 3 labels: the student is cut from the teacher,
+    keeps its tokenizer and head, and is distilled; a binary teacher cannot give a 3-class cut."""
+    from tinysent.apps.cli import main
+    from tinysent.core.meta import ModelMeta
+
+    teacher3, _ = model3
+    sem, te, s140 = sources
+    args = ["distill", "--num-labels", "3", "--handlabelled-data", str(sem), "--tweeteval-data", str(te)]
+    args += ["--train-data", str(s140), "--max-train", "300", "--val-fraction", "0.1", "--batch-size", "32"]
+    args += ["--eval-every", "20", "--stage1-epochs", "0", "--stage2-epochs", "2", "--stage2-lr", "3e-3"]
+    args += ["--emoticon-targets", "teacher", "--student", "layers:1", "--quiet"]
+    out = tmp_path / "cut"
+    assert main([*args, "--teacher", str(teacher3), "--out", str(out)]) == 0
+    meta = ModelMeta.load(out)
+    assert meta.labels == ["negative", "neutral", "positive"] and meta.base_model == "layers:1"
+    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 1
+    assert (out / "tokenizer.json").read_bytes() == (teacher3 / "tokenizer.json").read_bytes()
+    assert meta.metrics["validation"]["val3_macro_recall"] >= 0.8
+    capsys.readouterr()
+    assert main([*args, "--teacher", str(trained_model), "--out", str(tmp_path / "bin")]) == 2
+    assert "needs a 3-class teacher" in capsys.readouterr().err

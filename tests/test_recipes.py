@@ -1,0 +1,247 @@
+"""Recipes (apps/recipe.py) and the choices they are made of (tinysent soup / select / calibrate --out):
+a finished step is skipped while its inputs are unchanged, a changed step starts over, an interrupted
+one continues, a failed one stops the run with one line and keeps what finished; the choices score
+every candidate on one validation split and write what they chose and why."""
+
+import json
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.test_soup import perturbed_copy
+
+# a step that appends its name to log.txt, then copies its input to its output with a suffix
+STEP = (
+    "python -c \"import sys,pathlib; a,b,s=sys.argv[1:]; open('log.txt','a').write(s+chr(10)); "
+    'pathlib.Path(b).write_text(pathlib.Path(a).read_text()+s)"'
+)
+
+
+def toy_recipe(tmp_path: Path, fail_at: str | None = None) -> Path:
+    """A three-step recipe over ``${vars.data}`` (a file outside the work folder): one -> two -> three."""
+    fail = 'python -c "import sys; sys.exit(3)"'
+    steps = []
+    for name, src in (("one", "${vars.data}"), ("two", "one.txt"), ("three", "two.txt")):
+        script = fail if name == fail_at else f"{STEP} {src} {name}.txt {name}"
+        steps.append(
+            f"  - name: {name}\n    help: step {name}\n    script:\n      - >-\n        {script}\n"
+            f"    deps: ['{src}']\n    outputs: [{name}.txt]\n"
+        )
+    text = textwrap.dedent(
+        """\
+        title: toy
+        paths: [data]
+        vars:
+          data: input.txt
+          n: 1
+        workflows:
+          all: [one, two, three]
+        commands:
+        """
+    ) + "".join(steps)
+    f = tmp_path / "toy.yml"
+    f.write_text(text)
+    return f
+
+
+def ran(work: Path) -> list[str]:
+    log = work / "log.txt"
+    return log.read_text().split() if log.exists() else []
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "input.txt").write_text("x")
+    return toy_recipe(tmp_path), tmp_path / "work"
+
+
+def test_a_second_run_skips_every_step_and_a_changed_input_reruns_what_depends_on_it(toy):
+    from tinysent.apps.recipe import run, status
+
+    recipe, work = toy
+    states = run(str(recipe), work, log=lambda m: None)
+    assert [s["state"] for s in states] == ["ran"] * 3 and ran(work) == ["one", "two", "three"]
+    assert (work / "three.txt").read_text() == "xonetwothree"
+    timings = [json.loads(x) for x in (work / "timings.jsonl").read_text().splitlines()]
+    assert [t["step"] for t in timings] == ["one", "two", "three"] and all("cpu" in t for t in timings)
+    assert [s["state"] for s in run(str(recipe), work, log=lambda m: None)] == ["skipped"] * 3
+    assert ran(work) == ["one", "two", "three"]
+    # the input file is named relative to where the command started; the steps run in the work folder
+    Path("input.txt").write_text("y")
+    assert [r["state"] for r in status(str(recipe), work)] == ["changed", "done", "done"]
+    run(str(recipe), work, log=lambda m: None)
+    assert ran(work)[3:] == ["one", "two", "three"] and (work / "three.txt").read_text() == "yonetwothree"
+
+
+def test_until_stops_after_the_step_and_status_says_what_is_left(toy):
+    from tinysent.apps.recipe import run, status
+
+    recipe, work = toy
+    run(str(recipe), work, until="two", log=lambda m: None)
+    assert ran(work) == ["one", "two"]
+    assert [r["state"] for r in status(str(recipe), work)] == ["done", "done", "unfinished"]
+    (work / "two.txt").unlink()
+    assert [r["state"] for r in status(str(recipe), work)] == ["done", "changed", "waiting"]
+
+
+def test_a_failed_step_stops_the_run_with_one_line_and_the_rerun_continues_from_it(toy, capsys):
+    from tinysent.apps.cli import main
+
+    recipe, work = toy
+    broken = toy_recipe(recipe.parent, fail_at="two")
+    assert main(["recipe", "run", str(broken), "--work", str(work)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: step 'two' failed (exit 3)") and "again" in err
+    assert ran(work) == ["one"]
+    fixed = toy_recipe(recipe.parent)  # the same file, mended
+    assert main(["recipe", "run", str(fixed), "--work", str(work)]) == 0
+    assert ran(work) == ["one", "two", "three"]  # one was not run again
+
+
+def test_an_interrupted_step_keeps_its_partial_output_a_changed_one_starts_over(toy):
+    """A step with no finished record resumes in what it left (training steps pass --resume); a step
+    whose inputs changed since it finished loses its outputs first, so --resume cannot continue it."""
+    from tinysent.apps.recipe import _remove_outputs, run
+
+    recipe, work = toy
+    run(str(recipe), work, until="one", log=lambda m: None)
+    (work / "two.txt").write_text("partial")  # as an interrupted step two would leave it
+    seen = {}
+
+    def spy(work_, step):
+        seen[step["name"]] = (work_ / f"{step['name']}.txt").exists()
+        _remove_outputs(work_, step)
+
+    import tinysent.apps.recipe as R
+
+    R_remove, R._remove_outputs = R._remove_outputs, spy
+    try:
+        run(str(recipe), work, log=lambda m: None)
+        assert "two" not in seen  # unfinished: not cleared
+        Path("input.txt").write_text("z")
+        run(str(recipe), work, log=lambda m: None)
+        # changed (one's input, then two's and three's): each cleared before it reran
+        assert seen == {"one": True, "two": True, "three": True}
+    finally:
+        R._remove_outputs = R_remove
+    assert (work / "three.txt").read_text() == "zonetwothree"
+
+
+def test_the_work_folder_holds_one_recipe_and_bad_settings_are_one_line(toy, capsys):
+    from tinysent.apps.cli import main
+
+    recipe, work = toy
+    assert main(["recipe", "run", str(recipe), "--work", str(work), "--until", "one"]) == 0
+    capsys.readouterr()
+    other = recipe.with_name("other.yml")
+    shutil.copy(recipe, other)
+    for args, message in (
+        (["recipe", "run", str(other), "--work", str(work)], "holds the recipe 'toy'"),
+        (["recipe", "run", str(recipe), "--work", str(work), "--set", "nope=1"], "KEY one of data, n"),
+        (["recipe", "run", str(recipe), "--work", str(work), "--set", "n=x"], "expected a int"),
+        (["recipe", "run", str(recipe), "--work", str(work), "--until", "four"], "the steps are one"),
+        (["recipe", "run", "no-such-recipe", "--work", str(work)], "the recipes are"),
+        (["recipe", "status", str(recipe), "--work", str(recipe.parent)], "holds no recipe"),
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+    (recipe.parent / "elsewhere.txt").write_text("q")
+    assert main(["recipe", "run", str(recipe), "--work", str(work), "--set", "data=elsewhere.txt"]) == 0
+    assert (work / "three.txt").read_text() == "qonetwothree"
+
+
+def test_one_run_per_work_folder(toy):
+    from tinysent.apps.recipe import run
+    from tinysent.build.outputs import folder_lock
+    from tinysent.core.errors import TinysentError
+
+    recipe, work = toy
+    work.mkdir()
+    with folder_lock(work), pytest.raises(TinysentError, match="another run is writing"):
+        run(str(recipe), work, log=lambda m: None)
+
+
+def test_the_shipped_recipes_are_valid_and_name_only_tinysent_commands():
+    from tinysent.apps.recipe import read_recipe, recipe_names
+
+    assert {"smoke", "sentiment"} <= set(recipe_names())
+    for name in recipe_names():
+        raw = read_recipe(name)
+        assert raw["paths"] == ["data"] and raw.get("description")
+        for c in raw["commands"]:
+            assert all(line.split()[0] == "tinysent" for line in c["script"]), c["name"]
+            assert c["outputs"], f"{name}/{c['name']}: a step without outputs would always rerun"
+            trains = any(w in line for line in c["script"] for w in (" train ", " distill "))
+            assert not trains or all("--resume" in line for line in c["script"]), c["name"]
+    # the smoke recipe runs the sentiment recipe's chain: the same commands, ending the same way
+    kinds = {
+        n: [c["script"][0].split()[1] for c in read_recipe(n)["commands"]] for n in ("smoke", "sentiment")
+    }
+    assert set(kinds["smoke"]) == set(kinds["sentiment"])
+    assert (
+        kinds["smoke"][-5:] == kinds["sentiment"][-5:] == ["soup", "select", "calibrate", "pack", "evaluate"]
+    )
+
+
+@pytest.fixture(scope="module")
+def two_models(trained_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("choose")
+    return perturbed_copy(trained_model, root / "a", 0.002, 1), perturbed_copy(
+        trained_model, root / "b", 0.5, 2
+    )
+
+
+def test_select_copies_the_best_on_validation_with_every_score(two_models, tmp_path, capsys):
+    from tinysent.apps.cli import main
+    from tinysent.runtime.predictor import load
+
+    a, b = two_models
+    (a / "checkpoint").mkdir(exist_ok=True)
+    (a / "teacher_logits-x.npy").write_bytes(b"")
+    out = tmp_path / "chosen"
+    assert main(["select", str(b), str(a), "--out", str(out)]) == 0
+    choice = json.loads((out / "choice.json").read_text())
+    scores = {k: v["val_score"] for k, v in choice["candidates"].items()}
+    assert choice["chosen"] == str(a) and scores[str(a)] > scores[str(b)]
+    assert not (out / "checkpoint").exists() and not list(out.glob("teacher_*"))
+    load(out).predict("fine")  # a model folder, its files pinned as before
+    assert main(["select", str(b), str(a), "--out", str(out)]) == 2  # not empty
+    assert "--overwrite" in capsys.readouterr().err
+    # models validated on other rows are not compared
+    c = tmp_path / "c"
+    shutil.copytree(a, c)
+    meta = json.loads((c / "tinysent.json").read_text())
+    meta["config"]["seed"] = 7
+    (c / "tinysent.json").write_text(json.dumps(meta))
+    assert main(["select", str(a), str(c), "--out", str(tmp_path / "x")]) == 2
+    assert "validated on different rows (seed" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_soup_writes_a_model_and_its_choice_and_calibrate_out_leaves_the_model(two_models, tmp_path):
+    from tinysent.apps.cli import main
+    from tinysent.core.meta import ModelMeta
+
+    a, b = two_models
+    soup = tmp_path / "soup"
+    assert main(["soup", str(a), str(b), "--out", str(soup)]) == 0
+    choice = json.loads((soup / "choice.json").read_text())
+    assert choice["chosen"][0] == str(a) and len(choice["tried"]) >= 3  # each alone, then the average
+    assert ModelMeta.load(soup).method == "soup"
+    before = (soup / "tinysent.json").read_bytes()
+    cal = tmp_path / "cal"
+    assert main(["calibrate", "--model", str(soup), "--out", str(cal)]) == 0
+    assert (soup / "tinysent.json").read_bytes() == before
+    assert ModelMeta.load(cal).metrics["calibration"]["temperature"] > 0
+
+
+def test_python_dash_m_tinysent_is_the_command():
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "tinysent", "recipe", "list"], capture_output=True, text=True)
+    assert r.returncode == 0 and "smoke" in r.stdout and "sentiment" in r.stdout
