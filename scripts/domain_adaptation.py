@@ -46,9 +46,8 @@ def paired_gain(curve: Path, test_csv: Path, size: int, resamples: int = 2000) -
     macro-F1 difference with a paired bootstrap interval, and McNemar on right/wrong answers."""
     import numpy as np
 
-    from tinysent.apps.report.baselines import mcnemar
     from tinysent.build.labelled import read_labelled
-    from tinysent.core.metrics import task_score
+    from tinysent.core.metrics import mcnemar, paired_bootstrap
     from tinysent.runtime.predictor import SHIPPED_DIR, load
 
     test = read_labelled(test_csv, names=("negative", "positive"))
@@ -59,19 +58,13 @@ def paired_gain(curve: Path, test_csv: Path, size: int, resamples: int = 2000) -
         return p.labels.classes_among(p.proba(test.texts)[0], test.names)
 
     base, adapted = answers(SHIPPED_DIR), answers(curve / f"n-{size}")
-    f1 = lambda pred, idx: task_score("macro_f1", y[idx], pred[idx], test.names)  # noqa: E731
-    rng = np.random.default_rng(0)
-    every = np.arange(len(y))
-    diffs = []
-    for _ in range(resamples):
-        idx = rng.integers(0, len(y), len(y))
-        diffs.append(f1(adapted, idx) - f1(base, idx))
+    d = paired_bootstrap("macro_f1", y, adapted, base, test.names, n_boot=resamples, seed=0)
     return {
         "n": len(y),
-        "shipped": f1(base, every),
-        "adapted": f1(adapted, every),
-        "gain": f1(adapted, every) - f1(base, every),
-        "gain_ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+        "shipped": d["b_score"],
+        "adapted": d["a_score"],
+        "gain": d["difference"],
+        "gain_ci95": d["difference_ci95"],
         "accuracy": {"shipped": float(np.mean(base == y)), "adapted": float(np.mean(adapted == y))},
         "mcnemar_adapted_vs_shipped": mcnemar(adapted == y, base == y),
         "bootstrap": f"paired percentile, {resamples} resamples, seed 0",

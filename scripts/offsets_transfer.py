@@ -22,7 +22,7 @@ def main() -> None:
     from tinysent.build.calibrate import crossfit_bias_gain, fit_class_bias, fit_temperature
     from tinysent.build.semeval import classes3, read_tweeteval, validation3
     from tinysent.core.labels import SENTIMENT3
-    from tinysent.core.metrics import macro_recall
+    from tinysent.core.metrics import macro_recall, paired_bootstrap
     from tinysent.core.numerics import softmax
     from tinysent.runtime.predictor import load
 
@@ -51,11 +51,7 @@ def main() -> None:
     lpf, lps = (np.log(np.maximum(softmax(z, t), 1e-300)) for z in (zf, zs))
     bias = np.array(fit_class_bias(lpf, yf))
     plain, offset = lps.argmax(1), (lps + bias).argmax(1)
-    rng = np.random.default_rng(0)
-    diffs = []
-    for _ in range(a.n_boot):
-        i = rng.integers(0, len(ys), len(ys))
-        diffs.append(macro_recall(ys[i], offset[i]) - macro_recall(ys[i], plain[i]))
+    paired = paired_bootstrap("macro_recall", ys, offset, plain, SENTIMENT3, n_boot=a.n_boot, seed=0)
     doc = {
         "model": a.model,
         "fit_on": {"split": a.fit, "n": len(yf), "temperature": t},
@@ -64,7 +60,7 @@ def main() -> None:
         "scored_on": {"split": a.score, "n": len(ys)},
         "macro_recall_without": macro_recall(ys, plain),
         "macro_recall_with": macro_recall(ys, offset),
-        "difference_ci95_bootstrap": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+        "difference_ci95_bootstrap": paired["difference_ci95"],
         "score_split_own_offsets": dict(zip(SENTIMENT3, fit_class_bias(lps, ys))),
     }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

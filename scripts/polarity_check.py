@@ -25,7 +25,7 @@ POLARITY = {"anger": 0, "sadness": 0, "joy": 1, "optimism": 1}  # 0 negative, 1 
 
 def main() -> None:
     from tinysent.build.labelled import read_labelled
-    from tinysent.core.metrics import macro_recall, wilson_interval
+    from tinysent.core.metrics import bootstrap_ci, macro_recall, paired_bootstrap, wilson_interval
     from tinysent.runtime.predictor import load
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,8 +41,7 @@ def main() -> None:
         sys.exit(f"error: {d}/mapping.txt names {sorted(rows.names)}, not TweetEval emotion's four labels")
     texts = rows.texts
     y = np.array([POLARITY[rows.names[i]] for i in rows.labels])
-    rng = np.random.default_rng(0)
-    boot = [rng.integers(0, len(y), len(y)) for _ in range(a.n_boot)]
+    two = ("negative", "positive")
     doc = {"data": str(d), "split": a.split, "n": len(y), "positive": int(y.sum()), "models": {}}
     first = None
     for m in a.models:
@@ -50,19 +49,18 @@ def main() -> None:
         pred.labels.check(binary=True)  # a sentiment model, else an error naming its labels
         p_pos, _ = pred.positive_proba(texts)  # its binary answer, as for Sentiment140's test
         said = (p_pos >= pred.labels.binary_threshold).astype(int)
-        boots = np.array([macro_recall(y[i], said[i], 2) for i in boot])
         row = {
             "macro_recall": macro_recall(y, said, 2),
-            "macro_recall_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
+            "macro_recall_ci95": bootstrap_ci("macro_recall", y, said, two, n_boot=a.n_boot),
             "accuracy": float((said == y).mean()),
             "accuracy_ci95": list(wilson_interval(int((said == y).sum()), len(y))),
         }
         if first is None:
-            first = (row["macro_recall"], boots)
-        else:
-            diffs = boots - first[1]  # the same resampled tweets: paired
-            row["macro_recall_minus_first"] = row["macro_recall"] - first[0]
-            row["minus_first_ci95"] = [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))]
+            first = said
+        else:  # the same resampled tweets for both: paired
+            d = paired_bootstrap("macro_recall", y, said, first, two, n_boot=a.n_boot)
+            row["macro_recall_minus_first"] = d["difference"]
+            row["minus_first_ci95"] = d["difference_ci95"]
         doc["models"][m] = row
         print(m, json.dumps(row), flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

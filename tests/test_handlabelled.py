@@ -688,30 +688,27 @@ def test_teacher_table_on_validation_only_and_across_vocabularies(model3, source
     assert shuffled["sentiment140_val"] == same["sentiment140_val"]  # read as text: the same answers
 
 
-def test_greedy_soup_script_chooses_on_validation_and_writes_a_model(model3, tmp_path, monkeypatch, capsys):
-    """scripts/greedy_soup.py (the v7 recipe's step): every ingredient scored on the 3-class
-    validation rebuilt from the first one's config; one that spoils the average is left out; the soup
-    is a model folder recording the best score tried; folders that cannot be averaged are one line."""
-    import sys
-
+def test_soup_of_3_class_models_chooses_on_validation_and_writes_a_model(model3, tmp_path, capsys):
+    """`tinysent soup` on 3-class models: every ingredient scored on the 3-class validation rebuilt
+    from the first one's config; one that spoils the average is left out; the soup is a model folder
+    recording the best score tried; folders that cannot be averaged are one line."""
     from tests.test_soup import perturbed_copy
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
-    import greedy_soup
+    from tinysent.apps.cli import main
 
     m, _ = model3
     near = perturbed_copy(m, tmp_path / "near", 0.01, seed=3)
     far = perturbed_copy(m, tmp_path / "far", 1.0, seed=4)  # noise far above the weights' scale
     out = tmp_path / "soup"
-    monkeypatch.setattr(sys, "argv", ["greedy_soup.py", str(far), str(m), str(near), "--out", str(out)])
-    assert greedy_soup.main() == 0
-    report = json.loads((tmp_path / "soup.json").read_text())
+    assert main(["soup", str(far), str(m), str(near), "--out", str(out)]) == 0
+    report = json.loads((out / "choice.json").read_text())
     assert str(far) not in report["chosen"] and len(report["tried"]) == 3 + 2
     assert report["val_score"] == max(t["val_score"] for t in report["tried"]) > 0.6
+    assert all("val3_macro_recall" in t and "val2_accuracy" in t for t in report["tried"])
     meta = json.loads((out / "tinysent.json").read_text())
     assert meta["method"] == "soup" and meta["metrics"]["validation"]["val_score"] == report["val_score"]
-    monkeypatch.setattr(sys, "argv", ["greedy_soup.py", str(m), str(tmp_path), "--out", str(tmp_path / "x")])
-    assert greedy_soup.main() == 1 and "has no model.safetensors" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["soup", str(m), str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "has no model.safetensors" in capsys.readouterr().err
 
 
 def test_teacher_agreement_on_unlabelled_tweets(model3, tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ evaluation, distillation, prediction and the service on a label set of the user'
 
 import csv
 import json
+import math
 import random
 import subprocess
 import sys
@@ -458,3 +459,49 @@ def test_one_class_left_after_rejected_rows_names_the_rejection(tmp_path):
     path.write_text('text,label\n"good day",joy\n"bad, day",anger,extra\n"fine",joy\n')
     with pytest.raises(DataError, match=r"one class only .*1 rows rejected, first at line 3: columns"):
         read_labelled(path).check_trainable()
+
+
+def test_calibrating_a_two_label_task_keeps_its_answers(task, tmp_path):
+    """`tinysent calibrate` on a labelled model fits its temperature on the model's own validation rows
+    (not Sentiment140's, not TweetEval's); a two-label model's threshold moves with it, so no answer
+    changes."""
+    from tinysent.runtime.predictor import load
+
+    rows = make_rows(400, seed=5, labels=("calm", "joy"))
+    train = write_tweeteval(tmp_path / "te", {"train": rows[:300], "val": rows[300:]}, ["calm", "joy"])
+    out = tmp_path / "m2"
+    cli(
+        f"train --base {task['base']} --train-data {train} --out {out} --epochs 2 --batch-size 16 --lr 3e-3 "
+        "--eval-every 20 --metric f1:joy --min-steps 0 --quiet"
+    )
+    m = json.loads((out / "tinysent.json").read_text())
+    m["threshold"] = 0.7  # a threshold away from 0.5, where the temperature moves the decision
+    (out / "tinysent.json").write_text(json.dumps(m))
+    cal = tmp_path / "cal"
+    cli(f"calibrate --model {out} --out {cal}")
+    meta = json.loads((cal / "tinysent.json").read_text())
+    report = meta["metrics"]["calibration"]
+    assert report["val_n"] == 100 and "validation rows of" in report["on"] and meta["temperature"] != 1.0
+    texts = [t for t, _ in make_rows(300, seed=6, labels=("calm", "joy"))]
+    before, after = load(out, backend="torch"), load(cal, backend="torch")
+    assert [r["label"] for r in before.predict(texts)] == [r["label"] for r in after.predict(texts)]
+    t = meta["temperature"]
+    assert t * math.log(meta["threshold"] / (1 - meta["threshold"])) == pytest.approx(math.log(0.7 / 0.3))
+
+
+def test_the_own_task_recipe_makes_a_packed_model_from_a_labelled_file(task, tmp_path):
+    """`tinysent recipe run own-task`: teacher, the 4-layer model fine-tuned and distilled, the better
+    one on validation, calibrated, packed (int8) and scored once on the test file."""
+    from tinysent.runtime.predictor import load
+
+    work = tmp_path / "work"
+    sets = f"--set train={task['train']} --set test={task['test']} --set teacher_base={task['base']}"
+    r = cli(f"recipe run own-task --work {work} {sets} --set student={task['base']}")
+    summary = json.loads(r.stdout)
+    assert [s["step"] for s in summary["steps"]][-4:] == ["select", "calibrate", "pack", "evaluate"]
+    choice = json.loads((work / "chosen" / "choice.json").read_text())
+    assert set(choice["candidates"]) == {"student", "fine-tuned"}
+    m = load(work / "model")
+    assert m.meta.labels == ["anger", "calm", "joy"] and (work / "model" / "model.int8.onnx").exists()
+    ev = json.loads((work / "eval" / "metrics.json").read_text())
+    assert ev["n"] == 90 and ev["metric"] == "macro_f1"

@@ -191,6 +191,13 @@ def _command(line: str) -> list[str]:
     return argv
 
 
+def _stderr_fd():
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream without a file: the terminal's
+        return 2
+
+
 def _remove_outputs(work: Path, step: dict) -> None:
     """A changed step starts over: its outputs (inside the work folder only) are removed."""
     root = work.resolve()
@@ -237,7 +244,8 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log) -> 
         t0 = time.time()
         for line in step["script"]:
             log(f"  $ {line}")
-            rc = subprocess.run(_command(line), cwd=work).returncode
+            # the steps' output goes to stderr with the runner's: stdout carries the run's summary only
+            rc = subprocess.run(_command(line), cwd=work, stdout=_stderr_fd()).returncode
             if rc != 0:
                 raise StepFailed(
                     f"step {step['name']!r} failed (exit {rc}); its finished steps are kept: fix the cause "

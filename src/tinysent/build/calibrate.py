@@ -128,14 +128,48 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
     return report
 
 
+def calibrate_task(model_dir: Path, meta: ModelMeta, pred, cfg) -> dict:
+    """A model of your own labelled task: the temperature fitted on its validation rows (rebuilt from
+    its config: the same file, split and seed), each class's calibration error before and after."""
+    from tinysent.build.task import prepare_task
+    from tinysent.core.normalize import Normalizer
+
+    prep = prepare_task(cfg, load_tokenizer(model_dir), Normalizer(meta.normalizer_config))
+    logits, y = pred.logits(prep.val_ids, 256), prep.val_labels
+    t = fit_temperature(logits, y)
+    th = meta.threshold
+    if len(meta.labels) == 2 and th is not None and 0 < th < 1:
+        # a two-label model's threshold is on P at its temperature: keep the bound on the logit
+        # difference (temperature * logit(threshold)), so its answers do not change
+        meta.threshold = 1 / (1 + math.exp(-meta.temperature * math.log(th / (1 - th)) / t))
+    meta.temperature = t
+    report = {
+        "temperature": t,
+        "on": f"validation rows of {cfg.train_data}",
+        "val_n": len(y),
+        "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), meta.labels),
+        "classwise_ece_after": classwise_ece(y, softmax(logits, t), meta.labels),
+        "threshold": meta.threshold,
+    }
+    meta.metrics = {**meta.metrics, "calibration": report}
+    meta.save(model_dir)
+    return report
+
+
 def calibrate(model_dir: str | Path, data: str | None = None, class_bias: bool = False) -> dict:
     """Fit the temperature on the model's validation split and store it (with ECE before/after);
     ``class_bias``: 3-class models also get macro-recall offsets (:func:`calibrate_three_class`)."""
+    from tinysent.build.validation import run_config
     from tinysent.runtime.predictor import load
 
     model_dir = Path(model_dir)
     meta = ModelMeta.load(model_dir)
     pred = load(model_dir)
+    cfg = run_config(model_dir)
+    if cfg.labelled:
+        if class_bias:
+            raise InputError("--class-bias is for 3-class sentiment models (TweetEval validation picks it)")
+        return calibrate_task(model_dir, meta, pred, cfg)
     if len(meta.labels) == 3:
         return calibrate_three_class(model_dir, meta, pred, class_bias)
     if class_bias:
