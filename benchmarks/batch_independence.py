@@ -28,7 +28,7 @@ def main() -> None:
 
     import tinysent
     from tinysent.apps.serve.batcher import CALL_BATCH
-    from tinysent.build.semeval import read_tweeteval
+    from tinysent.data.semeval import read_tweeteval
 
     texts = read_tweeteval(a.data, "val").texts
     doc = {"n": len(texts), "call_batch": CALL_BATCH, "rounds": a.rounds}

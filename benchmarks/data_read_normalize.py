@@ -13,8 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import write_result  # noqa: E402
 
-from tinysent.build import sentiment140 as D  # noqa: E402
 from tinysent.core.normalize import Normalizer  # noqa: E402
+from tinysent.data import sentiment140 as D  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--data", required=True)

@@ -75,7 +75,7 @@ def main() -> None:
     p.add_argument("--previous", default="47e974b")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "default_path_vs_previous.json"))
     a = p.parse_args()
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     tmp = Path(tempfile.mkdtemp(prefix="tinysent-prev-"))
     prev = tmp / "prev"

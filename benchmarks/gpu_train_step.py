@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from tinysent.build import sentiment140 as D
-from tinysent.build.models import load_tokenizer, resolve_base
 from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode
+from tinysent.data import sentiment140 as D
+from tinysent.train.models import load_tokenizer, resolve_base
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--data", required=True, help="Sentiment140 training file or folder")

@@ -26,7 +26,7 @@ from _machine import write_result  # noqa: E402
 
 
 def texts_of(path: str, n: int) -> list[str]:
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     return D.read(path).texts[:n]
 
@@ -110,7 +110,7 @@ def main() -> None:
         r["peak_rss_mb"] = round(int(hwm.split()[1]) / 1024, 1)
         print(json.dumps(r))
         return
-    from tinysent.build.export import export
+    from tinysent.train.export import export
 
     with tempfile.TemporaryDirectory() as tmp:
         parity = export(a.model, Path(tmp) / "onnx", int8=True)["parity"]

@@ -83,8 +83,8 @@ def main() -> None:
     a = p.parse_args()
 
     import tinysent
-    from tinysent.build import sentiment140 as D
-    from tinysent.build.export import export
+    from tinysent.data import sentiment140 as D
+    from tinysent.train.export import export
 
     pred = tinysent.load(a.onnx, backend="onnx")
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])

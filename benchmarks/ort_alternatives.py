@@ -39,10 +39,10 @@ def main() -> None:
     from onnxruntime.transformers import optimizer
 
     import tinysent
-    from tinysent.build import sentiment140 as D
-    from tinysent.build.export import export
+    from tinysent.data import sentiment140 as D
     from tinysent.runtime.backends import OnnxBackend
     from tinysent.runtime.predictor import SHIPPED_DIR
+    from tinysent.train.export import export
 
     pred = tinysent.load(recheck_margin=0)  # the default path's int8 file, batching and token cap
     ids, _ = pred.token_ids(D.read(a.data).texts[: a.n])

@@ -37,7 +37,7 @@ def main() -> None:
     import tinysent
     from tinysent.apps.raydata import score_dataset
     from tinysent.apps.score import score_file
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     texts = D.read(args.data).texts[: args.n]
     tmp = Path(tempfile.mkdtemp(prefix="ray-bench-"))

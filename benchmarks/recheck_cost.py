@@ -30,7 +30,7 @@ def main() -> None:
     a = p.parse_args()
 
     import tinysent
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     texts = D.read(a.data).texts[: a.n]
     from tinysent.runtime.backends import OnnxBackend

@@ -30,7 +30,7 @@ def main() -> None:
     a = p.parse_args()
 
     import tinysent
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     pred = tinysent.load(a.onnx, backend="onnx")
     ids, _ = pred.token_ids(D.read(a.data).texts)

@@ -21,10 +21,10 @@ p.add_argument("--out", default=str(Path(__file__).parent / "results" / "token_s
 a = p.parse_args()
 with tempfile.TemporaryDirectory() as tmp:
     os.environ["TINYSENT_CACHE"] = tmp
-    from tinysent.build.config import TrainConfig
-    from tinysent.build.models import load_tokenizer, resolve_base
-    from tinysent.build.tokens import prepare_data
     from tinysent.core.normalize import Normalizer
+    from tinysent.data.config import TrainConfig
+    from tinysent.data.tokens import prepare_data
+    from tinysent.train.models import load_tokenizer, resolve_base
 
     tok = load_tokenizer(resolve_base("minilm-l6"))
     runs = []

@@ -17,11 +17,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import write_result  # noqa: E402
 
-from tinysent.build import sentiment140 as D  # noqa: E402
-from tinysent.build.batching import collate, length_grouped_batches  # noqa: E402
-from tinysent.build.models import build_student, load_tokenizer, resolve_base  # noqa: E402
 from tinysent.core.normalize import Normalizer  # noqa: E402
 from tinysent.core.tokenize import encode  # noqa: E402
+from tinysent.data import sentiment140 as D  # noqa: E402
+from tinysent.train.batching import collate, length_grouped_batches  # noqa: E402
+from tinysent.train.models import build_student, load_tokenizer, resolve_base  # noqa: E402
 
 
 def run(ids, labels, val_ids, val_labels, grouped: bool, bf16: bool, batch: int, seed: int = 0) -> dict:

@@ -44,8 +44,8 @@ def make_venv(dest: Path, extras: str = "") -> Path:
 
 def texts() -> dict[str, list[str]]:
     """The evaluation texts, read with the full install's readers."""
-    from tinysent.build import sentiment140 as D
-    from tinysent.build.semeval import read_tweeteval
+    from tinysent.data import sentiment140 as D
+    from tinysent.data.semeval import read_tweeteval
 
     out = {}
     if (SHARED / "sentiment140").exists():
@@ -55,7 +55,7 @@ def texts() -> dict[str, list[str]]:
     if (SHARED / "tweeteval").exists():
         out["tweeteval_val"] = read_tweeteval(SHARED / "tweeteval", "val").texts
     if not out:  # no ../shared: the README's examples and varied tweets still compare both installs
-        from tinysent.build.export import REFERENCE
+        from tinysent.train.export import REFERENCE
 
         out["reference"] = REFERENCE
     return out

@@ -31,7 +31,7 @@ POLARITY = {"anger": "negative", "sadness": "negative", "joy": "positive", "opti
 
 def write_split(folder: Path, split: str, out: Path) -> int:
     """One split of the TweetEval task folder as the user's CSV, its labels read as polarity."""
-    from tinysent.build.labelled import read_labelled
+    from tinysent.data.labelled import read_labelled
 
     rows = read_labelled(folder, split)
     with open(out, "w", newline="", encoding="utf-8") as f:
@@ -46,8 +46,8 @@ def paired_gain(curve: Path, test_csv: Path, size: int, resamples: int = 2000) -
     macro-F1 difference with a paired bootstrap interval, and McNemar on right/wrong answers."""
     import numpy as np
 
-    from tinysent.build.labelled import read_labelled
     from tinysent.core.metrics import mcnemar, paired_bootstrap
+    from tinysent.data.labelled import read_labelled
     from tinysent.runtime.predictor import SHIPPED_DIR, load
 
     test = read_labelled(test_csv, names=("negative", "positive"))

@@ -35,14 +35,14 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    from tinysent.build import sentiment140 as D
-    from tinysent.build.export import validation_agreement
-    from tinysent.build.models import load_tokenizer
-    from tinysent.build.semeval import read_tweeteval
-    from tinysent.build.tokens import validation_split
     from tinysent.core.labels import decision_margin
     from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
+    from tinysent.data import sentiment140 as D
+    from tinysent.data.semeval import read_tweeteval
+    from tinysent.data.tokens import validation_split
     from tinysent.runtime.predictor import Predictor
+    from tinysent.train.export import validation_agreement
+    from tinysent.train.models import load_tokenizer
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     from _machine import machine

@@ -113,7 +113,7 @@ def build(scheme: str, fp32: Path, dst: Path, groups: dict) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from tinysent.build.export import fuse_attention_transposes
+    from tinysent.train.export import fuse_attention_transposes
 
     kind, _, which = scheme.partition(":")
     chosen = [n for g in (groups if which == "all" else which.split(",") if which else []) for n in groups[g]]
@@ -151,13 +151,13 @@ def main() -> None:
 
     import onnx
 
-    from tinysent.build.export import cpu_has_vnni, export
-    from tinysent.build.semeval import read_tweeteval
-    from tinysent.build.tokens import validation_split
     from tinysent.core.meta import ModelMeta
     from tinysent.core.numerics import binary_share, softmax
+    from tinysent.data.semeval import read_tweeteval
+    from tinysent.data.tokens import validation_split
     from tinysent.runtime.backends import OnnxBackend
     from tinysent.runtime.predictor import Predictor
+    from tinysent.train.export import cpu_has_vnni, export
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     from _machine import machine

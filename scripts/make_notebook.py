@@ -72,7 +72,7 @@ import transformers
 from IPython.display import Image, display
 
 import tinysent
-from tinysent.build import sentiment140 as D
+from tinysent.data import sentiment140 as D
 
 transformers.utils.logging.set_verbosity_error()  # no load reports naming this machine's paths
 transformers.utils.logging.disable_progress_bar()
@@ -167,7 +167,7 @@ nothing is cut and little is padded.""",
     ),
     (
         CODE,
-        """from tinysent.build.models import load_tokenizer, resolve_base
+        """from tinysent.train.models import load_tokenizer, resolve_base
 
 tok = load_tokenizer(resolve_base("minilm-l6"))
 for t in ["I loooove this phone!!", "@user can't wait 4 tmrw :)"]:
@@ -193,8 +193,8 @@ keeps the best checkpoint.""",
     ),
     (
         CODE,
-        """from tinysent.build.config import TrainConfig, output_folder
-from tinysent.build.finetune import train
+        """from tinysent.data.config import TrainConfig, output_folder
+from tinysent.train.finetune import train
 
 model_dir = WORK / "minilm-l6"
 cfg = TrainConfig(
@@ -281,8 +281,8 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
         CODE,
         """import torch
 
-from tinysent.build.models import load_classifier
-from tinysent.build.schedule import LinearSchedule
+from tinysent.train.models import load_classifier
+from tinysent.train.schedule import LinearSchedule
 from tinysent.runtime.backends import TorchBackend
 from tinysent.runtime.predictor import Predictor
 
@@ -330,7 +330,7 @@ architecture), the student's from the shipped model, measured now with PyTorch o
     ),
     (
         CODE,
-        """from tinysent.build.models import count_parameters
+        """from tinysent.train.models import count_parameters
 
 student = tinysent.load(backend="torch")
 texts = test_all.texts * (S["time_n"] // len(test_all.texts) + 1)
@@ -385,7 +385,7 @@ recheck.)""",
     ),
     (
         CODE,
-        """from tinysent.build.export import export
+        """from tinysent.train.export import export
 from tinysent.runtime.predictor import SHIPPED_DIR
 
 onnx_dir = WORK / "student-onnx"
@@ -459,8 +459,8 @@ how the score grows with the number of labels (page "Your own data" of the docs)
         CODE,
         """from tinysent.apps.evaluate import evaluate_labelled
 from tinysent.apps.report.baselines import TfidfLogReg3
-from tinysent.build.labelled import read_labelled
-from tinysent.build.task import split_task
+from tinysent.data.labelled import read_labelled
+from tinysent.data.task import split_task
 from tinysent.core.metrics import task_score
 
 EMOTION = SHARED / "tweeteval-tasks" / "emotion"

@@ -19,12 +19,12 @@ import numpy as np
 
 
 def main() -> None:
-    from tinysent.build.calibrate import crossfit_bias_gain, fit_class_bias, fit_temperature
-    from tinysent.build.semeval import classes3, read_tweeteval, validation3
     from tinysent.core.labels import SENTIMENT3
     from tinysent.core.metrics import macro_recall, paired_bootstrap
     from tinysent.core.numerics import softmax
+    from tinysent.data.semeval import classes3, read_tweeteval, validation3
     from tinysent.runtime.predictor import load
+    from tinysent.train.calibrate import crossfit_bias_gain, fit_class_bias, fit_temperature
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model")

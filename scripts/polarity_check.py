@@ -24,8 +24,8 @@ POLARITY = {"anger": 0, "sadness": 0, "joy": 1, "optimism": 1}  # 0 negative, 1 
 
 
 def main() -> None:
-    from tinysent.build.labelled import read_labelled
     from tinysent.core.metrics import bootstrap_ci, macro_recall, paired_bootstrap, wilson_interval
+    from tinysent.data.labelled import read_labelled
     from tinysent.runtime.predictor import load
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -22,12 +22,12 @@ import numpy as np
 
 
 def main() -> None:
-    from tinysent.build import sentiment140 as D
-    from tinysent.build.semeval import classes3, read_tweeteval, validation3
     from tinysent.core.labels import SENTIMENT3
     from tinysent.core.meta import ModelMeta
     from tinysent.core.metrics import binary_metrics, class_metrics
     from tinysent.core.numerics import binary_share
+    from tinysent.data import sentiment140 as D
+    from tinysent.data.semeval import classes3, read_tweeteval, validation3
     from tinysent.runtime.predictor import load
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,8 +47,8 @@ def main() -> None:
         s140 = D.read(D.resolve(Path(a.data) / "sentiment140", "test")[0]).polar()
     val2 = None
     if a.s140_val_of:
-        from tinysent.build.models import load_tokenizer
-        from tinysent.build.tokens import validation_split
+        from tinysent.data.tokens import validation_split
+        from tinysent.train.models import load_tokenizer
 
         tok = load_tokenizer(Path(a.s140_val_of))
         val2 = validation_split(a.s140_val_of, tok)

@@ -145,8 +145,8 @@ def test_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_model(tiny_base, train_file, tmp_path_factory) -> Path:
     """A tiny classifier fine-tuned on the fixture (shared by the tests that need a model)."""
-    from tinysent.build.config import TrainConfig
-    from tinysent.build.finetune import train
+    from tinysent.data.config import TrainConfig
+    from tinysent.train.finetune import train
 
     out = tmp_path_factory.mktemp("models") / "tiny-clf"
     cfg = TrainConfig(

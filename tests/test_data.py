@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from tinysent.build import sentiment140 as D
+from tinysent.data import sentiment140 as D
 
 from .conftest import make_tweets, write_six_col
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tinysent.build import sentiment140 as D
+from tinysent.data import sentiment140 as D
 
 from .conftest import SHARED
 

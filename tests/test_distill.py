@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from tinysent.build.config import TrainConfig
-from tinysent.build.distill import (
+from tinysent.data.config import TrainConfig
+from tinysent.train.distill import (
     DistillConfig,
     attention_loss,
     capture_scores,
@@ -14,7 +14,7 @@ from tinysent.build.distill import (
     soft_cross_entropy,
     uniform_layer_map,
 )
-from tinysent.build.models import build_student
+from tinysent.train.models import build_student
 
 
 def test_layer_map():
@@ -96,7 +96,7 @@ def test_config_defaults_and_validation():
 def test_augmented_copies_are_new_varied_and_reproducible():
     """Each copy is a perturbation of its tweet (dropped, swapped or cut words, every word from the
     tweets), none repeats an original or another copy, and a seed gives the same copies."""
-    from tinysent.build.distill.augment import augment
+    from tinysent.train.distill.augment import augment
 
     texts = [f"tweet {i} about the game tonight and how great it was for us" for i in range(50)]
     texts += ["ok", "ok", ""]  # a one-word tweet has few versions; an empty one none
@@ -125,7 +125,7 @@ def test_layer_subset_student_copies_teacher_layers(trained_model):
 def test_distillation_beats_the_same_student_from_scratch(trained_model, train_file, tmp_path):
     """60 labelled tweets for both; the distilled student also learns from 600 unlabelled ones that the
     teacher labels (the transfer set), layer by layer."""
-    from tinysent.build.finetune import train
+    from tinysent.train.finetune import train
 
     from .conftest import make_tiny_base, make_tweets
 
@@ -181,7 +181,7 @@ def _tiny_teacher_and_calib(trained_model, n=256):
 
 
 def _logits(model, ids):
-    from tinysent.build.loop import model_logits
+    from tinysent.train.loop import model_logits
 
     return torch.from_numpy(model_logits(model, ids, 256))
 
@@ -192,7 +192,7 @@ def _kl(p_logits, q_logits):
 
 
 def test_prune_to_the_teachers_own_shape_is_exact(trained_model):
-    from tinysent.build.distill import prune_teacher
+    from tinysent.train.distill import prune_teacher
 
     teacher, ids = _tiny_teacher_and_calib(trained_model)
     c = teacher.config
@@ -205,7 +205,7 @@ def test_prune_to_the_teachers_own_shape_is_exact(trained_model):
 def test_prune_drops_dead_ffn_neurons_first(trained_model):
     """Neurons that never fire (zero weights and bias, GELU(0) = 0) rank last: cutting the FFN to the
     live half changes no logit."""
-    from tinysent.build.distill import prune_teacher
+    from tinysent.train.distill import prune_teacher
 
     teacher, ids = _tiny_teacher_and_calib(trained_model)
     dead = torch.arange(1, 64, 2)
@@ -224,7 +224,7 @@ def test_prune_drops_dead_ffn_neurons_first(trained_model):
 
 
 def test_pruned_student_starts_close_to_the_teacher(trained_model):
-    from tinysent.build.distill import prune_teacher
+    from tinysent.train.distill import prune_teacher
 
     teacher, ids = _tiny_teacher_and_calib(trained_model)
     shape = dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32)
@@ -239,7 +239,7 @@ def test_pruned_student_starts_close_to_the_teacher(trained_model):
 
 
 def test_prune_rejects_shapes_it_cannot_cut(trained_model):
-    from tinysent.build.distill import prune_teacher, pruned_student
+    from tinysent.train.distill import prune_teacher, pruned_student
 
     teacher, ids = _tiny_teacher_and_calib(trained_model, 16)
     base = dict(num_hidden_layers=1, hidden_size=16, num_attention_heads=4, intermediate_size=32)
@@ -275,7 +275,7 @@ def _tiny_cfg(teacher, data, out, **kw) -> DistillConfig:
 def test_distill_from_a_pruned_teacher(trained_model, train_file, tmp_path, monkeypatch):
     """`--student prune:SHAPE` end to end: the pruned layers become the layer map, and the student
     after stage 2 is saved and at least as good as the teacher on the fixture's validation split."""
-    from tinysent.build import models
+    from tinysent.train import models
 
     monkeypatch.setitem(
         models.STUDENT_SHAPES,
@@ -311,7 +311,7 @@ def test_interrupted_distillation_resumes_to_the_same_result(
 ):
     import json
 
-    import tinysent.build.loop as loop
+    import tinysent.train.loop as loop
 
     shape = {"num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 4, "intermediate_size": 32}
 

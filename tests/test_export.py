@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinysent
-from tinysent.build.export import export
+from tinysent.train.export import export
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_cls_only_graph_gives_the_models_logits_on_padded_batches(trained_model)
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tinysent.build.export import cls_only_graph
+    from tinysent.train.export import cls_only_graph
 
     model = AutoModelForSequenceClassification.from_pretrained(
         trained_model, attn_implementation="eager"
@@ -239,7 +239,7 @@ def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
 def test_recheck_files_are_checked_and_misuse_is_named(exported, trained_model, tmp_path):
     import shutil
 
-    from tinysent.build.models import ModelError
+    from tinysent.train.models import ModelError
 
     out, _ = exported
     with pytest.raises(ValueError, match="int8 ONNX"):

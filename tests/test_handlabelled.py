@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from tinysent.build import semeval as H
 from tinysent.core.normalize import Normalizer
+from tinysent.data import semeval as H
 
 from .conftest import FILLER, NEG_WORDS, POS_WORDS, make_tweets, write_six_col
 
@@ -77,7 +77,7 @@ def data3(sources) -> dict:
 
 def config3(sources, base, out, **overrides):
     """A quick 3-class fine-tuning config on the fixture sources (keyword overrides win)."""
-    from tinysent.build.config import TrainConfig
+    from tinysent.data.config import TrainConfig
 
     fields = dict(
         **data3(sources), base=str(base), out=str(out), epochs=8, lr=3e-3, patience=None, max_length=32
@@ -145,7 +145,7 @@ def test_kind_of_and_data_check(sources, capsys):
 
 
 def test_binary_rows_supervise_only_the_share():
-    from tinysent.build.three_class import MixedCrossEntropy
+    from tinysent.train.three_class import MixedCrossEntropy
 
     class Head(torch.nn.Module):
         def __init__(self, z):
@@ -176,7 +176,7 @@ def test_binary_rows_supervise_only_the_share():
 def test_widened_binary_model_keeps_its_binary_answer(trained_model):
     from transformers import AutoModelForSequenceClassification
 
-    from tinysent.build.heads import widen_to_three
+    from tinysent.train.heads import widen_to_three
 
     m = AutoModelForSequenceClassification.from_pretrained(trained_model).eval()
     ids = torch.tensor([[2, 30, 40, 3], [2, 50, 60, 3]])
@@ -190,7 +190,7 @@ def test_widened_binary_model_keeps_its_binary_answer(trained_model):
 @pytest.fixture(scope="module")
 def model3(sources, tiny_base, tmp_path_factory):
     """A tiny 3-class model trained on the SemEval-like fixture plus binary Sentiment140 rows."""
-    from tinysent.build.finetune import train
+    from tinysent.train.finetune import train
 
     sem, te, s140 = sources
     out = tmp_path_factory.mktemp("m3") / "model"
@@ -274,9 +274,9 @@ def test_three_class_distillation_across_tokenizers(
     rows; the teachers' probabilities are cached per text and reused."""
     import shutil
 
-    from tinysent.build import three_class as mixed
-    from tinysent.build.distill import DistillConfig, distill
-    from tinysent.build.finetune import train
+    from tinysent.train import three_class as mixed
+    from tinysent.train.distill import DistillConfig, distill
+    from tinysent.train.finetune import train
 
     teacher3, _ = model3
     sem, te, s140 = sources
@@ -410,7 +410,7 @@ def test_service_answers_three_classes(model3):
 def test_calibration_of_a_three_class_model_is_per_class(model3, tmp_path):
     import shutil
 
-    from tinysent.build.calibrate import calibrate, classwise_ece
+    from tinysent.train.calibrate import calibrate, classwise_ece
 
     m = tmp_path / "m"
     shutil.copytree(model3[0], m)
@@ -443,7 +443,7 @@ def test_int8_export_of_a_three_class_model_is_checked_on_both_validation_sets(m
 
 
 def test_the_default_binary_loss_is_full_and_learns_all_three_classes(sources, tiny_base, tmp_path):
-    from tinysent.build.finetune import train
+    from tinysent.train.finetune import train
 
     sem, te, s140 = sources
     cfg = config3(sources, tiny_base, tmp_path / "m")
@@ -469,7 +469,7 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     (one teacher pass over every row, no binary teacher); ``--unlabelled`` tweets join the transfer
     set; ``--ensemble`` averages teachers' probabilities; a wrong teacher folder is a one-line error."""
     from tinysent.apps.cli import main
-    from tinysent.build import three_class as mixed
+    from tinysent.train import three_class as mixed
 
     teacher3, _ = model3
     sem, te, s140 = sources
@@ -574,7 +574,7 @@ def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, s
 
     import tinysent
     from tinysent.apps.cli import main
-    from tinysent.build.calibrate import crossfit_bias_gain, fit_class_bias
+    from tinysent.train.calibrate import crossfit_bias_gain, fit_class_bias
 
     m = tmp_path / "m"
     shutil.copytree(model3[0], m)
@@ -591,7 +591,7 @@ def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, s
     b = fit_class_bias(lp, y)
     assert b[1] == 0.0 and b[0] > 0.3 and crossfit_bias_gain(lp, y) > 0.02
     # a stored bias decides everywhere: what log P + bias says, in evaluate, predict and the export
-    from tinysent.build.semeval import classes3, read_tweeteval
+    from tinysent.data.semeval import classes3, read_tweeteval
 
     _, te, _ = sources
     test = read_tweeteval(te, "test")
@@ -623,9 +623,9 @@ def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibr
     split that selects; calibrate reads the same split from the model's config; a name that is not a
     file of the folder is a one-line error before anything loads."""
     from tinysent.apps.cli import main
-    from tinysent.build.calibrate import calibrate
-    from tinysent.build.finetune import train
-    from tinysent.build.semeval import read_semeval, validation3
+    from tinysent.data.semeval import read_semeval, validation3
+    from tinysent.train.calibrate import calibrate
+    from tinysent.train.finetune import train
 
     sem, te, _ = sources
     name = "twitter-2013train-A.tsv"

@@ -11,7 +11,7 @@ import pytest
 
 import tinysent
 from tinysent.apps.cli import main
-from tinysent.build.export import export
+from tinysent.train.export import export
 
 from .conftest import make_tweets, tiny_train_args, write_six_col
 
@@ -259,7 +259,7 @@ def test_quoted_newlines_ids_resume_and_output_kinds_through_the_cli(trained_mod
 
 def test_report_uses_each_models_own_threshold(trained_model, test_file, tmp_path):
     from tinysent.apps.report import build_report
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     m = _copy(trained_model, tmp_path / "m")
     meta = json.loads((m / "tinysent.json").read_text())
@@ -406,7 +406,7 @@ def test_a_checkpoint_save_killed_between_renames_is_recovered(tiny_base, train_
     checkpoint.old beside checkpoint: --resume recovers the newest complete one and goes on."""
     import shutil
 
-    from tinysent.build import checkpoint
+    from tinysent.train import checkpoint
 
     out = tmp_path / "m"
     args = tiny_train_args(tiny_base, train_file, out, epochs=1)

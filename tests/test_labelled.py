@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from tinysent.build.labelled import is_labelled, read_labelled
 from tinysent.core.errors import DataError, InputError
+from tinysent.data.labelled import is_labelled, read_labelled
 
 from .conftest import FILLER, NEG_WORDS, POS_WORDS, make_tiny_base, make_tweets, write_six_col
 
@@ -252,7 +252,7 @@ def test_parquet_with_integer_labels_and_a_mapping_trains_checks_and_evaluates(t
 def test_small_labelled_data_trains_a_floor_of_steps(task, tmp_path):
     """A few hundred rows at one epoch are a handful of steps: a labelled run trains at least
     --min-steps (default 600 for labelled data, 0 for Sentiment140), repeating the data."""
-    from tinysent.build.config import TrainConfig
+    from tinysent.data.config import TrainConfig
 
     assert TrainConfig(train_data=str(task["train"])).steps_floor == 600
     s140 = write_six_col(tmp_path / "s140.csv", make_tweets(20))
@@ -416,7 +416,7 @@ def test_a_task_sharing_labels_with_the_base_starts_from_its_head_rows(task):
     answer: the base head's rows are copied by name (any order); labels it lacks start fresh."""
     import torch
 
-    from tinysent.build.models import load_classifier
+    from tinysent.train.models import load_classifier
 
     own, *_ = load_classifier(task["model"], labels=("anger", "calm", "joy"))
     pair, *_ = load_classifier(task["model"], labels=("joy", "anger"))

@@ -1,6 +1,7 @@
-"""The package's layers: core → runtime → build → apps, each importing only from those before it
-(imports inside functions included), no import cycle between modules, and no module over 400 lines.
-What a predict-only install runs (core, runtime, the predict command) imports no torch."""
+"""The package's layers: core → runtime → data → train → apps, each importing only from those before
+it (imports inside functions included), no import cycle between modules, and no module over 400
+lines. What a predict-only install runs (core, runtime, the predict command) imports no torch; the
+data layer (readers, splits, the token store, tasks' rows) needs numpy only, anywhere in it."""
 
 import ast
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PKG = SRC / "tinysent"
-LAYERS = ["core", "runtime", "build", "apps"]
+LAYERS = ["core", "runtime", "data", "train", "apps"]
 # what each layer may import from outside the standard library and tinysent at module level
 HEAVY = ("torch", "transformers", "accelerate", "safetensors", "sklearn", "scipy", "matplotlib")
 
@@ -104,10 +105,34 @@ def test_no_import_cycle_between_modules():
 
 def test_the_checks_see_what_they_look_for(tmp_path):
     f = tmp_path / "x.py"
-    f.write_text("from tinysent.build.export import export\n\ndef f():\n    from tinysent.apps import cli\n")
+    f.write_text("from tinysent.train.export import export\n\ndef f():\n    from tinysent.apps import cli\n")
     found = imports(f)
-    assert ("tinysent.build.export", 1, True) in found and ("tinysent.apps.cli", 4, False) in found
-    assert layer_of("tinysent.build.export") == 2 and layer_of("tinysent.core.labels") == 0
+    assert ("tinysent.train.export", 1, True) in found and ("tinysent.apps.cli", 4, False) in found
+    assert layer_of("tinysent.train.export") == 3 and layer_of("tinysent.core.labels") == 0
+    assert layer_of("tinysent.data.labelled") == 2 and heavy_imports(f) == []
+    f.write_text("def f():\n    import torch.nn\n    from scipy import stats\n")
+    assert heavy_imports(f) == ["torch.nn", "scipy"]
+
+
+def heavy_imports(path: Path) -> list[str]:
+    """Every import of the training stack in the file, inside functions too."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in HEAVY]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in HEAVY:
+            found.append(node.module)
+    return found
+
+
+def test_the_data_layer_never_imports_the_training_stack():
+    bad = {str(p.relative_to(SRC)): h for p in (PKG / "data").rglob("*.py") if (h := heavy_imports(p))}
+    assert bad == {}
+
+
+def test_there_is_no_build_package():
+    """`build` read as a build-output folder to people and tools; the layers say what each part needs."""
+    assert not (PKG / "build").exists()
 
 
 def test_no_module_is_over_400_lines():

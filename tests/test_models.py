@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tinysent.build import models as M
+from tinysent.train import models as M
 
 from .conftest import make_vocab
 
@@ -47,7 +47,7 @@ def _tinybert_layout(folder, hidden=32, layers=2):
 
 def test_tinybert_checkpoint_loads_and_names_ignored_tensors(tmp_path, caplog):
     folder, bert = _tinybert_layout(tmp_path / "tinybert")
-    with caplog.at_level(logging.WARNING, logger="tinysent.build.models"):
+    with caplog.at_level(logging.WARNING, logger="tinysent.train.models"):
         model, tok, base, info = M.load_classifier(folder)
     assert info["ignored"] == sorted(f"fit_denses.{i}.{p}" for i in range(3) for p in ("bias", "weight"))
     assert "fit_denses.0.weight" in caplog.text

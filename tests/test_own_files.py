@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from tinysent.apps.cli import main
 from tinysent.apps.inputs import read_records
-from tinysent.build.labelled import read_labelled
 from tinysent.core.errors import DataError
+from tinysent.data.labelled import read_labelled
 
 from .conftest import make_tiny_base
 from .test_labelled import make_rows, write_csv, write_tweeteval
@@ -326,7 +326,7 @@ def test_resume_of_distill_on_a_changed_unlabelled_file_is_refused(base, tmp_pat
 
 
 def test_two_runs_into_one_out_folder_one_is_refused(base, tmp_path, capsys):
-    from tinysent.build.outputs import folder_lock
+    from tinysent.data.outputs import folder_lock
 
     f = write_csv(tmp_path / "d.csv", make_rows(60, seed=13))
     out = tmp_path / "m"
@@ -369,7 +369,7 @@ def test_concurrent_token_store_builds_all_succeed(base, tmp_path):
 import sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "src")!r})
 from transformers import AutoTokenizer
-from tinysent.build.tokens import TokenStore
+from tinysent.data.tokens import TokenStore
 tok = AutoTokenizer.from_pretrained({str(base)!r})
 def texts():
     time.sleep(1.0)  # all three are building at once
@@ -443,8 +443,8 @@ def test_a_three_label_base_on_binary_data_keeps_its_rows_by_name(train_file, tm
     assert json.loads((out / "tinysent.json").read_text())["labels"] == ["negative", "positive"]
     from safetensors.numpy import load_file
 
-    from tinysent.build.models import load_classifier
     from tinysent.runtime.predictor import shipped_folder
+    from tinysent.train.models import load_classifier
 
     model, _, _, _ = load_classifier("shipped", num_labels=2)
     assert model.config.id2label == {0: "negative", 1: "positive"}
@@ -473,7 +473,7 @@ def test_distill_maps_a_teachers_labels_by_name(base, tmp_path, capsys):
 
 
 def test_stratified_samples_have_exactly_n_rows_and_keep_every_class(tmp_path, capsys):
-    from tinysent.build.sentiment140 import stratified_sample
+    from tinysent.data.sentiment140 import stratified_sample
 
     y = np.repeat(np.arange(200), 6)
     for n in (1, 100, 199, 200, 201, 777):
@@ -507,15 +507,15 @@ def test_data_check_streams_and_counts_like_the_reader(tmp_path):
     f = write_csv(tmp_path / "d.csv", rows)
     with open(f, "a") as h:
         h.write("only one field\n")
-    from tinysent.build.labelled import check_labelled
+    from tinysent.data.labelled import check_labelled
 
     d = read_labelled(f)
     assert check_labelled(f) == d.summary()
 
 
 def test_augment_has_a_cap(tmp_path):
-    from tinysent.build.distill.config import DistillConfig
     from tinysent.core.errors import InputError
+    from tinysent.train.distill.config import DistillConfig
 
     u = tmp_path / "u.txt"
     u.write_text("x\n")
@@ -541,8 +541,8 @@ def test_the_tfidf_baseline_is_class_balanced_under_a_macro_metric():
 
 
 def test_a_folder_lock_is_held_across_threads_of_one_run(tmp_path):
-    from tinysent.build.outputs import folder_lock
     from tinysent.core.errors import MetaError
+    from tinysent.data.outputs import folder_lock
 
     got = []
 
@@ -577,7 +577,7 @@ def test_blank_lines_and_empty_fields_keep_their_meaning(tmp_path):
 
 
 def test_a_class_of_one_row_is_trained_on_not_held_out():
-    from tinysent.build.sentiment140 import stratified_split
+    from tinysent.data.sentiment140 import stratified_split
 
     y = np.array([0] * 50 + [1] * 50 + [2])
     tr, va = stratified_split(y, 0.1, seed=3)

@@ -25,7 +25,7 @@ def _text(rng):
 
 @pytest.fixture(scope="module")
 def int8_model(trained_model, tmp_path_factory):
-    from tinysent.build.export import export
+    from tinysent.train.export import export
 
     out = tmp_path_factory.mktemp("onnx") / "m"
     export(trained_model, out, int8=True)

@@ -157,8 +157,8 @@ def test_the_work_folder_holds_one_recipe_and_bad_settings_are_one_line(toy, cap
 
 def test_one_run_per_work_folder(toy):
     from tinysent.apps.recipe import run
-    from tinysent.build.outputs import folder_lock
     from tinysent.core.errors import TinysentError
+    from tinysent.data.outputs import folder_lock
 
     recipe, work = toy
     work.mkdir()

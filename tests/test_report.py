@@ -9,8 +9,8 @@ import pytest
 
 from tinysent.apps.report import build_report
 from tinysent.apps.report.baselines import Majority, TfidfLogReg, mcnemar, three_way_accuracy
-from tinysent.build.calibrate import fit_temperature
 from tinysent.core.metrics import expected_calibration_error
+from tinysent.train.calibrate import fit_temperature
 
 from .conftest import tiny_train_args
 
@@ -49,7 +49,7 @@ def test_three_way_accuracy():
 
 
 def test_baselines_train_on_a_fixture(train_file, test_file):
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     c, t = D.read(train_file), D.read(test_file).polar()
     tf = TfidfLogReg().fit(c.texts, c.classes)
@@ -79,8 +79,8 @@ def test_calibrate_stores_a_temperature_that_predict_uses(trained_model, tmp_pat
     import shutil
 
     import tinysent
-    from tinysent.build.calibrate import calibrate
     from tinysent.core.meta import ModelMeta
+    from tinysent.train.calibrate import calibrate
 
     m = tmp_path / "m"
     shutil.copytree(trained_model, m)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 import tinysent
-from tinysent.build.export import export
+from tinysent.train.export import export
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 

@@ -65,7 +65,7 @@ def test_files_are_safetensors_and_onnx_pinned_and_small():
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/sentiment140 is absent")
 def test_accuracy_matches_the_model_card():
     from tinysent.apps.evaluate import binary_metrics
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     test = D.read(SHARED / "testdata.manual.2009.06.14.csv").polar()
     p, _ = tinysent.load(backend="torch").positive_proba(test.texts)

@@ -1,4 +1,4 @@
-"""Weight averaging (build/soup.py): the mean is the mean, a soup is a pinned model folder that loads
+"""Weight averaging (train/soup.py): the mean is the mean, a soup is a pinned model folder that loads
 and predicts, models that cannot be averaged are refused, and the greedy soup keeps an ingredient only
 when the score does not fall."""
 
@@ -38,9 +38,9 @@ def test_the_average_is_the_mean_and_the_soup_loads_and_predicts(two, tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from tinysent.build.soup import average, write_soup
     from tinysent.core.meta import ModelMeta
     from tinysent.runtime.predictor import load
+    from tinysent.train.soup import average, write_soup
 
     a, b = two
     sa, sb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
@@ -55,7 +55,7 @@ def test_the_average_is_the_mean_and_the_soup_loads_and_predicts(two, tmp_path):
     assert meta.train_rows is None and ModelMeta.load(a).train_rows is not None  # not a's alone
     shas = [ModelMeta.load(d).files["model.safetensors"] for d in (a, b)]
     assert [i["sha256"] for i in meta.config["soup"]] == shas
-    from tinysent.build.models import load_classifier
+    from tinysent.train.models import load_classifier
 
     assert load_classifier(out, 2)[0].config.id2label == {0: "negative", 1: "positive"}  # trains on
     pred = load(out, backend="torch")  # the weights are pinned: a mismatch would be refused
@@ -68,8 +68,8 @@ def test_the_average_is_the_mean_and_the_soup_loads_and_predicts(two, tmp_path):
 
 
 def test_models_that_cannot_be_averaged_are_refused_with_the_reason(two, tmp_path):
-    from tinysent.build.soup import check_compatible
     from tinysent.core.errors import InputError
+    from tinysent.train.soup import check_compatible
 
     a, b = two
     check_compatible([a, b])
@@ -97,7 +97,7 @@ def test_greedy_soup_keeps_only_what_does_not_lower_the_score(two, tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from tinysent.build.soup import greedy_soup
+    from tinysent.train.soup import greedy_soup
 
     a, b = two
     far = perturbed_copy(a, tmp_path / "far", 1.0, seed=2)

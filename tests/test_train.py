@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from tinysent.build.batching import collate, length_grouped_batches
-from tinysent.build.config import TrainConfig
-from tinysent.build.models import load_tokenizer
-from tinysent.build.schedule import LinearSchedule
-from tinysent.build.tokens import choose_max_length
 from tinysent.core.files import cache_dir
 from tinysent.core.meta import ModelMeta
+from tinysent.data.config import TrainConfig
+from tinysent.data.tokens import choose_max_length
 from tinysent.runtime.predictor import load
+from tinysent.train.batching import collate, length_grouped_batches
+from tinysent.train.models import load_tokenizer
+from tinysent.train.schedule import LinearSchedule
 
 
 def test_tiny_bert_learns_the_fixture(trained_model):
@@ -98,9 +98,9 @@ def test_bad_config_is_a_clear_error():
 def test_token_store_is_built_once_and_matches_direct_tokenisation(
     tiny_base, train_file, tmp_path, monkeypatch
 ):
-    from tinysent.build.models import load_tokenizer
-    from tinysent.build.tokens import TokenStore, prepare_data
     from tinysent.core.normalize import Normalizer
+    from tinysent.data.tokens import TokenStore, prepare_data
+    from tinysent.train.models import load_tokenizer
 
     monkeypatch.setenv("TINYSENT_CACHE", str(tmp_path / "cache"))
     tok = load_tokenizer(tiny_base)

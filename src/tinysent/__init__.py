@@ -2,7 +2,7 @@
 
 Layers, each importing only from those before it: :mod:`tinysent.core` (errors, labels and
 decisions, normaliser, tokenisation, model metadata and folder) → :mod:`tinysent.runtime` (backends,
-:class:`~tinysent.runtime.predictor.Predictor`) → :mod:`tinysent.build` (data, training,
+:class:`~tinysent.runtime.predictor.Predictor`) → :mod:`tinysent.train` (data, training,
 distillation, export, pack; the ``train`` extra) → :mod:`tinysent.apps` (evaluate, report, batch
 scoring, Ray, service, CLI).
 

@@ -17,17 +17,17 @@ import numpy as np
 def learning_curve(
     cfg, test_data, out, sizes: list[int | None], split: str = "test", progress: bool = False
 ) -> dict:
-    """``cfg``: the :class:`~tinysent.build.config.TrainConfig` of every point (its ``max_train`` set
+    """``cfg``: the :class:`~tinysent.data.config.TrainConfig` of every point (its ``max_train`` set
     per size; ``None`` in ``sizes`` = all rows); each model goes to OUT/n-SIZE. Writes curve.json,
     curve.md and curve.png to ``out``."""
     from tinysent.apps.report.baselines import TfidfLogReg3
-    from tinysent.build.finetune import train
-    from tinysent.build.labelled import read_labelled
-    from tinysent.build.models import resolve_base
-    from tinysent.build.task import split_task
     from tinysent.core.meta import ModelMeta
     from tinysent.core.metrics import bootstrap_ci, task_score
+    from tinysent.data.labelled import read_labelled
+    from tinysent.data.task import split_task
     from tinysent.runtime.predictor import load
+    from tinysent.train.finetune import train
+    from tinysent.train.models import resolve_base
 
     out = Path(out)
     full, _, _ = split_task(replace(cfg, max_train=None))

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.apps.plots import plot_confusion, plot_roc, plot_training
-from tinysent.build import sentiment140 as D
-from tinysent.build.export.parity import SMOKE_SENTENCES
 from tinysent.core.files import file_sha256
 from tinysent.core.labels import DEFAULT_BAND, SENTIMENT3, threshold_labels
 from tinysent.core.metrics import binary_metrics, class_metrics, wilson_interval  # noqa: F401 (re-exported)
 from tinysent.core.numerics import binary_share
+from tinysent.data import sentiment140 as D
+from tinysent.train.export.parity import SMOKE_SENTENCES
 
 three_class_metrics = class_metrics  # TweetEval's 3 classes are the default label set
 
@@ -42,7 +42,7 @@ def evaluate_tweeteval(
     model_dir, folder, out: Path, split: str = "test", batch_size: int = 256, backend: str = "auto"
 ) -> dict:
     """TweetEval sentiment: 3-class metrics (macro recall, the official one, first), confusion matrix."""
-    from tinysent.build.semeval import LABELS3, classes3, read_tweeteval
+    from tinysent.data.semeval import LABELS3, classes3, read_tweeteval
     from tinysent.runtime.predictor import load
 
     corpus = read_tweeteval(folder, split)
@@ -97,7 +97,7 @@ def evaluate_labelled(
     """Your own labelled tweets, any label set (the model's): ``metric`` (default: the one the model
     was selected on, else macro-F1) with a bootstrap interval, accuracy, per-class P/R/F1, confusion
     matrix, decided as :func:`predict` decides (a two-label model by its threshold)."""
-    from tinysent.build.labelled import read_labelled
+    from tinysent.data.labelled import read_labelled
     from tinysent.runtime.predictor import load
 
     predictor = load(model_dir, backend=backend)
@@ -143,8 +143,8 @@ def evaluate(
     Parquet, another TweetEval task) :func:`evaluate_labelled` (``metric``, ``columns``: its
     text_column / label_column / mapping). ``backend``: auto measures what ``load`` runs
     (for the shipped model the default path: int8 ONNX with its fp32 recheck), torch PyTorch."""
-    from tinysent.build.labelled import read_as_labelled
-    from tinysent.build.semeval import kind_of
+    from tinysent.data.labelled import read_as_labelled
+    from tinysent.data.semeval import kind_of
     from tinysent.runtime.predictor import load
 
     out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder

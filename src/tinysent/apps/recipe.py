@@ -214,7 +214,7 @@ def _remove_outputs(work: Path, step: dict) -> None:
 def run(name: str, work: Path, settings: list[str] = (), until: str | None = None, log=None) -> list[dict]:
     """Run the recipe's steps in order (up to ``until``) in ``work``: done steps skipped, changed
     steps rerun from the start, unfinished ones resumed. Returns each step's state and seconds."""
-    from tinysent.build.outputs import folder_lock
+    from tinysent.data.outputs import folder_lock
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     work.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tinysent.build.config import option, output_folder
+from tinysent.data.config import option, output_folder
 
 
 @dataclass
@@ -38,13 +38,13 @@ Options = CalibrateOptions
 def run(args) -> int:
     from pathlib import Path
 
-    from tinysent.build.calibrate import calibrate
+    from tinysent.train.calibrate import calibrate
 
     if args.out is None:
         print(json.dumps(calibrate(args.model, args.train_data, args.class_bias), indent=2))
         return 0
-    from tinysent.build.choose import copy_model
     from tinysent.core.folder import ModelFolder
+    from tinysent.train.choose import copy_model
 
     ModelFolder(args.model)  # a model folder, or the one-line error saying what is wrong
     with output_folder(args.out, args.overwrite):

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from tinysent.apps.cli.options import options_of
-from tinysent.build.config import TrainConfig, option
+from tinysent.data.config import TrainConfig, option
 
 
 @dataclass
@@ -43,7 +43,7 @@ def run(args) -> int:
         raise InputError(f"--sizes: numbers or 'all', comma-separated (got {args.sizes!r})") from None
     if any(s is not None and s < 2 for s in sizes):
         raise InputError("--sizes: each size must be at least 2")
-    from tinysent.build.outputs import folder_lock
+    from tinysent.data.outputs import folder_lock
 
     with folder_lock(cfg.out):  # one curve at a time into one folder
         res = learning_curve(cfg, args.test_data, cfg.out, sizes, args.split, progress=not args.quiet)

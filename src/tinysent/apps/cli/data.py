@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinysent.apps.cli.options import options_of
-from tinysent.build.config import ColumnsConfig, option
+from tinysent.data.config import ColumnsConfig, option
 
 
 @dataclass
@@ -39,10 +39,10 @@ class DataSampleOptions:
 
 
 def check(args) -> int:
-    from tinysent.build.labelled import SPLITS, check_labelled, read_as_labelled
-    from tinysent.build.semeval import corpora
-    from tinysent.build.sentiment140 import summary
     from tinysent.core.errors import DataError
+    from tinysent.data.labelled import SPLITS, check_labelled, read_as_labelled
+    from tinysent.data.semeval import corpora
+    from tinysent.data.sentiment140 import summary
 
     rc = 0
     indent = None if args.compact else 2
@@ -83,7 +83,7 @@ def check(args) -> int:
 
 
 def download(args) -> int:
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     print(D.download(dest=args.dest))
     return 0
@@ -91,7 +91,7 @@ def download(args) -> int:
 
 def sample(args) -> int:
     """Stratified subsample of a training file, written as 2-column polarity,text (for moving data)."""
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     corpus = D.load(args.train_data, "train")
     idx = D.stratified_sample(corpus.polarity, args.n, args.seed)

@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass
 
 from tinysent.apps.cli.options import options_of
-from tinysent.build.config import option, output_folder
+from tinysent.data.config import option, output_folder
 
 
 def options():
     """The distillation config plus the CLI's own options (built on use: the config module is light,
     but keeping it out of the parser's import keeps `tinysent predict` fast)."""
-    from tinysent.build.distill.config import DistillConfig
+    from tinysent.train.distill.config import DistillConfig
 
     @dataclass
     class DistillOptions(DistillConfig):
@@ -28,7 +28,7 @@ Options = options()
 
 
 def run(args) -> int:
-    from tinysent.build.distill import DistillConfig, distill
+    from tinysent.train.distill import DistillConfig, distill
 
     cfg = options_of(args, DistillConfig)
     with output_folder(cfg.out, cfg.overwrite, cfg.resume):

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from tinysent.apps.cli.options import BACKENDS, MODEL_HELP, model_or_shipped, options_of
-from tinysent.build.config import ColumnsConfig, option
+from tinysent.data.config import ColumnsConfig, option
 
 
 @dataclass

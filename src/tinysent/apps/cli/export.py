@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinysent.apps.cli.options import MODEL_HELP, model_or_shipped
-from tinysent.build.config import option, output_folder
 from tinysent.core.meta import RECHECK_MARGIN
+from tinysent.data.config import option, output_folder
 
 
 @dataclass
@@ -57,7 +57,7 @@ Options = ExportOptions
 
 
 def run(args) -> int:
-    from tinysent.build.export import export, validation_agreement
+    from tinysent.train.export import export, validation_agreement
 
     ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
     model = model_or_shipped(args.model)

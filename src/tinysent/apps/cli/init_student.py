@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tinysent.build.config import option
+from tinysent.data.config import option
 
 
 @dataclass
@@ -25,7 +25,7 @@ Options = InitStudentOptions
 
 
 def run(args) -> int:
-    from tinysent.build.models import init_student
+    from tinysent.train.models import init_student
 
     print(json.dumps(init_student(args.shape, args.tokenizer, args.out, args.seed), indent=2))
     return 0

@@ -1,5 +1,5 @@
 """Typed configs → argparse: every option comes from a dataclass field declared with
-:func:`tinysent.build.config.option` (type, default, help, choices), so ``--help`` shows every option
+:func:`tinysent.data.config.option` (type, default, help, choices), so ``--help`` shows every option
 with its help and default and the CLI cannot drift from the Python API."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tinysent.build.config import option
+from tinysent.data.config import option
 
 
 @dataclass
@@ -31,7 +31,7 @@ Options = PackOptions
 
 
 def run(args) -> int:
-    from tinysent.build.pack import pack
+    from tinysent.train.pack import pack
 
     print(json.dumps(pack(args.model, args.out, onnx=args.onnx), indent=2))
     return 0

@@ -8,9 +8,9 @@ import sys
 from dataclasses import dataclass
 
 from tinysent.apps.cli.options import BACKEND_HELP, BACKENDS, MODEL_HELP
-from tinysent.build.config import option
 from tinysent.core.errors import InputError
 from tinysent.core.meta import RECHECK_MARGIN
+from tinysent.data.config import option
 
 
 @dataclass

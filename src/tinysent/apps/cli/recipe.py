@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.build.config import option
+from tinysent.data.config import option
 
 HELP = "list, inspect or run the recipes that make models (steps skipped when their inputs are unchanged)"
 EXTRA = "recipes"

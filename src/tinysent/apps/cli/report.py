@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinysent.apps.cli.options import model_or_shipped, options_of
-from tinysent.build.config import ColumnsConfig, option
+from tinysent.data.config import ColumnsConfig, option
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinysent.apps.cli.options import options_of
-from tinysent.build.config import TrainConfig, option, output_folder
+from tinysent.data.config import TrainConfig, option, output_folder
 
 
 @dataclass
@@ -35,10 +35,10 @@ def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
     test file is the error, not a lost model): ``--test-data``, else the test split beside
     ``--train-data`` (a Sentiment140 folder's test file, a TweetEval folder's test split). A labelled
     file has no test split of its own: scoring a model on its training rows would flatter it."""
-    from tinysent.build import sentiment140 as D
-    from tinysent.build.labelled import read_as_labelled, read_labelled
-    from tinysent.build.semeval import kind_of, read_tweeteval
     from tinysent.core.errors import InputError
+    from tinysent.data import sentiment140 as D
+    from tinysent.data.labelled import read_as_labelled, read_labelled
+    from tinysent.data.semeval import kind_of, read_tweeteval
 
     if cfg.labelled:
         if test_data is None:
@@ -67,8 +67,8 @@ def run(args) -> int:
     data is checked before training; a failure after training keeps the trained model."""
     from tinysent.apps.evaluate import evaluate
     from tinysent.apps.report import report
-    from tinysent.build.finetune import train
     from tinysent.core.errors import TinysentError
+    from tinysent.train.finetune import train
 
     out = Path(args.out)
     cfg = options_of(args, TrainConfig, out=str(out / "model"))

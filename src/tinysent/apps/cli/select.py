@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.build.config import option, output_folder
+from tinysent.data.config import option, output_folder
 
 
 @dataclass
@@ -35,7 +35,7 @@ Options = SelectOptions
 
 
 def run(args) -> int:
-    from tinysent.build.choose import select
+    from tinysent.train.choose import select
 
     with output_folder(args.out, args.overwrite):
         result = select([Path(m) for m in args.models], Path(args.out))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinysent.apps.cli.options import BACKEND_HELP, BACKENDS, MODEL_HELP
-from tinysent.build.config import option
+from tinysent.data.config import option
 
 
 @dataclass

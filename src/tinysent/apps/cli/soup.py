@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.build.config import option, output_folder
+from tinysent.data.config import option, output_folder
 
 
 @dataclass
@@ -31,7 +31,7 @@ Options = SoupOptions
 
 
 def run(args) -> int:
-    from tinysent.build.choose import soup
+    from tinysent.train.choose import soup
 
     with output_folder(args.out, args.overwrite):
         result = soup([Path(m) for m in args.models], Path(args.out))

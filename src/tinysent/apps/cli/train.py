@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from tinysent.apps.cli.options import options_of
-from tinysent.build.config import TrainConfig, option, output_folder
+from tinysent.data.config import TrainConfig, option, output_folder
 
 
 @dataclass
@@ -21,7 +21,7 @@ Options = TrainOptions
 
 
 def run(args) -> int:
-    from tinysent.build.finetune import train, train_seeds
+    from tinysent.train.finetune import train, train_seeds
 
     cfg = options_of(args, TrainConfig)
     with output_folder(cfg.out, cfg.overwrite, cfg.resume):

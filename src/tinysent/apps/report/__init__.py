@@ -29,8 +29,8 @@ def report(
 ) -> dict:
     """The page for ``test_data``'s kind (your own labelled tweets, TweetEval sentiment or
     Sentiment140); the summary gets ``lines``, one per system, for a terminal."""
-    from tinysent.build.labelled import read_as_labelled
-    from tinysent.build.semeval import kind_of
+    from tinysent.data.labelled import read_as_labelled
+    from tinysent.data.semeval import kind_of
 
     if read_as_labelled(test_data, (columns or {}).get("mapping")):
         return labelled_report(models, test_data, out, train_data, split, metric, columns)

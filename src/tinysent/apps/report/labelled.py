@@ -36,9 +36,9 @@ def labelled_report(
 ) -> dict:
     """Score every model and the two baselines on ``test_path`` (``split`` of a TweetEval folder);
     write report.json, report.md and report.html to ``out``."""
-    from tinysent.build.labelled import read_labelled
     from tinysent.core.errors import InputError
     from tinysent.core.metrics import class_metrics
+    from tinysent.data.labelled import read_labelled
     from tinysent.runtime.predictor import load
 
     if train_path is None:

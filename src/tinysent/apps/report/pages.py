@@ -125,7 +125,7 @@ def _recalls(recall: dict, labels) -> str:
 
 def write_tweeteval_pages(summary: dict, rows: list[dict], out: Path, split: str, n: int) -> None:
     """report.json, report.md and report.html of the TweetEval page."""
-    from tinysent.build.semeval import LABELS3
+    from tinysent.data.semeval import LABELS3
 
     y_n = n
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")

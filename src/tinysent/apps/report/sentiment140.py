@@ -14,9 +14,9 @@ import numpy as np
 from tinysent.apps.plots import pyplot
 from tinysent.apps.report.baselines import Majority, TfidfLogReg, Vader, mcnemar, three_way_accuracy
 from tinysent.apps.report.pages import html_page, markdown_page
-from tinysent.build import sentiment140 as D
 from tinysent.core.labels import DEFAULT_BAND
 from tinysent.core.metrics import binary_metrics, expected_calibration_error
+from tinysent.data import sentiment140 as D
 
 
 @dataclass

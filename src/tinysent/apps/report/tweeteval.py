@@ -8,7 +8,7 @@ import numpy as np
 
 from tinysent.apps.report.baselines import PUBLISHED_TWEETEVAL, TfidfLogReg3, Vader3
 from tinysent.apps.report.pages import write_tweeteval_pages
-from tinysent.build import sentiment140 as D
+from tinysent.data import sentiment140 as D
 
 
 def tweeteval_report(model_dirs: list[str], folder, out, train_path=None, split: str = "test") -> dict:
@@ -16,8 +16,8 @@ def tweeteval_report(model_dirs: list[str], folder, out, train_path=None, split:
     TweetEval-validation overlaps) and the published figures, by macro recall (bootstrap 95 %
     interval), accuracy, per-class recall, and accuracy on the positive/negative rows."""
     from tinysent.apps.evaluate import three_class_metrics, three_class_predictions
-    from tinysent.build.semeval import LABELS3, classes3, drop_overlap, read_semeval, read_tweeteval
     from tinysent.core.normalize import Normalizer
+    from tinysent.data.semeval import LABELS3, classes3, drop_overlap, read_semeval, read_tweeteval
     from tinysent.runtime.predictor import load
 
     out = Path(out)

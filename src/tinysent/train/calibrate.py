@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build.models import load_tokenizer
-from tinysent.build.tokens import validation_split
 from tinysent.core.errors import InputError
 from tinysent.core.meta import ModelMeta
 from tinysent.core.metrics import binary_metrics, expected_calibration_error, macro_recall
 from tinysent.core.numerics import softmax
+from tinysent.data.tokens import validation_split
+from tinysent.train.models import load_tokenizer
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -92,7 +92,7 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
     config), and each class's calibration error is reported before and after. With ``class_bias``,
     also the offsets of :func:`fit_class_bias` for macro recall (TweetEval's metric), stored only when
     their cross-fitted gain on that split is positive."""
-    from tinysent.build.semeval import classes3, validation3_of
+    from tinysent.data.semeval import classes3, validation3_of
 
     if not meta.config.get("tweeteval_data"):
         raise InputError("the model's config names no TweetEval folder to calibrate on")
@@ -131,8 +131,8 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
 def calibrate_task(model_dir: Path, meta: ModelMeta, pred, cfg) -> dict:
     """A model of your own labelled task: the temperature fitted on its validation rows (rebuilt from
     its config: the same file, split and seed), each class's calibration error before and after."""
-    from tinysent.build.task import prepare_task
     from tinysent.core.normalize import Normalizer
+    from tinysent.data.task import prepare_task
 
     prep = prepare_task(cfg, load_tokenizer(model_dir), Normalizer(meta.normalizer_config))
     logits, y = pred.logits(prep.val_ids, 256), prep.val_labels
@@ -159,8 +159,8 @@ def calibrate_task(model_dir: Path, meta: ModelMeta, pred, cfg) -> dict:
 def calibrate(model_dir: str | Path, data: str | None = None, class_bias: bool = False) -> dict:
     """Fit the temperature on the model's validation split and store it (with ECE before/after);
     ``class_bias``: 3-class models also get macro-recall offsets (:func:`calibrate_three_class`)."""
-    from tinysent.build.validation import run_config
     from tinysent.runtime.predictor import load
+    from tinysent.train.validation import run_config
 
     model_dir = Path(model_dir)
     meta = ModelMeta.load(model_dir)

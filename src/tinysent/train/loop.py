@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinysent.build import checkpoint
-from tinysent.build.batching import make_loader
-from tinysent.build.schedule import Budget, LinearSchedule, make_optimizer  # noqa: F401 (re-exported)
 from tinysent.core.folder import pinned_names
+from tinysent.train import checkpoint
+from tinysent.train.batching import make_loader
+from tinysent.train.schedule import Budget, LinearSchedule, make_optimizer  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 LOG_FILE = "train_log.jsonl"

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build import sentiment140 as D
-from tinysent.build.config import TrainConfig
 from tinysent.core.errors import DataError, InputError
 from tinysent.core.files import cache_dir, file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode
+from tinysent.data import sentiment140 as D
+from tinysent.data.config import TrainConfig
 
 
 def choose_max_length(lengths: np.ndarray, quantile: float = 99.5, cap: int = 128) -> tuple[int, float]:

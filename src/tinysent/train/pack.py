@@ -7,12 +7,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tinysent.build.export import REFERENCE, export
-from tinysent.build.export.quantize import KERNELS
 from tinysent.core.errors import ModelError
 from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
 from tinysent.runtime.predictor import Predictor
+from tinysent.train.export import REFERENCE, export
+from tinysent.train.export.quantize import KERNELS
 
 
 def pack(

@@ -1,5 +1,5 @@
 """The distillation run: teacher → transfer set → student → stages 0, 1, 2 through the one training
-loop (:func:`tinysent.build.loop.fit`) → the best student by validation accuracy.
+loop (:func:`tinysent.train.loop.fit`) → the best student by validation accuracy.
 
 Stage 0 (optional, general): intermediate losses against a pre-trained, not fine-tuned, teacher.
 Stage 1 (intermediate): attention scores, hidden states and embeddings of the fine-tuned teacher.
@@ -16,14 +16,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinysent.build import checkpoint
-from tinysent.build import sentiment140 as D
-from tinysent.build.batching import make_loader
-from tinysent.build.config import TrainConfig, git_commit
-from tinysent.build.distill.config import STAGES, DistillConfig
-from tinysent.build.distill.losses import Intermediate, Prediction, Projections, uniform_layer_map
-from tinysent.build.distill.students import make_student, pruned_student
-from tinysent.build.loop import (
+from tinysent.core.errors import InputError, MissingFileError
+from tinysent.core.files import cached_rows, file_sha256
+from tinysent.core.meta import ModelMeta
+from tinysent.core.normalize import Normalizer
+from tinysent.data import sentiment140 as D
+from tinysent.data.config import TrainConfig, git_commit
+from tinysent.data.tokens import prepare_data
+from tinysent.train import checkpoint
+from tinysent.train.batching import make_loader
+from tinysent.train.distill.config import STAGES, DistillConfig
+from tinysent.train.distill.losses import Intermediate, Prediction, Projections, uniform_layer_map
+from tinysent.train.distill.students import make_student, pruned_student
+from tinysent.train.loop import (
     LOG_FILE,
     JsonlLog,
     evaluate_loader,
@@ -32,12 +37,7 @@ from tinysent.build.loop import (
     model_logits,
     save_model,
 )
-from tinysent.build.models import require_safetensors
-from tinysent.build.tokens import prepare_data
-from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.files import cached_rows, file_sha256
-from tinysent.core.meta import ModelMeta
-from tinysent.core.normalize import Normalizer
+from tinysent.train.models import require_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,11 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     results, in the returned summary and the student's ``tinysent.json``."""
     from accelerate.utils import set_seed
 
-    from tinysent.build.models import count_parameters, load_classifier
+    from tinysent.train.models import count_parameters, load_classifier
 
     cfg.check_files()
     if cfg.labelled:  # your own labelled task, any label set: prediction-layer distillation
-        from tinysent.build.distill.task import distill_task
+        from tinysent.train.distill.task import distill_task
 
         return distill_task(cfg, progress)
     if cfg.num_labels == 3:
@@ -126,7 +126,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     if student.config.num_attention_heads != teacher.config.num_attention_heads:
         raise InputError("attention distillation needs the same number of heads in student and teacher")
     sizes = {"student_params": count_parameters(student), "teacher_params": count_parameters(teacher)}
-    from tinysent.build.distill.task import with_unlabelled
+    from tinysent.train.distill.task import with_unlabelled
 
     ids, labels, _ = with_unlabelled(cfg, ids, labels, normalizer, tokenizer, prep.max_length)
     val_loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, 0, False))
@@ -241,10 +241,11 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     e.g. the shipped binary model, whose head grows a neutral class) sets tokenizer and normaliser."""
     from accelerate.utils import set_seed
 
-    from tinysent.build.distill.task import with_unlabelled
-    from tinysent.build.models import count_parameters, load_classifier
-    from tinysent.build.semeval import LABELS3
-    from tinysent.build.three_class import MixedDistillation, make_evaluator, prepare_mixed, teacher_probs
+    from tinysent.data.mixed import prepare_mixed
+    from tinysent.data.semeval import LABELS3
+    from tinysent.train.distill.task import with_unlabelled
+    from tinysent.train.models import count_parameters, load_classifier
+    from tinysent.train.three_class import MixedDistillation, make_evaluator, teacher_probs
 
     spec = cfg.student_model
     from_teacher = isinstance(spec, str) and spec.startswith(("prune:", "layers:"))

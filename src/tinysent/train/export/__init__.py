@@ -15,14 +15,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tinysent.build.export.graph import OPSET, cls_only_graph, fuse_attention_transposes, trace
-from tinysent.build.export.parity import REFERENCE, SMOKE_SENTENCES, check_parity, validation_agreement
-from tinysent.build.export.quantize import KERNELS, SCHEME, quantize, this_cpu
-from tinysent.build.export.storage import share_weights
 from tinysent.core.errors import InputError, ParityError
 from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta, OnnxMeta
 from tinysent.runtime.predictor import Predictor
+from tinysent.train.export.graph import OPSET, cls_only_graph, fuse_attention_transposes, trace
+from tinysent.train.export.parity import REFERENCE, SMOKE_SENTENCES, check_parity, validation_agreement
+from tinysent.train.export.quantize import KERNELS, SCHEME, quantize, this_cpu
+from tinysent.train.export.storage import share_weights
 
 
 def export(
@@ -44,7 +44,7 @@ def export(
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from tinysent.build.models import load_tokenizer
+    from tinysent.train.models import load_tokenizer
 
     model_dir, out = Path(model_dir), Path(out)
     if out.resolve() == model_dir.resolve():

@@ -1,5 +1,5 @@
 """Batch by length, pad per batch: tweets are short (23 tokens on average, p95 41) and vary, so fixed
-padding to the maximum wastes most of the compute. Token ids come from :mod:`tinysent.build.tokens`."""
+padding to the maximum wastes most of the compute. Token ids come from :mod:`tinysent.data.tokens`."""
 
 from __future__ import annotations
 

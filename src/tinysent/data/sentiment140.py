@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build.download import OFFICIAL_SHA256, OFFICIAL_SIZE, OFFICIAL_URL, download  # noqa: F401
 from tinysent.core.errors import DataError, InputError
 from tinysent.core.labels import SENTIMENT2
+from tinysent.data.download import OFFICIAL_SHA256, OFFICIAL_SIZE, OFFICIAL_URL, download  # noqa: F401
 
 TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
 TEST_MEMBER = "testdata.manual.2009.06.14.csv"

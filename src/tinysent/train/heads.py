@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinysent.build.semeval import LABELS3
+from tinysent.data.semeval import LABELS3
 
 
 def keep_head_rows(model, base: Path, own: list[str], labels: tuple[str, ...]) -> list[str]:

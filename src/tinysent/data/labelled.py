@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build.records import (  # noqa: F401 (re-exported: the reader's names)
+from tinysent.core.errors import DataError
+from tinysent.core.labels import check_label_names
+from tinysent.data.records import (  # noqa: F401 (re-exported: the reader's names)
     LABEL_COLUMNS,
     SPLITS,
     SUFFIXES,
@@ -32,8 +34,6 @@ from tinysent.build.records import (  # noqa: F401 (re-exported: the reader's na
     iter_labelled,
     read_mapping,
 )
-from tinysent.core.errors import DataError
-from tinysent.core.labels import check_label_names
 
 
 @dataclass

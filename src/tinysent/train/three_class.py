@@ -1,4 +1,5 @@
-"""3-class models from mixed sources: hand-labelled negative / neutral / positive tweets (SemEval)
+"""Training 3-class models from mixed sources (their rows: :mod:`tinysent.data.mixed`):
+hand-labelled negative / neutral / positive tweets (SemEval)
 beside Sentiment140's binary emoticon labels, validated on TweetEval's validation split and a
 Sentiment140 validation split.
 
@@ -14,84 +15,17 @@ unconstrained on exactly the tweets that have most of the training data. ``full`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tinysent.build import semeval as H
-from tinysent.build import sentiment140 as D
-from tinysent.build.loop import Objective
-from tinysent.build.tokens import prepare_data
 from tinysent.core.errors import InputError
 from tinysent.core.files import cached_text_rows, outputs_cache_file
-from tinysent.core.labels import SENTIMENT3
 from tinysent.core.metrics import macro_recall
-from tinysent.core.tokenize import encode
-
-NEG, NEU, POS = (SENTIMENT3.index(n) for n in SENTIMENT3)  # class indices of LABELS3
-SHARE = [NEG, POS]  # the logits a binary label speaks about
-
-
-@dataclass
-class MixedData:
-    """Training rows of both kinds and the two validation sets, tokenised."""
-
-    ids: list
-    labels: np.ndarray  # 3-class index (0 negative, 1 neutral, 2 positive)
-    emoticon: np.ndarray  # True where the label is a Sentiment140 emoticon label (neutral unknown)
-    texts: list[str]  # raw training texts (teachers read them with their own tokenizers)
-    val3_ids: list
-    val3_labels: np.ndarray
-    val2_ids: list
-    val2_labels: np.ndarray  # 3-class index 0 or 2
-    max_length: int
-    data_sha256: str | None
-    stats: dict
-
-
-def prepare_mixed(cfg, tokenizer, normalizer) -> MixedData:
-    """SemEval rows (placeholders, repeated ids, duplicates and TweetEval-validation texts dropped) +
-    a stratified Sentiment140 sample of ``cfg.max_train`` rows (with its own validation split).
-    ``cfg`` is a 3-class ``TrainConfig``, which has checked that both folders are named."""
-    max_length = cfg.max_length or 64
-    val3, _ = H.validation3(cfg.tweeteval_data, cfg.handlabelled_data, cfg.handlabelled_holdout)
-    hand = H.read_semeval(cfg.handlabelled_data, exclude=set(cfg.handlabelled_holdout))
-    stats = {"handlabelled_read": len(hand), "handlabelled_problems": len(hand.problems)}
-    hand, overlap = H.drop_overlap(hand, val3.texts, normalizer)
-    hand = D.deduplicate(hand, drop_duplicates=True, drop_conflicts=True)
-    stats.update(handlabelled_val_overlap=overlap, handlabelled_rows=len(hand))
-    h_texts = normalizer.many(hand.texts)
-    ids = encode(h_texts, tokenizer, max_length)
-    labels = H.classes3(hand.polarity)
-    emoticon = np.zeros(len(ids), bool)
-    texts = list(hand.texts)
-    val2_ids, val2_labels, sha = [], np.zeros(0, np.int64), None
-    if cfg.train_data and cfg.max_train != 0:
-        prep = prepare_data(replace(cfg, max_length=max_length), tokenizer, normalizer)
-        ids = ids + list(prep.train_ids)
-        labels = np.concatenate([labels, prep.train_labels * 2])
-        emoticon = np.concatenate([emoticon, np.ones(len(prep.train_ids), bool)])
-        texts += prep.train_texts
-        val2_ids, val2_labels, sha = prep.val_ids, prep.val_labels * 2, prep.data_sha256
-        stats.update(binary_rows=len(prep.train_ids), binary_val_rows=len(val2_ids))
-    v3 = encode(normalizer.many(val3.texts), tokenizer, max_length)
-    stats.update(val3_rows=len(v3), rows=len(ids), max_length=max_length)
-    return MixedData(
-        ids,
-        labels,
-        emoticon,
-        texts,
-        v3,
-        H.classes3(val3.polarity),
-        val2_ids,
-        val2_labels,
-        max_length,
-        sha,
-        stats,
-    )
+from tinysent.data.mixed import NEG, POS, SHARE, MixedData
+from tinysent.train.loop import Objective
 
 
 def share_log_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -169,7 +103,7 @@ class MixedDistillation(Objective):
 def make_evaluator(data: MixedData, batch_size: int = 256):
     """Validation for 3-class training: TweetEval val macro recall and accuracy; Sentiment140 val
     accuracy by P(pos) vs P(neg); ``val_score`` = their mean (the selection metric)."""
-    from tinysent.build.loop import model_logits
+    from tinysent.train.loop import model_logits
 
     def evaluate(model) -> dict:
         was_training = model.training
@@ -204,8 +138,8 @@ def teacher_probs(
     teacher's own tokenizer (so any teacher works, whatever its vocabulary) and cached on disk under
     the teacher's weights and the texts. A binary teacher's [neg, pos] become [neg, 0, pos]. A list of
     folders is an ensemble: the mean of their probabilities."""
-    from tinysent.build.distill.task import teacher_owner, teacher_rows
     from tinysent.core.numerics import softmax
+    from tinysent.train.distill.task import teacher_owner, teacher_rows
 
     if isinstance(teacher_dir, (list, tuple)):
         each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]

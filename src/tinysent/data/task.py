@@ -1,8 +1,7 @@
-"""Training on your own labelled tweets (any label set): the data prepared for the one loop, the
-validation metric that selects, class weights, and a two-label task's threshold.
-
-The pieces :func:`tinysent.build.finetune.train` and distillation use when ``--train-data`` is a
-labelled file (:mod:`.labelled`) rather than Sentiment140.
+"""Your own labelled tweets as a task's rows (numpy only): read, deduplicated, split (stratified,
+seeded) and tokenised for the one loop; the class weights and a two-label task's threshold chosen on
+validation probabilities. The training side (the weighted loss, the evaluator that selects):
+:mod:`tinysent.train.task`.
 """
 
 from __future__ import annotations
@@ -13,21 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build import sentiment140 as D
-from tinysent.build.labelled import Labelled, data_format, read_labelled
-from tinysent.build.tokens import Prepared, choose_max_length
 from tinysent.core.errors import DataError
 from tinysent.core.files import file_sha256
 from tinysent.core.metrics import task_score
 from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode, truncate
+from tinysent.data import sentiment140 as D
+from tinysent.data.labelled import Labelled, data_format, read_labelled
+from tinysent.data.tokens import Prepared, choose_max_length
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class TaskData(Prepared):
-    """A labelled task tokenised for training: :class:`~tinysent.build.tokens.Prepared` (ids, labels,
+    """A labelled task tokenised for training: :class:`~tinysent.data.tokens.Prepared` (ids, labels,
     max length, provenance, the raw training texts that distillation's teacher reads) and the names of
     its labels."""
 
@@ -126,26 +125,6 @@ def class_weights(labels: np.ndarray, k: int) -> np.ndarray:
     return (len(labels) / (k * np.maximum(counts, 1))).astype(np.float32)
 
 
-def weighted_cross_entropy(weights: np.ndarray):
-    """Cross-entropy with per-class weights (``--class-weights``): a rare class counts as much as a
-    common one in the loss."""
-    import torch
-    import torch.nn.functional as F
-
-    from tinysent.build.loop import Objective
-
-    class WeightedCrossEntropy(Objective):
-        name = "weighted cross-entropy"
-
-        def __call__(self, model, batch):
-            inputs = {k: v for k, v in batch.items() if k not in ("index", "labels")}
-            logits = model(**inputs).logits
-            w = torch.as_tensor(weights, device=logits.device, dtype=logits.dtype)
-            return F.cross_entropy(logits, batch["labels"], weight=w), {}
-
-    return WeightedCrossEntropy()
-
-
 def best_threshold(p: np.ndarray, y: np.ndarray, metric: str, names) -> tuple[float, float]:
     """(threshold on P(names[1]), its validation score): the cut that maximises ``metric`` over the
     validation rows' own probabilities (ties: nearest 0.5)."""
@@ -157,40 +136,3 @@ def best_threshold(p: np.ndarray, y: np.ndarray, metric: str, names) -> tuple[fl
         if s > best[1] + 1e-12 or (abs(s - best[1]) <= 1e-12 and abs(t - 0.5) < abs(best[0] - 0.5)):
             best = (float(t), s)
     return best
-
-
-def with_threshold(meta, best: dict, evaluator, data: TaskData, metric: str) -> dict:
-    """A two-label task's threshold for ``metric``, chosen on the validation logits the evaluator just
-    computed (the best checkpoint's), set on ``meta``; returns ``best`` with it and its score."""
-    from tinysent.core.numerics import softmax
-
-    p = softmax(evaluator.last_logits)[:, 1]
-    meta.threshold, score = best_threshold(p, data.val_labels, metric, data.names)
-    return {**best, "threshold": meta.threshold, "val_score_at_threshold": score}
-
-
-def make_task_evaluator(data: TaskData, metric: str, batch_size: int = 256):
-    """Validation for a labelled task: ``val_score`` = ``metric`` of the argmax (what the loop
-    selects on), accuracy, loss."""
-    import torch
-    import torch.nn.functional as F
-
-    from tinysent.build.loop import model_logits
-
-    def evaluate(model) -> dict:
-        was_training = model.training
-        z = model_logits(model, data.val_ids, batch_size)
-        evaluate.last_logits = z  # a two-label task's threshold is chosen on them (finetune.on_best)
-        pred = z.argmax(-1)
-        ev = {
-            "val_score": task_score(metric, data.val_labels, pred, data.names),
-            "val_metric": metric,
-            "val_accuracy": float((pred == data.val_labels).mean()),
-            "val_loss": float(F.cross_entropy(torch.from_numpy(z), torch.from_numpy(data.val_labels)).item()),
-            "val_n": len(data.val_labels),
-        }
-        if was_training:
-            model.train()
-        return ev
-
-    return evaluate

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.build.heads import keep_head_rows, widen_to_three
-from tinysent.build.semeval import LABELS3
-from tinysent.build.sentiment140 import BINARY_LABELS
 from tinysent.core.errors import InputError, ModelError
 from tinysent.core.folder import check_max_length, require_safetensors  # noqa: F401 (re-exported)
+from tinysent.data.semeval import LABELS3
+from tinysent.data.sentiment140 import BINARY_LABELS
+from tinysent.train.heads import keep_head_rows, widen_to_three
 
 log = logging.getLogger(__name__)
 

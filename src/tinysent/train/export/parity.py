@@ -103,7 +103,7 @@ def validation_agreement(
         return l32, lq
 
     if ref.three_class:
-        from tinysent.build.semeval import classes3, validation3_of
+        from tinysent.data.semeval import classes3, validation3_of
 
         val, on = validation3_of(ModelMeta.load(model_dir).config)
         doc["tweeteval_val_is"] = on  # the keys keep their names; this says which split they measured
@@ -122,8 +122,8 @@ def validation_agreement(
             tweeteval_val_label_agreement=float((a32 == a8).mean()),
         )
     if not ref.three_class or ModelMeta.load(model_dir).config.get("train_data") or train_data:
-        from tinysent.build.models import load_tokenizer
-        from tinysent.build.tokens import validation_split
+        from tinysent.data.tokens import validation_split
+        from tinysent.train.models import load_tokenizer
 
         prep = validation_split(model_dir, load_tokenizer(Path(model_dir)), train_data)
         y = np.asarray(prep.val_labels)

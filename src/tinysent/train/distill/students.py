@@ -9,9 +9,9 @@ import math
 
 import torch
 
-from tinysent.build.batching import make_loader
-from tinysent.build.loop import model_logits
 from tinysent.core.errors import InputError
+from tinysent.train.batching import make_loader
+from tinysent.train.loop import model_logits
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def make_student(spec: str | dict, teacher, seed: int = 0):
     of the teacher's layers (1-based). ``prune:SHAPE`` needs calibration tweets: :func:`pruned_student`."""
     from transformers import BertForSequenceClassification
 
-    from tinysent.build.models import STUDENT_SHAPES, build_student, load_classifier
+    from tinysent.train.models import STUDENT_SHAPES, build_student, load_classifier
 
     if isinstance(spec, dict) or spec in STUDENT_SHAPES:
         return build_student(spec, teacher.config.vocab_size, seed=seed)
@@ -116,7 +116,7 @@ def prune_teacher(teacher, shape: str | dict, calib_ids: list[list[int]], layers
 
     from transformers import BertForSequenceClassification
 
-    from tinysent.build.models import STUDENT_SHAPES
+    from tinysent.train.models import STUDENT_SHAPES
 
     dims = STUDENT_SHAPES[shape] if isinstance(shape, str) else dict(shape)
     tc = teacher.config
@@ -215,7 +215,7 @@ def prune_teacher(teacher, shape: str | dict, calib_ids: list[list[int]], layers
 
 def pruned_student(spec: str, teacher, calib_ids, layers=None):
     """``prune:SHAPE`` → (student, kept teacher layers), with a clear error for an unknown shape."""
-    from tinysent.build.models import STUDENT_SHAPES
+    from tinysent.train.models import STUDENT_SHAPES
 
     shape = spec.split(":", 1)[1]
     if shape not in STUDENT_SHAPES:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from tinysent.build.config import TrainConfig
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
+from tinysent.data.config import TrainConfig
 
 
 def run_config(folder: str | Path) -> TrainConfig:
@@ -25,23 +25,25 @@ def validation_evaluator(folder: str | Path) -> Callable:
     """``evaluate(model) -> dict`` with ``val_score`` (the number the run selected on: a labelled
     task's metric, the sentiment mix's score, Sentiment140's accuracy) on ``folder``'s validation split,
     tokenised with its tokenizer. Models of one task share the split (same data options and seed)."""
-    from tinysent.build.models import load_tokenizer
+    from tinysent.train.models import load_tokenizer
 
     meta = ModelMeta.load(folder)
     cfg = run_config(folder)
     tokenizer, normalizer = load_tokenizer(Path(folder)), Normalizer(meta.normalizer_config)
     if cfg.labelled:
-        from tinysent.build.task import make_task_evaluator, prepare_task
+        from tinysent.data.task import prepare_task
+        from tinysent.train.task import make_task_evaluator
 
         return make_task_evaluator(prepare_task(cfg, tokenizer, normalizer), cfg.metric)
     if cfg.num_labels == 3:
-        from tinysent.build.three_class import make_evaluator, prepare_mixed
+        from tinysent.data.mixed import prepare_mixed
+        from tinysent.train.three_class import make_evaluator
 
         # the Sentiment140 validation split does not depend on the training sample's size
         small = replace(cfg, max_train=2) if cfg.train_data and cfg.max_train != 0 else cfg
         return make_evaluator(prepare_mixed(small, tokenizer, normalizer))
-    from tinysent.build.loop import model_logits
-    from tinysent.build.tokens import validation_split
+    from tinysent.data.tokens import validation_split
+    from tinysent.train.loop import model_logits
 
     prep = validation_split(folder, tokenizer)
 

@@ -30,7 +30,7 @@ def _stderr(message: str) -> None:
 
 def check_one_split(folders: list[Path]) -> None:
     """Every folder's validation split is the first's, or an error naming the first difference."""
-    from tinysent.build.validation import validation_key
+    from tinysent.train.validation import validation_key
 
     ref = validation_key(folders[0])
     for d in folders[1:]:
@@ -46,9 +46,9 @@ def check_one_split(folders: list[Path]) -> None:
 
 def _scorer(folders: list[Path]):
     """(model, score(state dict) -> evaluation dict) on the first folder's validation split."""
-    from tinysent.build.models import load_classifier
-    from tinysent.build.validation import validation_evaluator
     from tinysent.core.meta import ModelMeta
+    from tinysent.train.models import load_classifier
+    from tinysent.train.validation import validation_evaluator
 
     for d in folders:
         if not (d / "model.safetensors").is_file():
@@ -65,9 +65,9 @@ def _scorer(folders: list[Path]):
 
 
 def soup(folders: list[Path], out: Path, log=None) -> dict:
-    """The greedy soup (:func:`tinysent.build.soup.greedy_soup`) of ``folders`` written to ``out`` (a
+    """The greedy soup (:func:`tinysent.train.soup.greedy_soup`) of ``folders`` written to ``out`` (a
     model folder, method "soup"), and ``out/choice.json``: every score tried and what was kept."""
-    from tinysent.build.soup import average, check_compatible, greedy_soup, write_soup
+    from tinysent.train.soup import average, check_compatible, greedy_soup, write_soup
 
     log = log or _stderr
     t0 = time.time()

@@ -76,7 +76,7 @@ def tweeteval_data_option():
 
 @dataclass
 class ColumnsConfig:
-    """How a labelled file's texts and labels are found (:mod:`tinysent.build.labelled`): declared once
+    """How a labelled file's texts and labels are found (:mod:`tinysent.data.labelled`): declared once
     for every command that reads one (train, distill, curve, evaluate, report, data check)."""
 
     text_column: str | None = option(None, "labelled data: the text column (default: text, tweet, ...)")
@@ -140,7 +140,7 @@ class DataConfig(ColumnsConfig):
     @cached_property  # it reads the data file's first line: once per config
     def labelled(self) -> bool:
         """Training on a labelled file (any label set), not Sentiment140 / the sentiment mix."""
-        from tinysent.build.labelled import is_labelled
+        from tinysent.data.labelled import is_labelled
 
         return self.num_labels == 2 and not self.handlabelled_data and is_labelled(self.train_data)
 
@@ -151,7 +151,7 @@ class DataConfig(ColumnsConfig):
     @property
     def selection_metric(self) -> str:
         """The validation metric that picks the best checkpoint: a 3-class run's evaluator reports
-        ``val_score`` (build/three_class.py), a 2-class run's loop ``val_accuracy``."""
+        ``val_score`` (train/three_class.py), a 2-class run's loop ``val_accuracy``."""
         return "val_score" if self.num_labels == 3 or self.labelled else "val_accuracy"
 
     def check_files(self) -> None:
@@ -171,7 +171,7 @@ class DataConfig(ColumnsConfig):
                     f"{self.handlabelled_data} (name one of its .tsv files)"
                 )
         if self.handlabelled_holdout:
-            from tinysent.build.semeval import semeval_files
+            from tinysent.data.semeval import semeval_files
 
             names = {f.name for f in semeval_files(Path(self.handlabelled_data))}
             if names <= set(self.handlabelled_holdout):
@@ -314,7 +314,7 @@ class TrainConfig(LoopSettings, DataConfig):
         return config_from_dict(cls, d, {"data": "train_data"}, strict=False)
 
 
-from tinysent.build.outputs import folder_lock, output_folder  # noqa: E402,F401 (re-exported)
+from tinysent.data.outputs import folder_lock, output_folder  # noqa: E402,F401 (re-exported)
 
 
 def git_commit() -> str | None:

@@ -7,9 +7,12 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from tinysent.build import sentiment140 as D
-from tinysent.build.config import TrainConfig, git_commit
-from tinysent.build.loop import (
+from tinysent.core.meta import ModelMeta
+from tinysent.core.normalize import Normalizer, NormalizerConfig
+from tinysent.data import sentiment140 as D
+from tinysent.data.config import TrainConfig, git_commit
+from tinysent.data.tokens import prepare_data
+from tinysent.train.loop import (
     CrossEntropy,
     JsonlLog,
     LoopConfig,
@@ -17,9 +20,6 @@ from tinysent.build.loop import (
     make_accelerator,
     save_model,
 )
-from tinysent.build.tokens import prepare_data
-from tinysent.core.meta import ModelMeta
-from tinysent.core.normalize import Normalizer, NormalizerConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     """
     from accelerate.utils import set_seed
 
-    from tinysent.build import checkpoint
-    from tinysent.build.batching import make_loader
-    from tinysent.build.models import load_classifier
+    from tinysent.train import checkpoint
+    from tinysent.train.batching import make_loader
+    from tinysent.train.models import load_classifier
 
     cfg.check_files()
-    from tinysent.build.models import check_max_length, resolve_base
+    from tinysent.train.models import check_max_length, resolve_base
 
     if cfg.max_length is not None:
         check_max_length(resolve_base(cfg.base_model), cfg.max_length)
@@ -49,14 +49,10 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
     norm_cfg = NormalizerConfig()
     val_loader = evaluator = None
-    if cfg.labelled:  # your own labelled tweets, any label set (build/task.py)
-        from tinysent.build.models import load_tokenizer
-        from tinysent.build.task import (
-            class_weights,
-            make_task_evaluator,
-            prepare_task,
-            weighted_cross_entropy,
-        )
+    if cfg.labelled:  # your own labelled tweets, any label set (train/task.py)
+        from tinysent.data.task import class_weights, prepare_task
+        from tinysent.train.models import load_tokenizer
+        from tinysent.train.task import make_task_evaluator, weighted_cross_entropy
 
         # The data first: a bad file is an error before any model is loaded.
         prep = prepare_task(cfg, load_tokenizer(resolve_base(cfg.base_model)), Normalizer(norm_cfg))
@@ -69,8 +65,9 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     else:
         model, tokenizer, _, load_info = load_classifier(cfg.base_model, cfg.num_labels)
         if cfg.num_labels == 3:  # hand-labelled 3-class rows beside binary Sentiment140 rows
-            from tinysent.build.semeval import LABELS3
-            from tinysent.build.three_class import MixedCrossEntropy, make_evaluator, prepare_mixed
+            from tinysent.data.mixed import prepare_mixed
+            from tinysent.data.semeval import LABELS3
+            from tinysent.train.three_class import MixedCrossEntropy, make_evaluator
 
             prep = prepare_mixed(cfg, tokenizer, Normalizer(norm_cfg))
             train_ids, train_labels, labels = prep.ids, prep.labels, list(LABELS3)
@@ -98,7 +95,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
 
     def on_best(model, best: dict) -> None:
         if cfg.labelled and len(labels) == 2:  # a two-label task decides by a threshold: its metric's best
-            from tinysent.build.task import with_threshold
+            from tinysent.train.task import with_threshold
 
             best = with_threshold(meta, best, evaluator, prep, cfg.metric)
         meta.metrics = {"validation": best}

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-log = logging.getLogger("tinysent.build.loop")
+log = logging.getLogger("tinysent.train.loop")
 
 
 class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):

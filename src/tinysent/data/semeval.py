@@ -1,6 +1,6 @@
 """Hand-labelled 3-class tweets: the SemEval 2013–2016 Task 4A training material and the TweetEval
 sentiment benchmark (validation and test). Both read into the same
-:class:`~tinysent.build.sentiment140.Corpus` as
+:class:`~tinysent.data.sentiment140.Corpus` as
 Sentiment140, with polarity codes 0 / 2 / 4 for negative / neutral / positive.
 
 Quirks handled (see each data folder's README): SemEval rows whose text is the placeholder
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build.sentiment140 import Corpus, Problem
 from tinysent.core.errors import DataError, InputError
 from tinysent.core.labels import SENTIMENT3
+from tinysent.data.sentiment140 import Corpus, Problem
 
 SEMEVAL_CODES = {"negative": 0, "neutral": 2, "positive": 4}
 PLACEHOLDER = "Not Available"
@@ -93,7 +93,7 @@ def read_tweeteval(path: str | os.PathLike, split: str = "val") -> Corpus:
     if split not in TWEETEVAL_SPLITS:
         raise InputError(f"TweetEval split must be one of {TWEETEVAL_SPLITS}, got {split!r}")
     folder = Path(path)
-    from tinysent.build.labelled import folder_mapping, read_mapping
+    from tinysent.data.labelled import folder_mapping, read_mapping
 
     mapping = folder_mapping(folder)
     names = [n for _, n in read_mapping(mapping)]
@@ -157,7 +157,7 @@ def validation3(tweeteval_data, handlabelled_data=None, holdout=()) -> tuple[Cor
     name: the hand-labelled files held out of its training (``holdout``, deduplicated), else
     TweetEval's validation split. One rule, read from a run's options or a saved model's config."""
     if holdout:
-        from tinysent.build import sentiment140 as D
+        from tinysent.data import sentiment140 as D
 
         held = read_semeval(handlabelled_data, only=set(holdout))
         held = D.deduplicate(held, drop_duplicates=True, drop_conflicts=True)
@@ -179,7 +179,7 @@ def classes3(polarity: np.ndarray) -> np.ndarray:
 def corpora(path: str | os.PathLike, strict: bool = False):
     """(name, read()) for each corpus in a file or folder, by its kind: the TweetEval splits present,
     a SemEval file or folder, or Sentiment140 (both members of the official zip)."""
-    from tinysent.build import sentiment140 as D
+    from tinysent.data import sentiment140 as D
 
     path = Path(path)
     kind = kind_of(path)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinysent.build.config import DataConfig, LoopSettings, config_from_dict, option
 from tinysent.core.errors import InputError
+from tinysent.data.config import DataConfig, LoopSettings, config_from_dict, option
 
 STAGES = ("stage0", "stage1", "stage2")
 
@@ -176,7 +176,7 @@ class DistillConfig(LoopSettings, DataConfig):
 
     def stage_loop(self, stage: str):
         """The loop's settings for one stage (its epochs, learning rate, budget and batch-order seed)."""
-        from tinysent.build.loop import LoopConfig
+        from tinysent.train.loop import LoopConfig
 
         k = STAGES.index(stage)
         budget = None if self.stage_budgets is None else self.stage_budgets[k]

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tinysent.build.loop import Objective
 from tinysent.core.errors import InputError
+from tinysent.train.loop import Objective
 
 
 def uniform_layer_map(n_student: int, n_teacher: int) -> list[int]:

@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysent.build import checkpoint
-from tinysent.build.config import TrainConfig, git_commit
-from tinysent.build.distill.augment import augment
-from tinysent.build.distill.losses import Prediction
-from tinysent.build.loop import JsonlLog, fit, make_accelerator, save_model
 from tinysent.core.errors import InputError, MissingFileError
 from tinysent.core.files import cached_text_rows, file_sha256, outputs_cache_file
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.numerics import log_softmax
 from tinysent.core.tokenize import encode
+from tinysent.data.config import TrainConfig, git_commit
+from tinysent.train import checkpoint
+from tinysent.train.distill.augment import augment
+from tinysent.train.distill.losses import Prediction
+from tinysent.train.loop import JsonlLog, fit, make_accelerator, save_model
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +87,19 @@ def with_unlabelled(cfg, ids: list, labels: np.ndarray, normalizer, tokenizer, m
 
 
 def distill_task(cfg, progress: bool = True) -> dict:
-    """A student for the labelled task in ``cfg.train_data`` (:mod:`tinysent.build.task`), selected on
+    """A student for the labelled task in ``cfg.train_data`` (:mod:`tinysent.train.task`), selected on
     ``cfg.metric`` over the validation rows; a two-label student gets its threshold there too."""
     from accelerate.utils import set_seed
 
-    from tinysent.build.models import (
+    from tinysent.data.task import prepare_task
+    from tinysent.train.models import (
         count_parameters,
         load_classifier,
         load_tokenizer,
         require_safetensors,
         resolve_base,
     )
-    from tinysent.build.task import make_task_evaluator, prepare_task, with_threshold
+    from tinysent.train.task import make_task_evaluator, with_threshold
 
     student_name = cfg.student_model
     if not isinstance(student_name, str) or student_name.startswith(("prune:", "layers:")):

@@ -3,10 +3,10 @@ fine-tuned teacher layer by layer, then from its predictions.
 
 In pipeline order: :mod:`.config` (every setting), :mod:`.students` (what the student starts as,
 including the teacher pruned to a shape), :mod:`.losses` (the losses and the two objectives),
-:mod:`.stages` (the run: stages 0, 1, 2 through the one training loop in :mod:`tinysent.build.loop`).
+:mod:`.stages` (the run: stages 0, 1, 2 through the one training loop in :mod:`tinysent.train.loop`).
 """
 
-from tinysent.build.distill.config import DistillConfig
+from tinysent.train.distill.config import DistillConfig
 
 # The rest needs torch (the train extra): imported on first use, so that the CLI can read
 # DistillConfig's options without it.
@@ -31,7 +31,7 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f"tinysent.build.distill.{_LAZY[name]}"), name)
+        return getattr(importlib.import_module(f"tinysent.train.distill.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
