@@ -1,4 +1,4 @@
-"""Your own labelled tweets (issue #24): the reader's formats and its errors, then training,
+"""Your own labelled tweets: the reader's formats and its errors, then training,
 evaluation, distillation, prediction and the service on a label set of the user's, through the CLI."""
 
 import csv

@@ -132,7 +132,7 @@ def test_a_failed_run_leaves_the_previous_output_and_unknown_formats_are_refused
 
 
 def test_csv_records_may_hold_newlines_and_resume_counts_records(trained_model, tmp_path):
-    """Cases 12 and 13: a quoted newline is part of its field; ids with newlines survive --resume."""
+    """A quoted newline is part of its field; ids with newlines survive --resume."""
     import tinysent
 
     inp = tmp_path / "in.csv"

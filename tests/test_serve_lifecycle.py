@@ -1,5 +1,5 @@
 """A real `tinysent serve` process while its model loads, when its model cannot load, and under more
-connections than it allows (issue cases 9 and 11): the probes keep answering, every refusal is the
+connections than it allows: the probes keep answering, every refusal is the
 documented JSON, and a model that cannot load is a one-line error."""
 
 import json
@@ -14,7 +14,7 @@ import httpx
 from tinysent.core.files import file_sha256
 
 from .test_serve import _free_port, _start
-from .test_serve_hardening import _connect
+from .test_serve_hostile_clients import _connect
 
 
 def _spawn(model, *args):

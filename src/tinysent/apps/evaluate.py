@@ -13,9 +13,8 @@ import numpy as np
 
 from tinysent.apps.plots import plot_confusion, plot_roc, plot_training
 from tinysent.core.files import file_sha256
-from tinysent.core.labels import DEFAULT_BAND, SENTIMENT3, threshold_labels
+from tinysent.core.labels import DEFAULT_BAND, SENTIMENT3
 from tinysent.core.metrics import binary_metrics, class_metrics, wilson_interval  # noqa: F401 (re-exported)
-from tinysent.core.numerics import binary_share
 from tinysent.data import sentiment140 as D
 from tinysent.train.export.parity import SMOKE_SENTENCES
 
@@ -28,14 +27,13 @@ def three_class_predictions(
     """(predicted class index 0/1/2, binary answer P(pos) / (P(pos) + P(neg)), truncated?) from one
     pass: a 3-class model's own decision (:meth:`LabelModel.classes_among`); a binary model's
     P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
+    p, truncated = predictor.proba(texts, batch_size)
+    labels = predictor.labels  # the model's own rule: temperature, class offsets, threshold
+    share = labels.positive_share(p)
     if predictor.three_class:
-        p, truncated = predictor.proba(texts, batch_size)
-        labels = predictor.labels
-        share = binary_share(p, labels.neg, labels.pos)
         return labels.classes_among(p, SENTIMENT3), share, truncated
-    p, truncated = predictor.positive_proba(texts, batch_size)
-    labels = threshold_labels(p, 0.5, DEFAULT_BAND)
-    return np.array([SENTIMENT3.index(lab) for lab in labels], dtype=int), p, truncated
+    said = labels.labels(p, binary=True, band=DEFAULT_BAND)  # its threshold, then the band
+    return np.array([SENTIMENT3.index(lab) for lab in said], dtype=int), share, truncated
 
 
 def evaluate_tweeteval(
@@ -63,7 +61,8 @@ def evaluate_tweeteval(
     )
     # positive/negative rows alone, scored by P(pos) vs P(neg) (comparable with binary systems)
     pn = y != 1
-    metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), share[pn], 0.5)
+    threshold = predictor.labels.binary_threshold  # P(pos) vs P(neg), or a binary model's own
+    metrics["binary_rows"] = binary_metrics((y[pn] == 2).astype(int), share[pn], threshold)
     title = (
         f"{Path(model_dir).name}: TweetEval {split}, n={len(y)}, macro recall {metrics['macro_recall']:.3f}"
     )

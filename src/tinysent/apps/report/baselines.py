@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinysent.core.labels import threshold_labels
+from tinysent.core.labels import SENTIMENT2, LabelModel
 from tinysent.core.metrics import mcnemar  # noqa: F401 (re-exported: the reports' paired test)
 
 
 def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[float, float]) -> float:
-    """Accuracy on all rows (polarity codes 0 / 2 / 4) of P(positive) read through a neutral band."""
+    """Accuracy on all rows (polarity codes 0 / 2 / 4) of P(positive) read through a neutral band: a
+    baseline's P(positive) decided like a binary model's (:class:`LabelModel`, threshold 0.5)."""
     code = {"negative": 0, "neutral": 2, "positive": 4}
-    pred = np.array([code[lab] for lab in threshold_labels(np.asarray(p_pos), 0.5, band)])
+    p = np.asarray(p_pos, float)
+    rule = LabelModel(SENTIMENT2, band=tuple(band))
+    pred = np.array([code[lab] for lab in rule.labels(np.c_[1 - p, p], band=rule.band)])
     return float((pred == np.asarray(polarity)).mean())
 
 

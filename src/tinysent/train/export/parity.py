@@ -81,7 +81,6 @@ def validation_agreement(
     import time
 
     from tinysent.core.meta import ModelMeta
-    from tinysent.core.numerics import binary_share, softmax
 
     ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
     q = Predictor.from_dir(onnx_dir, backend="onnx", precision=precision)
@@ -127,18 +126,20 @@ def validation_agreement(
 
         prep = validation_split(model_dir, load_tokenizer(Path(model_dir)), train_data)
         y = np.asarray(prep.val_labels)
-        pos, neg = ref.meta.labels.index("positive"), ref.meta.labels.index("negative")
+        rule = ref.labels  # the model's binary answer: its temperature and threshold (0.5 on the share)
 
-        def share(lg):
-            return binary_share(softmax(lg), neg, pos)
+        def positive(lg):
+            return np.array(rule.labels(rule.proba(lg), binary=True)) == "positive"
 
-        l32, lq = agreement("label_agreement", prep.val_ids, q.bounds(0.5), lambda lg: share(lg) >= 0.5)
-        p32, p8 = share(l32), share(lq)
+        decision = rule.decision(binary=True)
+        l32, lq = agreement("label_agreement", prep.val_ids, decision, positive)
+        p32, p8 = (rule.positive_share(rule.proba(z)) for z in (l32, lq))
+        a32, a8 = positive(l32), positive(lq)
         doc.update(
             val_n=int(len(y)),
-            val_accuracy_torch_fp32=float(((p32 >= 0.5) == y).mean()),
-            val_accuracy_onnx=float(((p8 >= 0.5) == y).mean()),
-            label_agreement=float(((p32 >= 0.5) == (p8 >= 0.5)).mean()),
+            val_accuracy_torch_fp32=float((a32 == y).mean()),
+            val_accuracy_onnx=float((a8 == y).mean()),
+            label_agreement=float((a32 == a8).mean()),
             mean_abs_prob_diff=float(np.abs(p32 - p8).mean()),
             max_abs_prob_diff=float(np.abs(p32 - p8).max()),
         )

@@ -1,5 +1,7 @@
-"""Careless and hostile use of models, files and the CLI (issue cases 5-10 and 14-17): every case
-ends in a clear error naming the problem, never a traceback, a wrong answer or a lost file."""
+"""Careless and hostile use of models, files and the CLI: a model folder with unlisted, missing,
+pickled or damaged files, bad metadata, damaged data, occupied output folders, interrupted runs and
+checkpoints, odd text input. Each ends in a clear error naming the problem, never a traceback, a
+wrong answer or a lost file."""
 
 import gzip
 import json

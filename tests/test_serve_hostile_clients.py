@@ -1,5 +1,6 @@
-"""Hostile and careless clients against a real `tinysent serve` process (issue cases 1-4, the token,
-the missing extra): bad input fails alone with a 4xx, slow clients are cut off, strangers are kept out."""
+"""Hostile and careless clients against a real `tinysent serve` process (malformed and oversized
+requests, slow clients, a missing or wrong token, a missing extra): bad input fails alone with a 4xx,
+slow clients are cut off, strangers are kept out."""
 
 import asyncio
 import concurrent.futures
