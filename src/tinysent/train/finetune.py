@@ -14,11 +14,7 @@ from tinysent.data.config import TrainConfig, git_commit
 from tinysent.data.tokens import prepare_data
 from tinysent.train.loop import (
     CrossEntropy,
-    JsonlLog,
     LoopConfig,
-    fit,
-    make_accelerator,
-    save_model,
 )
 
 log = logging.getLogger(__name__)
@@ -32,21 +28,15 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     same command gives the same optimisation on 1 CPU or 8 GPUs. With ``cfg.resume`` a run continues
     from ``out/checkpoint`` (written at every evaluation) exactly where it stopped.
     """
-    from accelerate.utils import set_seed
-
-    from tinysent.train import checkpoint
+    from tinysent.train import run
     from tinysent.train.batching import make_loader
-    from tinysent.train.models import load_classifier
+    from tinysent.train.models import check_max_length, load_classifier, resolve_base
 
     cfg.check_files()
-    from tinysent.train.models import check_max_length, resolve_base
-
     if cfg.max_length is not None:
         check_max_length(resolve_base(cfg.base_model), cfg.max_length)
-    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
-    set_seed(cfg.seed)
-    out = Path(cfg.out)
-    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    r = run.start(cfg, progress)
+    acc = r.acc
     norm_cfg = NormalizerConfig()
     val_loader = evaluator = None
     if cfg.labelled:  # your own labelled tweets, any label set (train/task.py)
@@ -93,33 +83,26 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         config=asdict(cfg),
     )
 
-    def on_best(model, best: dict) -> None:
-        if cfg.labelled and len(labels) == 2:  # a two-label task decides by a threshold: its metric's best
-            from tinysent.train.task import with_threshold
+    def threshold(best: dict) -> dict:  # a two-label task decides by a threshold: its metric's best
+        from tinysent.train.task import with_threshold
 
-            best = with_threshold(meta, best, evaluator, prep, cfg.metric)
-        meta.metrics = {"validation": best}
-        save_model(model, tokenizer, out, meta, acc)
+        return with_threshold(meta, best, evaluator, prep, cfg.metric)
 
+    two_label_task = cfg.labelled and len(labels) == 2
     start = {"processes": acc.num_processes, **prep.stats}
-    jlog = JsonlLog.for_stage(out, "train", cfg.resume, acc.is_main_process, start)
-    res = fit(
+    res, jlog = r.fit_stage(
         model,
         objective,
         train_ids,
         train_labels,
-        LoopConfig.take(cfg),
-        acc,
         stage="train",
-        out=out,
-        jlog=jlog,
-        val_loader=val_loader,
+        loop=LoopConfig.take(cfg),
+        start=start,
+        on_best=r.saver(tokenizer, meta, threshold if two_label_task else None),
         evaluator=evaluator,
-        on_best=on_best,
-        resume=cfg.resume,
-        progress=progress,
+        val_loader=val_loader,
     )
-    summary = {k: v for k, v in res.items() if k != "model"}
+    summary = dict(res)
     summary["data"] = prep.stats
     jlog.write({"type": "end", **summary})
     summary["loading"] = {"ignored": load_info["ignored"][:50], "initialised": load_info["initialised"]}

@@ -1,17 +1,6 @@
-"""Training 3-class models from mixed sources (their rows: :mod:`tinysent.data.mixed`):
-hand-labelled negative / neutral / positive tweets (SemEval)
-beside Sentiment140's binary emoticon labels, validated on TweetEval's validation split and a
-Sentiment140 validation split.
-
-How a binary example supervises a 3-class head, decided on validation (2-core CPU, 2026-11-26,
-`results/cpu-2026-11-26/binary-loss/`: the shipped v2 widened to 3 classes, SemEval + 20,000
-Sentiment140 tweets, half an epoch, the same run but for this option):
-``binary_loss="full"`` (an emoticon label as an ordinary 3-class label: "positive, not neutral")
-reached TweetEval-val macro recall 0.689 and Sentiment140-val 0.836; ``"share"`` (only
-P(pos) / (P(pos) + P(neg)), leaving neutral free) 0.650 and 0.827. Emoticon tweets carried an emotion
-by construction, so "not neutral" is true of them, and the share loss left the model's neutral
-unconstrained on exactly the tweets that have most of the training data. ``full`` is the default.
-"""
+"""Training 3-class models from mixed sources (their rows, and why a binary row supervises the
+3-class head as it does: :mod:`tinysent.data.mixed`): the objectives (cross-entropy with binary rows,
+distillation from teachers' probabilities), the validation evaluator, the teachers' cached outputs."""
 
 from __future__ import annotations
 

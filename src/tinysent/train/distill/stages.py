@@ -23,7 +23,7 @@ from tinysent.core.normalize import Normalizer
 from tinysent.data import sentiment140 as D
 from tinysent.data.config import TrainConfig, git_commit
 from tinysent.data.tokens import prepare_data
-from tinysent.train import checkpoint
+from tinysent.train import checkpoint, run
 from tinysent.train.batching import make_loader
 from tinysent.train.distill.config import STAGES, DistillConfig
 from tinysent.train.distill.losses import Intermediate, Prediction, Projections, uniform_layer_map
@@ -33,7 +33,6 @@ from tinysent.train.loop import (
     JsonlLog,
     evaluate_loader,
     fit,
-    make_accelerator,
     model_logits,
     save_model,
 )
@@ -88,7 +87,6 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
 
     ``cfg`` is only read: the layers kept by pruning, the layer map used and the model sizes are
     results, in the returned summary and the student's ``tinysent.json``."""
-    from accelerate.utils import set_seed
 
     from tinysent.train.models import count_parameters, load_classifier
 
@@ -100,10 +98,8 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     if cfg.num_labels == 3:
         return distill_mixed(cfg, progress)
     # find_unused: stage 1 leaves the classifier head out of the loss
-    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=True)
-    set_seed(cfg.seed)
-    out = Path(cfg.out)
-    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    r = run.start(cfg, progress, find_unused=True)
+    acc, out = r.acc, r.out
     teacher_dir = Path(cfg.teacher)
     teacher, tokenizer, t_meta = load_teacher(teacher_dir, acc.device)
     # The transfer set is prepared like training data (same split for the same data fields and seed).
@@ -239,7 +235,6 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     share. Teachers read the raw texts with their own tokenizers (cached per text), so an MPNet
     teacher can teach a WordPiece student. The student (``--student``: a model folder or preset,
     e.g. the shipped binary model, whose head grows a neutral class) sets tokenizer and normaliser."""
-    from accelerate.utils import set_seed
 
     from tinysent.data.mixed import prepare_mixed
     from tinysent.data.semeval import LABELS3
@@ -251,10 +246,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     from_teacher = isinstance(spec, str) and spec.startswith(("prune:", "layers:"))
     if not isinstance(spec, str):
         raise InputError("3-class distillation needs --student MODEL, prune:SHAPE or layers:I,J,...")
-    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
-    set_seed(cfg.seed)
-    out = Path(cfg.out)
-    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    r = run.start(cfg, progress)
     teachers = [str(require_model_folder(d, "teacher")) for d in cfg.teachers]
     if from_teacher:  # the student is cut from the (first) teacher: its tokenizer, normaliser and head
         teacher, tokenizer, s_meta = load_teacher(teachers[0], "cpu")
@@ -313,29 +305,18 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         config={**asdict(cfg), "teacher_meta": {"base_model": ModelMeta.load(cfg.teacher).base_model}},
     )
 
-    def on_best(model, best: dict) -> None:
-        meta.metrics = {"validation": best}
-        save_model(model, tokenizer, out, meta, acc)
-
-    start = {"config": asdict(cfg), **prep.stats}
-    jlog = JsonlLog.for_stage(out, "stage2", cfg.resume, acc.is_main_process, start)
     objective = MixedDistillation(targets, emoticon, cfg.temperature, cfg.hard_label_weight, share)
-    res = fit(
+    res, jlog = r.fit_stage(
         student,
         objective,
         ids,
         labels,
-        cfg.stage_loop("stage2"),
-        acc,
         stage="stage2",
-        out=out,
-        jlog=jlog,
+        loop=cfg.stage_loop("stage2"),
+        start={"config": asdict(cfg), **prep.stats},
+        on_best=r.saver(tokenizer, meta),
         evaluator=make_evaluator(prep, cfg.batch_size * 4),
-        on_best=on_best,
-        resume=cfg.resume,
-        progress=progress,
     )
-    res.pop("model")
     sizes = {"student_params": count_parameters(student)}
     summary = {"stages": {"stage2": res}, "best": res["best"], "sizes": sizes, "data": prep.stats}
     jlog.write({"type": "end", **summary})

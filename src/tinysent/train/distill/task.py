@@ -23,10 +23,9 @@ from tinysent.core.normalize import Normalizer
 from tinysent.core.numerics import log_softmax
 from tinysent.core.tokenize import encode
 from tinysent.data.config import TrainConfig, git_commit
-from tinysent.train import checkpoint
+from tinysent.train import run
 from tinysent.train.distill.augment import augment
 from tinysent.train.distill.losses import Prediction
-from tinysent.train.loop import JsonlLog, fit, make_accelerator, save_model
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,6 @@ def with_unlabelled(cfg, ids: list, labels: np.ndarray, normalizer, tokenizer, m
 def distill_task(cfg, progress: bool = True) -> dict:
     """A student for the labelled task in ``cfg.train_data`` (:mod:`tinysent.train.task`), selected on
     ``cfg.metric`` over the validation rows; a two-label student gets its threshold there too."""
-    from accelerate.utils import set_seed
 
     from tinysent.data.task import prepare_task
     from tinysent.train.models import (
@@ -108,10 +106,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
         )
     require_safetensors(Path(cfg.teacher), "--teacher")
     t_meta = ModelMeta.load(cfg.teacher, required=True)
-    acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum)
-    set_seed(cfg.seed)
-    out = Path(cfg.out)
-    checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)
+    r = run.start(cfg, progress)
     base = resolve_base(student_name)
     s_meta = ModelMeta.load(base)  # the student's normaliser (defaults for a plain checkpoint)
     normalizer = Normalizer(s_meta.normalizer_config)
@@ -153,30 +148,20 @@ def distill_task(cfg, progress: bool = True) -> dict:
     )
     evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
 
-    def on_best(model, best: dict) -> None:
-        if len(labels) == 2:  # as fine-tuning does: the threshold chosen on validation
-            best = with_threshold(meta, best, evaluator, prep, cfg.metric)
-        meta.metrics = {"validation": best}
-        save_model(model, tokenizer, out, meta, acc)
+    def threshold(best: dict) -> dict:  # as fine-tuning does: the threshold chosen on validation
+        return with_threshold(meta, best, evaluator, prep, cfg.metric)
 
-    start = {"config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)}
-    jlog = JsonlLog.for_stage(out, "stage2", cfg.resume, acc.is_main_process, start)
-    res = fit(
+    res, jlog = r.fit_stage(
         student,
         Prediction(targets, cfg.temperature, cfg.hard_label_weight),
         ids,
         hard,
-        cfg.stage_loop("stage2"),
-        acc,
         stage="stage2",
-        out=out,
-        jlog=jlog,
+        loop=cfg.stage_loop("stage2"),
+        start={"config": asdict(cfg), **prep.stats, "transfer_rows": len(ids)},
+        on_best=r.saver(tokenizer, meta, threshold if len(labels) == 2 else None),
         evaluator=evaluator,
-        on_best=on_best,
-        resume=cfg.resume,
-        progress=progress,
     )
-    res.pop("model")
     summary = {
         "stages": {"stage2": res},
         "best": res["best"],
