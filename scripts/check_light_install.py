@@ -2,7 +2,9 @@
 and show that it has no torch and that `tinysent predict` (texts, --input/--output) and
 `tinysent.load().predict` give the labels and probabilities the full install's default path gives
 (this interpreter's), on the 498 Sentiment140 test tweets and TweetEval validation; then add the
-`serve` extra and check the service answers, still without torch. CI runs it (.ci/run).
+`serve` extra and check the service answers, still without torch; then the `eval` extra: `data
+check`, `evaluate` of the default path on TweetEval test (the same macro recall as the full
+install's) and `report` on a labelled file, still without torch. CI runs it (.ci/run).
 
     python scripts/check_light_install.py [--venv DIR] [--keep]
 Prints one JSON summary; exits 1 on any difference.
@@ -114,6 +116,39 @@ def serve_answers(py: Path, work: Path) -> dict:
         proc.wait(20)
 
 
+def eval_extra(py: Path, venv: Path, work: Path) -> dict:
+    """The `eval` extra without torch: data check, evaluate (the default path's TweetEval test macro
+    recall, compared with this interpreter's full install) and report on a labelled CSV."""
+    wheel = next((venv.parent / (venv.name + "-wheel")).glob("*.whl"))
+    run([py, "-m", "pip", "install", "-q", f"{wheel}[eval]"])
+    light = py.parent / "tinysent"
+    te = SHARED / "tweeteval"
+    run([light, "data", "check", te, "--compact"])
+    out = {}
+    for name, exe in (("light", [light]), ("full", [sys.executable, "-m", "tinysent"])):
+        run([*exe, "evaluate", "--test-data", te, "--out", work / f"ev-{name}"])
+        out[name] = json.loads((work / f"ev-{name}" / "metrics.json").read_text())["macro_recall"]
+    # a labelled file of the user's kind: TweetEval validation as text,label CSVs
+    names = ("negative", "neutral", "positive")
+    texts = (te / "val_text.txt").read_text(encoding="utf-8").splitlines()
+    labels = (te / "val_labels.txt").read_text().split()
+    for split, rows in (("train", range(0, 1500)), ("test", range(1500, len(texts)))):
+        with open(work / f"{split}.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["text", "label"])
+            w.writerows([texts[i], names[int(labels[i])]] for i in rows)
+    rep = work / "report"
+    run([light, "report", "--test-data", work / "test.csv", "--train-data", work / "train.csv", "--out", rep])
+    no_torch = subprocess.run([py, "-c", "import torch"], capture_output=True).returncode != 0
+    doc = {
+        "tweeteval_test_macro_recall": out,
+        "report_files": sorted(p.name for p in rep.iterdir()),
+        "import_torch_fails": no_torch,
+    }
+    doc["ok"] = bool(no_torch and out["light"] == out["full"] and (rep / "report.html").exists())
+    return doc
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--venv", default=None, help="where to make the venv (default: a temporary folder)")
@@ -161,6 +196,9 @@ def main() -> int:
             "import_torch_fails": no_torch_serve,
         }
         ok &= no_torch_serve and summary["serve"]["labels"] == ["positive", "negative"]
+        if (SHARED / "tweeteval").exists():
+            summary["eval"] = eval_extra(py, venv, work)
+            ok &= summary["eval"]["ok"]
         summary["ok"] = bool(ok)
         print(json.dumps(summary, indent=2))
         return 0 if ok else 1
