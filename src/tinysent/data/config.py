@@ -15,6 +15,7 @@ from pathlib import Path
 from tinysent.core.errors import InputError
 
 AUTOCAST_DTYPES = ("auto", "no", "bf16", "fp16")
+TASKS = ("auto", "labelled", "sentiment-mix", "sentiment140")  # the task kinds (tinysent.data.task)
 
 
 def option(
@@ -136,13 +137,25 @@ class DataConfig(ColumnsConfig):
         "threshold): macro_f1, macro_recall, accuracy or f1:CLASS (F1 of one class)",
     )
     class_weights: bool = option(False, "labelled data: weight the loss by inverse class frequency")
+    task: str = option(
+        "auto",
+        "what the data is read as: labelled (your own labelled tweets, any label set), sentiment-mix "
+        "(3 classes: hand-labelled tweets beside Sentiment140's, TweetEval validation), sentiment140 "
+        "(binary); auto: decided once from the data options, printed, and stored with the model",
+        choices=TASKS,
+    )
 
     @cached_property  # it reads the data file's first line: once per config
+    def task_kind(self) -> str:
+        """The task this run learns (:func:`tinysent.data.task.resolve_task`, the one resolver)."""
+        from tinysent.data.task import resolve_task
+
+        return resolve_task(self)
+
+    @property
     def labelled(self) -> bool:
         """Training on a labelled file (any label set), not Sentiment140 / the sentiment mix."""
-        from tinysent.data.labelled import is_labelled
-
-        return self.num_labels == 2 and not self.handlabelled_data and is_labelled(self.train_data)
+        return self.task_kind == "labelled"
 
     @property
     def validation_fraction(self) -> float:
@@ -152,7 +165,7 @@ class DataConfig(ColumnsConfig):
     def selection_metric(self) -> str:
         """The validation metric that picks the best checkpoint: a 3-class run's evaluator reports
         ``val_score`` (train/three_class.py), a 2-class run's loop ``val_accuracy``."""
-        return "val_score" if self.num_labels == 3 or self.labelled else "val_accuracy"
+        return "val_accuracy" if self.task_kind == "sentiment140" else "val_score"
 
     def check_files(self) -> None:
         """The data files named exist: a run checks this before it loads (or downloads) a model, so

@@ -165,12 +165,12 @@ def calibrate(model_dir: str | Path, data: str | None = None, class_bias: bool =
     model_dir = Path(model_dir)
     meta = ModelMeta.load(model_dir)
     pred = load(model_dir)
-    cfg = run_config(model_dir)
-    if cfg.labelled:
+    cfg = run_config(model_dir)  # the task the model was trained on, as its config records it
+    if cfg.task_kind == "labelled":
         if class_bias:
             raise InputError("--class-bias is for 3-class sentiment models (TweetEval validation picks it)")
         return calibrate_task(model_dir, meta, pred, cfg)
-    if len(meta.labels) == 3:
+    if cfg.task_kind == "sentiment-mix":
         return calibrate_three_class(model_dir, meta, pred, class_bias)
     if class_bias:
         raise InputError("--class-bias is for 3-class sentiment models (TweetEval validation picks it)")

@@ -161,7 +161,17 @@ def restore_rng(states: tuple) -> None:
 
 RUN_CONFIG = "run_config.json"
 # Options that may change between a run and its resume: they do not change what is trained.
-RESUMABLE = ("resume", "overwrite", "out", "time_budget", "stage_budgets", "log_every", "teacher_cache")
+# ("task": the data options decide it, and they are pinned; runs begun before it was stored resume)
+RESUMABLE = (
+    "resume",
+    "overwrite",
+    "out",
+    "time_budget",
+    "stage_budgets",
+    "log_every",
+    "teacher_cache",
+    "task",
+)
 
 
 DATA_OPTIONS = (

@@ -4,7 +4,7 @@ cross-entropy → save the best checkpoint (by validation accuracy), in that ord
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinysent.core.meta import ModelMeta
@@ -29,8 +29,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     from ``out/checkpoint`` (written at every evaluation) exactly where it stopped.
     """
     from tinysent.train import run
-    from tinysent.train.batching import make_loader
-    from tinysent.train.models import check_max_length, load_classifier, resolve_base
+    from tinysent.train.models import check_max_length, resolve_base
 
     cfg.check_files()
     if cfg.max_length is not None:
@@ -38,38 +37,9 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     r = run.start(cfg, progress)
     acc = r.acc
     norm_cfg = NormalizerConfig()
-    val_loader = evaluator = None
-    if cfg.labelled:  # your own labelled tweets, any label set (train/task.py)
-        from tinysent.data.task import class_weights, prepare_task
-        from tinysent.train.models import load_tokenizer
-        from tinysent.train.task import make_task_evaluator, weighted_cross_entropy
-
-        # The data first: a bad file is an error before any model is loaded.
-        prep = prepare_task(cfg, load_tokenizer(resolve_base(cfg.base_model)), Normalizer(norm_cfg))
-        labels = list(prep.names)
-        model, tokenizer, _, load_info = load_classifier(cfg.base_model, labels=labels)
-        train_ids, train_labels = prep.train_ids, prep.train_labels
-        weights = class_weights(train_labels, len(labels)) if cfg.class_weights else None
-        objective = weighted_cross_entropy(weights) if weights is not None else CrossEntropy()
-        evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
-    else:
-        model, tokenizer, _, load_info = load_classifier(cfg.base_model, cfg.num_labels)
-        if cfg.num_labels == 3:  # hand-labelled 3-class rows beside binary Sentiment140 rows
-            from tinysent.data.mixed import prepare_mixed
-            from tinysent.data.semeval import LABELS3
-            from tinysent.train.three_class import MixedCrossEntropy, make_evaluator
-
-            prep = prepare_mixed(cfg, tokenizer, Normalizer(norm_cfg))
-            train_ids, train_labels, labels = prep.ids, prep.labels, list(LABELS3)
-            objective = MixedCrossEntropy(prep.emoticon, cfg.binary_loss)
-            evaluator = make_evaluator(prep, cfg.batch_size * 4)
-        else:
-            prep = prepare_data(cfg, tokenizer, Normalizer(norm_cfg), corpus)
-            train_ids, train_labels, labels = prep.train_ids, prep.train_labels, ["negative", "positive"]
-            objective = CrossEntropy()
-            val_loader = acc.prepare(
-                make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False)
-            )
+    t = SETUP[cfg.task_kind](cfg, Normalizer(norm_cfg), acc, corpus)  # the task table
+    prep, model, tokenizer, labels, evaluator = t.prep, t.model, t.tokenizer, t.names, t.evaluator
+    train_ids, train_labels = t.ids, t.targets
     if acc.is_main_process:
         log.info("data: %s", prep.stats)
     meta = ModelMeta(
@@ -92,7 +62,7 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     start = {"processes": acc.num_processes, **prep.stats}
     res, jlog = r.fit_stage(
         model,
-        objective,
+        t.objective,
         train_ids,
         train_labels,
         stage="train",
@@ -100,13 +70,81 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
         start=start,
         on_best=r.saver(tokenizer, meta, threshold if two_label_task else None),
         evaluator=evaluator,
-        val_loader=val_loader,
+        val_loader=t.val_loader,
     )
     summary = dict(res)
     summary["data"] = prep.stats
     jlog.write({"type": "end", **summary})
-    summary["loading"] = {"ignored": load_info["ignored"][:50], "initialised": load_info["initialised"]}
+    summary["loading"] = {"ignored": t.load_info["ignored"][:50], "initialised": t.load_info["initialised"]}
     return summary
+
+
+@dataclass
+class Setup:
+    """What a task gives a fine-tuning run: its prepared rows, the model and tokenizer, the label
+    names, the training targets, the objective, and how validation is scored."""
+
+    prep: object
+    model: object
+    tokenizer: object
+    load_info: dict
+    names: list[str]
+    ids: list
+    targets: object
+    objective: object
+    evaluator: object = None
+    val_loader: object = None
+
+
+def _labelled(cfg, normalizer, acc, corpus=None) -> Setup:
+    """Your own labelled tweets, any label set (data/task.py): the data first, so a bad file is an
+    error before any model is loaded; the base's head rows kept by label name."""
+    from tinysent.data.task import class_weights, prepare_task
+    from tinysent.train.models import load_classifier, load_tokenizer, resolve_base
+    from tinysent.train.task import make_task_evaluator, weighted_cross_entropy
+
+    prep = prepare_task(cfg, load_tokenizer(resolve_base(cfg.base_model)), normalizer)
+    names = list(prep.names)
+    model, tokenizer, _, load_info = load_classifier(cfg.base_model, labels=names)
+    weights = class_weights(prep.train_labels, len(names)) if cfg.class_weights else None
+    objective = weighted_cross_entropy(weights) if weights is not None else CrossEntropy()
+    evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
+    return Setup(
+        prep, model, tokenizer, load_info, names, prep.train_ids, prep.train_labels, objective, evaluator
+    )
+
+
+def _mix(cfg, normalizer, acc, corpus=None) -> Setup:
+    """The 3-class mix: hand-labelled 3-class rows beside binary Sentiment140 rows (data/mixed.py)."""
+    from tinysent.data.mixed import prepare_mixed
+    from tinysent.data.semeval import LABELS3
+    from tinysent.train.models import load_classifier
+    from tinysent.train.three_class import MixedCrossEntropy, make_evaluator
+
+    model, tokenizer, _, load_info = load_classifier(cfg.base_model, 3)
+    prep = prepare_mixed(cfg, tokenizer, normalizer)
+    objective = MixedCrossEntropy(prep.emoticon, cfg.binary_loss)
+    evaluator = make_evaluator(prep, cfg.batch_size * 4)
+    return Setup(
+        prep, model, tokenizer, load_info, list(LABELS3), prep.ids, prep.labels, objective, evaluator
+    )
+
+
+def _sentiment140(cfg, normalizer, acc, corpus=None) -> Setup:
+    """Binary Sentiment140: negative / positive, validation accuracy on a held-out share."""
+    from tinysent.train.batching import make_loader
+    from tinysent.train.models import load_classifier
+
+    model, tokenizer, _, load_info = load_classifier(cfg.base_model, 2)
+    prep = prepare_data(cfg, tokenizer, normalizer, corpus)
+    loader = acc.prepare(make_loader(prep.val_ids, prep.val_labels, cfg.batch_size * 4, cfg.seed, False))
+    names = ["negative", "positive"]
+    setup = Setup(prep, model, tokenizer, load_info, names, prep.train_ids, prep.train_labels, CrossEntropy())
+    setup.val_loader = loader
+    return setup
+
+
+SETUP = {"labelled": _labelled, "sentiment-mix": _mix, "sentiment140": _sentiment140}
 
 
 def train_seeds(cfg: TrainConfig, seeds: int, progress: bool = True) -> dict:

@@ -77,10 +77,19 @@ class Run:
 
 
 def start(cfg, progress: bool = True, find_unused: bool = False) -> Run:
-    """Seed, accelerator and the pinned config in ``cfg.out``: the first lines of every run."""
+    """The task resolved once (said on stderr, and stored: the config saved with the run and its
+    model names it), then seed, accelerator and the pinned config in ``cfg.out``: the first lines of
+    every run."""
+    import sys
+
     from accelerate.utils import set_seed
 
+    from tinysent.data.task import describe_task
+
+    cfg.task = cfg.task_kind  # "auto" becomes what it was decided to be
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=find_unused)
+    if acc.is_main_process:
+        print(describe_task(cfg), file=sys.stderr, flush=True)
     set_seed(cfg.seed)
     out = Path(cfg.out)
     checkpoint.pin_config(out, asdict(cfg), cfg.resume, acc.is_main_process)

@@ -30,12 +30,12 @@ def validation_evaluator(folder: str | Path) -> Callable:
     meta = ModelMeta.load(folder)
     cfg = run_config(folder)
     tokenizer, normalizer = load_tokenizer(Path(folder)), Normalizer(meta.normalizer_config)
-    if cfg.labelled:
+    if cfg.task_kind == "labelled":
         from tinysent.data.task import prepare_task
         from tinysent.train.task import make_task_evaluator
 
         return make_task_evaluator(prepare_task(cfg, tokenizer, normalizer), cfg.metric)
-    if cfg.num_labels == 3:
+    if cfg.task_kind == "sentiment-mix":
         from tinysent.data.mixed import prepare_mixed
         from tinysent.train.three_class import make_evaluator
 

@@ -91,11 +91,11 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     from tinysent.train.models import count_parameters, load_classifier
 
     cfg.check_files()
-    if cfg.labelled:  # your own labelled task, any label set: prediction-layer distillation
+    if cfg.task_kind == "labelled":  # your own labelled task, any label set: prediction-layer only
         from tinysent.train.distill.task import distill_task
 
         return distill_task(cfg, progress)
-    if cfg.num_labels == 3:
+    if cfg.task_kind == "sentiment-mix":
         return distill_mixed(cfg, progress)
     # find_unused: stage 1 leaves the classifier head out of the loss
     r = run.start(cfg, progress, find_unused=True)

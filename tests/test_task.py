@@ -1,0 +1,53 @@
+"""The task a run learns is decided once (data/task.py: resolve_task), from the data options or an
+explicit --task, said on stderr when the run starts, and stored in the config saved with the model:
+what calibrate, soup and select read back instead of looking at the data again."""
+
+import json
+
+import pytest
+
+from tests.conftest import make_tweets, tiny_train_args, write_six_col
+from tests.test_labelled import make_rows, write_csv
+
+
+def config(**kw):
+    from tinysent.data.config import TrainConfig
+
+    return TrainConfig(**kw)
+
+
+def test_the_task_is_read_from_the_data_options(tmp_path):
+    labelled = write_csv(tmp_path / "mine.csv", make_rows(30))
+    s140 = write_six_col(tmp_path / "s140.csv", make_tweets(30))
+    assert config(train_data=str(labelled)).task_kind == "labelled"
+    assert config(train_data=str(s140)).task_kind == "sentiment140"
+    mix = dict(num_labels=3, handlabelled_data=str(tmp_path), tweeteval_data=str(tmp_path))
+    assert config(train_data=str(s140), **mix).task_kind == "sentiment-mix"
+    # an explicit --task is taken when the data agrees, and an error naming why when it does not
+    assert config(train_data=str(labelled), task="labelled").task_kind == "labelled"
+    from tinysent.core.errors import DataError
+
+    with pytest.raises(DataError, match="is not a labelled file"):
+        assert config(train_data=str(s140), task="labelled").task_kind
+    with pytest.raises(DataError, match="disagree"):
+        assert config(train_data=str(s140), task="sentiment-mix").task_kind
+
+
+def test_a_run_says_its_task_and_its_model_keeps_it(tiny_base, tmp_path, capsys):
+    from tinysent.apps.cli import main
+    from tinysent.train.validation import run_config
+
+    data = write_csv(tmp_path / "mine.csv", make_rows(300, seed=4))
+    out = tmp_path / "m"
+    args = tiny_train_args(tiny_base, data, out, epochs=1, min_steps=0)
+    assert main(["train", *args]) == 0
+    err = capsys.readouterr().err
+    assert "task: labelled: your own labelled tweets in" in err and "selected on macro_f1" in err
+    saved = json.loads((out / "tinysent.json").read_text())["config"]
+    assert saved["task"] == "labelled"
+    assert json.loads((out / "run_config.json").read_text())["task"] == "labelled"
+    # read back from the model, the task is not decided again: the data file may be gone
+    data.unlink()
+    assert run_config(out).task_kind == "labelled"
+    capsys.readouterr()
+    assert main(["train", *tiny_train_args(tiny_base, data, tmp_path / "x"), "--task", "sentiment-mix"]) == 2
