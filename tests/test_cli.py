@@ -77,6 +77,9 @@ def test_run_trains_evaluates_and_reports(tiny_base, train_file, test_file, tmp_
     assert (job / "model" / "model.safetensors").exists() and (job / "eval" / "metrics.json").exists()
     assert (job / "report" / "report.html").exists()
     assert json.loads((job / "eval" / "metrics.json").read_text())["n"] == 120
+    # the shipped model is a row beside the new one and the baselines (it answers negative/positive)
+    systems = [s["system"] for s in json.loads((job / "report" / "report.json").read_text())["systems"]]
+    assert any("model" in s for s in systems) and any("shipped" in s for s in systems), systems
 
 
 def test_gpu_recipe_runs_end_to_end_on_a_tiny_fixture(tiny_base, train_file, test_file, tmp_path):

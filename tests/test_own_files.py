@@ -348,6 +348,9 @@ def test_run_on_a_labelled_file_checks_its_test_data_before_training(base, tmp_p
     capsys.readouterr()
     assert json.loads((tmp_path / "r1" / "eval" / "metrics.json").read_text())["n"] == 30
     assert (tmp_path / "r1" / "report" / "report.html").exists()
+    # the shipped model cannot answer anger / calm / joy: no row for it
+    page = json.loads((tmp_path / "r1" / "report" / "report.json").read_text())
+    assert not any("shipped" in str(s) or "tinybert" in str(s) for s in page["systems"]), page["systems"]
 
     # a failure after training keeps the trained model
     import tinysent.apps.report as report_module

@@ -1,4 +1,4 @@
-"""The task a run learns is decided once (data/task.py: resolve_task), from the data options or an
+"""The task a run learns is decided once (data/task_kind.py: resolve_task), from the data options or an
 explicit --task, said on stderr when the run starts, and stored in the config saved with the model:
 what calibrate, soup and select read back instead of looking at the data again."""
 

@@ -147,8 +147,8 @@ class DataConfig(ColumnsConfig):
 
     @cached_property  # it reads the data file's first line: once per config
     def task_kind(self) -> str:
-        """The task this run learns (:func:`tinysent.data.task.resolve_task`, the one resolver)."""
-        from tinysent.data.task import resolve_task
+        """The task this run learns (:func:`tinysent.data.task_kind.resolve_task`, the one resolver)."""
+        from tinysent.data.task_kind import resolve_task
 
         return resolve_task(self)
 

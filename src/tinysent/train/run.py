@@ -84,7 +84,7 @@ def start(cfg, progress: bool = True, find_unused: bool = False) -> Run:
 
     from accelerate.utils import set_seed
 
-    from tinysent.data.task import describe_task
+    from tinysent.data.task_kind import describe_task
 
     cfg.task = cfg.task_kind  # "auto" becomes what it was decided to be
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=find_unused)

@@ -62,6 +62,17 @@ def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
     return test_data
 
 
+def shipped_beside(model: Path) -> list[str]:
+    """The shipped model, as a row of the report, when it answers every label of the trained model's
+    task (any sentiment task: Sentiment140, TweetEval, a labelled file of negative / neutral /
+    positive); none for other label sets (emotions, irony), which it cannot answer."""
+    from tinysent.core.meta import ModelMeta
+    from tinysent.runtime.predictor import SHIPPED_DIR
+
+    shipped = ModelMeta.load(SHIPPED_DIR).labels
+    return [str(SHIPPED_DIR)] if set(ModelMeta.load(model).labels) <= set(shipped) else []
+
+
 def run(args) -> int:
     """The main job: train → evaluate → report, with defaults that finish on a 2-core CPU. The test
     data is checked before training; a failure after training keeps the trained model."""
@@ -82,9 +93,10 @@ def run(args) -> int:
         train(cfg, progress=not args.quiet)
         try:
             m = evaluate(out / "model", test, out / "eval", columns=columns)
-            # Baselines trained on as many tweets as the model saw, so the comparison is like for like.
+            # Baselines trained on as many tweets as the model saw, so the comparison is like for like;
+            # the shipped model beside the new one wherever it can answer the task's labels.
             report(
-                [str(out / "model")],
+                [str(out / "model"), *shipped_beside(out / "model")],
                 test,
                 out / "report",
                 train_data=args.train_data,

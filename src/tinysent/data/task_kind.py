@@ -1,0 +1,50 @@
+"""The one place a run's task kind is decided (``labelled``, ``sentiment-mix``, ``sentiment140``):
+from its data options, or an explicit ``--task`` checked against the data. Every stage reads the
+result as ``cfg.task_kind``; a trained model's config stores it, so nothing decides it again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinysent.core.errors import DataError
+
+
+def resolve_task(cfg) -> str:
+    """The one place a run's task is decided, from its data options: ``cfg.task`` when given, else
+    the 3-class sentiment mix for ``--num-labels 3``, your own labelled tweets for a labelled file (a
+    header row, JSONL, Parquet, a TweetEval task folder) without ``--handlabelled-data``, else binary
+    Sentiment140. Every stage reads the result (``cfg.task_kind``); a trained model stores it in its
+    config, so nothing after training decides it again."""
+    from tinysent.data.labelled import is_labelled
+
+    mix = cfg.num_labels == 3
+    if cfg.task == "auto":
+        if mix:
+            return "sentiment-mix"
+        return "labelled" if not cfg.handlabelled_data and is_labelled(cfg.train_data) else "sentiment140"
+    if (cfg.task == "sentiment-mix") != mix:
+        raise DataError(f"--task {cfg.task} and --num-labels {cfg.num_labels} disagree: the mix is 3 classes")
+    # a model's saved config names its task and a file that may be gone: only data at hand is checked
+    readable = cfg.train_data is not None and Path(cfg.train_data).exists()
+    if cfg.task == "labelled" and readable and not is_labelled(cfg.train_data):
+        raise DataError(
+            f"--task labelled: {cfg.train_data} is not a labelled file (CSV/TSV with a header row naming "
+            "its text and label columns, JSONL, Parquet or a TweetEval task folder)"
+        )
+    return cfg.task
+
+
+TASK_SAYS = {
+    "labelled": "your own labelled tweets in {train_data} (labels as the data names them), selected on "
+    "{metric}",
+    "sentiment-mix": "negative / neutral / positive from {handlabelled_data} beside Sentiment140's pos/neg "
+    "rows, selected on TweetEval validation macro recall and Sentiment140 validation accuracy",
+    "sentiment140": "negative / positive from Sentiment140 ({train_data}), selected on validation accuracy",
+}
+
+
+def describe_task(cfg) -> str:
+    """One line saying what a run learns and what selects it (printed when a run starts)."""
+    fields = {"train_data": cfg.train_data or "the cached download", "metric": cfg.metric}
+    fields["handlabelled_data"] = cfg.handlabelled_data
+    return f"task: {cfg.task_kind}: " + TASK_SAYS[cfg.task_kind].format(**fields)
