@@ -45,6 +45,10 @@ TASK_SAYS = {
 
 def describe_task(cfg) -> str:
     """One line saying what a run learns and what selects it (printed when a run starts)."""
-    fields = {"train_data": cfg.train_data or "the cached download", "metric": cfg.metric}
-    fields["handlabelled_data"] = cfg.handlabelled_data
+
+    def name(path):  # the file's name: a printed line is often kept (logs, notebooks), a path is private
+        return Path(path).name if path else "the cached download"
+
+    fields = {"train_data": name(cfg.train_data), "metric": cfg.metric}
+    fields["handlabelled_data"] = name(cfg.handlabelled_data)
     return f"task: {cfg.task_kind}: " + TASK_SAYS[cfg.task_kind].format(**fields)
