@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -35,36 +35,40 @@ log = logging.getLogger(__name__)
 LOG_FILE = "train_log.jsonl"
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoopConfig:
-    """The loop's settings, filled from ``TrainConfig`` or from one stage of ``DistillConfig``."""
+    """One stage's loop: the run's shared settings (``settings``, a
+    :class:`~tinysent.data.config.LoopSettings`: batch, accumulation, weight decay, warmup, clipping,
+    evaluation and log cadence), composed, not copied (``loop.batch_size`` reads the run's), plus what
+    a stage sets for itself: its epochs, learning rate, batch-order seed, time budget, patience, the
+    step floor and the metric that selects its best checkpoint."""
 
+    settings: object
     epochs: float
-    batch_size: int
     lr: float
-    grad_accum: int = 1
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    max_grad_norm: float = 1.0
-    eval_every: int = 500
-    log_every: int = 50
-    patience: int | None = None
-    time_budget: float | None = None
     seed: int = 0
+    time_budget: float | None = None
+    patience: int | None = None
     num_workers: int = 0
     min_steps: int = 0  # at least this many optimizer steps: small data runs more epochs
-    # the validation metric that picks the best checkpoint (higher is better): a 3-class run's
-    # evaluator reports val_score (three_class.make_evaluator), a plain run's val_accuracy
+    # the validation metric that picks the best checkpoint (higher is better): a labelled task's or
+    # the mix's evaluator reports val_score, a Sentiment140 run's loop val_accuracy
     select: str = "val_accuracy"
+
+    def __getattr__(self, name: str):
+        if name == "settings":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.settings, name)
 
     @classmethod
     def take(cls, cfg, **overrides) -> LoopConfig:
-        """The loop's share of a ``TrainConfig`` or ``DistillConfig``: the fields of the same name, its
-        selection metric and its step floor (``steps_floor``), then ``overrides``."""
-        names = {f.name for f in fields(cls)}
-        select = {"select": cfg.selection_metric} if hasattr(cfg, "selection_metric") else {}
-        taken = {k: v for k, v in asdict(cfg).items() if k in names}
-        return cls(**{**taken, **select, "min_steps": cfg.steps_floor, **overrides})
+        """The loop of a ``TrainConfig`` or one stage of a ``DistillConfig``: the config itself as the
+        shared settings, the stage's own fields where the config has them, its selection metric and
+        its step floor (``steps_floor``), then ``overrides``."""
+        own = {f.name for f in fields(cls)} - {"settings", "select", "min_steps"}
+        picked = {k: getattr(cfg, k) for k in own if hasattr(cfg, k)}
+        fixed = {"select": cfg.selection_metric, "min_steps": cfg.steps_floor}
+        return cls(settings=cfg, **{**picked, **fixed, **overrides})
 
 
 class Objective:
