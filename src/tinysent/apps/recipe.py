@@ -62,7 +62,7 @@ def read_recipe(name: str) -> dict:
     try:
         raw = srsly.read_yaml(f)
     except ValueError as e:
-        raise InputError(f"{f}: not valid YAML ({e})") from None
+        raise InputError(f"{f}: not valid YAML ({' '.join(str(e).split())})") from None
     steps = (raw or {}).get("workflows", {}).get(WORKFLOW)
     names = [c.get("name") for c in raw.get("commands", [])]
     if not steps or any(s not in names for s in steps):
@@ -217,6 +217,7 @@ def run(name: str, work: Path, settings: list[str] = (), until: str | None = Non
     from tinysent.data.outputs import folder_lock
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    read_recipe(name)  # a bad recipe file is the error before any folder is made
     work.mkdir(parents=True, exist_ok=True)
     with folder_lock(work):  # one run per work folder
         return _run(name, work, list(settings), until, log)

@@ -6,22 +6,19 @@ recipe's choice can be read back and rerun."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 
 from tinysent.core.errors import InputError
 
-# what a chosen model's copy leaves behind: training state and teacher outputs, not the model
-LEFT_BEHIND = ("teacher_*.np?", "checkpoint", ".*")
-
 
 def copy_model(src: Path, dest: Path) -> Path:
-    """``src``'s model files (weights, config, tokenizer, tinysent.json, logs) into ``dest``, without
-    its checkpoint or cached teacher outputs."""
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*LEFT_BEHIND), dirs_exist_ok=True)
-    return dest
+    """``src``'s model, as :class:`~tinysent.core.folder.ModelFolder` lists it (config, tokenizer,
+    tinysent.json, the pinned weights), into ``dest``: not its checkpoint, logs or teacher outputs."""
+    from tinysent.core.folder import ModelFolder
+
+    return ModelFolder(src).copy_to(dest)
 
 
 def _stderr(message: str) -> None:

@@ -9,7 +9,7 @@ sets the threshold before the checkpoint is saved."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinysent.train import checkpoint
@@ -24,7 +24,6 @@ class Run:
     acc: object
     out: Path
     progress: bool = True
-    saved: dict = field(default_factory=dict)
 
     def saver(self, tokenizer, meta, before_save: Callable | None = None) -> Callable:
         """The best-checkpoint hook: ``before_save(best)`` may add to the validation record (a
@@ -35,7 +34,6 @@ class Run:
                 best = before_save(best)
             meta.metrics = {"validation": best}
             save_model(model, tokenizer, self.out, meta, self.acc)
-            self.saved["best"] = best
 
         return on_best
 

@@ -43,10 +43,8 @@ def run(args) -> int:
     if args.out is None:
         print(json.dumps(calibrate(args.model, args.train_data, args.class_bias), indent=2))
         return 0
-    from tinysent.core.folder import ModelFolder
     from tinysent.train.choose import copy_model
 
-    ModelFolder(args.model)  # a model folder, or the one-line error saying what is wrong
     with output_folder(args.out, args.overwrite):
         copy_model(Path(args.model), Path(args.out))
         result = calibrate(args.out, args.train_data, args.class_bias)

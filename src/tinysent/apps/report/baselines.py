@@ -14,8 +14,8 @@ def three_way_accuracy(polarity: np.ndarray, p_pos: np.ndarray, band: tuple[floa
     baseline's P(positive) decided like a binary model's (:class:`LabelModel`, threshold 0.5)."""
     code = {"negative": 0, "neutral": 2, "positive": 4}
     p = np.asarray(p_pos, float)
-    rule = LabelModel(SENTIMENT2, band=tuple(band))
-    pred = np.array([code[lab] for lab in rule.labels(np.c_[1 - p, p], band=rule.band)])
+    said = LabelModel(SENTIMENT2).labels(np.c_[1 - p, p], band=tuple(band))
+    pred = np.array([code[lab] for lab in said])
     return float((pred == np.asarray(polarity)).mean())
 
 
