@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -353,9 +354,12 @@ def test_tweeteval_report_puts_models_baselines_and_published_figures_on_one_pag
     by = {r["system"]: r for r in s["systems"]}
     assert by[names[0]]["macro_recall"] >= 0.9  # the 3-class model
     assert by[names[1]]["recall"]["neutral"] < 1.0  # a binary model's neutral comes from the band alone
-    assert s["published_macro_recall"]["BERTweet"] == 73.4 and s["baseline_train_rows"] == 900
+    assert s["published"]["BERTweet"] == 73.4 and s["baseline_train_rows"] == 900
     md = (tmp_path / "r" / "report.md").read_text()
-    assert "published: RoBERTa-base | 0.713" in md and "macro recall" in capsys.readouterr().out
+    assert "published: RoBERTa-base | 0.713" in md and "macro_recall" in capsys.readouterr().out
+    page = (tmp_path / "r" / "report.html").read_text()  # the page every task gets
+    assert re.findall(r'<figure id="fig-([a-z0-9]+)">', page) == ["confusion", "f1", "reliability"]
+    assert by[names[0]]["ece"] is not None and by[names[1]]["ece"] is None  # a binary model: no 3-way P
 
 
 def test_scoring_and_serving_carry_the_third_class(model3, tmp_path):

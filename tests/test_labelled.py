@@ -214,7 +214,44 @@ def test_evaluate_and_report_on_a_jsonl_test_file(task, tmp_path):
         "majority class",
     }
     assert systems["majority class"]["score"] < 0.4 < systems["tinysent: model"]["score"]
-    assert "p_value" in systems["tinysent: model"]["mcnemar"]["majority class"]
+    pair = next(p for p in r["mcnemar"] if (p["a"], p["b"]) == ("tinysent: model", "majority class"))
+    assert "p_value" in pair
+
+
+def test_every_task_gets_the_same_page(task, tmp_path):
+    """One page design: the labelled task's page has the parts of Sentiment140's (the systems table,
+    figures, paired tests, mistakes), a confusion matrix per system, F1 per class, a reliability
+    diagram for the systems with probabilities, and the learning curve when --curve names one."""
+    import re
+
+    curve = {
+        "metric": "macro_f1",
+        "n_test": 90,
+        "base": "tiny",
+        "test": str(task["test"]),
+        "points": [
+            {"size": n, "model": {"score": s, "score_ci95": [s - 0.1, s + 0.05]}}
+            for n, s in ((100, 0.5), (400, 0.8))
+        ],
+    }
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "curve.json").write_text(json.dumps(curve))
+    cli(
+        f"report --model {task['model']} --test-data {task['test']} --train-data {task['train']} "
+        f"--curve {tmp_path / 'c'} --out {tmp_path / 'rep'}"
+    )
+    page = (tmp_path / "rep" / "report.html").read_text()
+    for part in ("summary", "plots", "mcnemar", "mistakes"):
+        assert f'id="{part}"' in page
+    assert re.findall(r'<figure id="fig-([a-z0-9]+)">', page) == ["confusion", "f1", "reliability", "curve"]
+    r = json.loads((tmp_path / "rep" / "report.json").read_text())
+    by = {s["system"]: s for s in r["systems"]}
+    assert by["tinysent: model"]["ece"] is not None and by["majority class"]["ece"] is None
+    assert set(by["tinysent: model"]["f1"]) == {"anger", "calm", "joy"}
+    assert r["curve"]["points"][1]["size"] == 400
+    assert (
+        "| system | macro_f1 (95 % CI) | accuracy (95 % CI) |" in (tmp_path / "rep" / "report.md").read_text()
+    )
 
 
 def test_parquet_with_integer_labels_and_a_mapping_trains_checks_and_evaluates(task, tmp_path):

@@ -33,6 +33,22 @@ def test_ece_by_hand():
     assert sum(t["n"] for t in table) == 4
 
 
+def test_top_label_calibration_by_hand():
+    from tinysent.core.metrics import top_label_calibration
+
+    probs = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.5, 0.25, 0.25], [0.2, 0.2, 0.6]])
+    y = np.array([0, 2, 0, 1])  # right, wrong, right, wrong
+    ece, table = top_label_calibration(y, probs, bins=2)  # bins [1/3, 2/3), [2/3, 1]
+    # low bin: 0.5 and 0.6, one right → 0.5 * |0.5 - 0.55|; high bin: 0.8 and 0.8, one right → 0.5 * 0.3
+    assert ece == pytest.approx(0.5 * 0.05 + 0.5 * 0.3)
+    assert [t["n"] for t in table] == [2, 2]
+    # two labels: the same as the binary form
+    p = np.array([0.9, 0.9, 0.9, 0.3])
+    assert top_label_calibration(np.array([1, 1, 0, 0]), np.c_[1 - p, p], 5)[0] == pytest.approx(
+        expected_calibration_error(np.array([1, 1, 0, 0]), p, 5)[0]
+    )
+
+
 def test_temperature_recovers_an_overconfident_scale():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(4000, 1)) * 2
@@ -64,11 +80,18 @@ def test_html_report_has_every_section_and_image(trained_model, train_file, test
     for section in ('id="summary"', 'id="mcnemar"', 'id="plots"', 'id="mistakes"'):
         assert section in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 6 and all(
+    figures = re.findall(r'<figure id="fig-([a-z0-9]+)">', page)
+    # the figures of every page, then the binary task's own (no learning curve: curve did not run)
+    assert figures == ["confusion", "f1", "reliability", "roc", "threshold", "neutral", "lengths"]
+    assert len(images) == 7 and all(
         base64.b64decode(i).startswith(b"\x89PNG") and len(i) > 2000 for i in images
     )
     names = [r["system"] for r in s["systems"]]
-    assert names[0] == "tiny-clf" and any("VADER" in n for n in names) and any("TF-IDF" in n for n in names)
+    assert (
+        names[0] == "tinysent: tiny-clf"
+        and any("VADER" in n for n in names)
+        and any("TF-IDF" in n for n in names)
+    )
     assert len(s["mcnemar"]) == len(names) * (len(names) - 1) // 2
     saved = json.loads((tmp_path / "r" / "report.json").read_text())
     assert saved["n_binary"] == 120 and saved["n_all"] == 130
@@ -102,7 +125,7 @@ def test_several_seeds_train_and_report_mean_and_std(tiny_base, train_file, test
     assert [r["seed"] for r in summary["seeds"]] == [0, 1]
     assert summary["val_accuracy_std"] == pytest.approx(statistics.stdev(accs))
     s = build_report([str(out)], test_file, tmp_path / "r")
-    per_seed = [r["accuracy"] for r in s["systems"] if r["system"].startswith("multi/seed-")]
+    per_seed = [r["accuracy"] for r in s["systems"] if r["system"].startswith("tinysent: multi/seed-")]
     assert s["multi_seed"][0]["seeds"] == 2 and len(per_seed) == 2
     assert s["multi_seed"][0]["accuracy_mean"] == pytest.approx(np.mean(per_seed))
     assert 'id="seeds"' in (tmp_path / "r" / "report.html").read_text()

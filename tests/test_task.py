@@ -51,3 +51,47 @@ def test_a_run_says_its_task_and_its_model_keeps_it(tiny_base, tmp_path, capsys)
     assert run_config(out).task_kind == "labelled"
     capsys.readouterr()
     assert main(["train", *tiny_train_args(tiny_base, data, tmp_path / "x"), "--task", "sentiment-mix"]) == 2
+
+
+def test_test_rows_are_read_as_the_models_task_says(tmp_path):
+    """evaluate, report and run ask one resolver how test rows are read: a model of your own labels
+    is never scored as Sentiment140; a sentiment model goes by the file; --task is checked."""
+    from tests.test_handlabelled import write_tweeteval
+    from tinysent.core.errors import DataError
+    from tinysent.data.task_kind import resolve_test_task
+
+    labelled = write_csv(tmp_path / "mine.csv", make_rows(30))
+    s140 = write_six_col(tmp_path / "s140.csv", make_tweets(30))
+    te = tmp_path / "te"
+    write_tweeteval(te, "test", [("negative", "bad day"), ("neutral", "a day"), ("positive", "good day")])
+    assert resolve_test_task(labelled, ["labelled"]) == "labelled"
+    assert resolve_test_task(te, ["labelled"]) == "labelled"  # its mapping names the labels
+    with pytest.raises(DataError, match="not a labelled file"):
+        resolve_test_task(s140, ["labelled"])
+    with pytest.raises(DataError, match="--task labelled"):
+        resolve_test_task(te, ["labelled"], "tweeteval")
+    for task in ("sentiment-mix", "sentiment140", "sentiment"):
+        assert resolve_test_task(s140, [task]) == "sentiment140"
+        assert resolve_test_task(None, [task]) == "sentiment140"  # the cached archive
+        assert resolve_test_task(te, [task]) == "tweeteval"
+        assert resolve_test_task(labelled, [task]) == "labelled"
+        assert resolve_test_task(te, [task], "labelled") == "labelled"  # read two ways: --task says which
+    with pytest.raises(DataError, match="not a TweetEval folder"):
+        resolve_test_task(s140, ["sentiment-mix"], "tweeteval")
+    with pytest.raises(DataError, match="not Sentiment140"):
+        resolve_test_task(labelled, ["sentiment-mix"], "sentiment140")
+
+
+def test_evaluate_of_a_labelled_model_on_a_sentiment140_file_is_one_line(tmp_path, capsys):
+    from tinysent.apps.cli import main
+    from tinysent.core.meta import ModelMeta
+
+    model = tmp_path / "m"
+    model.mkdir()
+    ModelMeta(labels=["anger", "calm", "joy"], config={"task": "labelled"}).save(model)
+    s140 = write_six_col(tmp_path / "s140.csv", make_tweets(30))
+    assert (
+        main(["evaluate", "--model", str(model), "--test-data", str(s140), "--out", str(tmp_path / "e")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a labelled file" in err[0] and not (tmp_path / "e").exists()

@@ -85,23 +85,9 @@ def learning_curve(
 
 
 def plot_curve(result: dict, path: Path) -> None:
-    from tinysent.apps.plots import pyplot
+    """curve.png: the figure the report shows too (:func:`~tinysent.apps.report.figures.learning_curve`)."""
+    import base64
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for key, label in (("model", f"fine-tuned from {result['base']}"), ("tfidf_lr", "TF-IDF LR")):
-        pts = [p for p in result["points"] if key in p]
-        x = [max(p["size"], 1) for p in pts]
-        y = [p[key]["score"] for p in pts]
-        lo = [p[key]["score_ci95"][0] for p in pts]
-        hi = [p[key]["score_ci95"][1] for p in pts]
-        ax.plot(x, y, marker="o", label=label)
-        ax.fill_between(x, lo, hi, alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("training tweets (0 plotted at 1: the base model as it is)")
-    ax.set_ylabel(result["metric"])
-    ax.set_title(f"{Path(result['test']).name}: n = {result['n_test']}", fontsize=9)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    from tinysent.apps.report.figures import learning_curve
+
+    path.write_bytes(base64.b64decode(learning_curve(result)))

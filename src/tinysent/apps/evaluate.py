@@ -24,16 +24,22 @@ three_class_metrics = class_metrics  # TweetEval's 3 classes are the default lab
 def three_class_predictions(
     predictor, texts: list[str], batch_size: int = 256
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(predicted class index 0/1/2, binary answer P(pos) / (P(pos) + P(neg)), truncated?) from one
-    pass: a 3-class model's own decision (:meth:`LabelModel.classes_among`); a binary model's
-    P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
+    """(predicted class index 0/1/2, binary answer, truncated?) from one pass
+    (:func:`three_class_answers`)."""
     p, truncated = predictor.proba(texts, batch_size)
-    labels = predictor.labels  # the model's own rule: temperature, class offsets, threshold
+    pred, share = three_class_answers(predictor.labels, p)
+    return pred, share, truncated
+
+
+def three_class_answers(labels, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class index 0/1/2, positive share) of probabilities ``p`` under a sentiment model's
+    :class:`LabelModel`: a 3-class model's own decision (:meth:`LabelModel.classes_among`); a binary
+    model's P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
     share = labels.positive_share(p)
-    if predictor.three_class:
-        return labels.classes_among(p, SENTIMENT3), share, truncated
+    if len(labels.names) == 3:
+        return labels.classes_among(p, SENTIMENT3), share
     said = labels.labels(p, binary=True, band=DEFAULT_BAND)  # its threshold, then the band
-    return np.array([SENTIMENT3.index(lab) for lab in said], dtype=int), share, truncated
+    return np.array([SENTIMENT3.index(lab) for lab in said], dtype=int), share
 
 
 def evaluate_tweeteval(
@@ -135,21 +141,26 @@ def evaluate(
     backend: str = "auto",
     metric: str | None = None,
     columns: dict | None = None,
+    task: str = "auto",
 ) -> dict:
-    """Score a test set; write metrics.json, plots and (Sentiment140) the smoke table. A TweetEval
-    sentiment folder gets 3-class metrics (``split``: test or val); Sentiment140 its binary rows'
-    metrics (a 3-class model answers them by P(pos) vs P(neg)); a labelled file (CSV/TSV, JSONL,
-    Parquet, another TweetEval task) :func:`evaluate_labelled` (``metric``, ``columns``: its
-    text_column / label_column / mapping). ``backend``: auto measures what ``load`` runs
-    (for the shipped model the default path: int8 ONNX with its fp32 recheck), torch PyTorch."""
-    from tinysent.data.labelled import read_as_labelled
-    from tinysent.data.semeval import kind_of
+    """Score a test set; write metrics.json, plots and (Sentiment140) the smoke table. How the rows
+    are read is decided once (:func:`~tinysent.data.task_kind.resolve_test_task`: ``task``, else the
+    model's task and the file): your own labelled tweets :func:`evaluate_labelled` (``metric``,
+    ``columns``: its text_column / label_column / mapping); a TweetEval sentiment folder 3-class
+    metrics (``split``: test or val); Sentiment140 its binary rows' metrics (a 3-class model answers
+    them by P(pos) vs P(neg)). ``backend``: auto measures what ``load`` runs (for the shipped model
+    the default path: int8 ONNX with its fp32 recheck), torch PyTorch."""
+    from tinysent.apps.report import model_meta
+    from tinysent.data.task_kind import model_task, resolve_test_task
     from tinysent.runtime.predictor import load
 
     out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
-    if read_as_labelled(data_path, (columns or {}).get("mapping")):
+    kind = resolve_test_task(
+        data_path, [model_task(model_meta(model_dir))], task, (columns or {}).get("mapping")
+    )
+    if kind == "labelled":
         return evaluate_labelled(model_dir, data_path, out, split, batch_size, backend, metric, columns)
-    if data_path is not None and kind_of(data_path) == "tweeteval":
+    if kind == "tweeteval":
         return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)
     file, member = D.resolve(data_path, "test")
     corpus = D.read(file, member=member)

@@ -223,13 +223,28 @@ def class_metrics(
 
 
 def expected_calibration_error(y: np.ndarray, p_pos: np.ndarray, bins: int = 10) -> tuple[float, list]:
-    """ECE of the predicted class's confidence, equal-width bins; also the per-bin table."""
-    y = np.asarray(y)
+    """ECE of a binary P(positive): the predicted class (positive from 0.5) and its confidence."""
     p_pos = np.asarray(p_pos, float)
     pred = (p_pos >= 0.5).astype(int)
-    conf = np.where(pred == 1, p_pos, 1 - p_pos)
-    correct = (pred == y).astype(float)
-    edges = np.linspace(0.5, 1.0, bins + 1)
+    return calibration_table(pred == np.asarray(y), np.where(pred == 1, p_pos, 1 - p_pos), 0.5, bins)
+
+
+def top_label_calibration(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> tuple[float, list]:
+    """ECE of any label set: the most probable label's probability against how often it is right
+    (top-label calibration; confidences lie in [1/k, 1])."""
+    probs = np.asarray(probs, float)
+    pred = probs.argmax(axis=1)
+    return calibration_table(pred == np.asarray(y), probs.max(axis=1), 1 / probs.shape[1], bins)
+
+
+def calibration_table(
+    correct: np.ndarray, confidence: np.ndarray, lo: float, bins: int = 10
+) -> tuple[float, list]:
+    """Expected calibration error over equal-width confidence bins from ``lo`` to 1, and the per-bin
+    table (n, mean confidence, accuracy) a reliability diagram draws."""
+    correct = np.asarray(correct, float)
+    conf = np.asarray(confidence, float)
+    edges = np.linspace(lo, 1.0, bins + 1)
     idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
     table, ece = [], 0.0
     for b in range(bins):

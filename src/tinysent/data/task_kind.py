@@ -52,3 +52,56 @@ def describe_task(cfg) -> str:
     fields = {"train_data": name(cfg.train_data), "metric": cfg.metric}
     fields["handlabelled_data"] = name(cfg.handlabelled_data)
     return f"task: {cfg.task_kind}: " + TASK_SAYS[cfg.task_kind].format(**fields)
+
+
+#: How test rows are read and scored (``--task`` of evaluate and report): your own labels (the
+#: model's, by its metric), TweetEval's 3-class sentiment benchmark (macro recall), or Sentiment140's
+#: positive/negative rows (accuracy).
+TEST_TASKS = ("labelled", "tweeteval", "sentiment140")
+
+
+def model_task(meta) -> str:
+    """The task a trained model was made for: the one its config stores, else (a model saved before
+    tasks were stored) ``labelled`` for any label set other than sentiment's."""
+    task = (meta.config or {}).get("task")
+    if task and task != "auto":
+        return task
+    return (
+        "sentiment"
+        if list(meta.labels) in (["negative", "positive"], ["negative", "neutral", "positive"])
+        else "labelled"
+    )
+
+
+def resolve_test_task(path, model_tasks, task: str = "auto", mapping=None) -> str:
+    """The one place evaluate, report and run decide how test data is read: ``task`` when given
+    (checked against the file), else from the models' task (a model of your own labels is scored on
+    labelled rows, never as Sentiment140), and for sentiment models from the file: a labelled file
+    (a header row, JSONL, Parquet, a TweetEval folder of another task or with ``mapping``), a
+    TweetEval sentiment folder, else Sentiment140 (None: the cached archive)."""
+    from tinysent.data.labelled import is_labelled, read_as_labelled
+    from tinysent.data.semeval import kind_of
+
+    tweeteval = path is not None and kind_of(path) == "tweeteval"
+    labelled_model = "labelled" in set(model_tasks)
+    if task == "auto":
+        if labelled_model or read_as_labelled(path, mapping):
+            task = "labelled"
+        else:
+            task = "tweeteval" if tweeteval else "sentiment140"
+    elif labelled_model and task != "labelled":
+        raise DataError(
+            f"--task {task}: the model was trained on your own labels; score it with --task labelled"
+        )
+    if task == "labelled" and (path is None or not is_labelled(path)):
+        raise DataError(
+            f"--test-data {path}: not a labelled file (CSV/TSV with a header row naming its text and label "
+            "columns, JSONL, Parquet or a TweetEval folder)"
+        )
+    if task == "tweeteval" and not tweeteval:
+        raise DataError(
+            f"--task tweeteval: {path} is not a TweetEval folder (with test_text.txt, test_labels.txt)"
+        )
+    if task == "sentiment140" and (tweeteval or (path is not None and is_labelled(path))):
+        raise DataError(f"--task sentiment140: {path} is not Sentiment140's headerless CSV (or its folder)")
+    return task

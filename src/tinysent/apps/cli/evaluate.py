@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tinysent.apps.cli.options import BACKENDS, MODEL_HELP, model_or_shipped, options_of
 from tinysent.data.config import ColumnsConfig, option
+from tinysent.data.task_kind import TEST_TASKS
 
 
 @dataclass
@@ -30,6 +31,12 @@ class EvaluateOptions(ColumnsConfig):
         "auto",
         "auto: the default path (the shipped model's int8 ONNX graph with its fp32 recheck); torch: PyTorch",
         choices=BACKENDS,
+    )
+    task: str = option(
+        "auto",
+        "how the test rows are scored: labelled (your labels, the model's metric), tweeteval (3-class "
+        "macro recall), sentiment140 (the positive/negative rows); auto: from the model's task and the file",
+        choices=("auto", *TEST_TASKS),
     )
     metric: str | None = option(
         None,
@@ -67,6 +74,7 @@ def run(args) -> int:
         split=args.split,
         backend=args.backend,
         metric=args.metric,
+        task=args.task,
         columns=options_of(args, ColumnsConfig).read_options,
     )
     print(json.dumps({k: m[k] for k in SHOWN if k in m}, indent=2))

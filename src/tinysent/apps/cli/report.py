@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tinysent.apps.cli.options import model_or_shipped, options_of
 from tinysent.data.config import ColumnsConfig, option
+from tinysent.data.task_kind import TEST_TASKS
 
 
 @dataclass
@@ -29,6 +30,17 @@ class ReportOptions(ColumnsConfig):
     split: str = option("test", "TweetEval folders: which split to report on", choices=("test", "val"))
     metric: str | None = option(
         None, "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own)"
+    )
+    task: str = option(
+        "auto",
+        "how the test rows are scored: labelled (your labels, the models' metric), tweeteval (3-class "
+        "macro recall), sentiment140 (the positive/negative rows); auto: from the models' task and the file",
+        choices=("auto", *TEST_TASKS),
+    )
+    curve: str | None = option(
+        None,
+        "curve.json of `tinysent curve` (or its folder): the page draws the learning curve",
+        metavar="PATH",
     )
     baseline_max_train: int | None = option(None, "cap the baselines' training tweets (none: all)")
     out: str = option(
@@ -55,6 +67,8 @@ def run(args) -> int:
         args.split,
         args.metric,
         columns,
+        args.task,
+        args.curve,
     )
     for line in s["lines"]:
         print(line)

@@ -37,8 +37,9 @@ def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
     file has no test split of its own: scoring a model on its training rows would flatter it."""
     from tinysent.core.errors import InputError
     from tinysent.data import sentiment140 as D
-    from tinysent.data.labelled import read_as_labelled, read_labelled
-    from tinysent.data.semeval import kind_of, read_tweeteval
+    from tinysent.data.labelled import read_labelled
+    from tinysent.data.semeval import read_tweeteval
+    from tinysent.data.task_kind import resolve_test_task
 
     if cfg.labelled:
         if test_data is None:
@@ -53,9 +54,10 @@ def test_data_of(cfg: TrainConfig, test_data: str | None) -> str | None:
         read_labelled(test_data, "test", **cfg.read_options)  # readable, with labels: checked now
         return test_data
     test_data = test_data or cfg.train_data
-    if read_as_labelled(test_data):  # a labelled test file beside a Sentiment140 training file
+    kind = resolve_test_task(test_data, [cfg.task_kind])
+    if kind == "labelled":  # a labelled test file beside a Sentiment140 training file
         read_labelled(test_data, "test")
-    elif test_data is not None and kind_of(test_data) == "tweeteval":
+    elif kind == "tweeteval":
         read_tweeteval(test_data, "test")
     else:
         D.resolve(test_data, "test")

@@ -144,3 +144,9 @@ class TfidfLogReg3:
 
     def predict(self, texts) -> np.ndarray:
         return self.clf.predict(self.vec.transform(self.norm.many(texts)))
+
+    def predict_proba(self, texts, k: int) -> np.ndarray:
+        """rows x ``k`` class probabilities (0 for a class the training rows did not have)."""
+        out = np.zeros((len(texts), k))
+        out[:, self.clf.classes_] = self.clf.predict_proba(self.vec.transform(self.norm.many(texts)))
+        return out

@@ -1,17 +1,16 @@
 """The page for your own labelled tweets (any label set): each model beside TF-IDF LR trained on the
 same training file and the majority class, by the task's metric with its bootstrap interval,
-accuracy and per-class F1, with McNemar's paired test of each model against each baseline; for the
-TweetEval tasks, the published test figures too."""
+accuracy and per-class F1, McNemar's paired tests; for the TweetEval tasks, the published test
+figures too."""
 
 from __future__ import annotations
 
-import html
-import json
 from pathlib import Path
 
 import numpy as np
 
-from tinysent.apps.report.baselines import PUBLISHED_TWEETEVAL_TASKS, TfidfLogReg3, mcnemar
+from tinysent.apps.report.baselines import PUBLISHED_TWEETEVAL_TASKS, TfidfLogReg3
+from tinysent.apps.report.page import Page, Scored, system_name, write_page
 
 
 class MajorityClass:
@@ -33,11 +32,12 @@ def labelled_report(
     split: str = "test",
     metric: str | None = None,
     columns: dict | None = None,
+    curve: dict | None = None,
 ) -> dict:
     """Score every model and the two baselines on ``test_path`` (``split`` of a TweetEval folder);
-    write report.json, report.md and report.html to ``out``."""
+    write the page (:mod:`.page`) to ``out``."""
     from tinysent.core.errors import InputError
-    from tinysent.core.metrics import class_metrics
+    from tinysent.core.normalize import Normalizer
     from tinysent.data.labelled import read_labelled
     from tinysent.runtime.predictor import load
 
@@ -47,84 +47,37 @@ def labelled_report(
     predictors = [load(m) for m in model_dirs]
     names = tuple(predictors[0].meta.labels)
     for m, p in zip(model_dirs, predictors):
-        if tuple(p.meta.labels) != names:
+        if not set(names) <= set(p.meta.labels):
             raise InputError(f"{m} answers {p.meta.labels}, not {list(names)}: compare models of one task")
     test = read_labelled(test_path, split, names=names, **columns)
     train = read_labelled(train_path, "train", names=names, **columns).deduplicated()
     metric = metric or (predictors[0].meta.config or {}).get("metric") or "macro_f1"
-    preds: dict[str, np.ndarray] = {}
+    systems = []
     for m, p in zip(model_dirs, predictors):
+        # a model with more labels (the shipped one beside a negative / positive task) answers the
+        # likeliest of the task's labels; its probabilities over them, renormalised, for calibration
         probs, _ = p.proba(test.texts)
-        preds[f"tinysent: {Path(m).name}"] = p.labels.classes(probs)
-    baselines = (TfidfLogReg3.for_metric(metric), MajorityClass())
-    for b in baselines:
-        preds[b.name] = np.asarray(b.fit(train.texts, train.labels).predict(test.texts), dtype=int)
-    y = test.labels
-    rows = []
-    for system, pred in preds.items():
-        m = class_metrics(y, pred, names, metric=metric)
-        row = {
-            "system": system,
-            "score": m["score"],
-            "score_ci95": m["score_ci95"],
-            "accuracy": m["accuracy"],
-            "f1": {k: v["f1"] for k, v in m["per_class"].items()},
-            "confusion_matrix": m["confusion_matrix"]["rows_true_cols_pred"],
-        }
-        if system.startswith("tinysent: "):
-            row["mcnemar"] = {b.name: mcnemar(pred == y, preds[b.name] == y) for b in baselines}
-        rows.append(row)
+        among = probs[:, [p.meta.labels.index(n) for n in names]]
+        among = among / among.sum(axis=1, keepdims=True)
+        systems.append(Scored(system_name(m), p.labels.classes_among(probs, names), among))
+    tfidf = TfidfLogReg3.for_metric(metric).fit(train.texts, train.labels)
+    pred = np.asarray(tfidf.predict(test.texts), dtype=int)
+    systems.append(Scored(tfidf.name, pred, tfidf.predict_proba(test.texts, len(names)), "baseline"))
+    majority = MajorityClass().fit(train.texts, train.labels)
+    systems.append(Scored(majority.name, majority.predict(test.texts), kind="baseline"))
     task = Path(test_path).name if Path(test_path).is_dir() else None
-    summary = {
-        "test": test.source,
-        "split": split,
-        "n": int(len(y)),
-        "labels": list(names),
-        "metric": metric,
-        "train": train.source,
-        "baseline_train_rows": len(train),
-        "systems": rows,
-        "published": PUBLISHED_TWEETEVAL_TASKS.get(task) if split == "test" else None,
-    }
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "report.md").write_text(markdown(summary))
-    (out / "report.html").write_text(
-        "<!doctype html><meta charset=utf-8><title>tinysent report</title><pre>"
-        + html.escape(markdown(summary))
-        + "</pre>"
+    page = Page(
+        test=test.source,
+        split=split,
+        labels=names,
+        metric=metric,
+        y=test.labels,
+        texts=test.texts,
+        systems=systems,
+        title=f"{Path(test.source).name}, n = {len(test)}: {metric}",
+        intro=f"Baselines trained on {train.source} ({len(train):,} rows after removing duplicates).",
+        published=PUBLISHED_TWEETEVAL_TASKS.get(task) if split == "test" else None,
+        curve=curve,
+        normalise=Normalizer(predictors[0].meta.normalizer_config),
     )
-    summary["lines"] = [
-        f"{r['system']:<60} {metric} {r['score']:.3f} [{r['score_ci95'][0]:.3f}, {r['score_ci95'][1]:.3f}]"
-        for r in rows
-    ]
-    return summary
-
-
-def markdown(s: dict) -> str:
-    labels = s["labels"]
-    md = [
-        f"# {s['test']}, n = {s['n']}: {s['metric']}",
-        "",
-        f"| system | {s['metric']} (95 % CI) | accuracy | F1 {' / '.join(labels)} "
-        "| vs TF-IDF LR (McNemar p) |",
-        "|---|---|---|---|---|",
-    ]
-    for r in s["systems"]:
-        lo, hi = r["score_ci95"]
-        f1 = " / ".join(f"{r['f1'][k]:.2f}" for k in labels)
-        mc = next((v for k, v in r.get("mcnemar", {}).items() if k.startswith(TfidfLogReg3.name)), None)
-        vs = f"{mc['a_only']} vs {mc['b_only']} right alone, p = {mc['p_value']:.2g}" if mc else "–"
-        md.append(
-            f"| {r['system']} | **{r['score']:.3f}** ({lo:.3f}–{hi:.3f}) | {r['accuracy']:.1%} | {f1} "
-            f"| {vs} |"
-        )
-    for name, v in (s.get("published") or {}).items():
-        md.append(f"| published: {name} | {v / 100:.3f} | – | – | – |")
-    md += [
-        "",
-        f"Baselines trained on {s['train']} ({s['baseline_train_rows']:,} rows after removing duplicates). "
-        "The interval is a percentile bootstrap over the test rows (1,000 resamples, seed 0).",
-    ]
-    return "\n".join(md) + "\n"
+    return write_page(page, out, train=train.source, baseline_train_rows=len(train))

@@ -2,68 +2,73 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
+import logging
 
 from tinysent.apps.report.baselines import PUBLISHED_TWEETEVAL, TfidfLogReg3, Vader3
-from tinysent.apps.report.pages import write_tweeteval_pages
+from tinysent.apps.report.page import Page, Scored, system_name, write_page
 from tinysent.data import sentiment140 as D
 
 
-def tweeteval_report(model_dirs: list[str], folder, out, train_path=None, split: str = "test") -> dict:
+def tweeteval_report(
+    model_dirs: list[str], folder, out, train_path=None, split: str = "test", curve: dict | None = None
+) -> dict:
     """One page for TweetEval: every model, VADER, TF-IDF LR trained on the SemEval material (minus
-    TweetEval-validation overlaps) and the published figures, by macro recall (bootstrap 95 %
-    interval), accuracy, per-class recall, and accuracy on the positive/negative rows."""
-    from tinysent.apps.evaluate import three_class_metrics, three_class_predictions
+    TweetEval-validation overlaps) and the published figures, by macro recall (the official metric),
+    with accuracy on the positive/negative rows as the task's own column."""
+    from tinysent.apps.evaluate import three_class_answers
+    from tinysent.core.labels import SENTIMENT3
     from tinysent.core.normalize import Normalizer
-    from tinysent.data.semeval import LABELS3, classes3, drop_overlap, read_semeval, read_tweeteval
+    from tinysent.data.semeval import classes3, drop_overlap, read_semeval, read_tweeteval
     from tinysent.runtime.predictor import load
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     test = read_tweeteval(folder, split)
     y = classes3(test.polarity)
-    preds: dict[str, np.ndarray] = {}
+    systems, normalise = [], None
     for m in model_dirs:
-        pred, _, _ = three_class_predictions(load(m), test.texts)
-        preds[f"tinysent: {Path(m).name}"] = pred
-    preds[Vader3.name] = Vader3().predict(test.texts)
+        p = load(m)
+        probs, _ = p.proba(test.texts)
+        pred, _ = three_class_answers(p.labels, probs)
+        # a 3-class model's probabilities, in the page's label order; a binary model has none for neutral
+        cols = [p.meta.labels.index(n) for n in SENTIMENT3] if set(SENTIMENT3) <= set(p.meta.labels) else None
+        systems.append(Scored(system_name(m), pred, probs[:, cols] if cols else None))
+        normalise = normalise or Normalizer(p.meta.normalizer_config)
+    try:
+        systems.append(Scored(Vader3.name, Vader3().predict(test.texts), kind="baseline"))
+    except ImportError:
+        logging.getLogger(__name__).warning("VADER left out of the report: pip install 'tinysent[baselines]'")
     baseline_n = None
     if train_path is not None:
         hand = read_semeval(train_path)
         hand, _ = drop_overlap(hand, read_tweeteval(folder, "val").texts, Normalizer())
         hand = D.deduplicate(hand, drop_duplicates=True, drop_conflicts=True)
         baseline_n = len(hand)
-        tfidf = TfidfLogReg3.for_metric("macro_recall")  # TweetEval's official metric
-        preds[tfidf.name + " (SemEval training material)"] = tfidf.fit(
-            hand.texts, classes3(hand.polarity)
-        ).predict(test.texts)
-    rows = []
-    pn = y != 1
-    for name, pred in preds.items():
-        m = three_class_metrics(y, pred)
-        rows.append(
-            {
-                "system": name,
-                "macro_recall": m["macro_recall"],
-                "macro_recall_ci95": m["macro_recall_ci95"],
-                "accuracy": m["accuracy"],
-                "recall": {k: v["recall"] for k, v in m["per_class"].items()},
-                "posneg_rows_accuracy": float((pred[pn] == y[pn]).mean()),
-                "confusion_matrix": m["confusion_matrix"]["rows_true_cols_pred"],
-            }
+        tfidf = TfidfLogReg3.for_metric("macro_recall").fit(hand.texts, classes3(hand.polarity))
+        systems.append(
+            Scored(
+                tfidf.name + " (SemEval training material)",
+                tfidf.predict(test.texts),
+                tfidf.predict_proba(test.texts, len(SENTIMENT3)),
+                "baseline",
+            )
         )
-    summary = {
-        "test": test.source,
-        "split": split,
-        "n": int(len(y)),
-        "labels": list(LABELS3),
-        "systems": rows,
-        "published_macro_recall": PUBLISHED_TWEETEVAL,
-        "baseline_train_rows": baseline_n,
-        "note": "binary models answer with the neutral band (0.35, 0.65) on P(positive); pos/neg-rows "
-        "accuracy counts a neutral answer on a positive or negative tweet as wrong",
-    }
-    write_tweeteval_pages(summary, rows, out, split, len(y))
-    return summary
+    pn = y != 1
+    for s in systems:
+        s.extra["posneg_rows_accuracy"] = float((s.pred[pn] == y[pn]).mean())
+    page = Page(
+        test=test.source,
+        split=split,
+        labels=SENTIMENT3,
+        metric="macro_recall",
+        y=y,
+        texts=test.texts,
+        systems=systems,
+        title=f"TweetEval sentiment ({split}, n = {len(y)}): macro recall, the official metric",
+        intro="A binary model answers neutral by the band (0.35, 0.65) on P(positive); accuracy on the "
+        "positive/negative rows counts a neutral answer on them as wrong. Published figures: the "
+        "TweetEval paper and leaderboard (test split).",
+        columns=[("posneg_rows_accuracy", "accuracy on pos/neg rows", "{:.1%}")],
+        published=PUBLISHED_TWEETEVAL if split == "test" else None,
+        curve=curve,
+        normalise=normalise,
+    )
+    return write_page(page, out, baseline_train_rows=baseline_n)
