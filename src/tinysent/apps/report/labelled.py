@@ -74,7 +74,7 @@ def labelled_report(
         y=test.labels,
         texts=test.texts,
         systems=systems,
-        title=f"{Path(test.source).name}, n = {len(test)}: {metric}",
+        title=f"{Path(test.source).name}, n = {len(test):,}: {metric}",
         intro=f"Baselines trained on {train.source} ({len(train):,} rows after removing duplicates).",
         published=PUBLISHED_TWEETEVAL_TASKS.get(task) if split == "test" else None,
         curve=curve,

@@ -177,7 +177,7 @@ def _intro(page: Page, s: dict) -> str:
             "seed 0), accuracy its Wilson interval"
         )
     return (
-        f"Test rows: {page.test} ({page.split}), n = {n}, labels {' / '.join(page.labels)}. {intervals}; "
+        f"Test rows: {page.test} ({page.split}), n = {n:,}, labels {' / '.join(page.labels)}. {intervals}; "
         f"one tweet is {100 / max(n, 1):.2f} points of accuracy, so compare systems with the paired tests, "
         "not by eye. ECE: expected calibration error of the most probable label (10 bins), for systems "
         f"with probabilities. {page.intro}"

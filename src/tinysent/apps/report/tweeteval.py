@@ -62,7 +62,7 @@ def tweeteval_report(
         y=y,
         texts=test.texts,
         systems=systems,
-        title=f"TweetEval sentiment ({split}, n = {len(y)}): macro recall, the official metric",
+        title=f"TweetEval sentiment ({split}, n = {len(y):,}): macro recall, the official metric",
         intro="A binary model answers neutral by the band (0.35, 0.65) on P(positive); accuracy on the "
         "positive/negative rows counts a neutral answer on them as wrong. Published figures: the "
         "TweetEval paper and leaderboard (test split).",
