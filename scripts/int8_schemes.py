@@ -152,7 +152,7 @@ def main() -> None:
     import onnx
 
     from tinysent.core.meta import ModelMeta
-    from tinysent.core.numerics import binary_share, softmax
+    from tinysent.core.numerics import positive_share, softmax
     from tinysent.data.semeval import read_tweeteval
     from tinysent.data.tokens import validation_split
     from tinysent.runtime.backends import OnnxBackend
@@ -175,7 +175,7 @@ def main() -> None:
     te_ids, _ = ref.token_ids(read_tweeteval(meta.config["tweeteval_data"], "val").texts)
     s_ids = validation_split(args.model, ref.tokenizer).val_ids
     te_ref = ref.logits(te_ids).argmax(-1)
-    s_ref = binary_share(softmax(ref.logits(s_ids)), neg, pos) >= 0.5
+    s_ref = positive_share(softmax(ref.logits(s_ids)), neg, pos) >= 0.5
 
     rows = []
     for scheme in args.schemes:
@@ -186,7 +186,7 @@ def main() -> None:
             continue
         p = Predictor(OnnxBackend(f), ref.tokenizer, meta, None)
         te = float((p.logits(te_ids).argmax(-1) == te_ref).mean())
-        s = float(((binary_share(softmax(p.logits(s_ids)), neg, pos) >= 0.5) == s_ref).mean())
+        s = float(((positive_share(softmax(p.logits(s_ids)), neg, pos) >= 0.5) == s_ref).mean())
         times = []
         for _ in range(3):
             t = time.perf_counter()

@@ -1,5 +1,5 @@
 """Do class offsets fitted on one 3-class split help on another? The recipes fit temperature and
-offsets (`tinysent calibrate --class-bias`) on the split a model was selected on and keep them when
+offsets (`tinysent calibrate --class-offsets`) on the split a model was selected on and keep them when
 their cross-fitted gain there is positive; this fits them the same way on split A and scores split B
 with and without them (macro recall, paired bootstrap 95 % interval of the difference). With A =
 TweetEval validation and B = SemEval 2016's test tweets held out of a student's training
@@ -24,7 +24,7 @@ def main() -> None:
     from tinysent.core.numerics import softmax
     from tinysent.data.semeval import classes3, read_tweeteval, validation3
     from tinysent.runtime.predictor import load
-    from tinysent.train.calibrate import crossfit_bias_gain, fit_class_bias, fit_temperature
+    from tinysent.train.calibrate import crossfit_offsets_gain, fit_class_offsets, fit_temperature
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model")
@@ -49,19 +49,19 @@ def main() -> None:
     (zf, yf), (zs, ys) = split(a.fit), split(a.score)
     t = fit_temperature(zf, yf)
     lpf, lps = (np.log(np.maximum(softmax(z, t), 1e-300)) for z in (zf, zs))
-    bias = np.array(fit_class_bias(lpf, yf))
+    bias = np.array(fit_class_offsets(lpf, yf))
     plain, offset = lps.argmax(1), (lps + bias).argmax(1)
     paired = paired_bootstrap("macro_recall", ys, offset, plain, SENTIMENT3, n_boot=a.n_boot, seed=0)
     doc = {
         "model": a.model,
         "fit_on": {"split": a.fit, "n": len(yf), "temperature": t},
         "offsets": dict(zip(SENTIMENT3, bias.tolist())),
-        "fit_split_crossfit_gain": crossfit_bias_gain(lpf, yf),
+        "fit_split_crossfit_gain": crossfit_offsets_gain(lpf, yf),
         "scored_on": {"split": a.score, "n": len(ys)},
         "macro_recall_without": macro_recall(ys, plain),
         "macro_recall_with": macro_recall(ys, offset),
         "difference_ci95_bootstrap": paired["difference_ci95"],
-        "score_split_own_offsets": dict(zip(SENTIMENT3, fit_class_bias(lps, ys))),
+        "score_split_own_offsets": dict(zip(SENTIMENT3, fit_class_offsets(lps, ys))),
     }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(doc, indent=2) + "\n")

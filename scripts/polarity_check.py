@@ -47,7 +47,7 @@ def main() -> None:
     for m in a.models:
         pred = load(m, backend="torch")
         pred.labels.check(binary=True)  # a sentiment model, else an error naming its labels
-        p_pos, _ = pred.positive_proba(texts)  # its binary answer, as for Sentiment140's test
+        p_pos, _ = pred.positive_share(texts)  # its binary answer, as for Sentiment140's test
         said = (p_pos >= pred.labels.binary_threshold).astype(int)
         row = {
             "macro_recall": macro_recall(y, said, 2),

@@ -25,7 +25,7 @@ def main() -> None:
     from tinysent.core.labels import SENTIMENT3
     from tinysent.core.meta import ModelMeta
     from tinysent.core.metrics import binary_metrics, class_metrics
-    from tinysent.core.numerics import binary_share
+    from tinysent.core.numerics import positive_share
     from tinysent.data import sentiment140 as D
     from tinysent.data.semeval import classes3, read_tweeteval, validation3
     from tinysent.runtime.predictor import load
@@ -81,10 +81,10 @@ def main() -> None:
                 "n": len(c.texts),
             }
         if not a.val_only:
-            b = binary_metrics(s140.classes, binary_share(pr["s140"], 0, 2))
+            b = binary_metrics(s140.classes, positive_share(pr["s140"], 0, 2))
             row["sentiment140_359"] = {k: b[k] for k in ("accuracy", "accuracy_ci95", "n")}
         if val2 is not None:
-            v = binary_metrics(np.asarray(val2.val_labels), binary_share(pr["s140_val"], 0, 2))
+            v = binary_metrics(np.asarray(val2.val_labels), positive_share(pr["s140_val"], 0, 2))
             row["sentiment140_val"] = {k: v[k] for k in ("accuracy", "accuracy_ci95", "n")}
         doc["systems"][name] = row
         print(name, json.dumps({k: v.get("macro_recall", v.get("accuracy")) for k, v in row.items()}))

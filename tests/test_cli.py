@@ -109,3 +109,23 @@ def test_gpu_recipe_runs_end_to_end_on_a_tiny_fixture(tiny_base, train_file, tes
     (tmp_path / "model.tar").write_bytes(b"".join(p.read_bytes() for p in parts))
     with tarfile.open(tmp_path / "model.tar") as tar:
         assert "packed/model.safetensors" in tar.getnames()
+
+
+def test_renamed_options_and_metadata_keys_keep_their_earlier_spellings(tmp_path):
+    """One name per idea (docs/glossary.md), without breaking what users wrote: --class-bias is
+    --class-offsets, distill's --temperature is --distill-temperature, a tinysent.json with
+    class_bias loads as class_offsets."""
+    import json
+
+    from tinysent.apps.cli import build_parser
+    from tinysent.core.meta import ModelMeta
+
+    parser = build_parser()
+    assert parser.parse_args(["calibrate", "--model", "m", "--class-bias"]).class_offsets is True
+    assert parser.parse_args(["calibrate", "--model", "m", "--class-offsets"]).class_offsets is True
+    args = parser.parse_args(["distill", "--teacher", "t", "--out", "o", "--temperature", "2"])
+    assert args.distill_temperature == 2.0
+    (tmp_path / "tinysent.json").write_text(
+        json.dumps({"labels": ["negative", "neutral", "positive"], "class_bias": [0.1, 0.0, -0.1]})
+    )
+    assert ModelMeta.load(tmp_path).class_offsets == [0.1, 0.0, -0.1]

@@ -72,7 +72,7 @@ def test_captured_scores_match_eager_attention():
 
 def test_config_defaults_and_validation():
     cfg = DistillConfig(teacher="t")
-    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.temperature, cfg.student_model) == (
+    assert (cfg.stage1_epochs, cfg.stage2_epochs, cfg.distill_temperature, cfg.student_model) == (
         1.0,
         1.0,
         1.0,
@@ -86,7 +86,7 @@ def test_config_defaults_and_validation():
     with pytest.raises(ValueError, match="general-teacher"):
         DistillConfig(teacher="t", stage0_epochs=1)
     with pytest.raises(ValueError, match="temperature"):
-        DistillConfig(teacher="t", temperature=0)
+        DistillConfig(teacher="t", distill_temperature=0)
     with pytest.raises(ValueError, match="--unlabelled"):
         DistillConfig(teacher="t", augment=2)
     with pytest.raises(ValueError, match="augment must be >= 0"):

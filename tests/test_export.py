@@ -230,8 +230,8 @@ def test_int8_rechecks_near_ties_in_fp32(exported, trained_model):
     assert q.rechecked == near.sum()
     np.testing.assert_array_equal(q.logits(ids), l8)  # no decision given: int8 alone
     everything = tinysent.load(out, recheck_margin=float("inf"))
-    p_all, _ = everything.positive_proba(texts)
-    np.testing.assert_allclose(p_all, fp32.positive_proba(texts)[0], atol=1e-5)
+    p_all, _ = everything.positive_share(texts)
+    np.testing.assert_allclose(p_all, fp32.positive_share(texts)[0], atol=1e-5)
     assert everything.rechecked == len(texts)
     assert [r["label"] for r in everything.predict(texts)] == [r["label"] for r in fp32.predict(texts)]
 

@@ -570,30 +570,30 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     assert "--teacher-cache" in capsys.readouterr().err and not (tmp_path / "z").exists()
 
 
-def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, sources, tmp_path, capsys):
-    """``calibrate --class-bias`` fits offsets on TweetEval validation and keeps them only when their
+def test_class_offsets_from_calibrate_and_every_path_that_decides_with_it(model3, sources, tmp_path, capsys):
+    """``calibrate --class-offsets`` fits offsets on TweetEval validation and keeps them only when their
     cross-fitted gain is positive; a stored bias decides evaluate's, predict's and the exported
     model's labels alike."""
     import shutil
 
     import tinysent
     from tinysent.apps.cli import main
-    from tinysent.train.calibrate import crossfit_bias_gain, fit_class_bias
+    from tinysent.train.calibrate import crossfit_offsets_gain, fit_class_offsets
 
     m = tmp_path / "m"
     shutil.copytree(model3[0], m)
-    assert main(["calibrate", "--model", str(m), "--class-bias"]) == 0
-    r = json.loads(capsys.readouterr().out)["class_bias"]
+    assert main(["calibrate", "--model", str(m), "--class-offsets"]) == 0
+    r = json.loads(capsys.readouterr().out)["class_offsets"]
     meta = json.loads((m / "tinysent.json").read_text())
-    assert r["kept"] == (r["crossfit_gain"] > 0) and (meta["class_bias"] is not None) == r["kept"]
+    assert r["kept"] == (r["crossfit_gain"] > 0) and (meta["class_offsets"] is not None) == r["kept"]
     assert r["val_macro_recall_after"] >= r["val_macro_recall_before"]
     # offsets found where they pay: few negatives predicted → the negative offset rises
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 600)
     lp = np.log(np.where(np.eye(3)[y] == 1, 0.5, 0.25)) + rng.normal(0, 0.3, (600, 3))
     lp[:, 0] -= 0.6
-    b = fit_class_bias(lp, y)
-    assert b[1] == 0.0 and b[0] > 0.3 and crossfit_bias_gain(lp, y) > 0.02
+    b = fit_class_offsets(lp, y)
+    assert b[1] == 0.0 and b[0] > 0.3 and crossfit_offsets_gain(lp, y) > 0.02
     # a stored bias decides everywhere: what log P + bias says, in evaluate, predict and the export
     from tinysent.data.semeval import classes3, read_tweeteval
 
@@ -604,7 +604,7 @@ def test_class_bias_from_calibrate_and_every_path_that_decides_with_it(model3, s
     probs, _ = tinysent.load(m, backend="torch").proba(test.texts)  # labels in that order
     bias = np.array([0.0, 0.0, 0.0])
     bias[0] = np.quantile(np.log(probs[:, 1:].max(1)) - np.log(probs[:, 0]), 0.5)  # half turn negative
-    meta["class_bias"] = bias.tolist()
+    meta["class_offsets"] = bias.tolist()
     (m / "tinysent.json").write_text(json.dumps(meta))
     want = np.argmax(np.log(probs) + bias, 1)
     assert 0.3 < (want == 0).mean() < 0.8 and (want != np.argmax(probs, 1)).any()

@@ -81,7 +81,7 @@ def test_decision_margin_bounds_every_label_change():
 
     from tinysent.core.labels import decision_margin, threshold_labels
     from tinysent.core.meta import ModelMeta
-    from tinysent.core.numerics import binary_share, softmax
+    from tinysent.core.numerics import positive_share, softmax
     from tinysent.runtime.predictor import Predictor
 
     rng = np.random.default_rng(0)
@@ -99,7 +99,7 @@ def test_decision_margin_bounds_every_label_change():
     three = Predictor(None, None, ModelMeta(labels=["negative", "neutral", "positive"], temperature=0.9))
     b3 = three.bounds()
     assert b3 == (0.0,)
-    share = lambda lg: binary_share(softmax(lg, 0.9), 0, 2) >= 0.5  # noqa: E731
+    share = lambda lg: positive_share(softmax(lg, 0.9), 0, 2) >= 0.5  # noqa: E731
     check(b3, share, share(base), 0, 2)
 
     two = Predictor(None, None, ModelMeta(labels=["negative", "positive"], temperature=1.7, threshold=0.6))
@@ -130,7 +130,7 @@ def test_a_model_answers_a_subset_of_its_labels_by_the_likeliest_of_them():
         lm.classes_among(probs, ("negative", "joy"))
 
 
-def test_a_class_bias_moves_the_argmax_everywhere_the_label_is_decided():
+def test_class_offsets_move_the_argmax_everywhere_the_label_is_decided():
     """log P + bias decides labels, classes, subsets and the recheck margin alike; probabilities stay;
     a malformed bias in tinysent.json is refused by name."""
     import numpy as np
@@ -141,7 +141,7 @@ def test_a_class_bias_moves_the_argmax_everywhere_the_label_is_decided():
     from tinysent.core.meta import ModelMeta
 
     names = ("negative", "neutral", "positive")
-    meta = ModelMeta(labels=list(names), temperature=0.8, class_bias=[0.5, 0.0, -0.2])
+    meta = ModelMeta(labels=list(names), temperature=0.8, class_offsets=[0.5, 0.0, -0.2])
     lm = LabelModel.from_meta(meta)
     plain = LabelModel(names, temperature=0.8)
     rng = np.random.default_rng(1)
@@ -161,7 +161,7 @@ def test_a_class_bias_moves_the_argmax_everywhere_the_label_is_decided():
     changed = lm.classes(lm.proba(moved)) != want
     assert changed.any() and (lm.margin(z, "argmax")[changed] < 2 * eps + 1e-6).all()
     for bad in ([1.0, 2.0], [0, "x", 1], [0, 0, 99]):
-        with pytest.raises(MetaError, match="class_bias"):
-            ModelMeta(labels=list(names), class_bias=bad).validate()
-    with pytest.raises(MetaError, match="class_bias"):
-        ModelMeta(labels=["negative", "positive"], class_bias=[0.0, 1.0]).validate()
+        with pytest.raises(MetaError, match="class_offsets"):
+            ModelMeta(labels=list(names), class_offsets=bad).validate()
+    with pytest.raises(MetaError, match="class_offsets"):
+        ModelMeta(labels=["negative", "positive"], class_offsets=[0.0, 1.0]).validate()

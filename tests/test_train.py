@@ -37,11 +37,11 @@ def test_loadable_by_transformers_pipeline(trained_model):
 def test_save_load_round_trip_gives_identical_probabilities(trained_model, tmp_path):
     a = load(trained_model)
     texts = ["love the day", "sad and tired", ""]
-    p1, _ = a.positive_proba(texts)
+    p1, _ = a.positive_share(texts)
     a.model.save_pretrained(tmp_path / "copy")
     load_tokenizer(trained_model).save_pretrained(tmp_path / "copy")
     a.meta.save(tmp_path / "copy")
-    p2, _ = load(tmp_path / "copy").positive_proba(texts)
+    p2, _ = load(tmp_path / "copy").positive_share(texts)
     np.testing.assert_array_equal(p1, p2)
 
 

@@ -168,7 +168,7 @@ def evaluate(
     if len(binary) == 0:
         raise D.DataError(f"{file} has no positive or negative rows to evaluate on")
     predictor = load(model_dir, backend=backend)
-    p, truncated = predictor.positive_proba(binary.texts, batch_size)
+    p, truncated = predictor.positive_share(binary.texts, batch_size)
     y = binary.classes
     metrics = binary_metrics(y, p, predictor.threshold)
     metrics.update(

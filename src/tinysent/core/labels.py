@@ -2,8 +2,8 @@
 
 A model's label set comes from its tinysent.json (any names, 2 or more). The rules:
 
-- **argmax**: a model with 3 or more labels answers its most probable label; with a *class bias*
-  (chosen on validation, stored in tinysent.json) the label of largest log P(label) + bias[label].
+- **argmax**: a model with 3 or more labels answers its most probable label; with *class offsets*
+  (chosen on validation, stored in tinysent.json) the label of largest log P(label) + offset[label].
 - **threshold**: a two-label model answers ``names[1]`` when P(names[1]) >= its threshold (for the
   sentiment pair [negative, positive]: positive), else ``names[0]``; a [negative, positive] model may
   also answer neutral inside a *neutral band* (lo, hi) of P(positive).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinysent.core.errors import DataError, InputError
-from tinysent.core.numerics import binary_share, softmax
+from tinysent.core.numerics import positive_share, softmax
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 SENTIMENT2 = (NEGATIVE, POSITIVE)
@@ -91,20 +91,21 @@ class LabelModel:
     threshold: float = 0.5  # two-label models: names[1] when P(names[1]) >= threshold
     band: tuple[float, float] | None = None  # [negative, positive] models: default neutral band
     temperature: float = 1.0  # logits are divided by it
-    bias: tuple[float, ...] | None = None  # 3+ labels: added to log P(label) before the argmax
+    offsets: tuple[float, ...] | None = None  # 3+ labels: added to log P(label) before the argmax
 
     @classmethod
     def from_meta(cls, meta) -> LabelModel:
         band = tuple(meta.neutral_band) if meta.neutral_band is not None else None
-        bias = tuple(float(b) for b in meta.class_bias) if meta.class_bias is not None else None
-        return cls(tuple(meta.labels), float(meta.threshold), band, float(meta.temperature), bias)
+        offsets = meta.class_offsets
+        offsets = tuple(float(b) for b in offsets) if offsets is not None else None
+        return cls(tuple(meta.labels), float(meta.threshold), band, float(meta.temperature), offsets)
 
     def scores(self, probs: np.ndarray, cols=None) -> np.ndarray:
-        """What the argmax rule compares: the probabilities, or log P + bias with a class bias
+        """What the argmax rule compares: the probabilities, or log P + offset with class offsets
         (``cols``: the label columns ``probs`` holds, default all)."""
-        if self.bias is None:
+        if self.offsets is None:
             return probs
-        b = np.asarray(self.bias)[slice(None) if cols is None else list(cols)]
+        b = np.asarray(self.offsets)[slice(None) if cols is None else list(cols)]
         return np.log(np.maximum(probs, 1e-300)) + b
 
     @property
@@ -170,8 +171,8 @@ class LabelModel:
         return "argmax"
 
     def margin(self, logits: np.ndarray, decision) -> np.ndarray:
-        if decision == "argmax" and self.bias is not None:  # the bias in logits is temperature * bias
-            logits = logits + self.temperature * np.asarray(self.bias, dtype=logits.dtype)
+        if decision == "argmax" and self.offsets is not None:  # in logits: temperature * offsets
+            logits = logits + self.temperature * np.asarray(self.offsets, dtype=logits.dtype)
         return decision_margin(logits, decision, self.neg, self.pos)
 
     def proba(self, logits: np.ndarray) -> np.ndarray:
@@ -180,7 +181,7 @@ class LabelModel:
 
     def positive_share(self, probs: np.ndarray) -> np.ndarray:
         """P(positive) of the binary answer: a two-label model's own, else P(pos) / (P(pos) + P(neg))."""
-        return probs[:, self.pos] if self.two_label else binary_share(probs, self.neg, self.pos)
+        return probs[:, self.pos] if self.two_label else positive_share(probs, self.neg, self.pos)
 
     def labels(self, probs: np.ndarray, binary: bool = False, band=None) -> list[str]:
         """The label of each row of ``probs`` under the rules above."""

@@ -27,6 +27,10 @@ MAX_LABELS = 1000  # a label list longer than this is a damaged file, not a task
 RECHECK_MARGIN = 0.06
 
 
+# tinysent.json keys written by earlier versions, and their names now (a model saved then still loads)
+LEGACY_KEYS = {"class_bias": "class_offsets"}
+
+
 @dataclass
 class ModelMeta:
     """What a model needs at prediction time besides its weights, and where it came from."""
@@ -41,7 +45,7 @@ class ModelMeta:
     neutral_band: list[float] | None = None  # default (lo, hi) for 3-way output, if any
     # 3+ labels: added to each label's log-probability before the argmax (a decision rule chosen on
     # validation, e.g. for balanced recall); the probabilities themselves are unchanged
-    class_bias: list[float] | None = None
+    class_offsets: list[float] | None = None
     base_model: str | None = None
     method: str = "fine-tune"  # or "distill"
     data_sha256: str | None = None
@@ -87,6 +91,7 @@ class ModelMeta:
         if not isinstance(d, dict):
             raise MetaError(f"{path} holds a JSON {type(d).__name__}, not an object; restore it")
         known = {f.name for f in fields(cls)}
+        d = {LEGACY_KEYS.get(k, k): v for k, v in d.items()}
         try:
             meta = cls(**{k: v for k, v in d.items() if k in known})
         except TypeError as e:
@@ -134,16 +139,16 @@ class ModelMeta:
             and 0 <= band[0] <= band[1] <= 1
         ):
             bad(f"neutral_band must be null or [lo, hi] with 0 <= lo <= hi <= 1, not {band!r}")
-        bias = self.class_bias
-        if bias is not None and not (
+        offsets = self.class_offsets
+        if offsets is not None and not (
             len(labels) >= 3
-            and isinstance(bias, list)
-            and len(bias) == len(labels)
-            and all(number(x) and abs(x) <= 20 for x in bias)
+            and isinstance(offsets, list)
+            and len(offsets) == len(labels)
+            and all(number(x) and abs(x) <= 20 for x in offsets)
         ):
             bad(
-                f"class_bias must be null or one number in [-20, 20] per label (3 or more labels), not "
-                f"{repr(bias)[:100]}"
+                f"class_offsets must be null or one number in [-20, 20] per label (3 or more labels), not "
+                f"{repr(offsets)[:100]}"
             )
         if not isinstance(self.normalizer, dict):
             bad("normalizer must be an object")

@@ -27,6 +27,6 @@ def fp16_state_dict(state: dict) -> dict:
     return {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in state.items()}
 
 
-def binary_share(probs: np.ndarray, neg: int, pos: int) -> np.ndarray:
+def positive_share(probs: np.ndarray, neg: int, pos: int) -> np.ndarray:
     """P(pos) / (P(pos) + P(neg)) per row: how a 3-class model answers a binary question."""
     return probs[:, pos] / np.maximum(probs[:, pos] + probs[:, neg], 1e-12)

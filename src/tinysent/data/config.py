@@ -27,10 +27,19 @@ def option(
     nargs=None,
     default_factory=MISSING,
     cli=True,
+    aliases=(),
 ):
     """A dataclass field that is also a documented command-line option. ``cli``: True (an option),
-    False (not on the command line), "required", "positional" or "append" (repeatable)."""
-    meta = {"help": help, "choices": choices, "metavar": metavar, "nargs": nargs, "cli": cli}
+    False (not on the command line), "required", "positional" or "append" (repeatable).
+    ``aliases``: older spellings of the flag that still work (``--class-bias``)."""
+    meta = {
+        "help": help,
+        "choices": choices,
+        "metavar": metavar,
+        "nargs": nargs,
+        "cli": cli,
+        "aliases": aliases,
+    }
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)

@@ -236,7 +236,7 @@ class Predictor:
         ids, truncated = self.token_ids(texts)
         return self.labels.proba(self.logits(ids, batch_size, decision)), truncated
 
-    def positive_proba(
+    def positive_share(
         self, texts: list[str], batch_size: int = 256, decision=None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(P(positive), truncated?) per text: the binary answer (:meth:`LabelModel.positive_share`),
@@ -245,6 +245,8 @@ class Predictor:
             decision = self.bounds(band=self.band)
         p, truncated = self.proba(texts, batch_size, decision)
         return self.labels.positive_share(p), truncated
+
+    positive_proba = positive_share  # its earlier name (one name per idea now: the positive share)
 
     def predict(
         self,
@@ -282,7 +284,7 @@ class Predictor:
             "labels": self.meta.labels,
             "max_length": self.meta.max_length,
             "temperature": self.meta.temperature,
-            "class_bias": self.meta.class_bias,  # how the label is decided (LabelModel)
+            "class_offsets": self.meta.class_offsets,  # how the label is decided (LabelModel)
         }
 
 

@@ -58,7 +58,7 @@ def classwise_ece(y: np.ndarray, probs: np.ndarray, labels, bins: int = 10) -> d
 BIAS_GRID = sorted(np.round(np.arange(-1.0, 1.0001, 0.05), 2).tolist(), key=abs)
 
 
-def fit_class_bias(log_probs: np.ndarray, y: np.ndarray) -> list[float]:
+def fit_class_offsets(log_probs: np.ndarray, y: np.ndarray) -> list[float]:
     """Offsets [b_neg, 0, b_pos] (neutral anchored) added to a 3-class model's log-probabilities that
     maximise macro recall on (log_probs, y): a grid of 0.05 over [-1, 1] each, ties to the smallest
     offsets. Why: macro recall weighs every class alike, the argmax of calibrated probabilities
@@ -72,8 +72,8 @@ def fit_class_bias(log_probs: np.ndarray, y: np.ndarray) -> list[float]:
     return [arg[0], 0.0, arg[1]]
 
 
-def crossfit_bias_gain(log_probs: np.ndarray, y: np.ndarray, repeats: int = 5, seed: int = 0) -> float:
-    """Mean macro-recall gain of :func:`fit_class_bias` on held-out halves (seeded random 2-fold splits,
+def crossfit_offsets_gain(log_probs: np.ndarray, y: np.ndarray, repeats: int = 5, seed: int = 0) -> float:
+    """Mean macro-recall gain of :func:`fit_class_offsets` on held-out halves (seeded random 2-fold splits,
     ``repeats`` times): the honest estimate of what the offsets buy on unseen tweets."""
     rng = np.random.default_rng(seed)
     gains = []
@@ -81,16 +81,16 @@ def crossfit_bias_gain(log_probs: np.ndarray, y: np.ndarray, repeats: int = 5, s
         perm = rng.permutation(len(y))
         half = len(y) // 2
         for fit_on, test_on in ((perm[:half], perm[half:]), (perm[half:], perm[:half])):
-            b = np.array(fit_class_bias(log_probs[fit_on], y[fit_on]))
+            b = np.array(fit_class_offsets(log_probs[fit_on], y[fit_on]))
             lp, yy = log_probs[test_on], y[test_on]
             gains.append(macro_recall(yy, np.argmax(lp + b, 1)) - macro_recall(yy, np.argmax(lp, 1)))
     return float(np.mean(gains))
 
 
-def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bool = False) -> dict:
+def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_offsets: bool = False) -> dict:
     """3-class models: the temperature is fitted on TweetEval's validation split (named in the model's
-    config), and each class's calibration error is reported before and after. With ``class_bias``,
-    also the offsets of :func:`fit_class_bias` for macro recall (TweetEval's metric), stored only when
+    config), and each class's calibration error is reported before and after. With ``class_offsets``,
+    also the offsets of :func:`fit_class_offsets` for macro recall (TweetEval's metric), stored only when
     their cross-fitted gain on that split is positive."""
     from tinysent.data.semeval import classes3, validation3_of
 
@@ -111,18 +111,18 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_bias: bo
         "classwise_ece_before": classwise_ece(y, softmax(logits, 1.0), names),
         "classwise_ece_after": classwise_ece(y, softmax(logits, t), names),
     }
-    if class_bias:
+    if class_offsets:
         lp = np.log(np.maximum(softmax(logits, t), 1e-300))
-        bias, gain = fit_class_bias(lp, y), crossfit_bias_gain(lp, y)
+        bias, gain = fit_class_offsets(lp, y), crossfit_offsets_gain(lp, y)
         keep, fitted = gain > 0, dict(zip(names, bias))
-        report["class_bias"] = {
+        report["class_offsets"] = {
             "fitted": fitted,
             "crossfit_gain": gain,
             "kept": keep,
             "val_macro_recall_before": macro_recall(y, np.argmax(lp, 1)),
             "val_macro_recall_after": macro_recall(y, np.argmax(lp + np.array(bias), 1)),
         }
-        meta.class_bias = [fitted[n] for n in meta.labels] if keep else None
+        meta.class_offsets = [fitted[n] for n in meta.labels] if keep else None
     meta.metrics = {**meta.metrics, "calibration": report}
     meta.save(model_dir)
     return report
@@ -156,9 +156,9 @@ def calibrate_task(model_dir: Path, meta: ModelMeta, pred, cfg) -> dict:
     return report
 
 
-def calibrate(model_dir: str | Path, data: str | None = None, class_bias: bool = False) -> dict:
+def calibrate(model_dir: str | Path, data: str | None = None, class_offsets: bool = False) -> dict:
     """Fit the temperature on the model's validation split and store it (with ECE before/after);
-    ``class_bias``: 3-class models also get macro-recall offsets (:func:`calibrate_three_class`)."""
+    ``class_offsets``: 3-class models also get macro-recall offsets (:func:`calibrate_three_class`)."""
     from tinysent.runtime.predictor import load
     from tinysent.train.validation import run_config
 
@@ -167,13 +167,15 @@ def calibrate(model_dir: str | Path, data: str | None = None, class_bias: bool =
     pred = load(model_dir)
     cfg = run_config(model_dir)  # the task the model was trained on, as its config records it
     if cfg.task_kind == "labelled":
-        if class_bias:
-            raise InputError("--class-bias is for 3-class sentiment models (TweetEval validation picks it)")
+        if class_offsets:
+            raise InputError(
+                "--class-offsets is for 3-class sentiment models (TweetEval validation picks it)"
+            )
         return calibrate_task(model_dir, meta, pred, cfg)
     if cfg.task_kind == "sentiment-mix":
-        return calibrate_three_class(model_dir, meta, pred, class_bias)
-    if class_bias:
-        raise InputError("--class-bias is for 3-class sentiment models (TweetEval validation picks it)")
+        return calibrate_three_class(model_dir, meta, pred, class_offsets)
+    if class_offsets:
+        raise InputError("--class-offsets is for 3-class sentiment models (TweetEval validation picks it)")
     prep = validation_split(model_dir, load_tokenizer(Path(model_dir)), data)
     logits = pred.logits(prep.val_ids, 256)
     y = prep.val_labels

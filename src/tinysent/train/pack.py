@@ -50,8 +50,8 @@ def pack(
         meta.pin(tmp, pinned_names(tmp, ["model.safetensors"]))
         meta.save(tmp)
         texts = reference or REFERENCE
-        p32, _ = Predictor.from_dir(src, backend="torch", device="cpu").positive_proba(texts)
-        p16, _ = Predictor.from_dir(tmp, backend="torch", device="cpu").positive_proba(texts)
+        p32, _ = Predictor.from_dir(src, backend="torch", device="cpu").positive_share(texts)
+        p16, _ = Predictor.from_dir(tmp, backend="torch", device="cpu").positive_share(texts)
         agree = float(np.mean((p32 >= 0.5) == (p16 >= 0.5)))
         if agree < 1.0:
             raise ModelError(f"fp16 changed {agree:.1%} of labels on the reference tweets: ship fp32 instead")

@@ -82,7 +82,7 @@ def write_soup(folders: list[Path], state: dict, out: Path, metrics: dict | None
     meta = ModelMeta.load(folders[0])
     meta.method = "soup"
     meta.base_model = str(folders[0])
-    meta.class_bias, meta.temperature = None, 1.0  # a decision rule belongs to weights: calibrate again
+    meta.class_offsets, meta.temperature = None, 1.0  # a decision rule belongs to weights: calibrate again
     meta.train_rows = None  # no one training set: the ingredients' configs say what each learned from
     ingredients = [{"folder": str(d), "sha256": ModelMeta.load(d).files[WEIGHTS]} for d in folders]
     meta.config = {**meta.config, "soup": ingredients}

@@ -16,10 +16,11 @@ class CalibrateOptions:
     train_data: str | None = option(
         None, "the data the model was trained on (default: the path in its config)", metavar="PATH"
     )
-    class_bias: bool = option(
+    class_offsets: bool = option(
         False,
         "3-class models: also offsets on the labels' log-probabilities that raise TweetEval-validation "
         "macro recall, kept only when their cross-fitted gain there is positive",
+        aliases=("--class-bias",),
     )
     out: str | None = option(
         None,
@@ -41,12 +42,12 @@ def run(args) -> int:
     from tinysent.train.calibrate import calibrate
 
     if args.out is None:
-        print(json.dumps(calibrate(args.model, args.train_data, args.class_bias), indent=2))
+        print(json.dumps(calibrate(args.model, args.train_data, args.class_offsets), indent=2))
         return 0
     from tinysent.train.choose import copy_model
 
     with output_folder(args.out, args.overwrite):
         copy_model(Path(args.model), Path(args.out))
-        result = calibrate(args.out, args.train_data, args.class_bias)
+        result = calibrate(args.out, args.train_data, args.class_offsets)
     print(json.dumps({"out": args.out, **result}, indent=2))
     return 0

@@ -83,6 +83,7 @@ def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
         if meta.get("choices"):
             kw["choices"] = meta["choices"]
         flag = "--" + f.name.replace("_", "-")
+        flags = [flag, *meta.get("aliases", ())]
         if meta.get("cli") == "positional":
             if is_list:
                 nargs = meta.get("nargs") or ("+" if f.name == "paths" else "*")
@@ -91,11 +92,11 @@ def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
                 p.add_argument(f.name, **kw)  # exactly one
             continue
         if meta.get("cli") == "append":
-            p.add_argument(flag, dest=f.name, action="append", default=[], **kw)
+            p.add_argument(*flags, dest=f.name, action="append", default=[], **kw)
             continue
         if kind is bool:
             action = argparse.BooleanOptionalAction if default else "store_true"
-            p.add_argument(flag, dest=f.name, action=action, default=default, **kw)
+            p.add_argument(*flags, dest=f.name, action=action, default=default, **kw)
             continue
         parse = {int: int, float: float}.get(kind, str)
         if meta.get("nargs"):
@@ -105,7 +106,7 @@ def add_config_args(p: argparse.ArgumentParser, cls, skip=()) -> None:
         elif optional and parse is not str:
             parse = _none_or(parse)
         p.add_argument(
-            flag, dest=f.name, type=parse, default=default, required=meta.get("cli") == "required", **kw
+            *flags, dest=f.name, type=parse, default=default, required=meta.get("cli") == "required", **kw
         )
 
 

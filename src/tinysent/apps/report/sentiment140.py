@@ -104,7 +104,7 @@ def build_report(
                 group.append(
                     System(
                         system_name(d, c.parent.name),
-                        p.positive_proba(test.texts)[0],
+                        p.positive_share(test.texts)[0],
                         "model",
                         p.threshold,
                     )
@@ -114,7 +114,7 @@ def build_report(
             continue
         p = load(d)
         predictors.append(p)
-        systems.append(System(system_name(d), p.positive_proba(test.texts)[0], "model", p.threshold))
+        systems.append(System(system_name(d), p.positive_share(test.texts)[0], "model", p.threshold))
     train = None
     if train_path is not None:
         train = D.load(train_path, "train").polar()

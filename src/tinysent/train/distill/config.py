@@ -94,7 +94,11 @@ class DistillConfig(LoopSettings, DataConfig):
     stage0_lr: float = option(3e-4, "peak learning rate of stage 0")
     stage1_lr: float = option(3e-4, "peak learning rate of stage 1")
     stage2_lr: float = option(1e-4, "peak learning rate of stage 2")
-    temperature: float = option(1.0, "softmax temperature of the stage-2 soft cross-entropy")
+    distill_temperature: float = option(
+        1.0,
+        "softmax temperature of the stage-2 soft cross-entropy (not the calibration temperature)",
+        aliases=("--temperature",),
+    )
     hard_label_weight: float = option(
         0.0, "stage 2: weight of the true-label loss (0: teacher only, 1: labels only)"
     )
@@ -123,8 +127,8 @@ class DistillConfig(LoopSettings, DataConfig):
             raise InputError("--augment N copies the --unlabelled tweets: pass --unlabelled FILE too")
         if self.stage1_epochs + self.stage2_epochs + self.stage0_epochs <= 0:
             raise InputError("nothing to do: all stage epochs are 0")
-        if self.temperature <= 0:
-            raise InputError(f"temperature must be > 0 (got {self.temperature})")
+        if self.distill_temperature <= 0:
+            raise InputError(f"--distill-temperature must be > 0 (got {self.distill_temperature})")
         if not 0 <= self.hard_label_weight <= 1:
             raise InputError(f"hard_label_weight must be in [0, 1] (got {self.hard_label_weight})")
         if self.stage_budgets is not None and (len(self.stage_budgets) != 3 or min(self.stage_budgets) <= 0):
@@ -186,7 +190,11 @@ class DistillConfig(LoopSettings, DataConfig):
     @classmethod
     def from_dict(cls, d: dict) -> DistillConfig:
         """From a saved config; a misspelt setting is an error (older configs: ``data`` is the training
-        data; ``sizes`` was a result, now in the summary, and is dropped)."""
+        data, ``temperature`` the distillation temperature; ``sizes`` was a result, now in the
+        summary, and is dropped)."""
         return config_from_dict(
-            cls, {k: v for k, v in d.items() if k != "sizes"}, {"data": "train_data"}, True
+            cls,
+            {k: v for k, v in d.items() if k != "sizes"},
+            {"data": "train_data", "temperature": "distill_temperature"},
+            True,
         )

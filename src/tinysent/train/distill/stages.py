@@ -204,7 +204,7 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
     if wanted("stage2"):
         cache = cfg.teacher_cache_dir
         t_logits = cached_teacher_logits(teacher, teacher_dir, ids, cfg.batch_size, acc, cache)
-        objective = Prediction(t_logits, cfg.temperature, cfg.hard_label_weight)
+        objective = Prediction(t_logits, cfg.distill_temperature, cfg.hard_label_weight)
         res = fit(
             student,
             objective,
@@ -282,7 +282,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         prep.stats["unlabelled_rows"] = len(extra)
     targets = np.zeros((len(ids), 3), np.float32)
     texts = np.array(texts, dtype=object)
-    t = cfg.temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
+    t = cfg.distill_temperature  # the teachers' side of the soft cross-entropy is tempered like the student's
     cache = cfg.teacher_cache_dir
     # the --unlabelled rows (last) are cached on their own: adding tweets never relabels the rest
     n_own = len(ids) - len(extra)
@@ -305,7 +305,7 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
         config={**asdict(cfg), "teacher_meta": {"base_model": ModelMeta.load(cfg.teacher).base_model}},
     )
 
-    objective = MixedDistillation(targets, emoticon, cfg.temperature, cfg.hard_label_weight, share)
+    objective = MixedDistillation(targets, emoticon, cfg.distill_temperature, cfg.hard_label_weight, share)
     res, jlog = r.fit_stage(
         student,
         objective,

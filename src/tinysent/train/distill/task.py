@@ -153,7 +153,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
 
     res, jlog = r.fit_stage(
         student,
-        Prediction(targets, cfg.temperature, cfg.hard_label_weight),
+        Prediction(targets, cfg.distill_temperature, cfg.hard_label_weight),
         ids,
         hard,
         stage="stage2",

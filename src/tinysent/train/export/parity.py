@@ -46,7 +46,7 @@ def check_parity(
     """Each ONNX file in ``files`` (kind -> name; int8 as loaded, with its recheck, and alone) against
     ``ref`` (PyTorch) on ``texts``: label agreement and the largest probability difference. Raises
     :class:`ParityError` below ``min_agreement`` (int8 alone is reported, not judged)."""
-    p_ref, _ = ref.positive_proba(texts)
+    p_ref, _ = ref.positive_share(texts)
     labels_ref = p_ref >= ref.threshold
     report = {"reference_n": len(texts)}
     sessions = {k: OnnxBackend(folder / files[k]) for k in ("fp32", "int8", "int8_avx2") if k in files}
@@ -57,7 +57,7 @@ def check_parity(
     for kind, (file_kind, margin) in runs.items():
         check = sessions["fp32"] if margin else None
         pred = Predictor(sessions[file_kind], ref.tokenizer, ref.meta, folder, None, check, margin)
-        p, _ = pred.positive_proba(texts)
+        p, _ = pred.positive_share(texts)
         agree = float(np.mean((p >= ref.threshold) == labels_ref))
         report[kind] = {"label_agreement": agree, "max_abs_prob_diff": float(np.max(np.abs(p - p_ref)))}
         if margin:
