@@ -129,3 +129,17 @@ def test_renamed_options_and_metadata_keys_keep_their_earlier_spellings(tmp_path
         json.dumps({"labels": ["negative", "neutral", "positive"], "class_bias": [0.1, 0.0, -0.1]})
     )
     assert ModelMeta.load(tmp_path).class_offsets == [0.1, 0.0, -0.1]
+
+
+def test_a_run_begun_before_an_option_was_renamed_resumes(tmp_path):
+    import json
+
+    import pytest
+
+    from tinysent.core.errors import InputError
+    from tinysent.train.checkpoint import RUN_CONFIG, pin_config
+
+    (tmp_path / RUN_CONFIG).write_text(json.dumps({"temperature": 2.0, "seed": 0}))  # as saved then
+    pin_config(tmp_path, {"distill_temperature": 2.0, "seed": 0}, resume=True)
+    with pytest.raises(InputError, match="distill_temperature: 2.0 -> 1.0"):
+        pin_config(tmp_path, {"distill_temperature": 1.0, "seed": 0}, resume=True)

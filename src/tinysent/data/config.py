@@ -45,9 +45,15 @@ def option(
     return field(default=default, metadata=meta)
 
 
-def config_from_dict(cls, d: dict, renamed: dict[str, str], strict: bool):
-    """Build ``cls`` from a dict, mapping older key names; unknown keys are an error when ``strict``."""
-    d = {renamed.get(k, k): v for k, v in d.items()}
+# Options renamed since runs and models were saved with them: a saved config is read with the new names
+# (and a resume compares it so). ``data``: the training data; ``temperature``: distillation's.
+RENAMED_OPTIONS = {"data": "train_data", "temperature": "distill_temperature"}
+
+
+def config_from_dict(cls, d: dict, strict: bool):
+    """Build ``cls`` from a dict, mapping older key names (:data:`RENAMED_OPTIONS`); unknown keys are
+    an error when ``strict``."""
+    d = {RENAMED_OPTIONS.get(k, k): v for k, v in d.items()}
     known = {f.name for f in fields(cls)}
     unknown = set(d) - known
     if unknown and strict:
@@ -333,7 +339,7 @@ class TrainConfig(LoopSettings, DataConfig):
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         """From a saved config (older ones call the training data ``data``); other keys are ignored."""
-        return config_from_dict(cls, d, {"data": "train_data"}, strict=False)
+        return config_from_dict(cls, d, strict=False)
 
 
 from tinysent.data.outputs import folder_lock, output_folder  # noqa: E402,F401 (re-exported)

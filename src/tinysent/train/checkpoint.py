@@ -214,7 +214,10 @@ def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True)
     config = {**config, INPUTS: input_digests(config)}
     mine = {k: v for k, v in config.items() if k not in RESUMABLE}
     if resume and f.exists():
-        before = {k: v for k, v in json.loads(f.read_text()).items() if k not in RESUMABLE}
+        from tinysent.data.config import RENAMED_OPTIONS  # a run begun before an option was renamed
+
+        saved = {RENAMED_OPTIONS.get(k, k): v for k, v in json.loads(f.read_text()).items()}
+        before = {k: v for k, v in saved.items() if k not in RESUMABLE}
         if INPUTS not in before:  # a run from before inputs were pinned: its options still must match
             mine.pop(INPUTS)
         pinned, now = before.get(INPUTS) or {}, mine.get(INPUTS) or {}

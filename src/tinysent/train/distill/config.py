@@ -195,6 +195,5 @@ class DistillConfig(LoopSettings, DataConfig):
         return config_from_dict(
             cls,
             {k: v for k, v in d.items() if k != "sizes"},
-            {"data": "train_data", "temperature": "distill_temperature"},
             True,
         )
