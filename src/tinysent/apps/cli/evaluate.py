@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tinysent.apps.cli.options import BACKENDS, MODEL_HELP, model_or_shipped, options_of
+from tinysent.apps.cli.options import BACKENDS, MODEL_HELP, model_or_shipped, options_of, test_task_option
 from tinysent.data.config import ColumnsConfig, option
-from tinysent.data.task_kind import TEST_TASKS
 
 
 @dataclass
@@ -32,12 +31,7 @@ class EvaluateOptions(ColumnsConfig):
         "auto: the default path (the shipped model's int8 ONNX graph with its fp32 recheck); torch: PyTorch",
         choices=BACKENDS,
     )
-    task: str = option(
-        "auto",
-        "how the test rows are scored: labelled (your labels, the model's metric), tweeteval (3-class "
-        "macro recall), sentiment140 (the positive/negative rows); auto: from the model's task and the file",
-        choices=("auto", *TEST_TASKS),
-    )
+    task: str = test_task_option()
     metric: str | None = option(
         None,
         "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own selection "

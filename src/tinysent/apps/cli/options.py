@@ -15,6 +15,19 @@ BACKEND_HELP = "auto: ONNX when the folder has an export (the shipped model does
 BACKENDS = ("auto", "torch", "onnx")
 
 
+def test_task_option():
+    """``--task`` of evaluate and report: how the test rows are read (one resolver decides auto)."""
+    from tinysent.data.config import option
+    from tinysent.data.task_kind import TEST_TASKS
+
+    return option(
+        "auto",
+        "how the test rows are scored: labelled (your labels, the model's metric), tweeteval (3-class "
+        "macro recall), sentiment140 (the positive/negative rows); auto: from the model's task and the file",
+        choices=("auto", *TEST_TASKS),
+    )
+
+
 def model_or_shipped(path: str | None) -> Path:
     """``--model`` as given, or the model shipped in the package."""
     from tinysent.runtime.predictor import shipped_folder

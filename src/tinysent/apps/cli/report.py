@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.apps.cli.options import model_or_shipped, options_of
+from tinysent.apps.cli.options import model_or_shipped, options_of, test_task_option
 from tinysent.data.config import ColumnsConfig, option
-from tinysent.data.task_kind import TEST_TASKS
 
 
 @dataclass
@@ -31,12 +30,7 @@ class ReportOptions(ColumnsConfig):
     metric: str | None = option(
         None, "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own)"
     )
-    task: str = option(
-        "auto",
-        "how the test rows are scored: labelled (your labels, the models' metric), tweeteval (3-class "
-        "macro recall), sentiment140 (the positive/negative rows); auto: from the models' task and the file",
-        choices=("auto", *TEST_TASKS),
-    )
+    task: str = test_task_option()
     curve: str | None = option(
         None,
         "curve.json of `tinysent curve` (or its folder): the page draws the learning curve",
