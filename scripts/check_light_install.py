@@ -1,5 +1,5 @@
 """The predict-only install, checked: build the wheel, install it with no extras into a fresh venv,
-and show that it has no torch and that `tinysent predict` (texts, --input/--output) and
+and show that it has no torch and that `tinysent predict` (texts, --input/--output, --explain) and
 `tinysent.load().predict` give the labels and probabilities the full install's default path gives
 (this interpreter's), on the 498 Sentiment140 test tweets and TweetEval validation; then add the
 `serve` extra and check the service answers, still without torch; then the `eval` extra: `data
@@ -187,6 +187,12 @@ def main() -> int:
             }
             summary["sets"][name] = {"n": len(items), "identical": same}
             ok &= all(same.values())
+        # why this label, without torch: the negation carries the answer
+        line = run([py.parent / "tinysent", "predict", "--explain", "I do not love this"], cwd=work).stdout
+        explained = json.loads(line)
+        top = max(explained["explanation"], key=lambda e: e["weight"])["word"]
+        summary["explain"] = {"label": explained["label"], "top_word": top}
+        ok &= explained["label"] == "negative" and top == "not"
         run(
             [
                 py,

@@ -154,3 +154,29 @@ def test_continuous_batching_scores_what_queued_while_the_model_was_busy():
     assert [len(c) for c in calls] == [1, 10]
     assert out[0] == [{"label": "a"}]
     assert out[3] == [{"label": "b2"}, {"label": "c2"}]
+
+
+def test_explain_gives_each_words_weight_and_the_demo_page_is_served(server):
+    url, _ = server
+    texts = ["i love this  great day", "i hate this awful day"]
+    r = httpx.post(url + "/v1/explain", json={"texts": texts})
+    assert r.status_code == 200, r.text
+    preds = r.json()["predictions"]
+    for text, p in zip(texts, preds):
+        words = [e["word"] for e in p["explanation"]]
+        assert words == text.split() and all(
+            text[e["start"] : e["end"]] == e["word"] for e in p["explanation"]
+        )
+    assert [p["label"] for p in preds] == ["positive", "negative"]
+    # the same answer as /v1/predict gives
+    same = httpx.post(url + "/v1/predict", json={"texts": texts}).json()["predictions"]
+    assert [p["label"] for p in same] == [p["label"] for p in preds]
+    # each text costs a model row per word: fewer texts per request (50 // 16 here)
+    over = httpx.post(url + "/v1/explain", json={"texts": ["x"] * 4})
+    assert over.status_code == 422 and "too many texts" in over.json()["error"]
+    page = httpx.get(url + "/")
+    assert (
+        page.status_code == 200
+        and "/v1/explain" in page.text
+        and page.headers["content-type"].startswith("text/html")
+    )

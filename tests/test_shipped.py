@@ -109,3 +109,15 @@ def test_fp32_answers_do_not_depend_on_the_texts_they_share_a_call_with():
         max(abs(a[k] - b[k]) for a, b in zip(alone, together) for k in ("negative", "neutral", "positive"))
         < 1e-5
     )
+
+
+def test_explain_puts_the_negation_first():
+    """Why this label: on "I do not love this" the shipped model answers negative, and leaving out
+    "not" moves that answer most (occlusion on the default path: int8 ONNX, no torch)."""
+    model = tinysent.load()
+    r = model.explain("I do not love this")
+    assert model.backend.name == "onnx" and r["label"] == "negative"
+    top = max(r["explanation"], key=lambda e: e["weight"])
+    assert top["word"] == "not" and top["weight"] > 0.3
+    assert [e["word"] for e in r["explanation"]] == ["I", "do", "not", "love", "this"]
+    assert model.explain([]) == [] and len(model.explain(["a b", "c"])) == 2

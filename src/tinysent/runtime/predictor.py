@@ -275,6 +275,16 @@ class Predictor:
                 r["empty"] = True
         return records[0] if single else records
 
+    def explain(self, texts, batch_size: int = 256):
+        """:meth:`predict`'s record(s) plus ``explanation``: each word's weight toward the label (the
+        label's probability with the tweet minus without the word; :mod:`tinysent.runtime.explain`)."""
+        from tinysent.runtime.explain import explain
+
+        single = isinstance(texts, str)
+        items = check_texts([texts] if single else texts)
+        records = explain(self, items, batch_size) if items else []
+        return records[0] if single else records
+
     def describe(self) -> dict:
         return {
             "path": str(self.path),

@@ -70,6 +70,11 @@ class PredictOptions:
         nargs=2,
         metavar=("LO", "HI"),
     )
+    explain: bool = option(
+        False,
+        "add each word's weight toward the label (occlusion: the label's probability with the tweet minus "
+        "without the word); JSONL on stdout",
+    )
     quiet: bool = option(False, "no progress bar")
 
 
@@ -103,6 +108,11 @@ def run(args) -> int:
         precision=args.precision,
         recheck_margin=args.recheck_margin,
     )
+    if args.explain and (args.output or args.format != "jsonl" or args.binary or band):
+        raise InputError(
+            "--explain writes JSONL records on stdout: drop --output / --format csv / --binary / "
+            "--neutral-band"
+        )
     if args.output:
         from tinysent.apps.score import score_file
 
@@ -124,7 +134,10 @@ def run(args) -> int:
         print(json.dumps({"output": args.output, **counts}), file=sys.stderr)
         return 0
     texts = read_inputs(args)
-    records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band, binary=args.binary)
+    if args.explain:
+        records = predictor.explain(texts, batch_size=args.batch_size)
+    else:
+        records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band, binary=args.binary)
     out = sys.stdout
     if args.format == "csv":
         columns = predictor.labels.columns(args.binary)

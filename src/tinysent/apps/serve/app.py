@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -9,12 +10,13 @@ import signal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
 from tinysent import __version__
 from tinysent.apps.serve.batcher import MicroBatcher
 from tinysent.apps.serve.guard import STOPPING, GuardMiddleware, Limits
+from tinysent.apps.serve.pages import DEMO_PAGE
 from tinysent.core.errors import InputError
 
 RETRY = {"retry-after": "1"}
@@ -60,6 +62,60 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+class ExplainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[StrictStr] = Field(..., description="tweets to explain, in order")
+
+
+class Explained(Prediction):
+    explanation: list[dict] = Field(
+        ...,
+        description="each word (start, end: its characters in the text) and its weight: the label's "
+        "probability with the tweet minus without the word (positive: it pushed toward the label)",
+    )
+
+
+class ExplainResponse(BaseModel):
+    model: str
+    normalizer_version: int
+    predictions: list[Explained]
+
+
+# /v1/explain scores each text once per word as well: fewer texts per request than /v1/predict
+EXPLAIN_COST = 16
+
+
+def text_problem(texts: list[str], limits: Limits, max_texts: int) -> JSONResponse | None:
+    """The 422 for texts over a limit or not valid Unicode, else None."""
+    if len(texts) > max_texts:
+        return JSONResponse(
+            status_code=422,
+            content={"error": f"too many texts: {len(texts)} > {max_texts}; split the request"},
+        )
+    long = [i for i, t in enumerate(texts) if len(t) > limits.max_chars]
+    if long:
+        return JSONResponse(
+            status_code=422,
+            content={"error": f"text {long[0]} has {len(texts[long[0]])} characters > {limits.max_chars}"},
+        )
+    for i, t in enumerate(texts):
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate ("\\udcff") is valid JSON, not text
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": f"text {i} has an unpaired surrogate at character {e.start}: "
+                    "send text that is valid Unicode"
+                },
+            )
+    return None
+
+
+NOT_LOADED = {"error": "the model is not loaded yet (see /readyz); retry shortly"}
+
+
 def checked_model(model_path, backend: str = "auto", precision: str = "auto"):
     """(the model folder, checked: files present and matching their pinned hashes; its public name).
     The name says which model by name and content, never by path (responses and the open /readyz
@@ -85,7 +141,6 @@ def create_app(
     answers that do not depend on the other requests a text shares a call with). The model loads
     once the server listens (/readyz says "loading" until then); in process, await
     ``app.state.loading`` after the lifespan starts."""
-    import asyncio
     from contextlib import asynccontextmanager
 
     from tinysent.runtime.predictor import load
@@ -186,37 +241,10 @@ def create_app(
     async def predict(req: PredictRequest, request: Request):
         predictor = state["predictor"]
         if predictor is None:
-            return JSONResponse(
-                status_code=503,
-                content={"error": "the model is not loaded yet (see /readyz); retry shortly"},
-                headers=RETRY,
-            )
-        if len(req.texts) > limits.max_texts:
-            return JSONResponse(
-                status_code=422,
-                content={
-                    "error": f"too many texts: {len(req.texts)} > {limits.max_texts}; split the request"
-                },
-            )
-        long = [i for i, t in enumerate(req.texts) if len(t) > limits.max_chars]
-        if long:
-            return JSONResponse(
-                status_code=422,
-                content={
-                    "error": f"text {long[0]} has {len(req.texts[long[0]])} characters > {limits.max_chars}"
-                },
-            )
-        for i, t in enumerate(req.texts):
-            try:
-                t.encode("utf-8")
-            except UnicodeEncodeError as e:  # a lone surrogate ("\\udcff") is valid JSON, not text
-                return JSONResponse(
-                    status_code=422,
-                    content={
-                        "error": f"text {i} has an unpaired surrogate at character {e.start}: "
-                        "send text that is valid Unicode"
-                    },
-                )
+            return JSONResponse(status_code=503, content=NOT_LOADED, headers=RETRY)
+        problem = text_problem(req.texts, limits, limits.max_texts)
+        if problem is not None:
+            return problem
         band = tuple(req.neutral_band) if req.neutral_band else None
         try:  # the label model's own rules, as predict applies them (core/labels.py)
             predictor.labels.check(req.binary, band)
@@ -245,6 +273,38 @@ def create_app(
                 "predictions": records,
             }
         )
+
+    @app.post(
+        "/v1/explain",
+        response_model=ExplainResponse,
+        response_model_exclude_none=True,
+        responses={
+            401: {"model": ErrorResponse, "description": "missing or wrong bearer token (when one is set)"},
+            422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
+            503: {"model": ErrorResponse, "description": "the model is still loading or could not score"},
+        },
+    )
+    async def explain(req: ExplainRequest):
+        """Each word's weight toward the label, by occlusion (runtime/explain.py): the answer and why."""
+        predictor = state["predictor"]
+        if predictor is None:
+            return JSONResponse(status_code=503, content=NOT_LOADED, headers=RETRY)
+        problem = text_problem(req.texts, limits, max(1, limits.max_texts // EXPLAIN_COST))
+        if problem is not None:
+            return problem
+        try:
+            records = await asyncio.to_thread(predictor.explain, req.texts) if req.texts else []
+        except Exception as e:
+            logging.getLogger("tinysent.apps.serve").exception("explaining failed")
+            return JSONResponse(status_code=503, content={"error": f"could not score: {type(e).__name__}"})
+        return JSONResponse(
+            {"model": model_name, "normalizer_version": normalizer_version, "predictions": records}
+        )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def demo():
+        """A page to try the model: type tweets, see labels, probabilities and each word's weight."""
+        return HTMLResponse(DEMO_PAGE)
 
     model_headers = [
         (b"x-tinysent-model", model_name.encode("utf-8", "replace")[-200:]),

@@ -48,7 +48,8 @@ class Limits:
 
 # Set on the first SIGTERM / SIGINT (the runner's server): /readyz answers "stopping" while it drains.
 STOPPING = threading.Event()
-OPEN_PATHS = ("/healthz", "/readyz")  # answered without a token: probes carry none
+# answered without a token: probes carry none; "/" is the demo page (no data: its calls carry the token)
+OPEN_PATHS = ("/healthz", "/readyz", "/")
 BUSY_KEY = "tinysent.over_connection_limit"  # set in the scope by the runner's protocol: answer 503
 
 
