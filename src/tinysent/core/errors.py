@@ -58,6 +58,7 @@ EXTRAS = {
     "parquet": "Parquet input and output",
     "ray": "scoring on a Ray cluster",
     "baselines": "the VADER baseline in reports",
+    "label": "the labelling page and its background fine-tunes",
 }
 
 

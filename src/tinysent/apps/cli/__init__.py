@@ -24,6 +24,7 @@ from tinysent.apps.cli import (
     evaluate,
     export,
     init_student,
+    label,
     pack,
     predict,
     recipe,
@@ -50,6 +51,7 @@ COMMANDS = {
     "select": select,
     "calibrate": calibrate,
     "serve": serve,
+    "label": label,
     "pack": pack,
     "init-student": init_student,
     "run": run,
@@ -61,6 +63,7 @@ EXTRA_MODULES = {
     "serve": ("fastapi", "uvicorn", "httptools"),
     "recipes": ("weasel",),
 }
+EXTRA_MODULES["label"] = EXTRA_MODULES["train"] + EXTRA_MODULES["serve"]  # the page, and its rounds
 
 
 def build_parser() -> argparse.ArgumentParser:
