@@ -1,0 +1,211 @@
+"""tinysent label: labels are never lost (journal, atomic labels.csv, kill -9), the next tweets are
+chosen by the model in the loop, rounds fine-tune in the background, --export trains the final model.
+The page itself, driven by keyboard in Chromium: tests/test_in_browser.py."""
+
+import csv
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from tinysent.apps.label.journal import Journal, journal_path
+from tinysent.apps.label.select import Selector
+from tinysent.core.errors import InputError
+
+from .conftest import make_tweets
+
+
+def write_tweets(path, n: int, seed: int = 0):
+    rows = make_tweets(n, seed)
+    path.write_text("".join(f"{t} {i}\n" for i, (_, t) in enumerate(rows)), encoding="utf-8")
+    return path, {f"{t} {i}": ("positive" if p == 4 else "negative") for i, (p, t) in enumerate(rows)}
+
+
+def read_labels(path) -> dict:
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["text"]: r["label"] for r in csv.DictReader(f)}
+
+
+def test_the_journal_keeps_the_last_label_records_undo_and_replays(tmp_path):
+    out, tweets = tmp_path / "labels.csv", tmp_path / "t.txt"
+    tweets.write_text("x\n")
+    j = Journal.open(out, ["a", "b"], tweets, "sha")
+    j.label("one", "a")
+    j.label("two", "b")
+    j.label("one", "b")  # labelled twice: the last label counts
+    j.skip("three")
+    assert read_labels(out) == {"two": "b", "one": "b"}
+    assert j.undo() == "one"  # undo is an event: the label it reverts stays in the journal
+    assert read_labels(out) == {"two": "b", "one": "a"} and j.counts() == {"a": 1, "b": 1}
+    events = [json.loads(x)["type"] for x in journal_path(out).read_text().splitlines()]
+    assert events == ["header", "label", "label", "label", "skip", "undo"]
+    again = Journal.open(out, ["a", "b"], tweets, "sha")
+    assert again.labels == j.labels and again.skipped == {"three"} and not again.changed_tweets
+    # a kill in the middle of writing a line: that event was never reported saved; it is dropped
+    with open(journal_path(out), "ab") as f:
+        f.write(b'{"type": "label", "text": "fo')
+    out.unlink()  # and labels.csv lost too: the journal rebuilds it
+    third = Journal.open(out, ["a", "b"], tweets, "other-sha")
+    assert read_labels(out) == {"two": "b", "one": "a"} and third.changed_tweets
+    assert journal_path(out).read_bytes().endswith(b"\n")
+    with pytest.raises(InputError, match="--labels a,b"):
+        Journal.open(out, ["a", "c"], tweets, "sha")
+    stray = tmp_path / "mine.csv"
+    stray.write_text("text,label\nhello,a\n")
+    with pytest.raises(InputError, match="not written by tinysent label"):
+        Journal.open(stray, ["a", "b"], tweets, "sha")
+    with pytest.raises(InputError, match="not one of the labels"):
+        j.label("x", "c")
+
+
+def test_the_selector_takes_the_least_sure_tweets_and_spreads_them(tmp_path):
+    texts = [f"tweet number {i} about {w}" for i, w in enumerate(["cats", "dogs", "rain", "sun"] * 10)]
+    texts += ["cats and cats and cats 100", "cats and cats and cats 101"]
+    sel = Selector(texts, seed=0)
+    labelled = np.zeros(len(texts), bool)
+    labelled[:3] = True
+    probs = np.tile([0.95, 0.05], (len(texts), 1))
+    probs[[7, 40, 41]] = [0.5, 0.5]  # the model is unsure of these
+    chosen = sel.choose(3, labelled, probs, recent=[0, 1, 2])
+    assert chosen[0] in (7, 40, 41) and len(set(chosen)) == 3 and not labelled[chosen].any()
+    # of two near-identical unsure tweets the second comes after a less alike one
+    assert chosen[:2] != [40, 41] and chosen[:2] != [41, 40]
+    spread = sel.choose(6, labelled, None, recent=[0, 1, 2])
+    assert len(set(spread)) == 6 and not labelled[spread].any()
+    assert sel.choose(3, np.ones(len(texts), bool), probs) == []
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_page(tweets, out, labels: str, *more) -> tuple[str, subprocess.Popen]:
+    """`tinysent label` on a free port; returns once the page answers."""
+    port = _port()
+    cmd = [sys.executable, "-m", "tinysent", "label", str(tweets), "--labels", labels, "--out", str(out)]
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port), *more],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(url + "/api/state", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.time() < deadline, "the page did not come up"
+        time.sleep(0.2)
+
+
+def test_kill_9_at_any_moment_loses_no_saved_label(tmp_path):
+    """Labels go in as fast as a client can send them; the process is SIGKILLed at random moments,
+    four times; after each restart every label the page had answered as saved is in labels.csv."""
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 3000, seed=3)
+    out = tmp_path / "labels.csv"
+    acknowledged: dict[str, str] = {}
+    rng = random.Random(0)
+    for cycle in range(4):
+        url, proc = start_page(tweets, out, "positive,negative", "--every", "0")
+        if cycle == 0:  # one page per labels file
+            second = subprocess.run(
+                [sys.executable, "-m", "tinysent", "label", str(tweets), "--labels", "positive,negative",
+                 "--out", str(out), "--port", str(_port())],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert second.returncode == 2 and "another run is writing" in second.stderr
+        stop = threading.Event()
+
+        def label_away(url=url, stop=stop):
+            with httpx.Client(base_url=url, timeout=5) as c:
+                state = c.get("/api/state").json()
+                while not stop.is_set() and state["tweet"]:
+                    text = state["tweet"]["text"]
+                    try:
+                        r = c.post("/api/label", json={"id": state["tweet"]["id"], "label": gold[text]})
+                    except httpx.HTTPError:
+                        return  # killed mid-request: not acknowledged
+                    if r.status_code == 200:
+                        acknowledged[text] = gold[text]
+                    state = r.json().get("state", r.json())
+
+        worker = threading.Thread(target=label_away)
+        worker.start()
+        time.sleep(rng.uniform(0.1, 0.8))
+        os.kill(proc.pid, signal.SIGKILL)
+        stop.set()
+        worker.join(10)
+        proc.wait(10)
+        saved = read_labels(out) if out.exists() else {}
+        journal = Journal.open(out, ["positive", "negative"], tweets, "x")  # what a restart replays
+        for text, label in acknowledged.items():
+            assert journal.labels.get(text) == label, (cycle, text)
+        assert set(saved) <= set(journal.labels)  # labels.csv: the old or the new version, never torn
+    assert len(acknowledged) >= 10
+    url, proc = start_page(tweets, out, "positive,negative", "--every", "0")
+    try:
+        state = httpx.get(url + "/api/state").json()
+        assert state["labelled"] == len(read_labels(out)) >= len(acknowledged)
+        assert state["tweet"]["text"] not in read_labels(out)  # labelled tweets are not shown again
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_a_round_fine_tunes_in_the_background_and_export_trains_the_final_model(tiny_base, tmp_path, capsys):
+    from tinysent.apps.cli import main
+    from tinysent.apps.label.session import Session
+
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 160, seed=5)
+    out = tmp_path / "labels.csv"
+    fast = ["--min-steps", "0", "--epochs", "3", "--batch-size", "8", "--lr", "1e-3"]
+    s = Session(tweets, ["negative", "positive"], out, base=str(tiny_base), every=40, train_options=fast)
+    assert s.model == "shipped tinybert-4l" and s.state()["tweet"]["guess"] in ("negative", "positive")
+    for _ in range(45):
+        t = s.state()["tweet"]
+        s.label(t["id"], gold[t["text"]])
+    assert s.training == 40 and s.rounds == []  # a round started at 40 labels, in its own process
+    deadline = time.time() + 240
+    while s.trainer is not None and time.time() < deadline:
+        time.sleep(1)
+        s.state()
+    r = s.rounds[0]
+    assert "error" not in r, r
+    assert (
+        r["labels_used"] == 40 and r["val_n"] > 0 and r["score_ci95"][0] <= r["score"] <= r["score_ci95"][1]
+    )
+    assert s.model == "round-1" and s.probs.shape == (len(s.texts), 2)
+    assert s.state()["tweet"]["probabilities"].keys() == {"negative", "positive"}
+    # reopened: the finished round's guesses come back without training again
+    s.close()
+    again = Session(tweets, ["negative", "positive"], out, base=str(tiny_base), every=40)
+    assert again.model == "round-1" and again.state()["labelled"] == 45
+    model = tmp_path / "final"
+    args = [
+        "label",
+        str(tweets),
+        "--labels",
+        "negative,positive",
+        "--out",
+        str(out),
+        "--base",
+        str(tiny_base),
+    ]
+    assert main([*args, "--export", str(model), "--train-options", " ".join(fast)]) == 0
+    assert (model / "model.safetensors").exists() and "tinysent serve --model" in capsys.readouterr().out
