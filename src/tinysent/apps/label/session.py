@@ -58,10 +58,12 @@ class Session:
         self.round_folder: Path | None = None
         self.export: dict = {}
         self.predictor, self.probs, self.model = None, None, None
-        if self.rounds:
-            self._switch(self.rounds_dir / self.rounds[-1]["round"])
+        ready = [r for r in self.rounds if "error" not in r]
+        if ready:
+            self._switch(self.rounds_dir / ready[-1]["round"])
         else:
             self._base_guesses()
+        self._maybe_train()  # reopened with a round due (one that a kill interrupted): it starts now
 
     # --- the model in the loop -------------------------------------------------------------------
 
@@ -80,6 +82,7 @@ class Session:
         self.model = "shipped tinybert-4l"
 
     def _finished_rounds(self) -> list[dict]:
+        """Rounds of earlier sittings that finished (round.json written), in order."""
         done = []
         for f in sorted(self.rounds_dir.glob("round-*/round.json"), key=lambda p: int(p.parent.name[6:])):
             done.append({"round": f.parent.name, **json.loads(f.read_text())})
