@@ -47,7 +47,7 @@ class ServeOptions:
     )
 
 
-HELP = "HTTP service: POST /v1/predict, /healthz, /readyz (FastAPI + uvicorn)"
+HELP = "HTTP service: POST /v1/predict and /v1/explain, a page to try it at /, /healthz, /readyz"
 EXTRA = "serve"
 Options = ServeOptions
 
