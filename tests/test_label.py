@@ -209,3 +209,17 @@ def test_a_round_fine_tunes_in_the_background_and_export_trains_the_final_model(
     ]
     assert main([*args, "--export", str(model), "--train-options", " ".join(fast)]) == 0
     assert (model / "model.safetensors").exists() and "tinysent serve --model" in capsys.readouterr().out
+
+
+def test_the_page_beyond_loopback_needs_a_token_and_bad_options_are_one_line(tmp_path, capsys):
+    from tinysent.apps.cli import main
+
+    tweets, _ = write_tweets(tmp_path / "tweets.txt", 10)
+    base = ["label", str(tweets), "--out", str(tmp_path / "labels.csv")]
+    assert main([*base, "--labels", "a,b", "--host", "0.0.0.0"]) == 2
+    assert "set a token" in capsys.readouterr().err
+    assert main([*base, "--labels", "a"]) == 2
+    assert "two or more distinct labels" in capsys.readouterr().err
+    assert main([*base, "--labels", "a,b", "--export", str(tmp_path / "m")]) == 2
+    assert "no labels at" in capsys.readouterr().err
+    assert not (tmp_path / "labels.csv").exists()
