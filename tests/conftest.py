@@ -164,3 +164,26 @@ def trained_model(tiny_base, train_file, tmp_path_factory) -> Path:
     )
     train(cfg, progress=False)
     return out
+
+
+def started(cmd: list, probe: str, env: dict | None = None):
+    """Start ``cmd`` (a server) and return it once GET ``probe`` answers 200 (within a minute)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, *map(str, cmd)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(probe, timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.time() < deadline, f"{probe} did not answer"
+        time.sleep(0.2)

@@ -21,7 +21,7 @@ from tinysent.apps.label.journal import Journal, journal_path
 from tinysent.apps.label.select import Selector
 from tinysent.core.errors import InputError
 
-from .conftest import make_tweets
+from .conftest import make_tweets, started
 
 
 def write_tweets(path, n: int, seed: int = 0):
@@ -93,25 +93,9 @@ def _port() -> int:
 def start_page(tweets, out, labels: str, *more) -> tuple[str, subprocess.Popen]:
     """`tinysent label` on a free port; returns once the page answers."""
     port = _port()
-    cmd = [sys.executable, "-m", "tinysent", "label", str(tweets), "--labels", labels, "--out", str(out)]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port), *more],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(url + "/api/state", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stdout.read()
-        assert time.time() < deadline, "the page did not come up"
-        time.sleep(0.2)
+    cmd = ["-m", "tinysent", "label", tweets, "--labels", labels, "--out", out, "--port", port, *more]
+    return url, started(cmd, url + "/api/state", {**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def test_kill_9_at_any_moment_loses_no_saved_label(tmp_path):

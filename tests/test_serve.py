@@ -5,11 +5,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
+
+from .conftest import started
 
 
 def _free_port() -> int:
@@ -22,20 +23,9 @@ def _start(model, *args) -> tuple[str, subprocess.Popen]:
     """`tinysent serve --model MODEL ARGS` on a free loopback port; returns once /readyz answers 200."""
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cli = [sys.executable, "-m", "tinysent.apps.cli"]
-    cmd = [*cli, "serve", "--model", str(model), "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stdout.read()
-        assert time.time() < deadline, "server did not become ready"
-        time.sleep(0.2)
+    cmd = ["-m", "tinysent.apps.cli", "serve", "--model", model, "--port", port, *args]
+    return url, started(cmd, url + "/readyz", env)
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,20 @@ class ErrorResponse(BaseModel):
     limit_bytes: int | None = None
 
 
+# the answers the service's POST endpoints may give besides 200 (the guard's and their own)
+ERRORS = {
+    400: {"model": ErrorResponse, "description": "not UTF-8, not JSON, or nested too deeply"},
+    401: {"model": ErrorResponse, "description": "missing or wrong bearer token (when one is set)"},
+    408: {"model": ErrorResponse, "description": "body not received in time"},
+    413: {"model": ErrorResponse, "description": "body too large"},
+    422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
+    503: {
+        "model": ErrorResponse,
+        "description": "the model is still loading or could not score, or too many connections",
+    },
+}
+
+
 class PredictResponse(BaseModel):
     model: str
     normalizer_version: int
@@ -226,17 +240,7 @@ def create_app(
         "/v1/predict",
         response_model=PredictResponse,
         response_model_exclude_none=True,
-        responses={
-            400: {"model": ErrorResponse, "description": "not UTF-8, not JSON, or nested too deeply"},
-            401: {"model": ErrorResponse, "description": "missing or wrong bearer token (when one is set)"},
-            408: {"model": ErrorResponse, "description": "body not received in time"},
-            413: {"model": ErrorResponse, "description": "body too large"},
-            422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
-            503: {
-                "model": ErrorResponse,
-                "description": "the model is still loading or could not score, or too many connections",
-            },
-        },
+        responses=ERRORS,
     )
     async def predict(req: PredictRequest, request: Request):
         predictor = state["predictor"]
@@ -278,11 +282,7 @@ def create_app(
         "/v1/explain",
         response_model=ExplainResponse,
         response_model_exclude_none=True,
-        responses={
-            401: {"model": ErrorResponse, "description": "missing or wrong bearer token (when one is set)"},
-            422: {"model": ErrorResponse, "description": "wrong shape, unknown field, or over a limit"},
-            503: {"model": ErrorResponse, "description": "the model is still loading or could not score"},
-        },
+        responses=ERRORS,
     )
     async def explain(req: ExplainRequest):
         """Each word's weight toward the label, by occlusion (runtime/explain.py): the answer and why."""
