@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import tinysent
+from tinysent.core.errors import InputError
 from tinysent.runtime.predictor import SHIPPED_DIR
 
 from .conftest import SHARED
@@ -121,3 +122,8 @@ def test_explain_puts_the_negation_first():
     assert top["word"] == "not" and top["weight"] > 0.3
     assert [e["word"] for e in r["explanation"]] == ["I", "do", "not", "love", "this"]
     assert model.explain([]) == [] and len(model.explain(["a b", "c"])) == 2
+    # toward another label: what keeps "I do not love this" from positive is "not"
+    pos = model.explain("I do not love this", toward="positive")["explanation"]
+    assert min(pos, key=lambda e: e["weight"])["word"] == "not" and min(e["weight"] for e in pos) < -0.3
+    with pytest.raises(InputError, match="no label 'joy'"):
+        model.explain("x", toward="joy")

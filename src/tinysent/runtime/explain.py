@@ -22,6 +22,8 @@ import re
 
 import numpy as np
 
+from tinysent.core.errors import InputError
+
 WORD = re.compile(r"\S+")
 
 
@@ -36,12 +38,14 @@ def without(text: str, span: tuple[int, int]) -> str:
     return (text[:start].rstrip() + " " + text[end:].lstrip()).strip()
 
 
-def explain(predictor, texts: list[str], batch_size: int = 256) -> list[dict]:
+def explain(predictor, texts: list[str], batch_size: int = 256, toward: str | None = None) -> list[dict]:
     """One record per text: :meth:`Predictor.predict`'s (label and probabilities), plus
     ``explanation``: each word (its characters ``start``..``end`` in the text) with ``weight`` =
     P(label | tweet) - P(label | tweet without the word); positive: the word pushed toward the label.
     The label is the model's own answer (:class:`LabelModel`: temperature, offsets, threshold); a
-    [negative, positive] model's neutral-band answer is explained by P(positive)'s distance from it."""
+    [negative, positive] model's neutral-band answer is explained by P(positive)'s distance from it.
+    ``toward``: explain this label's probability instead of the answer's (one of the model's labels;
+    the labelling page explains its guess among your labels)."""
     records = predictor.predict(texts, batch_size)
     spans = [words_of(t) for t in texts]
     variants = [without(t, s) for t, ss in zip(texts, spans) for s in ss]
@@ -50,9 +54,11 @@ def explain(predictor, texts: list[str], batch_size: int = 256) -> list[dict]:
     probs, _ = predictor.proba(list(texts) + variants, batch_size, decision=())
     names = list(predictor.labels.names)
     k = len(texts)
+    if toward is not None and toward not in names:
+        raise InputError(f"the model has no label {toward!r} (its labels: {', '.join(names)})")
     for i, (text, ss, rec) in enumerate(zip(texts, spans, records)):
-        if rec["label"] in names:
-            col = names.index(rec["label"])
+        if toward is not None or rec["label"] in names:
+            col = names.index(toward if toward is not None else rec["label"])
             support = probs[:, col]
         else:  # neutral inside a band: how close P(positive) is to the middle
             support = -np.abs(probs[:, names.index("positive")] - 0.5)

@@ -275,14 +275,15 @@ class Predictor:
                 r["empty"] = True
         return records[0] if single else records
 
-    def explain(self, texts, batch_size: int = 256):
+    def explain(self, texts, batch_size: int = 256, toward: str | None = None):
         """:meth:`predict`'s record(s) plus ``explanation``: each word's weight toward the label (the
-        label's probability with the tweet minus without the word; :mod:`tinysent.runtime.explain`)."""
+        label's probability with the tweet minus without the word; :mod:`tinysent.runtime.explain`);
+        ``toward``: another label of the model's to explain instead."""
         from tinysent.runtime.explain import explain
 
         single = isinstance(texts, str)
         items = check_texts([texts] if single else texts)
-        records = explain(self, items, batch_size) if items else []
+        records = explain(self, items, batch_size, toward) if items else []
         return records[0] if single else records
 
     def describe(self) -> dict:

@@ -214,12 +214,14 @@ class Session:
             return self.state()
 
     def explain(self, tweet_id: int) -> dict | None:
-        """The current model's answer on a tweet with each word's weight (None while it loads)."""
+        """Each word's weight toward the page's guess for a tweet, by the model that guessed (None
+        while it loads)."""
         with self.lock:
-            predictor = self.predictor
-        if predictor is None or not 0 <= tweet_id < len(self.texts):
+            predictor, probs = self.predictor, self.probs
+        if predictor is None or probs is None or not 0 <= tweet_id < len(self.texts):
             return None
-        return predictor.explain(self.texts[tweet_id])
+        guess = self.names[int(np.argmax(probs[tweet_id]))]  # among your labels, as the page shows it
+        return predictor.explain(self.texts[tweet_id], toward=guess)
 
     def start_export(self, folder: Path) -> None:
         with self.lock:
