@@ -207,3 +207,29 @@ def test_the_page_beyond_loopback_needs_a_token_and_bad_options_are_one_line(tmp
     assert main([*base, "--labels", "a,b", "--export", str(tmp_path / "m")]) == 2
     assert "no labels at" in capsys.readouterr().err
     assert not (tmp_path / "labels.csv").exists()
+
+
+def test_rounds_come_at_every_multiple_even_when_the_first_waited_for_a_rare_label(tmp_path, monkeypatch):
+    import tinysent.apps.label.session as session_module
+    from tinysent.apps.label.session import Session
+
+    started = []
+
+    class FakeRound:  # the round's process, not run: only when it would start matters here
+        def __init__(self, cmd, **kw):
+            started.append(cmd)
+
+        def poll(self):
+            return None
+
+    monkeypatch.setattr(session_module.subprocess, "Popen", FakeRound)
+    tweets, _ = write_tweets(tmp_path / "tweets.txt", 60, seed=2)
+    s = Session(tweets, ["common", "rare"], tmp_path / "labels.csv", every=10, min_per_label=3)
+    for i in range(14):  # "rare" reaches 3 tweets at the 14th label
+        s.label(s.state()["tweet"]["id"], "rare" if i >= 11 else "common")
+    assert s.training == 14 and len(started) == 1
+    s.trainer, s.training = None, None  # that round ends
+    s.rounds.append({"round": "round-1", "labels_used": 14})
+    for _ in range(6):
+        s.label(s.state()["tweet"]["id"], "common")
+    assert s.training == 20 and len(started) == 2  # at 20, the next multiple of 10, not at 24

@@ -120,7 +120,9 @@ class Session:
         n = len(self.journal.labels)
         last = max([r.get("labels_used", 0) for r in self.rounds] + [0])
         counts = self.journal.counts()
-        if self.trainer is not None or not self.every or n < last + self.every:
+        # at every multiple of --every (50, 100, 150, ...): a first round held back until each label
+        # had its --min-per-label tweets (at 53, say) does not shift the later ones (100, not 103)
+        if self.trainer is not None or not self.every or n // self.every <= last // self.every:
             return
         if min(counts.values()) < self.min_per_label:
             return
