@@ -54,6 +54,9 @@ class ModelMeta:
     tinysent_version: str = __version__
     config: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    # what a packed model says of itself (runtime/registry.py): its tier (fast / accurate) and the
+    # test scores measured through its default path after packing, with the command that measured them
+    card: dict = field(default_factory=dict)
     # The weight files that belong to this model, with their sha256: load() uses only these and
     # refuses one that does not match (a stale export or a damaged copy is never run silently).
     files: dict[str, str] | None = None

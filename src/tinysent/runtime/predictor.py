@@ -318,6 +318,10 @@ def load(
         path = shipped_folder()
         if device not in (None, "cpu") and backend == "auto":
             backend = "torch"  # a GPU runs the PyTorch weights
+    elif not isinstance(path, ModelFolder):
+        from tinysent.runtime.registry import resolve_model
+
+        path = resolve_model(path)  # a folder, or a name: shipped, fast, accurate, a model package's
     return Predictor.from_dir(path, backend, device, threads, max_tokens, precision, recheck_margin)
 
 

@@ -10,7 +10,10 @@ import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-MODEL_HELP = "model folder (default: the shipped model)"
+MODEL_HELP = (
+    "model folder, or an installed model's name: fast, accurate, ... (tinysent models; default: the "
+    "shipped model)"
+)
 BACKEND_HELP = "auto: ONNX when the folder has an export (the shipped model does), else PyTorch"
 BACKENDS = ("auto", "torch", "onnx")
 
@@ -29,10 +32,12 @@ def test_task_option():
 
 
 def model_or_shipped(path: str | None) -> Path:
-    """``--model`` as given, or the model shipped in the package."""
+    """``--model``'s folder (a folder, or a name: shipped, fast, accurate, a model package's), or the
+    model shipped in the package."""
     from tinysent.runtime.predictor import shipped_folder
+    from tinysent.runtime.registry import resolve_model
 
-    return Path(path) if path else shipped_folder()
+    return resolve_model(path) if path else shipped_folder()
 
 
 class HelpFormatter(argparse.HelpFormatter):

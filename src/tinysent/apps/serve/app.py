@@ -136,8 +136,9 @@ def checked_model(model_path, backend: str = "auto", precision: str = "auto"):
     must not reveal the server's file system): NAME@<sha256 prefix of the weight file it runs>."""
     from tinysent.core.folder import ModelFolder
     from tinysent.runtime.predictor import shipped_folder
+    from tinysent.runtime.registry import resolve_model
 
-    folder = ModelFolder(model_path if model_path is not None else shipped_folder())
+    folder = ModelFolder(resolve_model(model_path) if model_path is not None else shipped_folder())
     weights = folder.weights(backend, precision)
     return folder, f"{folder.path.name}@{(folder.meta.files or {}).get(weights.name, 'unpinned')[:12]}"
 

@@ -1,0 +1,92 @@
+"""Which models are installed, and by what names. The model shipped in the package answers to
+``shipped`` and ``fast``; a model package (a pip package, as spaCy's ``en_core_web_sm`` is) registers
+its model folder under the entry point group ``tinysent.models`` and answers to the entry point's
+name; ``accurate`` is the most accurate installed model of the accurate tier (by the TweetEval test
+macro recall on its card). A folder that exists is always a folder, whatever its name.
+
+A model's card is ``tinysent.json``'s ``card``: its tier (``fast`` or ``accurate``) and the test
+scores measured through its default path once it was packed, with the command that measured them.
+
+A package declares, in its ``pyproject.toml``::
+
+    [project.entry-points."tinysent.models"]
+    tinysent-6l = "tinysent_6l:MODEL_DIR"     # a str or Path: the folder inside the package
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinysent.core.errors import ModelError
+
+GROUP = "tinysent.models"
+ACCURATE_PACKAGE = "tinysent-6l"  # what ``accurate`` asks to install when no accurate model is
+SHIPPED_NAMES = ("shipped", "fast")
+SCORE = "tweeteval_test_macro_recall"  # what "most accurate" compares
+
+
+@dataclass
+class InstalledModel:
+    name: str
+    path: Path
+    package: str | None  # the distribution that installed it (None: shipped in tinysent itself)
+    card: dict
+
+    @property
+    def tier(self) -> str:
+        return self.card.get("tier", "fast" if self.package is None else "unknown")
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+
+
+def installed_models() -> list[InstalledModel]:
+    """The shipped model, then every registered package's (in entry point order). A package whose
+    entry point fails to load or names no model folder is left out with a warning naming it."""
+    from importlib.metadata import entry_points
+
+    from tinysent.core.meta import ModelMeta
+    from tinysent.runtime.predictor import SHIPPED_DIR
+
+    out = []
+    if (SHIPPED_DIR / "config.json").exists():
+        out.append(InstalledModel("shipped", SHIPPED_DIR, None, ModelMeta.load(SHIPPED_DIR).card))
+    for ep in entry_points(group=GROUP):
+        try:
+            target = ep.load()
+            path = Path(target() if callable(target) else target)
+            card = ModelMeta.load(path, required=True).card
+        except Exception as e:  # a broken package must not stop the others from loading
+            logging.getLogger(__name__).warning("model package %s left out: %s", ep.name, str(e)[:200])
+            continue
+        out.append(InstalledModel(ep.name, path, ep.dist.name if ep.dist else None, card))
+    return out
+
+
+def resolve_model(model: str | os.PathLike) -> Path:
+    """The folder a ``--model`` value names: an existing folder; ``shipped`` / ``fast``; ``accurate``;
+    a model package's name. Anything else is returned as a path (loading it says what is wrong)."""
+    path = Path(model)
+    if path.exists():
+        return path
+    name = str(model)
+    if name in SHIPPED_NAMES:
+        from tinysent.runtime.predictor import shipped_folder
+
+        return shipped_folder()
+    models = installed_models()
+    if name == "accurate":
+        accurate = [m for m in models if m.tier == "accurate"]
+        if not accurate:
+            raise ModelError(
+                f"no accurate model is installed: pip install {ACCURATE_PACKAGE} (or name a model folder)"
+            )
+        return max(accurate, key=lambda m: m.card.get("scores", {}).get(SCORE, 0.0)).path
+    for m in models:
+        if m.name == name:
+            return m.path
+    return path
