@@ -56,3 +56,32 @@ def test_a_model_package_is_found_by_name_and_as_accurate(trained_model, tmp_pat
     monkeypatch.chdir(tmp_path)
     (tmp_path / "accurate").mkdir()
     assert resolve_model("accurate").resolve() == (tmp_path / "accurate").resolve()
+
+
+def test_evaluate_records_the_score_on_the_models_card(trained_model, test_file, tmp_path):
+    from tinysent.apps.cli import main
+
+    model = tmp_path / "m"
+    shutil.copytree(trained_model, model)
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--test-data",
+                str(test_file),
+                "--out",
+                str(tmp_path / "e"),
+                "--card",
+            ]
+        )
+        == 0
+    )
+    got = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    card = ModelMeta.load(model).card
+    assert card["scores"]["sentiment140_test_accuracy"] == got["accuracy"]
+    assert card["n"]["sentiment140_test_accuracy"] == got["n"] == 120
+    assert card["ci95"]["sentiment140_test_accuracy"] == got["accuracy_ci95"]
+    assert "tinysent evaluate on" in card["measured"]["sentiment140_test_accuracy"]
+    assert ModelMeta.load(trained_model).card == {}  # only the model evaluated with --card

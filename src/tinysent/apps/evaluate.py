@@ -142,6 +142,7 @@ def evaluate(
     metric: str | None = None,
     columns: dict | None = None,
     task: str = "auto",
+    card: bool = False,
 ) -> dict:
     """Score a test set; write metrics.json, plots and (Sentiment140) the smoke table. How the rows
     are read is decided once (:func:`~tinysent.data.task_kind.resolve_test_task`: ``task``, else the
@@ -149,19 +150,60 @@ def evaluate(
     ``columns``: its text_column / label_column / mapping); a TweetEval sentiment folder 3-class
     metrics (``split``: test or val); Sentiment140 its binary rows' metrics (a 3-class model answers
     them by P(pos) vs P(neg)). ``backend``: auto measures what ``load`` runs (for the shipped model
-    the default path: int8 ONNX with its fp32 recheck), torch PyTorch."""
+    the default path: int8 ONNX with its fp32 recheck), torch PyTorch. ``card``: also record the
+    score on the model's card (:func:`record_on_card`)."""
     from tinysent.apps.report import model_meta
     from tinysent.data.task_kind import model_task, resolve_test_task
-    from tinysent.runtime.predictor import load
 
-    out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
     kind = resolve_test_task(
         data_path, [model_task(model_meta(model_dir))], task, (columns or {}).get("mapping")
     )
     if kind == "labelled":
-        return evaluate_labelled(model_dir, data_path, out, split, batch_size, backend, metric, columns)
-    if kind == "tweeteval":
-        return evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)
+        m = evaluate_labelled(model_dir, data_path, out, split, batch_size, backend, metric, columns)
+    elif kind == "tweeteval":
+        m = evaluate_tweeteval(model_dir, data_path, out, split, batch_size, backend)
+    else:
+        m = evaluate_sentiment140(model_dir, data_path, out, batch_size, backend)
+    if card:
+        record_on_card(model_dir, kind, m)
+    return m
+
+
+CARD_SCORES = {  # what a card records of each kind of test: (key, the metric)
+    "tweeteval": ("tweeteval_{split}_macro_recall", "macro_recall"),
+    "sentiment140": ("sentiment140_test_accuracy", "accuracy"),
+    "labelled": ("{data}_{split}_{metric}", "score"),
+}
+
+
+def record_on_card(model_dir, kind: str, m: dict) -> str:
+    """The score of an evaluation on the model's card (``tinysent.json: card``: scores, n, 95 %
+    interval, and which data, backend and date), as a model package shows it (``tinysent models``);
+    returns the key it was recorded under."""
+    import datetime
+
+    from tinysent.core.meta import ModelMeta
+
+    key_form, metric = CARD_SCORES[kind]
+    key = key_form.format(split=m.get("split", "test"), data=Path(m["data"]).stem, metric=m.get("metric"))
+    meta = ModelMeta.load(model_dir)
+    ci = m.get("score_ci95") if metric == "score" else m.get(f"{metric}_ci95")
+    meta.card.setdefault("scores", {})[key] = m[metric]
+    meta.card.setdefault("n", {})[key] = m["n"]
+    meta.card.setdefault("ci95", {})[key] = ci
+    when = datetime.date.today().isoformat()
+    meta.card.setdefault("measured", {})[key] = (
+        f"tinysent evaluate on {Path(m['data']).name} ({m['backend']}, {when})"
+    )
+    meta.save(model_dir)
+    return key
+
+
+def evaluate_sentiment140(model_dir, data_path, out, batch_size: int = 256, backend: str = "auto") -> dict:
+    """Sentiment140's positive/negative test rows: accuracy (Wilson interval), ROC, the smoke table."""
+    from tinysent.runtime.predictor import load
+
+    out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
     file, member = D.resolve(data_path, "test")
     corpus = D.read(file, member=member)
     binary = corpus.polar()

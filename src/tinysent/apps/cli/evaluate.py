@@ -32,6 +32,9 @@ class EvaluateOptions(ColumnsConfig):
         choices=BACKENDS,
     )
     task: str = test_task_option()
+    card: bool = option(
+        False, "also record the score on the model's card (tinysent.json: card; tinysent models shows it)"
+    )
     metric: str | None = option(
         None,
         "labelled data: macro_f1, macro_recall, accuracy or f1:CLASS (default: the model's own selection "
@@ -69,6 +72,7 @@ def run(args) -> int:
         backend=args.backend,
         metric=args.metric,
         task=args.task,
+        card=args.card,
         columns=options_of(args, ColumnsConfig).read_options,
     )
     print(json.dumps({k: m[k] for k in SHOWN if k in m}, indent=2))
