@@ -27,8 +27,8 @@ from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.tokenize import encode, load_tokenizer
 from tinysent.runtime.backends import LazyBackend, OnnxBackend, TorchBackend, is_int8
+from tinysent.runtime.registry import SHIPPED_DIR, resolve_model, shipped_folder  # noqa: F401 (re-exported)
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "shipped" / "tinysent-tinybert-4l"
 # Padded tokens per model call when ``max_tokens="auto"``: for int8 ONNX only (fp32 results do not
 # depend on the call, int8's per-call activation scales do; the fp32 recheck below absorbs that).
 INT8_MAX_TOKENS = 4096
@@ -319,16 +319,5 @@ def load(
         if device not in (None, "cpu") and backend == "auto":
             backend = "torch"  # a GPU runs the PyTorch weights
     elif not isinstance(path, ModelFolder):
-        from tinysent.runtime.registry import resolve_model
-
         path = resolve_model(path)  # a folder, or a name: shipped, fast, accurate, a model package's
     return Predictor.from_dir(path, backend, device, threads, max_tokens, precision, recheck_margin)
-
-
-def shipped_folder() -> Path:
-    """The model folder shipped in the package."""
-    if not (SHIPPED_DIR / "config.json").exists():
-        raise ModelError(
-            f"no shipped model at {SHIPPED_DIR}: this install lacks it; pass a model folder (--model DIR)"
-        )
-    return SHIPPED_DIR

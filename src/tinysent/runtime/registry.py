@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tinysent.core.errors import ModelError
 
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "shipped" / "tinysent-tinybert-4l"
 GROUP = "tinysent.models"
 ACCURATE_PACKAGE = "tinysent-6l"  # what ``accurate`` asks to install when no accurate model is
 SHIPPED_NAMES = ("shipped", "fast")
@@ -50,7 +51,6 @@ def installed_models() -> list[InstalledModel]:
     from importlib.metadata import entry_points
 
     from tinysent.core.meta import ModelMeta
-    from tinysent.runtime.predictor import SHIPPED_DIR
 
     out = []
     if (SHIPPED_DIR / "config.json").exists():
@@ -75,8 +75,6 @@ def resolve_model(model: str | os.PathLike) -> Path:
         return path
     name = str(model)
     if name in SHIPPED_NAMES:
-        from tinysent.runtime.predictor import shipped_folder
-
         return shipped_folder()
     models = installed_models()
     if name == "accurate":
@@ -90,3 +88,12 @@ def resolve_model(model: str | os.PathLike) -> Path:
         if m.name == name:
             return m.path
     return path
+
+
+def shipped_folder() -> Path:
+    """The model folder shipped in the package."""
+    if not (SHIPPED_DIR / "config.json").exists():
+        raise ModelError(
+            f"no shipped model at {SHIPPED_DIR}: this install lacks it; pass a model folder (--model DIR)"
+        )
+    return SHIPPED_DIR
