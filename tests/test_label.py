@@ -233,3 +233,29 @@ def test_rounds_come_at_every_multiple_even_when_the_first_waited_for_a_rare_lab
     for _ in range(6):
         s.label(s.state()["tweet"]["id"], "common")
     assert s.training == 20 and len(started) == 2  # at 20, the next multiple of 10, not at 24
+
+
+def test_the_pages_calls_answer_a_stale_tweet_with_what_is_current(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tinysent.apps.label.app import create_app
+    from tinysent.apps.label.session import Session
+
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 30, seed=4)
+    s = Session(tweets, ["a", "b"], tmp_path / "labels.csv", every=0)
+    _, app = create_app(s, tmp_path / "model")
+    c = TestClient(app)
+    state = c.get("/api/state").json()
+    first = state["tweet"]["id"]
+    assert c.post("/api/label", json={"id": first, "label": "a"}).status_code == 200
+    again = c.post("/api/label", json={"id": first, "label": "b"})  # a double click: not a second label
+    assert again.status_code == 409 and again.json()["state"]["tweet"]["id"] != first
+    assert (
+        c.post("/api/label", json={"id": again.json()["state"]["tweet"]["id"], "label": "c"}).status_code
+        == 422
+    )
+    assert c.post("/api/label", json={"id": "1", "label": "a"}).status_code == 422  # strict types
+    assert read_labels(tmp_path / "labels.csv") == {s.texts[first]: "a"}
+    assert c.get("/").text.startswith("<!doctype html>") and "/api/label" in c.get("/").text
+    undone = c.post("/api/undo").json()
+    assert undone["tweet"]["id"] == first and undone["labelled"] == 0 and not undone["can_undo"]
