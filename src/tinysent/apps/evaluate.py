@@ -155,6 +155,7 @@ def evaluate(
     from tinysent.apps.report import model_meta
     from tinysent.data.task_kind import model_task, resolve_test_task
 
+    out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder
     kind = resolve_test_task(
         data_path, [model_task(model_meta(model_dir))], task, (columns or {}).get("mapping")
     )
