@@ -215,6 +215,12 @@ class LabelModel:
         cols = [self.names.index(n) for n in names]
         return np.argmax(self.scores(probs[:, cols], cols), axis=1).astype(np.int64)
 
+    def proba_among(self, probs: np.ndarray, names) -> np.ndarray:
+        """The probabilities of ``names`` (a subset of this model's labels, any order), renormalised to
+        sum to 1: what a model with more labels says of a task with fewer."""
+        among = probs[:, [self.names.index(n) for n in names]]
+        return among / among.sum(axis=1, keepdims=True)
+
     def records(self, probs: np.ndarray, binary: bool = False, band=None) -> list[dict]:
         """One record per row: the label, then the probabilities (6 decimals): every label's, or for
         the binary answer and a [negative, positive] model, positive then negative."""

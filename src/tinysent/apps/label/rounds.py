@@ -46,11 +46,12 @@ def run_round(
     cfg = run_config(model)
     _, val, _ = split_task(cfg)
     predictor = load(model)
-    own = list(predictor.meta.labels)
     pred = predictor.labels.classes_among(predictor.proba(val.texts)[0], val.names)
     m = class_metrics(val.labels, pred, val.names, metric=cfg.metric)
     probs, _ = predictor.proba(tweets)
-    np.save(folder / "probs.npy", probs[:, [own.index(n) for n in names]].astype(np.float32))
+    np.save(folder / "probs.npy", predictor.labels.proba_among(probs, names).astype(np.float32))
+    # the guesses by the model's own rule (a two-label model's threshold), as predict would answer
+    np.save(folder / "guesses.npy", predictor.labels.classes_among(probs, names))
     from tinysent.data.labelled import read_labelled
 
     result = {

@@ -18,6 +18,7 @@ from tinysent.apps.label.journal import Journal
 from tinysent.apps.label.rounds import load_tweets
 from tinysent.apps.label.select import Selector
 from tinysent.core.errors import InputError
+from tinysent.core.labels import LabelModel
 
 QUEUE = 8  # tweets chosen at once (the queue is refilled when it runs out or a new model arrives)
 
@@ -57,7 +58,7 @@ class Session:
         self.training: int | None = None  # labels the running round learns from
         self.round_folder: Path | None = None
         self.export: dict = {}
-        self.predictor, self.probs, self.model = None, None, None
+        self.predictor, self.probs, self.guesses, self.model = None, None, None, None
         ready = [r for r in self.rounds if "error" not in r]
         if ready:
             self._switch(self.rounds_dir / ready[-1]["round"])
@@ -76,9 +77,8 @@ class Session:
             return
         self.predictor = load()
         p, _ = self.predictor.proba(self.texts)
-        cols = [list(self.predictor.meta.labels).index(n) for n in self.names]
-        among = p[:, cols]
-        self.probs = among / among.sum(axis=1, keepdims=True)
+        self.probs = self.predictor.labels.proba_among(p, self.names)
+        self.guesses = self.predictor.labels.classes_among(p, self.names)  # its own rule
         self.model = "shipped tinybert-4l"
 
     def _finished_rounds(self) -> list[dict]:
@@ -91,8 +91,12 @@ class Session:
     def _switch(self, folder: Path) -> None:
         self.probs = np.load(folder / "probs.npy")
         if len(self.probs) != len(self.texts):  # rounds of another tweets file: their guesses do not fit
-            self.probs = None
+            self.probs = self.guesses = None
             return
+        if (folder / "guesses.npy").exists():
+            self.guesses = np.load(folder / "guesses.npy")
+        else:  # a round from before its guesses were saved: the default rule of its labels
+            self.guesses = LabelModel(tuple(self.names)).classes(self.probs)
         self.model, self.predictor, self.queue = folder.name, None, []
         threading.Thread(target=self._load_predictor, args=(folder / "model",), daemon=True).start()
 
@@ -169,7 +173,7 @@ class Session:
                 tweet = {"id": self.current, "text": self.texts[self.current]}
                 if self.probs is not None:
                     p = self.probs[self.current]
-                    tweet["guess"] = self.names[int(np.argmax(p))]
+                    tweet["guess"] = self.names[int(self.guesses[self.current])]
                     tweet["probabilities"] = {n: round(float(v), 4) for n, v in zip(self.names, p)}
             return {
                 "labels": self.names,
@@ -219,10 +223,10 @@ class Session:
         """Each word's weight toward the page's guess for a tweet, by the model that guessed (None
         while it loads)."""
         with self.lock:
-            predictor, probs = self.predictor, self.probs
-        if predictor is None or probs is None or not 0 <= tweet_id < len(self.texts):
+            predictor, guesses = self.predictor, self.guesses
+        if predictor is None or guesses is None or not 0 <= tweet_id < len(self.texts):
             return None
-        guess = self.names[int(np.argmax(probs[tweet_id]))]  # among your labels, as the page shows it
+        guess = self.names[int(guesses[tweet_id])]  # among your labels, as the page shows it
         return predictor.explain(self.texts[tweet_id], toward=guess)
 
     def start_export(self, folder: Path) -> None:

@@ -57,8 +57,7 @@ def labelled_report(
         # a model with more labels (the shipped one beside a negative / positive task) answers the
         # likeliest of the task's labels; its probabilities over them, renormalised, for calibration
         probs, _ = p.proba(test.texts)
-        among = probs[:, [p.meta.labels.index(n) for n in names]]
-        among = among / among.sum(axis=1, keepdims=True)
+        among = p.labels.proba_among(probs, names)
         systems.append(Scored(system_name(m), p.labels.classes_among(probs, names), among))
     tfidf = TfidfLogReg3.for_metric(metric).fit(train.texts, train.labels)
     pred = np.asarray(tfidf.predict(test.texts), dtype=int)
