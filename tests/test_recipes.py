@@ -155,6 +155,45 @@ def test_the_work_folder_holds_one_recipe_and_bad_settings_are_one_line(toy, cap
     assert (work / "three.txt").read_text() == "qonetwothree"
 
 
+def test_reuse_takes_a_step_another_work_folder_finished_with_the_same_script_and_inputs(toy, capsys):
+    """Another recipe that starts with the same steps takes them from the first one's work folder (its
+    outputs copied, its timings named) and runs the steps that differ; a changed input, a changed
+    script or an output changed since it was recorded is not reused."""
+    from tinysent.apps.cli import main
+    from tinysent.apps.recipe import run
+
+    recipe, work = toy
+    run(str(recipe), work, log=lambda m: None)
+    text = recipe.read_text().replace("title: toy", "title: toy2")
+    text = text.replace("two.txt three.txt three", "two.txt three.txt 3b")
+    other = recipe.with_name("toy2.yml")
+    other.write_text(text)
+    work2 = recipe.parent / "work2"
+    assert main(["recipe", "status", str(other), "--work", str(work2), "--reuse", str(work)]) == 0
+    assert capsys.readouterr().out.split()[:2] == ["one", "reusable"]
+    assert main(["recipe", "run", str(other), "--work", str(work2), "--reuse", str(work)]) == 0
+    states = [s["state"] for s in json.loads(capsys.readouterr().out)["steps"]]
+    assert states == ["reused", "reused", "ran"] and ran(work2) == ["3b"]
+    assert (work2 / "three.txt").read_text() == "xonetwo3b"
+    rows = [json.loads(x) for x in (work2 / "timings.jsonl").read_text().splitlines()]
+    assert rows[0]["reused_from"] == str(work.resolve()) and "seconds" in rows[0]["ran_there"]
+    assert "reused_from" not in rows[2]
+    assert [s["state"] for s in run(str(other), work2, log=lambda m: None, reuse=[work])] == ["skipped"] * 3
+    # an input that changed since the other folder ran: the step runs here
+    work3 = recipe.parent / "work3"
+    Path("input.txt").write_text("y")
+    states = [s["state"] for s in run(str(other), work3, log=lambda m: None, reuse=[work])]
+    assert states == ["ran", "ran", "ran"] and ran(work3) == ["one", "two", "3b"]
+    # an output changed by hand in the other folder since its lock was written: not taken
+    Path("input.txt").write_text("x")
+    (work / "one.txt").write_text("tampered")
+    work4 = recipe.parent / "work4"
+    assert [s["state"] for s in run(str(other), work4, log=lambda m: None, reuse=[work])][0] == "ran"
+    for bad, message in ((recipe.parent, "not a recipe's work folder"), (work2, "the work folder itself")):
+        assert main(["recipe", "run", str(other), "--work", str(work2), "--reuse", str(bad)]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_one_run_per_work_folder(toy):
     from tinysent.apps.recipe import run
     from tinysent.core.errors import TinysentError

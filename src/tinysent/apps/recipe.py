@@ -9,6 +9,12 @@ starts over), and lets a step that never finished (an interrupted run) continue:
 The recipes shipped with tinysent are ``src/tinysent/recipes/NAME.yml``; ``tinysent recipe run`` also
 takes a path to a file of the same format (your own recipe). Every run records each step's wall time
 and the machine in ``WORK/timings.jsonl``.
+
+Two recipes often share steps (the accurate model's recipe starts with the same two teachers as the
+shipped model's). ``--reuse OTHER_WORK`` lets a run take a step from another work folder instead of
+running it, when that folder finished the same step: the same script, inputs of the same hashes, and
+outputs still as it recorded them (DVC's run cache, across work folders). The outputs are copied, the
+step is recorded as done here, and its timings row names where it came from and how long it took there.
 """
 
 from __future__ import annotations
@@ -150,13 +156,22 @@ def last_timings(work: Path) -> dict[str, dict]:
     return {r["step"]: r for r in rows}
 
 
-def status(name: str, work: Path, settings: list[str] = ()) -> list[dict]:
+def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = ()) -> list[dict]:
+    """Each step's state; ``reusable`` where a ``reuse`` folder finished the same step (for the steps
+    whose inputs are here already)."""
     config, _ = prepare_work(name, work, list(settings))
     times = last_timings(work)
+
+    def state(step: dict) -> str:
+        s = step_state(work, step)
+        if s in ("unfinished", "changed") and any(reusable(work, Path(o), step) for o in reuse):
+            return "reusable"
+        return s
+
     return [
         {
             "step": s["name"],
-            "state": step_state(work, s),
+            "state": state(s),
             "seconds": times.get(s["name"], {}).get("seconds"),
             "help": s.get("help", ""),
         }
@@ -211,19 +226,87 @@ def _remove_outputs(work: Path, step: dict) -> None:
             p.unlink()
 
 
-def run(name: str, work: Path, settings: list[str] = (), until: str | None = None, log=None) -> list[dict]:
+def reusable(work: Path, other: Path, step: dict) -> bool:
+    """Whether ``other`` (another recipe's work folder) finished this very step: the same script, the
+    same inputs (hashed here, so a relative input is this folder's own earlier output), and outputs
+    that still hash as its lock recorded."""
+    import srsly
+    from weasel.cli.run import get_fileinfo
+
+    lock = other / "project.lock"
+    entry = (srsly.read_yaml(lock) or {}).get(step["name"]) if lock.exists() else None
+    if not entry or entry.get("script") != step["script"] or not step.get("outputs"):
+        return False
+    if get_fileinfo(work, step.get("deps", [])) != entry.get("deps"):
+        return False
+    outs = get_fileinfo(other, step["outputs"])
+    return outs == entry.get("outs") and all(o["md5"] for o in outs)
+
+
+def _take_outputs(work: Path, other: Path, step: dict) -> None:
+    """Copy a reused step's outputs in (each through a temporary name, so an interrupted copy is never
+    taken for a finished one)."""
+    _remove_outputs(work, step)
+    for o in step["outputs"]:
+        src, dst = other / o, work / o
+        tmp = dst.with_name(dst.name + ".reusing")
+        if tmp.is_dir():
+            shutil.rmtree(tmp)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, tmp)
+        else:
+            shutil.copy2(src, tmp)
+        tmp.rename(dst)
+
+
+def _reuse_step(work: Path, other: Path, step: dict, where: dict) -> dict:
+    """Take a step another work folder finished; its timings row says where it ran and how long."""
+    from weasel.cli.run import update_lockfile
+
+    t0 = time.time()
+    _take_outputs(work, other, step)
+    update_lockfile(work, step)
+    there = last_timings(other).get(step["name"], {})
+    row = {
+        "step": step["name"],
+        "seconds": round(time.time() - t0, 1),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **where,
+        "reused_from": str(other.resolve()),
+        "ran_there": {k: there[k] for k in ("seconds", "finished", "cpu", "cores", "gpu") if k in there},
+    }
+    with open(work / TIMINGS, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
+def run(
+    name: str,
+    work: Path,
+    settings: list[str] = (),
+    until: str | None = None,
+    log=None,
+    reuse: list[Path] = (),
+) -> list[dict]:
     """Run the recipe's steps in order (up to ``until``) in ``work``: done steps skipped, changed
-    steps rerun from the start, unfinished ones resumed. Returns each step's state and seconds."""
+    steps rerun from the start, unfinished ones resumed, or taken from a ``reuse`` folder that
+    finished the same step. Returns each step's state and seconds."""
     from tinysent.data.outputs import folder_lock
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     read_recipe(name)  # a bad recipe file is the error before any folder is made
+    for other in reuse:
+        if not (Path(other) / PROJECT).is_file():
+            raise InputError(f"--reuse {other}: not a recipe's work folder (no {PROJECT} there)")
+        if Path(other).resolve() == work.resolve():
+            raise InputError(f"--reuse {other} is the work folder itself: name another recipe's work folder")
     work.mkdir(parents=True, exist_ok=True)
     with folder_lock(work):  # one run per work folder
-        return _run(name, work, list(settings), until, log)
+        return _run(name, work, list(settings), until, log, [Path(o) for o in reuse])
 
 
-def _run(name: str, work: Path, settings: list[str], until: str | None, log) -> list[dict]:
+def _run(name: str, work: Path, settings: list[str], until: str | None, log, reuse: list[Path]) -> list[dict]:
     from weasel.cli.run import update_lockfile
 
     config, _ = prepare_work(name, work, settings)
@@ -234,6 +317,12 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log) -> 
         if state == "done":
             log(f"[{step['name']}] done, inputs unchanged: skipped")
             done.append({"step": step["name"], "state": "skipped", "seconds": 0.0})
+            continue
+        other = next((o for o in reuse if state != "waiting" and reusable(work, o, step)), None)
+        if other is not None:
+            row = _reuse_step(work, other, step, where)
+            log(f"[{step['name']}] the same step finished in {other}: its outputs copied, not run again")
+            done.append({"step": step["name"], "state": "reused", "seconds": row["seconds"]})
             continue
         if state == "waiting":
             missing = [d for d in step.get("deps", []) if not (work / d).exists()]

@@ -27,6 +27,13 @@ class RecipeStatusOptions:
         cli="append",
         metavar="KEY=VALUE",
     )
+    reuse: list[str] = option(
+        default_factory=list,
+        help="another recipe's work folder: a step it finished with the same script and inputs is copied "
+        "from there instead of run (repeatable)",
+        cli="append",
+        metavar="DIR",
+    )
 
 
 @dataclass
@@ -49,7 +56,7 @@ def list_(args) -> int:
 def status(args) -> int:
     from tinysent.apps.recipe import status as recipe_status
 
-    rows = recipe_status(args.name, Path(args.work), args.set)
+    rows = recipe_status(args.name, Path(args.work), args.set, reuse=[Path(d) for d in args.reuse])
     for r in rows:
         took = "" if r["seconds"] is None else f" ({r['seconds']:.0f} s last run)"
         print(f"{r['step']:<18} {r['state']:<11}{took}")
@@ -60,7 +67,7 @@ def run(args) -> int:
     from tinysent.apps.recipe import run as recipe_run
 
     work = Path(args.work)
-    steps = recipe_run(args.name, work, args.set, args.until)
+    steps = recipe_run(args.name, work, args.set, args.until, reuse=[Path(d) for d in args.reuse])
     summary = {"work": str(work), "steps": steps}
     if (work / "model").is_dir():
         summary["model"] = str(work / "model")
