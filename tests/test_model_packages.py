@@ -85,3 +85,70 @@ def test_evaluate_records_the_score_on_the_models_card(trained_model, test_file,
     assert card["ci95"]["sentiment140_test_accuracy"] == got["accuracy_ci95"]
     assert "tinysent evaluate on" in card["measured"]["sentiment140_test_accuracy"]
     assert ModelMeta.load(trained_model).card == {}  # only the model evaluated with --card
+
+
+def test_tinysent_package_makes_a_pip_package_that_installs_its_model(trained_model, tmp_path, capsys):
+    """`tinysent package` -> `pip wheel` -> `pip install`: the wheel holds the model only, the entry
+    point names it, `--model accurate` finds it by its card, its pins are checked (a changed
+    tinysent.json leaves the package out with a warning), and a bad name or folder is one line."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from tinysent.apps.cli import main
+
+    model = tmp_path / "m"
+    shutil.copytree(trained_model, model)
+    meta = ModelMeta.load(model)
+    meta.card = {
+        "tier": "accurate",
+        "scores": {"tweeteval_test_macro_recall": 0.7312},
+        "ci95": {"tweeteval_test_macro_recall": [0.723, 0.739]},
+        "n": {"tweeteval_test_macro_recall": 12284},
+        "speed": {"relative_to_shipped": 0.41},
+    }
+    meta.save(model)
+    pkg = tmp_path / "tiny-6l"
+    assert main(["package", "--model", str(model), "--name", "tiny-6l", "--out", str(pkg)]) == 0
+    assert "0.7312 | 0.723–0.739 | 12284" in (pkg / "README.md").read_text()
+    assert 'tiny-6l = "tiny_6l:MODEL_DIR"' in (pkg / "pyproject.toml").read_text()
+    dist = tmp_path / "dist"
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(pkg)], check=True
+    )
+    (wheel,) = dist.glob("tiny_6l-1.0.0-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tiny_6l/model/model.safetensors" in names and not any(n.startswith("tinysent/") for n in names)
+    site = tmp_path / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+    def tinysent(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "tinysent", *args], env=env, capture_output=True, text=True, cwd=tmp_path
+        )
+
+    rows = [json.loads(x) for x in tinysent("models", "--json").stdout.splitlines()]
+    assert [r["name"] for r in rows] == ["shipped", "tiny-6l"] and rows[1]["package"] == "tiny-6l"
+    assert rows[1]["speed"] == 0.41 and rows[1]["parameters"] > 0 and rows[1]["path"].startswith(str(site))
+    r = tinysent("predict", "--model", "accurate", "i love this great day")
+    assert r.returncode == 0 and json.loads(r.stdout)["label"] == "positive"
+    table = tinysent("models").stdout
+    assert "0.41x" in table and "0.731" in table and "no accurate model" not in table
+    # a model file changed after install: its package pin no longer matches, it is left out
+    installed = site / "tiny_6l" / "model" / "tinysent.json"
+    installed.write_text(installed.read_text().replace('"accurate"', '"fast"'))
+    r = tinysent("models")
+    assert "tiny-6l" not in r.stdout and "left out" in r.stderr and "reinstall" in r.stderr
+    # one line for what the user can fix
+    for args, message in (
+        (["--name", "Tiny_6L", "--out", str(tmp_path / "x")], "lowercase letters"),
+        (["--name", "tiny-6l", "--out", str(pkg)], "--overwrite"),
+    ):
+        assert main(["package", "--model", str(model), *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+    again = ["package", "--model", str(model), "--name", "tiny-6l", "--out", str(pkg), "--overwrite"]
+    assert main(again) == 0

@@ -227,6 +227,27 @@ def test_the_shipped_recipes_are_valid_and_name_only_tinysent_commands():
     )
 
 
+def test_the_accurate_recipe_starts_with_the_sentiment_recipes_teachers_to_the_letter(tmp_path):
+    """So `recipe run accurate --reuse SENTIMENT_WORK` takes them instead of training them again."""
+    from tinysent.apps.recipe import prepare_work
+
+    data = ["--set", "data=" + str(tmp_path)]
+    scripts = {}
+    for name in ("sentiment", "accurate"):
+        config, _ = prepare_work(name, tmp_path / name, data[1:])
+        scripts[name] = {c["name"]: (c["script"], c.get("deps")) for c in config["commands"]}
+    for step in ("teacher-minilm", "teacher-mpnet"):
+        assert scripts["accurate"][step] == scripts["sentiment"][step]
+    student = " ".join(scripts["accurate"]["student-6l"][0])
+    assert "--student teacher-minilm" in student and "--teacher teacher-mpnet" in student
+    # the student reads the shipped student's data, so the teacher's cached outputs serve both
+    same = " ".join(scripts["sentiment"]["student"][0])
+    for flag in ("--max-train", "--augment", "--unlabelled", "--emoticon-targets", "--max-val"):
+        assert [w for w in student.split("--")[1:] if w.startswith(flag[2:])] == [
+            w for w in same.split("--")[1:] if w.startswith(flag[2:])
+        ], flag
+
+
 @pytest.fixture(scope="module")
 def two_models(trained_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("choose")

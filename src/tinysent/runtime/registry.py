@@ -44,10 +44,55 @@ class InstalledModel:
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
 
+    @property
+    def shape(self) -> str:
+        return model_shape(self.path)
+
+    @property
+    def parameters(self) -> int | None:
+        return parameters(self.path)
+
+
+def parameters(model: Path) -> int | None:
+    """The number of parameters in a model folder's safetensors file, read from its header (no torch)."""
+    import json
+
+    f = model / "model.safetensors"
+    if not f.exists():
+        return None
+    with open(f, "rb") as fh:
+        header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+    total = 0
+    for key, t in header.items():
+        if key != "__metadata__":
+            size = 1
+            for d in t["shape"]:
+                size *= d
+            total += size
+    return total
+
+
+def model_shape(model: Path) -> str:
+    """``layers x width`` from config.json: what the speed of a BERT-like model depends on."""
+    import json
+
+    config = json.loads((model / "config.json").read_text())
+    return f"{config.get('num_hidden_layers', '?')} x {config.get('hidden_size', '?')}"
+
+
+def check_pins(module, path: Path) -> None:
+    """A package module's ``SHA256`` pins (its model's tinysent.json, which pins every other file)."""
+    from tinysent.core.files import file_sha256
+
+    for name, digest in (getattr(module, "SHA256", None) or {}).items():
+        if file_sha256(path / name) != digest:
+            raise ModelError(f"{path / name} does not match the sha256 its package pins: reinstall it")
+
 
 def installed_models() -> list[InstalledModel]:
     """The shipped model, then every registered package's (in entry point order). A package whose
     entry point fails to load or names no model folder is left out with a warning naming it."""
+    import importlib
     from importlib.metadata import entry_points
 
     from tinysent.core.meta import ModelMeta
@@ -59,6 +104,7 @@ def installed_models() -> list[InstalledModel]:
         try:
             target = ep.load()
             path = Path(target() if callable(target) else target)
+            check_pins(importlib.import_module(ep.module), path)
             card = ModelMeta.load(path, required=True).card
         except Exception as e:  # a broken package must not stop the others from loading
             logging.getLogger(__name__).warning("model package %s left out: %s", ep.name, str(e)[:200])

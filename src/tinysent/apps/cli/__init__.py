@@ -27,6 +27,7 @@ from tinysent.apps.cli import (
     label,
     models,
     pack,
+    package,
     predict,
     recipe,
     report,
@@ -55,6 +56,7 @@ COMMANDS = {
     "label": label,
     "models": models,
     "pack": pack,
+    "package": package,
     "init-student": init_student,
     "run": run,
 }
