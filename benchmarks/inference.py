@@ -9,6 +9,15 @@ a reference. Batch size 256: at most 256 tweets per model call, and for int8 the
         --data ../shared/data/sentiment140/training.head10000.csv
 writes benchmarks/results/inference.json. Each backend runs in its own process (peak memory is
 that process's max RSS).
+
+The tiers, paired in one run (the accurate tier's acceptance): the default path of the shipped model
+(`tinysent.load()`), of the accurate model (`tinysent.load(DIR)`: its int8 graph with the fp32
+recheck, as `--model accurate` runs it) and `transformers.pipeline` on the teacher it was distilled
+from, each in its own process, three rounds in rotating order (this VM's speed wanders):
+
+    python benchmarks/inference.py --tiers --model runs/accurate/model \
+        --teacher runs/accurate/teacher-mpnet --data ../shared/data/sentiment140/training.head10000.csv \
+        --out benchmarks/results/tiers.json
 """
 
 import argparse
@@ -53,6 +62,10 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
 
         if kind == "default_load":
             pred = tinysent.load()  # what a user gets: the shipped model's int8 graph, shipped in the package
+        elif (
+            kind == "model_default"
+        ):  # --model's own default path, as `--model DIR` / `--model accurate` run it
+            pred = tinysent.load(model)
         elif kind == "torch_fp32":
             pred = tinysent.load(model, backend="torch")
         elif kind == "onnx_int8_alone":  # without the fp32 recheck of near-ties
@@ -93,6 +106,60 @@ def run_one(kind: str, model: str, onnx_dir: str, data: str, n: int, n_latency: 
     }
 
 
+def one_process(kind: str, model: str, a, onnx_dir: str = "") -> dict:
+    cmd = [sys.executable, __file__, "--one", kind, "--model", model, "--data", a.data, "--n", str(a.n)]
+    cmd += ["--n-latency", str(a.n_latency), "--onnx-dir", onnx_dir]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tiers(a) -> None:
+    """The shipped default path, --model's default path and the pipeline on --teacher, paired."""
+    if not a.teacher:
+        raise SystemExit("--tiers needs --teacher DIR (the model the accurate one was distilled from)")
+    runs = {"shipped_default": ("default_load", a.model), "model_default": ("model_default", a.model)}
+    runs["teacher_pipeline"] = ("pipeline", a.teacher)
+    names = list(runs)
+    rounds = []
+    for r in range(a.rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        row = {}
+        for name in order:
+            row[name] = one_process(*runs[name], a)
+            print(r, name, round(row[name]["batch_256_per_s"], 1), flush=True)
+        rounds.append(row)
+
+    def median(name, key="batch_256_per_s"):
+        return float(np.median([row[name][key] for row in rounds]))
+
+    per_round = {
+        "model_vs_shipped": [
+            row["model_default"]["batch_256_per_s"] / row["shipped_default"]["batch_256_per_s"]
+            for row in rounds
+        ],
+        "model_vs_teacher_pipeline": [
+            row["model_default"]["batch_256_per_s"] / row["teacher_pipeline"]["batch_256_per_s"]
+            for row in rounds
+        ],
+    }
+    write_result(
+        a.out,
+        "the tiers' default paths paired in one run (tweets/s at batch 256, median of rounds)",
+        {
+            "model": a.model,
+            "teacher": a.teacher,
+            "tweets": a.n,
+            "rounds": rounds,
+            "batch_256_per_s": {n: round(median(n), 1) for n in names},
+            "batch_1_p50_ms": {n: round(median(n, "batch_1_p50_ms"), 2) for n in names},
+            "ratios_per_round": {k: [round(x, 3) for x in v] for k, v in per_round.items()},
+            "ratios_median": {k: round(float(np.median(v)), 3) for k, v in per_round.items()},
+            "goals": {"model_vs_shipped": 0.3, "model_vs_teacher_pipeline": 5},
+        },
+    )
+    print(json.dumps({k: round(float(np.median(v)), 3) for k, v in per_round.items()}))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", required=True)
@@ -100,6 +167,13 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10000)
     p.add_argument("--n-latency", type=int, default=1000)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "inference.json"))
+    p.add_argument(
+        "--tiers", action="store_true", help="the shipped and --model default paths and the teacher"
+    )
+    p.add_argument(
+        "--teacher", default=None, help="with --tiers: the teacher model folder (for the pipeline)"
+    )
+    p.add_argument("--rounds", type=int, default=3, help="with --tiers: rounds, each in rotating order")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     p.add_argument("--onnx-dir", default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -110,6 +184,8 @@ def main() -> None:
         r["peak_rss_mb"] = round(int(hwm.split()[1]) / 1024, 1)
         print(json.dumps(r))
         return
+    if a.tiers:
+        return tiers(a)
     from tinysent.train.export import export
 
     with tempfile.TemporaryDirectory() as tmp:
