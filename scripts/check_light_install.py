@@ -4,9 +4,12 @@ and show that it has no torch and that `tinysent predict` (texts, --input/--outp
 (this interpreter's), on the 498 Sentiment140 test tweets and TweetEval validation; then add the
 `serve` extra and check the service answers, still without torch; then the `eval` extra: `data
 check`, `evaluate` of the default path on TweetEval test (the same macro recall as the full
-install's) and `report` on a labelled file, still without torch. CI runs it (.ci/run).
+install's) and `report` on a labelled file, still without torch; then every model package in
+`models/` (`tinysent-6l`): its wheel built, installed into that venv with no dependencies, found by
+`tinysent models`, answering `--model NAME` (and `--model accurate` for the accurate tier) with the
+labels the full install gives from its folder, and adding its model and nothing else. CI runs it.
 
-    python scripts/check_light_install.py [--venv DIR] [--keep]
+    python scripts/check_light_install.py [--venv DIR] [--keep] [--packages DIR ...]
 Prints one JSON summary; exits 1 on any difference.
 """
 
@@ -157,10 +160,65 @@ def eval_extra(py: Path, venv: Path, work: Path) -> dict:
     return doc
 
 
+def tree_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def model_package(py: Path, venv: Path, pkg: Path, work: Path, items: list[str]) -> dict:
+    """Build ``pkg``'s wheel, install it into the light venv (no dependencies: tinysent is there),
+    and check what it adds and what it answers."""
+    import tomllib
+
+    import tinysent
+
+    name = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]["name"]
+    module = name.replace("-", "_")
+    wheels = work / f"wheel-{name}"
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, pkg])
+    wheel = next(wheels.glob("*.whl"))
+    site = next(venv.glob("lib/python3*/site-packages"))
+    before = tree_bytes(site)
+    run([py, "-m", "pip", "install", "-q", "--no-deps", wheel])
+    added = tree_bytes(site) - before
+    model_dir = pkg / "src" / module / "model"
+    cli = py.parent / "tinysent"
+    listed = [json.loads(x) for x in run([cli, "models", "--json"], cwd=work).stdout.splitlines()]
+    row = next((r for r in listed if r["name"] == name), None)
+    names = [name] + (["accurate"] if row and row["tier"] == "accurate" else [])
+    ref = tinysent.load(model_dir).predict(items[:50])
+    same = {}
+    for n in names:
+        got = [
+            json.loads(x)
+            for x in run([cli, "predict", "--model", n, *items[:50]], cwd=work).stdout.splitlines()
+        ]
+        same[n] = [{k: v for k, v in r.items() if k != "text"} for r in got] == ref
+    no_torch = subprocess.run([py, "-c", "import torch"], capture_output=True).returncode != 0
+    doc = {
+        "wheel": wheel.name,
+        "wheel_mib": round(wheel.stat().st_size / 2**20, 1),
+        "installed_mib": round(added / 2**20, 1),
+        "model_mib": round(tree_bytes(model_dir) / 2**20, 1),
+        "listed": row is not None,
+        "tier": row and row["tier"],
+        "identical": same,
+        "import_torch_fails": no_torch,
+    }
+    # what it adds is its model (and its module, README and dist-info: a few KiB)
+    doc["ok"] = bool(row and all(same.values()) and no_torch and added < tree_bytes(model_dir) + 2**20)
+    return doc
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--venv", default=None, help="where to make the venv (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the venv")
+    ap.add_argument(
+        "--packages",
+        nargs="*",
+        default=None,
+        help="model package folders (default: models/*/ with a pyproject.toml)",
+    )
     a = ap.parse_args()
     import tinysent
 
@@ -213,6 +271,14 @@ def main() -> int:
         if (SHARED / "tweeteval").exists():
             summary["eval"] = eval_extra(py, venv, work)
             ok &= summary["eval"]["ok"]
+        packages = (
+            a.packages if a.packages is not None else [p.parent for p in ROOT.glob("models/*/pyproject.toml")]
+        )
+        items = next(iter(texts().values()))
+        summary["model_packages"] = {}
+        for pkg in sorted(Path(p) for p in packages):
+            summary["model_packages"][pkg.name] = got = model_package(py, venv, pkg, work, items)
+            ok &= got["ok"]
         summary["ok"] = bool(ok)
         print(json.dumps(summary, indent=2))
         return 0 if ok else 1
