@@ -87,7 +87,9 @@ def test_evaluate_records_the_score_on_the_models_card(trained_model, test_file,
     assert ModelMeta.load(trained_model).card == {}  # only the model evaluated with --card
 
 
-def test_tinysent_package_makes_a_pip_package_that_installs_its_model(trained_model, tmp_path, capsys):
+def test_tinysent_package_makes_a_pip_package_that_installs_its_model(
+    trained_model, test_file, tmp_path, capsys
+):
     """`tinysent package` -> `pip wheel` -> `pip install`: the wheel holds the model only, the entry
     point names it, `--model accurate` finds it by its card, its pins are checked (a changed
     tinysent.json leaves the package out with a warning), and a bad name or folder is one line."""
@@ -135,6 +137,12 @@ def test_tinysent_package_makes_a_pip_package_that_installs_its_model(trained_mo
     assert rows[1]["speed"] == 0.41 and rows[1]["parameters"] > 0 and rows[1]["path"].startswith(str(site))
     r = tinysent("predict", "--model", "accurate", "i love this great day")
     assert r.returncode == 0 and json.loads(r.stdout)["label"] == "positive"
+    r = tinysent(
+        "report", "--model", "accurate", "--model", "shipped", "--test-data", str(test_file), "--out", "rep"
+    )
+    assert r.returncode == 0, r.stderr
+    systems = [x["system"] for x in json.loads((tmp_path / "rep" / "report.json").read_text())["systems"]]
+    assert "tinysent: tiny-6l" in systems and "tinysent: shipped tinybert-4l" in systems
     table = tinysent("models").stdout
     assert "0.41x" in table and "0.731" in table and "no accurate model" not in table
     # a model file changed after install: its package pin no longer matches, it is left out

@@ -113,6 +113,16 @@ def installed_models() -> list[InstalledModel]:
     return out
 
 
+def package_name(folder: Path) -> str | None:
+    """The name of the model package whose model ``folder`` is (None: not an installed package's)."""
+    from importlib.metadata import entry_points
+
+    if not any(True for _ in entry_points(group=GROUP)):  # no package: nothing to look up
+        return None
+    folder = Path(folder).resolve()
+    return next((m.name for m in installed_models() if m.package and m.path.resolve() == folder), None)
+
+
 def resolve_model(model: str | os.PathLike) -> Path:
     """The folder a ``--model`` value names: an existing folder; ``shipped`` / ``fast``; ``accurate``;
     a model package's name. Anything else is returned as a path (loading it says what is wrong)."""

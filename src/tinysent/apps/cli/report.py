@@ -12,7 +12,10 @@ from tinysent.data.config import ColumnsConfig, option
 @dataclass
 class ReportOptions(ColumnsConfig):
     model: list[str] = option(
-        None, "model folder (repeatable; default: the shipped model)", cli="append", metavar="DIR"
+        None,
+        "model folder or installed model's name (repeatable; default: the shipped model)",
+        cli="append",
+        metavar="DIR",
     )
     test_data: str | None = option(
         None,
@@ -50,7 +53,7 @@ Options = ReportOptions
 def run(args) -> int:
     from tinysent.apps.report import report
 
-    models = args.model or [str(model_or_shipped(None))]
+    models = [str(model_or_shipped(m)) for m in (args.model or [None])]  # names (accurate, ...) as folders
     columns = options_of(args, ColumnsConfig).read_options
     s = report(
         models,

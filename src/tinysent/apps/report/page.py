@@ -72,11 +72,12 @@ class Page:
 
 def system_name(folder, seed: str | None = None) -> str:
     """A model's name on the page: ``tinysent: FOLDER`` (``FOLDER/seed-N`` for one seed of several),
-    ``tinysent: shipped tinybert-4l`` for the package's model."""
-    from tinysent.runtime.predictor import SHIPPED_DIR
+    ``tinysent: shipped tinybert-4l`` for the package's model, ``tinysent: NAME`` for a model package's."""
+    from tinysent.runtime.registry import SHIPPED_DIR, package_name
 
     folder = Path(folder)
-    name = "shipped tinybert-4l" if folder.resolve() == SHIPPED_DIR.resolve() else folder.name
+    shipped = folder.resolve() == SHIPPED_DIR.resolve()
+    name = "shipped tinybert-4l" if shipped else (package_name(folder) or folder.name)
     return f"tinysent: {name}" + (f"/{seed}" if seed else "")
 
 
