@@ -1,4 +1,4 @@
-"""Recipes (apps/recipe.py) and the choices they are made of (tinysent soup / select / calibrate --out):
+"""Recipes (apps/recipe/) and the choices they are made of (tinysent soup / select / calibrate --out):
 a finished step is skipped while its inputs are unchanged, a changed step starts over, an interrupted
 one continues, a failed one stops the run with one line and keeps what finished; the choices score
 every candidate on one validation split and write what they chose and why."""
@@ -68,6 +68,8 @@ def test_a_second_run_skips_every_step_and_a_changed_input_reruns_what_depends_o
     assert (work / "three.txt").read_text() == "xonetwothree"
     timings = [json.loads(x) for x in (work / "timings.jsonl").read_text().splitlines()]
     assert [t["step"] for t in timings] == ["one", "two", "three"] and all("cpu" in t for t in timings)
+    assert all(t["attempts"] == 1 and t["seconds"] >= t["last_attempt_seconds"] * 0.9 for t in timings)
+    assert not list(work.glob(".clock-*"))
     assert [s["state"] for s in run(str(recipe), work, log=lambda m: None)] == ["skipped"] * 3
     assert ran(work) == ["one", "two", "three"]
     # the input file is named relative to where the command started; the steps run in the work folder
@@ -105,7 +107,8 @@ def test_a_failed_step_stops_the_run_with_one_line_and_the_rerun_continues_from_
 def test_an_interrupted_step_keeps_its_partial_output_a_changed_one_starts_over(toy):
     """A step with no finished record resumes in what it left (training steps pass --resume); a step
     whose inputs changed since it finished loses its outputs first, so --resume cannot continue it."""
-    from tinysent.apps.recipe import _remove_outputs, run
+    from tinysent.apps.recipe import run
+    from tinysent.apps.recipe.runner import _remove_outputs
 
     recipe, work = toy
     run(str(recipe), work, until="one", log=lambda m: None)
@@ -116,7 +119,7 @@ def test_an_interrupted_step_keeps_its_partial_output_a_changed_one_starts_over(
         seen[step["name"]] = (work_ / f"{step['name']}.txt").exists()
         _remove_outputs(work_, step)
 
-    import tinysent.apps.recipe as R
+    import tinysent.apps.recipe.runner as R
 
     R_remove, R._remove_outputs = R._remove_outputs, spy
     try:
@@ -192,6 +195,26 @@ def test_reuse_takes_a_step_another_work_folder_finished_with_the_same_script_an
     for bad, message in ((recipe.parent, "not a recipe's work folder"), (work2, "the work folder itself")):
         assert main(["recipe", "run", str(other), "--work", str(work2), "--reuse", str(bad)]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_steps_time_adds_up_over_its_attempts_and_a_pause_counts_two_ticks_at_most(tmp_path):
+    """A step interrupted and resumed (a later session) reports the running time of all its attempts;
+    the clock file goes once it finished; a stopped process (SIGSTOP) is not billed for the pause."""
+    import time
+
+    from tinysent.apps.recipe import StepClock
+
+    with StepClock(tmp_path, "s", tick=0.05) as c:
+        time.sleep(0.3)
+    first = c.seconds
+    assert 0.25 <= first < 1.0 and json.loads((tmp_path / ".clock-s.json").read_text())["attempts"] == 1
+    with StepClock(tmp_path, "s", tick=0.05) as c:  # the resumed attempt starts from the first's time
+        time.sleep(0.2)
+        c._last -= 100.0  # as if the process had been stopped for 100 s between two ticks
+        time.sleep(0.15)
+    assert c.attempts == 2 and first + 0.3 <= c.seconds < first + 1.0
+    c.done()
+    assert not (tmp_path / ".clock-s.json").exists()
 
 
 def test_one_run_per_work_folder(toy):

@@ -1,124 +1,23 @@
-"""Recipes: how a model is made, as data. A recipe is a weasel project file (spaCy's project system,
-:mod:`weasel`): named steps, each a ``tinysent`` command with the files it reads (``deps``) and
-writes (``outputs``), and one workflow that lists them in order. Weasel hashes a step's command, its
-inputs and its outputs into ``project.lock`` when the step finishes; the runner here skips a step
-whose hashes still match, reruns one whose command or inputs changed (its outputs removed first: it
-starts over), and lets a step that never finished (an interrupted run) continue: training steps pass
-``--resume``, which picks up their last checkpoint.
-
-The recipes shipped with tinysent are ``src/tinysent/recipes/NAME.yml``; ``tinysent recipe run`` also
-takes a path to a file of the same format (your own recipe). Every run records each step's wall time
-and the machine in ``WORK/timings.jsonl``.
-
-Two recipes often share steps (the accurate model's recipe starts with the same two teachers as the
-shipped model's). ``--reuse OTHER_WORK`` lets a run take a step from another work folder instead of
-running it, when that folder finished the same step: the same script, inputs of the same hashes, and
-outputs still as it recorded them (DVC's run cache, across work folders). The outputs are copied, the
-step is recorded as done here, and its timings row names where it came from and how long it took there.
-"""
+"""The runner: a recipe's steps in order in a work folder, each done (skipped), changed (started
+over), unfinished (resumed), waiting, or taken from another work folder that finished it (``--reuse``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shlex
 import shutil
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
+from tinysent.apps.recipe.clock import TIMINGS, StepClock, last_timings, machine
+from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work, read_recipe
 from tinysent.core.errors import InputError, TinysentError
-
-WORKFLOW = "all"  # the one workflow of a recipe: its steps in order
-PROJECT = "project.yml"
-TIMINGS = "timings.jsonl"
 
 
 class StepFailed(TinysentError):
     """A step's command exited non-zero; the finished steps stay finished."""
-
-
-def recipes_dir() -> Path:
-    return Path(str(resources.files("tinysent") / "recipes"))
-
-
-def recipe_names() -> list[str]:
-    return sorted(p.stem for p in recipes_dir().glob("*.yml"))
-
-
-def recipe_file(name: str) -> Path:
-    """A shipped recipe by name, or a recipe file by path."""
-    p = Path(name)
-    if p.suffix in (".yml", ".yaml") and p.is_file():
-        return p
-    f = recipes_dir() / f"{name}.yml"
-    if not f.is_file():
-        raise InputError(f"no recipe {name!r}: the recipes are {', '.join(recipe_names())} (or a .yml path)")
-    return f
-
-
-def read_recipe(name: str) -> dict:
-    """The recipe file as written (variables not substituted), checked for what the runner needs."""
-    import srsly
-
-    f = recipe_file(name)
-    try:
-        raw = srsly.read_yaml(f)
-    except ValueError as e:
-        raise InputError(f"{f}: not valid YAML ({' '.join(str(e).split())})") from None
-    steps = (raw or {}).get("workflows", {}).get(WORKFLOW)
-    names = [c.get("name") for c in raw.get("commands", [])]
-    if not steps or any(s not in names for s in steps):
-        raise InputError(f"{f}: a recipe needs a workflow {WORKFLOW!r} listing its commands in order")
-    return raw
-
-
-def overrides_of(raw: dict, settings: list[str]) -> dict:
-    """``--set KEY=VALUE`` pairs as weasel overrides (``vars.KEY``). The variables the recipe lists
-    under ``paths`` name files: given relative, they are relative to where the command was started
-    (steps run inside the work folder), so they are made absolute."""
-    known = raw.get("vars", {})
-    values = {}
-    for s in settings:
-        key, eq, value = s.partition("=")
-        if not eq or key not in known:
-            raise InputError(f"--set {s}: expected KEY=VALUE with KEY one of {', '.join(known) or 'none'}")
-        values[key] = value
-    out = {}
-    for key, default in known.items():
-        value = values.get(key, default)
-        if key in raw.get("paths", []):
-            value = str(Path(str(value)).expanduser().resolve())
-        elif key in values and isinstance(default, (int, float)) and not isinstance(default, bool):
-            try:
-                value = type(default)(value)
-            except ValueError:
-                raise InputError(f"--set {key}={value}: expected a {type(default).__name__}") from None
-        out[f"vars.{key}"] = value
-    return out
-
-
-def prepare_work(name: str, work: Path, settings: list[str]) -> tuple[dict, dict]:
-    """The work folder holds this recipe (``project.yml``, rewritten from the recipe each time: a newer
-    recipe's changed steps rerun) and nothing of another one; returns (config, overrides)."""
-    from weasel.util import load_project_config
-
-    raw = read_recipe(name)
-    work.mkdir(parents=True, exist_ok=True)
-    marker = work / ".recipe"
-    title = Path(name).stem
-    held = marker.read_text().strip() if marker.exists() else title
-    if held != title:
-        raise InputError(f"--work {work} holds the recipe {held!r}, not {title!r}: name another folder")
-    if not marker.exists() and any(p.name != PROJECT for p in work.iterdir()):
-        raise InputError(f"--work {work} is not empty and holds no recipe: name a new or empty folder")
-    shutil.copyfile(recipe_file(name), work / PROJECT)
-    marker.write_text(title + "\n")
-    overrides = overrides_of(raw, settings)
-    return load_project_config(work, overrides=overrides), overrides
 
 
 def _steps(config: dict, until: str | None) -> list[dict]:
@@ -148,14 +47,6 @@ def step_state(work: Path, step: dict) -> str:
     return "changed" if check_rerun(work, step) else "done"
 
 
-def last_timings(work: Path) -> dict[str, dict]:
-    f = work / TIMINGS
-    if not f.exists():
-        return {}
-    rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return {r["step"]: r for r in rows}
-
-
 def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = ()) -> list[dict]:
     """Each step's state; ``reusable`` where a ``reuse`` folder finished the same step (for the steps
     whose inputs are here already)."""
@@ -177,22 +68,6 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
         }
         for s in _steps(config, None)
     ]
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = None
-    if shutil.which("nvidia-smi"):
-        r = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
-        gpu = r.stdout.strip() or None
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu}
 
 
 def _command(line: str) -> list[str]:
@@ -330,22 +205,27 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
         if state == "changed":
             log(f"[{step['name']}] its command or inputs changed: starting it over")
             _remove_outputs(work, step)
+            (work / f".clock-{step['name']}.json").unlink(missing_ok=True)
         log(f"[{step['name']}] {step.get('help', '')}")
         t0 = time.time()
-        for line in step["script"]:
-            log(f"  $ {line}")
-            # the steps' output goes to stderr with the runner's: stdout carries the run's summary only
-            rc = subprocess.run(_command(line), cwd=work, stdout=_stderr_fd()).returncode
-            if rc != 0:
-                raise StepFailed(
-                    f"step {step['name']!r} failed (exit {rc}); its finished steps are kept: fix the cause "
-                    f"and run the same `tinysent recipe run` again to continue from this step"
-                )
-        seconds = round(time.time() - t0, 1)
+        with StepClock(work, step["name"]) as clock:
+            for line in step["script"]:
+                log(f"  $ {line}")
+                # the steps' output goes to stderr with the runner's: stdout carries the run's summary only
+                rc = subprocess.run(_command(line), cwd=work, stdout=_stderr_fd()).returncode
+                if rc != 0:
+                    raise StepFailed(
+                        f"step {step['name']!r} failed (exit {rc}); its finished steps are kept: fix the "
+                        f"cause and run the same `tinysent recipe run` again to continue from this step"
+                    )
+        seconds = round(clock.seconds, 1)
         update_lockfile(work, step)
+        clock.done()
         row = {
             "step": step["name"],
-            "seconds": seconds,
+            "seconds": seconds,  # every attempt's running time (a resumed step's earlier ones too)
+            "attempts": clock.attempts,
+            "last_attempt_seconds": round(time.time() - t0, 1),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **where,
         }
