@@ -48,6 +48,8 @@ def main() -> int:
     import tinysent
 
     print("load:", tinysent.load(work / "model").predict("what a lovely day"))
+    v = json.loads((work / "model" / "validation.json").read_text())  # pack --validate
+    print("default path vs fp32 on validation:", {k: v[k] for k in v if k.endswith("label_agreement")})
     second, again = run(work, a.data)
     states = {s["state"] for s in second}
     print(f"second run: {again:.1f} s, states {sorted(states)}")

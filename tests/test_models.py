@@ -5,6 +5,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from tinysent.core.meta import ModelMeta
 from tinysent.train import models as M
 
 from .conftest import make_vocab
@@ -95,9 +96,13 @@ def test_pack_writes_fp16_that_predicts_the_same_and_keeps_the_card(trained_mode
     dest.mkdir()
     (dest / "README.md").write_text("model card")
     (dest / "stale.bin").write_text("an old file that is not the new model's")
-    assert main(["pack", "--model", str(trained_model), "--out", str(dest)]) == 0
+    assert main(["pack", "--model", str(trained_model), "--out", str(dest), "--validate"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["label_agreement"] == 1.0 and r["max_abs_prob_diff"] < 1e-2
+    # the default path against fp32 on the model's validation split, beside (not among) the model files
+    v = json.loads((dest / "validation.json").read_text())
+    assert v == r["validation"] and v["val_n"] > 0 and 0.9 <= v["label_agreement"] <= 1.0
+    assert "validation.json" not in ModelMeta.load(dest).files
     assert (dest / "README.md").read_text() == "model card" and not (dest / "stale.bin").exists()
     from safetensors import safe_open
 
