@@ -371,6 +371,16 @@ def test_an_unseen_test_label_is_refused_by_evaluate(task, tmp_path):
     assert not (tmp_path / "ev").exists()
 
 
+def test_evaluate_on_a_file_whose_every_row_is_rejected_names_the_first_one(task, tmp_path):
+    bad = tmp_path / "t.csv"
+    bad.write_text("text,label\n,joy\n   ,anger\n", encoding="utf-8")  # every text empty
+    r = cli(f"evaluate --model {task['model']} --test-data {bad} --out {tmp_path / 'ev'}", ok=False)
+    err = r.stderr.strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "no usable rows to evaluate on" in err and "2 rows rejected, first at line 2" in err
+    assert not (tmp_path / "ev").exists()
+
+
 def test_the_service_answers_with_the_users_labels(task):
     import asyncio
 

@@ -108,8 +108,7 @@ def evaluate_labelled(
     predictor = load(model_dir, backend=backend)
     names = tuple(predictor.meta.labels)
     data = read_labelled(path, split, names=names, **(columns or {}))
-    if not len(data):
-        raise D.DataError(f"{data.source} has no usable rows to evaluate on")
+    data.check_usable(" to evaluate on")
     metric = metric or (predictor.meta.config or {}).get("metric") or "macro_f1"
     probs, truncated = predictor.proba(data.texts, batch_size)
     pred = predictor.labels.classes(probs)

@@ -95,10 +95,14 @@ class Labelled:
             "conflicting_texts": conflicts,
         }
 
+    def check_usable(self, purpose: str = "") -> None:
+        """At least one row, else one line naming the first rejected row (line, kind, detail)."""
+        if not len(self):
+            raise DataError(f"{self.source} has no usable rows{purpose} ({_problem_line(self.problems)})")
+
     def check_trainable(self) -> None:
         """Enough to learn from: rows, and at least two classes present."""
-        if not len(self):
-            raise DataError(f"{self.source} has no usable rows ({_problem_line(self.problems)})")
+        self.check_usable()
         present = [n for n, k in self.counts().items() if k]
         if len(present) < 2:
             raise DataError(

@@ -63,10 +63,18 @@ class TorchBackend:
             torch.set_num_threads(threads)
         self.torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        # use_safetensors: a pickle (pytorch_model.bin) is never loaded, whatever else the folder holds
-        self.model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            path, dtype=torch.float32, use_safetensors=True
-        )
+        # use_safetensors: a pickle (pytorch_model.bin) is never loaded, whatever else the folder holds.
+        # Quietly: predicting shows no "Loading weights" bar (transformers' setting is put back after)
+        bars = transformers.utils.logging
+        shown = bars.is_progress_bar_enabled()
+        bars.disable_progress_bar()
+        try:
+            self.model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                path, dtype=torch.float32, use_safetensors=True
+            )
+        finally:
+            if shown:
+                bars.enable_progress_bar()
         self.model.eval().to(self.device)
 
     def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
