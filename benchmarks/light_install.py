@@ -4,8 +4,10 @@ time (median of 5, after one warm-up run that fills the OS file cache) of `tinys
 venv (scripts/check_light_install.py makes it); the full install is the interpreter running this
 script (scripts/setup.sh: CPU torch and every extra).
 
-    .venv/bin/python benchmarks/light_install.py
-writes benchmarks/results/light_install.json.
+    .venv/bin/python benchmarks/light_install.py [--package models/tinysent-6l]
+writes benchmarks/results/light_install.json. With --package, the model package's wheel is then
+installed into the predict-only venv (no dependencies: tinysent is there) and measured the same way:
+what it adds to site-packages, and `tinysent predict --model accurate "x"` (or its own name).
 """
 
 import json
@@ -52,7 +54,40 @@ def wall(cmd: list, n: int = 5) -> dict:
     return {"median_s": round(statistics.median(times), 3), "runs_s": [round(x, 3) for x in times]}
 
 
+def with_package(light: Path, pkg: Path, work: Path) -> dict:
+    """The model package installed into the predict-only venv: what it adds, and its cold start."""
+    import tomllib
+
+    project = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]
+    wheels = work / "package-wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, pkg],
+        check=True,
+    )
+    wheel = next(wheels.glob("*.whl"))
+    sp = site_packages(light)
+    before = mib(sp)
+    subprocess.run([light / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", wheel], check=True)
+    listed = subprocess.run([light / "bin" / "tinysent", "models", "--json"], capture_output=True, text=True)
+    row = next(json.loads(x) for x in listed.stdout.splitlines() if json.loads(x)["name"] == project["name"])
+    name = "accurate" if row["tier"] == "accurate" else project["name"]
+    return {
+        "package": project["name"],
+        "wheel_mib": round(wheel.stat().st_size / 2**20, 1),
+        "adds_site_packages_mib": round(mib(sp) - before, 1),
+        "model_mib": round(row["size_bytes"] / 2**20, 1),
+        f"predict_model_{name}_x": wall([light / "bin" / "tinysent", "predict", "--model", name, "x"]),
+        "predict_x_after": wall([light / "bin" / "tinysent", "predict", "x"]),
+    }
+
+
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--package", type=Path, default=None, help="a model package folder (models/NAME)")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "light_install.json")
+    a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tinysent-light-bench-"))
     light = make_venv(work / "venv").parent.parent
     full = Path(sys.prefix)
@@ -81,12 +116,14 @@ def main() -> None:
             key=lambda kv: -kv[1],
         )[:8]
     )
+    if a.package is not None:
+        doc["model_package"] = with_package(light, a.package, work)
     doc["note"] = (
         "site_packages_mib counts everything in the venv's site-packages, including pip and setuptools that "
         "`python -m venv` installs before tinysent; the full install is scripts/setup.sh's .venv (CPU torch, "
         "every extra, dev and docs tools), not PyPI's CUDA build of torch"
     )
-    write_result(ROOT / "benchmarks" / "results" / "light_install.json", "light_install", doc)
+    write_result(a.out, "light_install", doc)
     print(json.dumps(doc, indent=2))
 
 
