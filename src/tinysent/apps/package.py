@@ -112,11 +112,12 @@ def readme(name: str, folder: ModelFolder, version: str) -> str:
     return "\n".join(lines)
 
 
-def write_package(
-    model: Path, name: str, out: Path, version: str = "1.0.0", overwrite: bool = False, tinysent: str = "0.1"
-) -> Path:
+def write_package(model: Path, name: str, out: Path, version: str = "1.0.0", overwrite: bool = False) -> Path:
     """Write the package for the packed model in ``model`` into ``out`` (built beside it and moved in,
-    so a failure leaves an earlier package as it was). Returns ``out``."""
+    so a failure leaves an earlier package as it was). It depends on this tinysent's minor version or
+    later (the model format it was packed with). Returns ``out``."""
+    from tinysent import __version__
+
     if not NAME.match(name):
         raise InputError(f"--name {name!r}: a package name is lowercase letters, digits and single dashes")
     folder = ModelFolder(model)
@@ -133,11 +134,11 @@ def write_package(
     pkg = tmp / "src" / module
     folder.copy_to(pkg / "model")  # its description files (README.md, the model card text, among them)
     card = folder.meta.card or {}
-    description = f"tinysent model {name}: tweet sentiment, {card.get('tier', 'untiered')} tier"
+    labels = ", ".join(folder.meta.labels)
+    description = f"tinysent model {name}: {labels} ({card.get('tier', 'untiered')} tier)"
+    minor = ".".join(__version__.split(".")[:2])
     (tmp / "pyproject.toml").write_text(
-        PYPROJECT.format(
-            name=name, version=version, description=description, module=module, tinysent=tinysent
-        )
+        PYPROJECT.format(name=name, version=version, description=description, module=module, tinysent=minor)
     )
     (pkg / "__init__.py").write_text(
         MODULE.format(name=name, meta_sha256=file_sha256(pkg / "model" / META_FILE))
