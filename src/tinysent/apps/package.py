@@ -11,6 +11,7 @@ only, so ``pip install tinysent`` stays as small as it was.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -35,7 +36,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "{name}"
 version = "{version}"
-description = "{description}"
+description = {description}
 readme = "README.md"
 requires-python = ">=3.10"
 license = "Apache-2.0"
@@ -138,7 +139,9 @@ def write_package(model: Path, name: str, out: Path, version: str = "1.0.0", ove
     description = f"tinysent model {name}: {labels} ({card.get('tier', 'untiered')} tier)"
     minor = ".".join(__version__.split(".")[:2])
     (tmp / "pyproject.toml").write_text(
-        PYPROJECT.format(name=name, version=version, description=description, module=module, tinysent=minor)
+        PYPROJECT.format(
+            name=name, version=version, description=json.dumps(description), module=module, tinysent=minor
+        )
     )
     (pkg / "__init__.py").write_text(
         MODULE.format(name=name, meta_sha256=file_sha256(pkg / "model" / META_FILE))
