@@ -154,6 +154,10 @@ def test_tinysent_package_makes_a_pip_package_that_installs_its_model(
     for args, message in (
         (["--name", "Tiny_6L", "--out", str(tmp_path / "x")], "lowercase letters"),
         (["--name", "tiny-6l", "--out", str(pkg)], "--overwrite"),
+        (
+            ["--name", "tiny-6l", "--out", str(tmp_path / "y"), "--version", '1"; evil = "x'],
+            "a version is like",
+        ),
     ):
         assert main(["package", "--model", str(model), *args]) == 2
         err = capsys.readouterr().err.strip()

@@ -23,6 +23,7 @@ from tinysent.core.meta import META_FILE
 from tinysent.runtime.registry import model_shape, parameters
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc|\.post|\.dev)\d+)*$")  # PEP 440's public versions, simply
 SCORES = {  # card score -> how the README names it
     "tweeteval_test_macro_recall": "TweetEval sentiment test, macro recall",
     "sentiment140_test_accuracy": "Sentiment140 test (359 positive/negative tweets), accuracy",
@@ -121,6 +122,8 @@ def write_package(model: Path, name: str, out: Path, version: str = "1.0.0", ove
 
     if not NAME.match(name):
         raise InputError(f"--name {name!r}: a package name is lowercase letters, digits and single dashes")
+    if not VERSION.match(version):
+        raise InputError(f"--version {version!r}: a version is like 1.0.0, 1.1rc1 or 2.0.post1")
     folder = ModelFolder(model)
     if not folder.meta.files:
         raise InputError(f"{model}: its files are not pinned in {META_FILE}; pack it first (tinysent pack)")
