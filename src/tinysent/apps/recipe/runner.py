@@ -141,6 +141,7 @@ def _reuse_step(work: Path, other: Path, step: dict, where: dict) -> dict:
 
     t0 = time.time()
     _take_outputs(work, other, step)
+    (work / f".clock-{step['name']}.json").unlink(missing_ok=True)  # an attempt begun here is moot
     update_lockfile(work, step)
     there = last_timings(other).get(step["name"], {})
     row = {
