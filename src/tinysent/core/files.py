@@ -253,3 +253,15 @@ def _earlier_rows(folder: Path, owner: str, hashes, skip: Path):
                         known = np.empty((len(hashes), *rows.shape[1:]), rows.dtype)
                     known[i], found[i] = rows[j], True
     return known, found
+
+
+def safetensors_header(path: str | os.PathLike) -> tuple[dict, int]:
+    """A safetensors file's tensors (name -> dtype, shape, data_offsets; ``__metadata__`` left out) and
+    the byte where their data starts, read from its header alone."""
+    import json
+
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    return header, 8 + n

@@ -45,6 +45,14 @@ class InstalledModel:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
 
     @property
+    def speed(self) -> float | None:
+        """Tweets/s on the default path relative to the shipped model's, as measured in one run on one
+        machine and written on the card (``card.speed``); the shipped model is 1 by definition."""
+        if self.package is None:
+            return 1.0
+        return (self.card.get("speed") or {}).get("relative_to_shipped")
+
+    @property
     def shape(self) -> str:
         return model_shape(self.path)
 
@@ -55,21 +63,14 @@ class InstalledModel:
 
 def parameters(model: Path) -> int | None:
     """The number of parameters in a model folder's safetensors file, read from its header (no torch)."""
-    import json
+    import math
+
+    from tinysent.core.files import safetensors_header
 
     f = model / "model.safetensors"
     if not f.exists():
         return None
-    with open(f, "rb") as fh:
-        header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
-    total = 0
-    for key, t in header.items():
-        if key != "__metadata__":
-            size = 1
-            for d in t["shape"]:
-                size *= d
-            total += size
-    return total
+    return sum(math.prod(t["shape"]) for t in safetensors_header(f)[0].values())
 
 
 def model_shape(model: Path) -> str:

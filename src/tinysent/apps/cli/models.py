@@ -20,14 +20,6 @@ HELP = (
 Options = ModelsOptions
 
 
-def speed(m) -> float | None:
-    """Tweets/s on the default path relative to the shipped model's, as measured in one run on one
-    machine and written on the card (``card.speed``); the shipped model is 1 by definition."""
-    if m.package is None:
-        return 1.0
-    return (m.card.get("speed") or {}).get("relative_to_shipped")
-
-
 def run(args) -> int:
     from tinysent.runtime.registry import SCORE, installed_models
 
@@ -35,7 +27,7 @@ def run(args) -> int:
     if args.json:
         for m in models:
             row = {"name": m.name, "tier": m.tier, "package": m.package, "size_bytes": m.size_bytes}
-            row |= {"shape": m.shape, "parameters": m.parameters, "speed": speed(m)}
+            row |= {"shape": m.shape, "parameters": m.parameters, "speed": m.speed}
             print(json.dumps({**row, "path": str(m.path), "card": m.card}))
         return 0
     print(
@@ -46,7 +38,7 @@ def run(args) -> int:
         scores = m.card.get("scores", {})
         te = scores.get(SCORE)
         s140 = scores.get("sentiment140_test_accuracy")
-        n, rel = m.parameters, speed(m)
+        n, rel = m.parameters, m.speed
         print(
             f"{m.name:<16} {m.tier:<9} {m.shape:<8} {'–' if n is None else f'{n / 1e6:.1f}M':>6} "
             f"{m.size_bytes / 2**20:>6.1f}MB {'–' if rel is None else f'{rel:.2f}x':>6}  "

@@ -15,9 +15,9 @@ weights; this way the package carries 38 MB in all, and an install that only pre
 from __future__ import annotations
 
 import hashlib
-import json
-import struct
 from pathlib import Path
+
+from tinysent.core.files import safetensors_header
 
 DATA_FILE = "model.weights"
 SAFETENSORS = "model.safetensors"
@@ -27,15 +27,12 @@ ALIGN = 64
 
 def safetensors_index(path: Path) -> dict[bytes, tuple[int, int]]:
     """sha256 of each tensor's bytes -> (absolute offset, length) in a safetensors file."""
+    header, start = safetensors_header(path)
     raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
     index = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
+    for t in header.values():
         b, e = t["data_offsets"]
-        index[hashlib.sha256(raw[8 + n + b : 8 + n + e]).digest()] = (8 + n + b, e - b)
+        index[hashlib.sha256(raw[start + b : start + e]).digest()] = (start + b, e - b)
     return index
 
 
