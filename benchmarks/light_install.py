@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "scripts"))
 from _machine import write_result  # noqa: E402
-from check_light_install import make_venv  # noqa: E402
+from check_light_install import install_package, make_venv  # noqa: E402
 
 # what `python -m venv` puts in every venv, whatever is installed after
 VENV_TOOLS = ("pip", "setuptools", "pkg_resources", "_distutils_hack", "distutils-precedence.pth")
@@ -56,25 +56,13 @@ def wall(cmd: list, n: int = 5) -> dict:
 
 def with_package(light: Path, pkg: Path, work: Path) -> dict:
     """The model package installed into the predict-only venv: what it adds, and its cold start."""
-    import tomllib
-
-    project = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]
-    wheels = work / "package-wheel"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, pkg],
-        check=True,
-    )
-    wheel = next(wheels.glob("*.whl"))
-    sp = site_packages(light)
-    before = mib(sp)
-    subprocess.run([light / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", wheel], check=True)
-    listed = subprocess.run([light / "bin" / "tinysent", "models", "--json"], capture_output=True, text=True)
-    row = next(json.loads(x) for x in listed.stdout.splitlines() if json.loads(x)["name"] == project["name"])
-    name = "accurate" if row["tier"] == "accurate" else project["name"]
+    got = install_package(light, pkg, work)
+    row, wheel = got["row"], got["wheel"]
+    name = "accurate" if row["tier"] == "accurate" else got["name"]
     return {
-        "package": project["name"],
+        "package": got["name"],
         "wheel_mib": round(wheel.stat().st_size / 2**20, 1),
-        "adds_site_packages_mib": round(mib(sp) - before, 1),
+        "adds_site_packages_mib": round(got["added_bytes"] / 2**20, 1),
         "model_mib": round(row["size_bytes"] / 2**20, 1),
         f"predict_model_{name}_x": wall([light / "bin" / "tinysent", "predict", "--model", name, "x"]),
         "predict_x_after": wall([light / "bin" / "tinysent", "predict", "x"]),

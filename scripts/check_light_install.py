@@ -164,26 +164,35 @@ def tree_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def model_package(py: Path, venv: Path, pkg: Path, work: Path, items: list[str]) -> dict:
-    """Build ``pkg``'s wheel, install it into the light venv (no dependencies: tinysent is there),
-    and check what it adds and what it answers."""
+def install_package(venv: Path, pkg: Path, work: Path) -> dict:
+    """Build the model package ``pkg``'s wheel and install it into ``venv`` (no dependencies: tinysent
+    is there): its name, wheel, what it added to site-packages (bytes), its ``tinysent models`` row."""
     import tomllib
 
-    import tinysent
-
     name = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]["name"]
-    module = name.replace("-", "_")
     wheels = work / f"wheel-{name}"
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, pkg])
     wheel = next(wheels.glob("*.whl"))
     site = next(venv.glob("lib/python3*/site-packages"))
     before = tree_bytes(site)
-    run([py, "-m", "pip", "install", "-q", "--no-deps", wheel])
+    run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", wheel])
     added = tree_bytes(site) - before
-    model_dir = pkg / "src" / module / "model"
-    cli = py.parent / "tinysent"
-    listed = [json.loads(x) for x in run([cli, "models", "--json"], cwd=work).stdout.splitlines()]
+    listed = [
+        json.loads(x)
+        for x in run([venv / "bin" / "tinysent", "models", "--json"], cwd=work).stdout.splitlines()
+    ]
     row = next((r for r in listed if r["name"] == name), None)
+    return {"name": name, "wheel": wheel, "added_bytes": added, "row": row}
+
+
+def model_package(py: Path, venv: Path, pkg: Path, work: Path, items: list[str]) -> dict:
+    """Install ``pkg`` into the light venv and check what it adds and what it answers."""
+    import tinysent
+
+    got = install_package(venv, pkg, work)
+    name, wheel, added, row = got["name"], got["wheel"], got["added_bytes"], got["row"]
+    model_dir = pkg / "src" / name.replace("-", "_") / "model"
+    cli = py.parent / "tinysent"
     names = [name] + (["accurate"] if row and row["tier"] == "accurate" else [])
     ref = tinysent.load(model_dir).predict(items[:50])
     same = {}

@@ -57,7 +57,7 @@ Options = ExportOptions
 
 
 def run(args) -> int:
-    from tinysent.train.export import export, validation_agreement
+    from tinysent.train.export import export, write_validation
 
     ref = Path(args.reference).read_text(encoding="utf-8").splitlines() if args.reference else None
     model = model_or_shipped(args.model)
@@ -73,7 +73,6 @@ def run(args) -> int:
             kernels=tuple(args.int8_kernels) if args.int8_kernels else None,
         )
         if args.validate:
-            report["validation"] = validation_agreement(model, args.out, args.train_data)
-            Path(args.out, "validation.json").write_text(json.dumps(report["validation"], indent=2) + "\n")
+            report["validation"] = write_validation(model, args.out, args.train_data)
     print(json.dumps(report, indent=2))
     return 0

@@ -38,17 +38,14 @@ Options = PackOptions
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from tinysent.train.pack import pack
 
+    if args.validate and not args.onnx:  # before anything is written
+        raise InputError("--validate compares the ONNX default path: drop --no-onnx")
     report = pack(args.model, args.out, onnx=args.onnx)
     if args.validate:
-        from tinysent.train.export import validation_agreement
+        from tinysent.train.export import write_validation
 
-        if not args.onnx:
-            raise InputError("--validate compares the ONNX default path: drop --no-onnx")
-        report["validation"] = validation_agreement(args.model, args.out)
-        Path(args.out, "validation.json").write_text(json.dumps(report["validation"], indent=2) + "\n")
+        report["validation"] = write_validation(args.model, args.out)
     print(json.dumps(report, indent=2))
     return 0

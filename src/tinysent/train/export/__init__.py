@@ -20,7 +20,13 @@ from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta, OnnxMeta
 from tinysent.runtime.predictor import Predictor
 from tinysent.train.export.graph import OPSET, cls_only_graph, fuse_attention_transposes, trace
-from tinysent.train.export.parity import REFERENCE, SMOKE_SENTENCES, check_parity, validation_agreement
+from tinysent.train.export.parity import (
+    REFERENCE,
+    SMOKE_SENTENCES,
+    check_parity,
+    validation_agreement,
+    write_validation,
+)
 from tinysent.train.export.quantize import KERNELS, SCHEME, quantize, this_cpu
 from tinysent.train.export.storage import share_weights
 
@@ -112,4 +118,5 @@ __all__ = [
     "export",
     "fuse_attention_transposes",
     "validation_agreement",
+    "write_validation",
 ]

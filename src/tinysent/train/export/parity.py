@@ -145,3 +145,13 @@ def validation_agreement(
         )
     doc["date"] = time.strftime("%Y-%m-%d")
     return doc
+
+
+def write_validation(model_dir: str | Path, onnx_dir: str | Path, train_data: str | None = None) -> dict:
+    """:func:`validation_agreement`, also written to ``ONNX_DIR/validation.json`` (beside the model
+    files, not among its pinned ones): what ``export --validate`` and ``pack --validate`` record."""
+    import json
+
+    doc = validation_agreement(model_dir, onnx_dir, train_data)
+    Path(onnx_dir, "validation.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return doc
