@@ -193,8 +193,9 @@ def test_reuse_takes_a_step_another_work_folder_finished_with_the_same_script_an
     work4 = recipe.parent / "work4"
     assert [s["state"] for s in run(str(other), work4, log=lambda m: None, reuse=[work])][0] == "ran"
     for bad, message in ((recipe.parent, "not a recipe's work folder"), (work2, "the work folder itself")):
-        assert main(["recipe", "run", str(other), "--work", str(work2), "--reuse", str(bad)]) == 2
-        assert message in capsys.readouterr().err
+        for action in ("run", "status"):
+            assert main(["recipe", action, str(other), "--work", str(work2), "--reuse", str(bad)]) == 2
+            assert message in capsys.readouterr().err
 
 
 def test_a_steps_time_adds_up_over_its_attempts_and_a_pause_counts_two_ticks_at_most(tmp_path):

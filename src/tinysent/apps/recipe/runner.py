@@ -47,9 +47,19 @@ def step_state(work: Path, step: dict) -> str:
     return "changed" if check_rerun(work, step) else "done"
 
 
+def check_reuse(work: Path, reuse) -> None:
+    """Each ``--reuse`` folder is another recipe's work folder, or one line saying what it is not."""
+    for other in reuse:
+        if not (Path(other) / PROJECT).is_file():
+            raise InputError(f"--reuse {other}: not a recipe's work folder (no {PROJECT} there)")
+        if Path(other).resolve() == work.resolve():
+            raise InputError(f"--reuse {other} is the work folder itself: name another recipe's work folder")
+
+
 def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = ()) -> list[dict]:
     """Each step's state; ``reusable`` where a ``reuse`` folder finished the same step (for the steps
     whose inputs are here already)."""
+    check_reuse(work, reuse)
     config, _ = prepare_work(name, work, list(settings))
     times = last_timings(work)
 
@@ -172,11 +182,7 @@ def run(
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     read_recipe(name)  # a bad recipe file is the error before any folder is made
-    for other in reuse:
-        if not (Path(other) / PROJECT).is_file():
-            raise InputError(f"--reuse {other}: not a recipe's work folder (no {PROJECT} there)")
-        if Path(other).resolve() == work.resolve():
-            raise InputError(f"--reuse {other} is the work folder itself: name another recipe's work folder")
+    check_reuse(work, reuse)
     work.mkdir(parents=True, exist_ok=True)
     with folder_lock(work):  # one run per work folder
         return _run(name, work, list(settings), until, log, [Path(o) for o in reuse])
