@@ -181,6 +181,19 @@ def test_reuse_takes_a_step_another_work_folder_finished_with_the_same_script_an
     rows = [json.loads(x) for x in (work2 / "timings.jsonl").read_text().splitlines()]
     assert rows[0]["reused_from"] == str(work.resolve()) and "seconds" in rows[0]["ran_there"]
     assert "reused_from" not in rows[2]
+    # the results/ table: a reused step's time is the time it ran there, named; the total adds them up
+    (work2 / ".clock-three.json").write_text('{"seconds": 7200.0, "attempts": 2}')  # moot: three finished
+    assert main(["recipe", "status", str(other), "--work", str(work2), "--markdown"]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert table[0].startswith("| step | state | wall time | attempts | machine")
+    assert table[2].startswith("| one | done | 0:00:0") and f"(ran in {work.resolve()}; copied in" in table[2]
+    assert table[4].startswith("| three | done | 0:00:0") and table[-1].startswith("| total | | 0:00:0")
+    (work2 / "timings.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")  # three: unfinished
+    main(["recipe", "status", str(other), "--work", str(work2), "--markdown"])
+    assert "| three | done | 2:00:00 so far | 2 |" in capsys.readouterr().out
+    main(["recipe", "status", str(other), "--work", str(work2)])
+    assert "(7200 s so far, 2 attempt(s))" in capsys.readouterr().out
+    (work2 / ".clock-three.json").unlink()
     assert [s["state"] for s in run(str(other), work2, log=lambda m: None, reuse=[work])] == ["skipped"] * 3
     # an input that changed since the other folder ran: the step runs here
     work3 = recipe.parent / "work3"

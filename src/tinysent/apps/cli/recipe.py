@@ -18,7 +18,7 @@ class RecipeListOptions:
 
 
 @dataclass
-class RecipeStatusOptions:
+class RecipeWorkOptions:
     name: str = option(None, "recipe name (tinysent recipe list) or a recipe .yml file", cli="positional")
     work: str = option(None, "the recipe's work folder", cli="required", metavar="DIR")
     set: list[str] = option(
@@ -37,7 +37,16 @@ class RecipeStatusOptions:
 
 
 @dataclass
-class RecipeRunOptions(RecipeStatusOptions):
+class RecipeStatusOptions(RecipeWorkOptions):
+    markdown: bool = option(
+        False,
+        "a Markdown table of each step's wall time (every attempt's), attempts and machine, with the total "
+        "(for a results/ page)",
+    )
+
+
+@dataclass
+class RecipeRunOptions(RecipeWorkOptions):
     until: str | None = option(None, "stop after this step", metavar="STEP")
 
 
@@ -57,10 +66,50 @@ def status(args) -> int:
     from tinysent.apps.recipe import status as recipe_status
 
     rows = recipe_status(args.name, Path(args.work), args.set, reuse=[Path(d) for d in args.reuse])
+    if args.markdown:
+        print(timings_table(rows))
+        return 0
     for r in rows:
-        took = "" if r["seconds"] is None else f" ({r['seconds']:.0f} s last run)"
+        took = ""
+        if r["seconds"] is not None:
+            took = f" ({r['seconds']:.0f} s last run)"
+        elif r.get("so_far"):
+            took = f" ({r['so_far']:.0f} s so far, {r['attempts']} attempt(s))"
         print(f"{r['step']:<18} {r['state']:<11}{took}")
     return 0
+
+
+def _hms(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def timings_table(rows: list[dict]) -> str:
+    """Each step's wall time as Markdown: where it ran, over how many attempts (an interrupted step's
+    attempts add up), a reused step's time where it ran; the total of what has run."""
+    out = [
+        "| step | state | wall time | attempts | machine | finished |",
+        "|---|---|---|---|---|---|",
+    ]
+    total = 0.0
+    for r in rows:
+        where = r
+        seconds = r["seconds"]
+        note = ""
+        if r.get("reused_from"):
+            where, seconds = r.get("ran_there", {}), r.get("ran_there", {}).get("seconds")
+            note = f" (ran in {r['reused_from']}; copied in {r['seconds']:.0f} s)"
+        elif seconds is None and r.get("so_far"):
+            seconds, note = r["so_far"], " so far"
+        total += seconds or 0.0
+        took = "" if seconds is None else _hms(seconds) + note
+        box = ""
+        if where.get("cpu"):
+            box = f"{where['cpu']}, {where['cores']} cores" + (f", {where['gpu']}" if where.get("gpu") else "")
+        when = (where.get("finished") or "").replace("T", " ").replace("Z", " UTC")
+        out.append(f"| {r['step']} | {r['state']} | {took} | {r.get('attempts') or ''} | {box} | {when} |")
+    out.append(f"| total | | {_hms(total)} | | | |")
+    return "\n".join(out)
 
 
 def run(args) -> int:

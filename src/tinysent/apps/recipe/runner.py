@@ -70,14 +70,23 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
         return s
 
     return [
-        {
-            "step": s["name"],
-            "state": state(s),
-            "seconds": times.get(s["name"], {}).get("seconds"),
-            "help": s.get("help", ""),
-        }
+        {"step": s["name"], "state": state(s), "help": s.get("help", ""), **_time_of(work, s["name"], times)}
         for s in _steps(config, None)
     ]
+
+
+def _time_of(work: Path, name: str, times: dict) -> dict:
+    """A step's time: its last finished run's timings row (a reused step's names where it ran, and how
+    long it took there), else the time its unfinished attempts have run so far (``so_far``)."""
+    row = times.get(name)
+    if row is not None:
+        keep = ("seconds", "attempts", "finished", "cpu", "cores", "gpu", "reused_from", "ran_there")
+        return {k: row[k] for k in keep if k in row}
+    clock = work / f".clock-{name}.json"
+    if clock.exists():
+        c = json.loads(clock.read_text())
+        return {"seconds": None, "so_far": c.get("seconds"), "attempts": c.get("attempts")}
+    return {"seconds": None}
 
 
 def _command(line: str) -> list[str]:
