@@ -188,7 +188,8 @@ def test_reuse_takes_a_step_another_work_folder_finished_with_the_same_script_an
     assert table[0].startswith("| step | state | wall time | attempts | machine")
     assert table[2].startswith("| one | done | 0:00:0") and f"(ran in {work.resolve()}; copied in" in table[2]
     assert table[4].startswith("| three | done | 0:00:0") and table[-1].startswith("| total | | 0:00:0")
-    (work2 / "timings.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")  # three: unfinished
+    # three's row gone, its clock file there: its time so far is shown
+    (work2 / "timings.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")
     main(["recipe", "status", str(other), "--work", str(work2), "--markdown"])
     assert "| three | done | 2:00:00 so far | 2 |" in capsys.readouterr().out
     main(["recipe", "status", str(other), "--work", str(work2)])

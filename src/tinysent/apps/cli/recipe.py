@@ -105,7 +105,8 @@ def timings_table(rows: list[dict]) -> str:
         took = "" if seconds is None else _hms(seconds) + note
         box = ""
         if where.get("cpu"):
-            box = f"{where['cpu']}, {where['cores']} cores" + (f", {where['gpu']}" if where.get("gpu") else "")
+            gpu = f", {where['gpu']}" if where.get("gpu") else ""
+            box = f"{where['cpu']}, {where['cores']} cores{gpu}"
         when = (where.get("finished") or "").replace("T", " ").replace("Z", " UTC")
         out.append(f"| {r['step']} | {r['state']} | {took} | {r.get('attempts') or ''} | {box} | {when} |")
     out.append(f"| total | | {_hms(total)} | | | |")
