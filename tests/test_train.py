@@ -140,3 +140,20 @@ def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):
     short = encode(texts, tok, 8)
     assert max(len(x) for x in short) == 8 and short[-1][-1] == tok.sep_token_id
     assert encode(texts, tok, None) == want
+
+
+def test_loading_a_model_to_train_or_teach_shows_no_transformers_bar(trained_model, capfd):
+    """A training log is not a terminal: loading a base, a teacher or a model to export prints no
+    "Loading weights" bar, and transformers' own setting is as it was after."""
+    import torch
+    from transformers.utils import logging as tlog
+
+    from tinysent.train.distill.stages import load_teacher
+    from tinysent.train.models import load_classifier
+
+    tlog.enable_progress_bar()
+    load_classifier(trained_model, num_labels=2)
+    load_classifier(trained_model, num_labels=2, labels=("negative", "positive"))
+    load_teacher(trained_model, torch.device("cpu"))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert tlog.is_progress_bar_enabled()

@@ -291,18 +291,20 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
         info = {**info, "missing_keys": fresh}
     elif num_labels == 3 and raw.get("id2label") and list(raw["id2label"].values()) == list(BINARY_LABELS):
         # a binary sentiment classifier (e.g. the shipped model) grows a neutral class, keeping its head
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            base, output_loading_info=True, dtype=torch.float32, use_safetensors=True
-        )
+        with quiet_transformers():
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                base, output_loading_info=True, dtype=torch.float32, use_safetensors=True
+            )
         widen_to_three(model)
     else:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            base,
-            config=load_config(base, num_labels),
-            output_loading_info=True,
-            dtype=torch.float32,
-            use_safetensors=True,
-        )
+        with quiet_transformers():  # what is ignored and what starts fresh is logged below
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                base,
+                config=load_config(base, num_labels),
+                output_loading_info=True,
+                dtype=torch.float32,
+                use_safetensors=True,
+            )
     ignored = sorted(info.get("unexpected_keys", []))
     fresh = sorted(info.get("missing_keys", []))
     if ignored:
@@ -317,15 +319,19 @@ def load_classifier(name_or_path: str | os.PathLike, num_labels: int = 2, labels
 @contextmanager
 def quiet_transformers():
     """transformers' own load report ("MISMATCH ... Reinit due to size mismatch") reads like an error
-    when a new head is the point; tinysent logs what was kept and what starts fresh instead."""
+    when a new head is the point; tinysent logs what was kept and what starts fresh instead. Its
+    "Loading weights" bar is off too (a training log is not a terminal); both are put back after."""
     from transformers.utils import logging as tlog
 
-    level = tlog.get_verbosity()
+    level, bars = tlog.get_verbosity(), tlog.is_progress_bar_enabled()
     tlog.set_verbosity_error()
+    tlog.disable_progress_bar()
     try:
         yield
     finally:
         tlog.set_verbosity(level)
+        if bars:
+            tlog.enable_progress_bar()
 
 
 def _short(keys: list[str], n: int = 8) -> str:

@@ -73,9 +73,12 @@ def load_teacher(path: str | Path, device):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = require_safetensors(require_model_folder(path, "teacher"), "--teacher")
-    teacher = AutoModelForSequenceClassification.from_pretrained(
-        path, dtype=torch.float32, use_safetensors=True
-    )
+    from tinysent.train.models import quiet_transformers
+
+    with quiet_transformers():
+        teacher = AutoModelForSequenceClassification.from_pretrained(
+            path, dtype=torch.float32, use_safetensors=True
+        )
     teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
