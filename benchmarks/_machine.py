@@ -2,25 +2,21 @@
 
 import datetime
 import json
-import os
 import platform
 import sys
 from pathlib import Path
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
+    """Where a result was measured: the recipe runner's machine facts (CPU model, cores), the date,
+    Python, torch, and the GPU by torch's name for it."""
     import torch
+
+    from tinysent.apps.recipe.clock import machine as where
 
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
+        **where(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
