@@ -142,18 +142,23 @@ def test_encode_fast_path_gives_the_tokenizers_ids(tiny_base):
     assert encode(texts, tok, None) == want
 
 
-def test_loading_a_model_to_train_or_teach_shows_no_transformers_bar(trained_model, capfd):
-    """A training log is not a terminal: loading a base, a teacher or a model to export prints no
-    "Loading weights" bar, and transformers' own setting is as it was after."""
+def test_loading_a_model_to_train_or_teach_shows_no_transformers_bar(trained_model, capfd, tmp_path):
+    """A training log is not a terminal: loading a base or a teacher, or saving a model, prints no
+    "Loading weights" or "Writing model shards" bar, and transformers' own setting is as it was after."""
     import torch
+    from accelerate import Accelerator
     from transformers.utils import logging as tlog
 
+    from tinysent.core.meta import ModelMeta
     from tinysent.train.distill.stages import load_teacher
+    from tinysent.train.loop import save_model
     from tinysent.train.models import load_classifier
 
     tlog.enable_progress_bar()
-    load_classifier(trained_model, num_labels=2)
+    model, tokenizer, *_ = load_classifier(trained_model, num_labels=2)
     load_classifier(trained_model, num_labels=2, labels=("negative", "positive"))
     load_teacher(trained_model, torch.device("cpu"))
-    assert "Loading weights" not in capfd.readouterr().err
+    save_model(model, tokenizer, tmp_path / "saved", ModelMeta.load(trained_model), Accelerator(cpu=True))
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "Writing model shards" not in err
     assert tlog.is_progress_bar_enabled()

@@ -191,7 +191,10 @@ def save_model(model, tokenizer, out: Path, meta, accelerator) -> None:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
-        accelerator.unwrap_model(model).save_pretrained(out, safe_serialization=True)
+        from tinysent.train.models import quiet_transformers
+
+        with quiet_transformers():  # no "Writing model shards" bar in the training log
+            accelerator.unwrap_model(model).save_pretrained(out, safe_serialization=True)
         tokenizer.save_pretrained(out)
         meta.pin(out, pinned_names(out, ["model.safetensors"]))
         meta.save(out)
