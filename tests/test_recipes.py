@@ -343,3 +343,6 @@ def test_python_dash_m_tinysent_is_the_command():
 
     r = subprocess.run([sys.executable, "-m", "tinysent", "recipe", "list"], capture_output=True, text=True)
     assert r.returncode == 0 and "smoke" in r.stdout and "sentiment" in r.stdout
+    heads = [x for x in r.stdout.splitlines() if not x.startswith(" ")]  # "name: title", once each
+    assert "sentiment: the shipped 3-class model, from the base weights and the data only" in heads
+    assert not [h for h in heads if h.startswith(f"{h.split(':')[0]}: {h.split(':')[0]}:")]

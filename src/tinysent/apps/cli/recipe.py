@@ -56,7 +56,8 @@ def list_(args) -> int:
     for name in recipe_names():
         raw = read_recipe(name)
         steps = raw["workflows"]["all"]
-        print(f"{name}: {raw.get('title', '')}")
+        title = raw.get("title", "")
+        print(title if title.startswith(f"{name}:") else f"{name}: {title}")  # a title names its recipe
         print(f"    steps: {' -> '.join(steps)}")
         print(f"    variables: {', '.join(f'{k}={v}' for k, v in raw.get('vars', {}).items())}")
     return 0
