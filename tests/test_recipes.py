@@ -88,6 +88,11 @@ def test_until_stops_after_the_step_and_status_says_what_is_left(toy):
     assert [r["state"] for r in status(str(recipe), work)] == ["done", "done", "unfinished"]
     (work / "two.txt").unlink()
     assert [r["state"] for r in status(str(recipe), work)] == ["done", "changed", "waiting"]
+    # an interrupted step's partial output is there, but the step after it still waits for that step
+    work2 = work.with_name("work-b")
+    run(str(recipe), work2, until="one", log=lambda m: None)
+    (work2 / "two.txt").write_text("partial")
+    assert [r["state"] for r in status(str(recipe), work2)] == ["done", "unfinished", "waiting"]
 
 
 def test_a_failed_step_stops_the_run_with_one_line_and_the_rerun_continues_from_it(toy, capsys):

@@ -58,15 +58,22 @@ def check_reuse(work: Path, reuse) -> None:
 
 def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = ()) -> list[dict]:
     """Each step's state; ``reusable`` where a ``reuse`` folder finished the same step (for the steps
-    whose inputs are here already)."""
+    whose inputs are here already); ``waiting`` also for a step whose input an earlier step has begun
+    but not finished writing."""
     check_reuse(work, reuse)
     config, _ = prepare_work(name, work, list(settings))
     times = last_timings(work)
 
+    pending: set[str] = set()  # outputs of earlier steps that have not finished
+
     def state(step: dict) -> str:
         s = step_state(work, step)
-        if s in ("unfinished", "changed") and any(reusable(work, Path(o), step) for o in reuse):
-            return "reusable"
+        if s == "unfinished" and pending.intersection(step.get("deps", [])):
+            s = "waiting"  # an input is there, but its step has not finished writing it
+        elif s in ("unfinished", "changed") and any(reusable(work, Path(o), step) for o in reuse):
+            s = "reusable"
+        if s != "done":
+            pending.update(step.get("outputs", []))
         return s
 
     return [
