@@ -474,7 +474,7 @@ for im in installed_models():  # what `tinysent models` prints
 try:
     accurate = tinysent.load("accurate")
 except ModelError as e:
-    in_clone = ROOT / "models" / "tinysent-6l" / "tinysent_6l" / "model"
+    in_clone = ROOT / "models" / "tinysent-6l" / "src" / "tinysent_6l" / "model"
     accurate = tinysent.load(in_clone) if in_clone.exists() else None
     print(str(e) if accurate is None else "tinysent-6l is not installed: its folder in this clone stands in")
 if accurate is not None and TWEETEVAL.exists():
