@@ -164,3 +164,36 @@ def test_tinysent_package_makes_a_pip_package_that_installs_its_model(
         assert message in err and len(err.splitlines()) == 1, err
     again = ["package", "--model", str(model), "--name", "tiny-6l", "--out", str(pkg), "--overwrite"]
     assert main(again) == 0
+
+
+def test_package_writes_the_tier_on_the_packaged_copy_and_refuses_a_model_without_one(
+    trained_model, tmp_path, capsys
+):
+    from tinysent.apps.cli import main
+    from tinysent.apps.package import readme
+    from tinysent.core.folder import ModelFolder
+
+    model = tmp_path / "m"
+    shutil.copytree(trained_model, model)
+    meta = ModelMeta.load(model)
+    meta.card = {"scores": {"tweeteval_test_macro_recall": 0.72}}  # scores, no tier
+    meta.save(model)
+    before = (model / "tinysent.json").read_bytes()
+    out = tmp_path / "pkg"
+    assert main(["package", "--model", str(model), "--name", "tiny-6l", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "names no tier" in err and "--tier" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+    args = ["package", "--model", str(model), "--name", "tiny-6l", "--out", str(out), "--tier", "accurate"]
+    assert main(args) == 0
+    packaged = out / "src" / "tiny_6l" / "model"
+    card = ModelMeta.load(packaged).card
+    assert card == {"scores": {"tweeteval_test_macro_recall": 0.72}, "tier": "accurate"}
+    folder = ModelFolder(packaged)  # its files still as pinned after the card changed
+    assert "(accurate tier)" in (out / "pyproject.toml").read_text()
+    assert readme("tiny-6l", folder, "1.0.0") == (out / "README.md").read_text()
+    assert "accurate tier" in (out / "README.md").read_text()
+    assert (model / "tinysent.json").read_bytes() == before  # the model folder itself untouched
+    with pytest.raises(SystemExit):
+        main([*args[:-1], "slow"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from pathlib import Path
 from tinysent.core.errors import InputError
 from tinysent.core.files import file_sha256
 from tinysent.core.folder import ModelFolder
-from tinysent.core.meta import META_FILE
+from tinysent.core.meta import META_FILE, ModelMeta
 from tinysent.runtime.registry import model_shape, parameters
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -114,12 +114,25 @@ def readme(name: str, folder: ModelFolder, version: str) -> str:
     return "\n".join(lines)
 
 
-def write_package(model: Path, name: str, out: Path, version: str = "1.0.0", overwrite: bool = False) -> Path:
+TIERS = ("fast", "accurate")
+
+
+def write_package(
+    model: Path,
+    name: str,
+    out: Path,
+    version: str = "1.0.0",
+    overwrite: bool = False,
+    tier: str | None = None,
+) -> Path:
     """Write the package for the packed model in ``model`` into ``out`` (built beside it and moved in,
     so a failure leaves an earlier package as it was). It depends on this tinysent's minor version or
-    later (the model format it was packed with). Returns ``out``."""
+    later (the model format it was packed with). ``tier`` is written on the packaged copy's card (the
+    model folder itself is left as it is); without it, the card must name one. Returns ``out``."""
     from tinysent import __version__
 
+    if tier is not None and tier not in TIERS:
+        raise InputError(f"--tier {tier!r}: one of {', '.join(TIERS)}")
     if not NAME.match(name):
         raise InputError(f"--name {name!r}: a package name is lowercase letters, digits and single dashes")
     if not VERSION.match(version):
@@ -129,6 +142,8 @@ def write_package(model: Path, name: str, out: Path, version: str = "1.0.0", ove
         raise InputError(f"{model}: its files are not pinned in {META_FILE}; pack it first (tinysent pack)")
     for f in folder.meta.files:  # every pinned file present and as pinned, before anything is written
         folder.check(model / f)
+    if tier is None and (folder.meta.card or {}).get("tier") not in TIERS:
+        raise InputError(f"{model}: its card names no tier: pass --tier {' or --tier '.join(TIERS)}")
     if out.exists() and not overwrite:
         raise InputError(f"{out} exists: pass --overwrite to replace it, or name another --out")
     module = module_name(name)
@@ -137,6 +152,11 @@ def write_package(model: Path, name: str, out: Path, version: str = "1.0.0", ove
         shutil.rmtree(tmp)
     pkg = tmp / "src" / module
     folder.copy_to(pkg / "model")  # its description files (README.md, the model card text, among them)
+    if tier is not None:
+        meta = ModelMeta.load(pkg / "model")
+        meta.card = {**(meta.card or {}), "tier": tier}
+        meta.save(pkg / "model")
+        folder = ModelFolder(pkg / "model")
     card = folder.meta.card or {}
     labels = ", ".join(folder.meta.labels)
     description = f"tinysent model {name}: {labels} ({card.get('tier', 'untiered')} tier)"

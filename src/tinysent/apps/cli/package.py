@@ -17,6 +17,12 @@ class PackageOptions:
     )
     out: str = option(None, "the package's folder (pip wheel DIR builds it)", cli="required", metavar="DIR")
     version: str = option("1.0.0", "the package's version")
+    tier: str | None = option(
+        None,
+        "the model's tier, written on the packaged copy's card: fast or accurate (--model accurate picks "
+        "the best accurate one); needed when the card names none",
+        choices=["fast", "accurate"],
+    )
     overwrite: bool = option(False, "replace an existing package folder")
 
 
@@ -30,6 +36,6 @@ Options = PackageOptions
 def run(args) -> int:
     from tinysent.apps.package import module_name, write_package
 
-    out = write_package(Path(args.model), args.name, Path(args.out), args.version, args.overwrite)
+    out = write_package(Path(args.model), args.name, Path(args.out), args.version, args.overwrite, args.tier)
     print(json.dumps({"package": str(out), "name": args.name, "module": module_name(args.name)}))
     return 0
