@@ -17,7 +17,10 @@ from, each in its own process, three rounds in rotating order (this VM's speed w
 
     python benchmarks/inference.py --tiers --model runs/accurate/model \
         --teacher runs/accurate/teacher-mpnet --data ../shared/data/sentiment140/training.head10000.csv \
-        --out benchmarks/results/tiers.json
+        --out benchmarks/results/tiers.json [--card]
+
+`--card` writes the median ratio to the shipped model on --model's card (`card.speed`), where
+`tinysent models` and the package README read it.
 """
 
 import argparse
@@ -158,6 +161,28 @@ def tiers(a) -> None:
         },
     )
     print(json.dumps({k: round(float(np.median(v)), 3) for k, v in per_round.items()}))
+    if a.card:
+        record_speed(a.model, round(float(np.median(per_round["model_vs_shipped"])), 3), a.rounds)
+
+
+def record_speed(model: str, relative: float, rounds: int) -> None:
+    """The measured speed on the model's card (``card.speed``, what ``tinysent models`` shows): its
+    default path's tweets/s relative to the shipped model's, paired in this run."""
+    from _machine import machine
+
+    from tinysent.core.meta import ModelMeta
+
+    m = machine()
+    meta = ModelMeta.load(model)
+    meta.card = {
+        **(meta.card or {}),
+        "speed": {
+            "relative_to_shipped": relative,
+            "measured": f"benchmarks/inference.py --tiers, median of {rounds} rounds paired with the shipped "
+            f"model's default path ({m['cpu']}, {m['cores']} cores, {m['date'][:10]})",
+        },
+    }
+    meta.save(model)
 
 
 def main() -> None:
@@ -174,6 +199,12 @@ def main() -> None:
         "--teacher", default=None, help="with --tiers: the teacher model folder (for the pipeline)"
     )
     p.add_argument("--rounds", type=int, default=3, help="with --tiers: rounds, each in rotating order")
+    p.add_argument(
+        "--card",
+        action="store_true",
+        help="with --tiers: write the speed relative to the shipped model on --model's card (a copy's, "
+        "never a recipe step's output)",
+    )
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     p.add_argument("--onnx-dir", default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
