@@ -114,6 +114,7 @@ def test_tinysent_package_makes_a_pip_package_that_installs_its_model(
     pkg = tmp_path / "tiny-6l"
     assert main(["package", "--model", str(model), "--name", "tiny-6l", "--out", str(pkg)]) == 0
     assert "0.7312 | 0.723–0.739 | 12284" in (pkg / "README.md").read_text()
+    assert "Speed: 0.41x the tweets/s of the model shipped in tinysent" in (pkg / "README.md").read_text()
     assert 'tiny-6l = "tiny_6l:MODEL_DIR"' in (pkg / "pyproject.toml").read_text()
     dist = tmp_path / "dist"
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]

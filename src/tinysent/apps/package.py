@@ -106,6 +106,13 @@ def readme(name: str, folder: ModelFolder, version: str) -> str:
         lines.append("")
     else:
         lines += ["No test scores are recorded on this model's card (`tinysent evaluate --card`).", ""]
+    speed = card.get("speed") or {}
+    if speed.get("relative_to_shipped"):
+        lines += [
+            f"Speed: {speed['relative_to_shipped']:.2f}x the tweets/s of the model shipped in tinysent, "
+            f"both on their default path ({speed.get('measured', 'how measured not recorded')}).",
+            "",
+        ]
     lines += [
         "Every file of the model is pinned by sha256 in `tinysent.json`, which the package's module pins "
         "in turn; a file that does not match is refused at load. Made by `tinysent package`.",
