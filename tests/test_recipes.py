@@ -326,6 +326,31 @@ def test_select_copies_the_best_on_validation_with_every_score(two_models, tmp_p
     assert not (tmp_path / "x").exists()
 
 
+def test_a_default_validation_share_and_the_same_share_given_are_one_split(trained_model, tmp_path):
+    """The shipped model's config says val_fraction 0.01, a recipe's run none (the default, 0.01): one
+    split, so `select` compares them (the sentiment recipe's ship rule); another share is another split,
+    and with --val-data the share plays no part."""
+    from tinysent.core.meta import ModelMeta
+    from tinysent.train.validation import validation_key
+
+    def with_config(name: str, **changes) -> Path:
+        d = tmp_path / name
+        shutil.copytree(trained_model, d)
+        meta = json.loads((d / "tinysent.json").read_text())
+        meta["config"].update(changes)
+        (d / "tinysent.json").write_text(json.dumps(meta))
+        return d
+
+    assert ModelMeta.load(trained_model).config["train_data"].endswith(".csv")  # a Sentiment140 file
+    default = validation_key(with_config("none", val_fraction=None))
+    assert default["val_fraction"] == 0.01  # Sentiment140's default share
+    assert validation_key(with_config("given", val_fraction=0.01)) == default
+    assert validation_key(with_config("other", val_fraction=0.2))["val_fraction"] == 0.2
+    v = tmp_path / "val.csv"
+    v.write_text("text,label\nok,positive\n")
+    assert validation_key(with_config("vd", val_data=str(v), val_fraction=0.3))["val_fraction"] is None
+
+
 def test_soup_writes_a_model_and_its_choice_and_calibrate_out_leaves_the_model(two_models, tmp_path):
     from tinysent.apps.cli import main
     from tinysent.core.meta import ModelMeta

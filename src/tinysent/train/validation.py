@@ -65,4 +65,7 @@ def validation_key(folder: str | Path) -> dict:
     def same(v):  # a path written two ways is one path
         return str(Path(v).resolve()) if isinstance(v, str) and Path(v).exists() else v
 
-    return {k: same(getattr(cfg, k)) for k in keys}
+    key = {k: same(getattr(cfg, k)) for k in keys}
+    # the share held out as it was taken (none given: the task's default); with --val-data, none is
+    key["val_fraction"] = cfg.validation_fraction if cfg.val_data is None else None
+    return key
