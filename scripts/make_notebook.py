@@ -281,10 +281,10 @@ head on the pre-trained encoder does below, against our fine-tuned one.""",
         CODE,
         """import torch
 
-from tinysent.train.models import load_classifier
-from tinysent.train.schedule import LinearSchedule
 from tinysent.runtime.backends import TorchBackend
 from tinysent.runtime.predictor import Predictor
+from tinysent.train.models import load_classifier
+from tinysent.train.schedule import LinearSchedule
 
 steps = 1000
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
@@ -385,8 +385,8 @@ recheck.)""",
     ),
     (
         CODE,
-        """from tinysent.train.export import export
-from tinysent.runtime.predictor import SHIPPED_DIR
+        """from tinysent.runtime.predictor import SHIPPED_DIR
+from tinysent.train.export import export
 
 onnx_dir = WORK / "student-onnx"
 with output_folder(onnx_dir, overwrite=True):
@@ -517,9 +517,9 @@ how the score grows with the number of labels (page "Your own data" of the docs)
         CODE,
         """from tinysent.apps.evaluate import evaluate_labelled
 from tinysent.apps.report.baselines import TfidfLogReg3
+from tinysent.core.metrics import task_score
 from tinysent.data.labelled import read_labelled
 from tinysent.data.task import split_task
-from tinysent.core.metrics import task_score
 
 EMOTION = SHARED / "tweeteval-tasks" / "emotion"
 if EMOTION.exists():

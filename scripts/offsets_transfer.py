@@ -3,8 +3,8 @@ offsets (`tinysent calibrate --class-offsets`) on the split a model was selected
 their cross-fitted gain there is positive; this fits them the same way on split A and scores split B
 with and without them (macro recall, paired bootstrap 95 % interval of the difference). With A =
 TweetEval validation and B = SemEval 2016's test tweets held out of a student's training
-(scripts/holdout_recipe.sh), it asks whether the offset step pays on tweets drawn like TweetEval
-test, without reading TweetEval test.
+(`git show 5be3475:scripts/holdout_recipe.sh`), it asks whether the offset step pays on tweets
+drawn like TweetEval test, without reading TweetEval test.
 
     python scripts/offsets_transfer.py runs/holdout/student --fit tweeteval-val \
         --score twitter-2016test-A.tsv --out results/cpu-2026-12-01/holdout/offsets-transfer.json
@@ -19,9 +19,8 @@ import numpy as np
 
 
 def main() -> None:
-    from tinysent.core.labels import SENTIMENT3
+    from tinysent.core.labels import SENTIMENT3, LabelModel
     from tinysent.core.metrics import macro_recall, paired_bootstrap
-    from tinysent.core.numerics import softmax
     from tinysent.data.semeval import classes3, read_tweeteval, validation3
     from tinysent.runtime.predictor import load
     from tinysent.train.calibrate import crossfit_offsets_gain, fit_class_offsets, fit_temperature
@@ -48,9 +47,12 @@ def main() -> None:
 
     (zf, yf), (zs, ys) = split(a.fit), split(a.score)
     t = fit_temperature(zf, yf)
-    lpf, lps = (np.log(np.maximum(softmax(z, t), 1e-300)) for z in (zf, zs))
+    calibrated = LabelModel(SENTIMENT3, temperature=t)
+    lpf, lps = (np.log(np.maximum(calibrated.proba(z), 1e-300)) for z in (zf, zs))
     bias = np.array(fit_class_offsets(lpf, yf))
-    plain, offset = lps.argmax(1), (lps + bias).argmax(1)
+    with_offsets = LabelModel(SENTIMENT3, temperature=t, offsets=tuple(bias.tolist()))
+    # the label each way, decided as the packed model decides it (LabelModel)
+    plain, offset = calibrated.classes(calibrated.proba(zs)), with_offsets.classes(with_offsets.proba(zs))
     paired = paired_bootstrap("macro_recall", ys, offset, plain, SENTIMENT3, n_boot=a.n_boot, seed=0)
     doc = {
         "model": a.model,

@@ -43,3 +43,21 @@ def test_the_committed_notebook_has_outputs_and_figures_and_no_local_paths():
     figures = sum("image/png" in o.get("data", {}) for c in codes for o in c.get("outputs", []))
     assert figures >= 10
     assert not leaks(nb)
+
+
+def test_the_committed_notebook_is_its_source_script_run_as_written():
+    """The .ipynb is the product of scripts/make_notebook.py: every cell's text is the script's (the
+    first cell's run line aside), so an edit to the script shows up as a stale notebook here, and
+    what ruff lints in the notebook is what the script says."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_notebook import CELLS, build
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    made = build("cpu")
+    assert [c.cell_type for c in nb.cells] == [c.cell_type for c in made.cells] == [k for k, _ in CELLS]
+    head, tail = CELLS[0][1].split("{run_line}")
+    assert nb.cells[0].source.startswith(head) and nb.cells[0].source.endswith(tail)
+    stale = [i for i, (a, b) in enumerate(zip(nb.cells[1:], made.cells[1:]), 1) if a.source != b.source]
+    assert not stale, f"cells {stale} differ from scripts/make_notebook.py: run it to remake the notebook"
