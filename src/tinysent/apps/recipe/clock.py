@@ -38,6 +38,11 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu}
 
 
+def clock_file(work: Path, step: str) -> Path:
+    """Where :class:`StepClock` keeps a step's unfinished attempts' time."""
+    return work / f".clock-{step}.json"
+
+
 class StepClock:
     """A step's running time across its attempts: while it runs, the time is added up every ``tick``
     seconds in ``WORK/.clock-STEP.json``, so a step interrupted and resumed in a later session reports
@@ -47,7 +52,7 @@ class StepClock:
     def __init__(self, work: Path, step: str, tick: float = 30.0):
         import threading
 
-        self.path, self.tick = work / f".clock-{step}.json", tick
+        self.path, self.tick = clock_file(work, step), tick
         prior = json.loads(self.path.read_text()) if self.path.exists() else {}
         self.seconds = float(prior.get("seconds", 0.0))
         self.attempts = int(prior.get("attempts", 0)) + 1

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tinysent.apps.recipe.clock import TIMINGS, StepClock, last_timings, machine
+from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, last_timings, machine
 from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work, read_recipe
 from tinysent.core.errors import InputError, TinysentError
 
@@ -89,7 +89,7 @@ def _time_of(work: Path, name: str, times: dict) -> dict:
     if row is not None:
         keep = ("seconds", "attempts", "finished", "cpu", "cores", "gpu", "reused_from", "ran_there")
         return {k: row[k] for k in keep if k in row}
-    clock = work / f".clock-{name}.json"
+    clock = clock_file(work, name)
     if clock.exists():
         c = json.loads(clock.read_text())
         return {"seconds": None, "so_far": c.get("seconds"), "attempts": c.get("attempts")}
@@ -167,7 +167,7 @@ def _reuse_step(work: Path, other: Path, step: dict, where: dict) -> dict:
 
     t0 = time.time()
     _take_outputs(work, other, step)
-    (work / f".clock-{step['name']}.json").unlink(missing_ok=True)  # an attempt begun here is moot
+    clock_file(work, step["name"]).unlink(missing_ok=True)  # an attempt begun here is moot
     update_lockfile(work, step)
     there = last_timings(other).get(step["name"], {})
     row = {
@@ -228,7 +228,7 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
         if state == "changed":
             log(f"[{step['name']}] its command or inputs changed: starting it over")
             _remove_outputs(work, step)
-            (work / f".clock-{step['name']}.json").unlink(missing_ok=True)
+            clock_file(work, step["name"]).unlink(missing_ok=True)
         log(f"[{step['name']}] {step.get('help', '')}")
         t0 = time.time()
         with StepClock(work, step["name"]) as clock:
