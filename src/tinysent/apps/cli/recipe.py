@@ -76,6 +76,8 @@ def status(args) -> int:
             took = f" ({r['seconds']:.0f} s last run)"
         elif r.get("so_far"):
             took = f" ({r['so_far']:.0f} s so far, {r['attempts']} attempt(s))"
+        if r.get("missing"):
+            took = f" {r['missing']} is not there and no step makes it (is --set data=... right?)"
         print(f"{r['step']:<18} {r['state']:<11}{took}")
     return 0
 
@@ -126,7 +128,7 @@ def run(args) -> int:
     return 0
 
 
-STATUS_HELP = "each step of a recipe in a work folder: done, changed, unfinished or waiting"
+STATUS_HELP = "each step of a recipe in a work folder: done, changed, unfinished, waiting or missing an input"
 RUN_HELP = "run a recipe in a work folder; finished steps whose inputs are unchanged are skipped"
 COMMANDS = [
     ("list", "the recipes tinysent ships, their steps and variables", RecipeListOptions, list_),

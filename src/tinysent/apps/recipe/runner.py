@@ -1,5 +1,6 @@
 """The runner: a recipe's steps in order in a work folder, each done (skipped), changed (started
-over), unfinished (resumed), waiting, or taken from another work folder that finished it (``--reuse``)."""
+over), unfinished (resumed), waiting (for an earlier step), missing an input no step makes (a wrong
+``--set data=``), or taken from another work folder that finished it (``--reuse``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,22 @@ def _steps(config: dict, until: str | None) -> list[dict]:
             raise InputError(f"--until {until}: the steps are {', '.join(order)}")
         order = order[: order.index(until) + 1]
     return [commands[s] for s in order]
+
+
+def missing_inputs(work: Path, steps: list[dict]) -> dict[str, str]:
+    """For each step, the first input that is not there and that no step of the recipe makes (a data
+    folder named wrong): no run would ever make it, so it is a user's error, not a wait."""
+    made = {o for s in steps for o in s.get("outputs", [])}
+    out = {}
+    for step in steps:
+        absent = [d for d in step.get("deps", []) if d not in made and not (work / d).exists()]
+        if absent:
+            out[step["name"]] = absent[0]
+    return out
+
+
+def _missing_error(step: str, path: str) -> InputError:
+    return InputError(f"step {step!r}: missing input {path} (is --set data=... right?)")
 
 
 def step_state(work: Path, step: dict) -> str:
@@ -63,12 +80,15 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
     check_reuse(work, reuse)
     config, _ = prepare_work(name, work, list(settings))
     times = last_timings(work)
+    absent = missing_inputs(work, _steps(config, None))
 
     pending: set[str] = set()  # outputs of earlier steps that have not finished
 
     def state(step: dict) -> str:
         s = step_state(work, step)
-        if s == "unfinished" and pending.intersection(step.get("deps", [])):
+        if step["name"] in absent:
+            s = "missing"
+        elif s == "unfinished" and pending.intersection(step.get("deps", [])):
             s = "waiting"  # an input is there, but its step has not finished writing it
         elif s in ("unfinished", "changed") and any(reusable(work, Path(o), step) for o in reuse):
             s = "reusable"
@@ -76,10 +96,13 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
             pending.update(step.get("outputs", []))
         return s
 
-    return [
-        {"step": s["name"], "state": state(s), "help": s.get("help", ""), **_time_of(work, s["name"], times)}
-        for s in _steps(config, None)
-    ]
+    rows = []
+    for s in _steps(config, None):
+        row = {"step": s["name"], "state": state(s), "help": s.get("help", "")}
+        if s["name"] in absent:
+            row["missing"] = absent[s["name"]]
+        rows.append({**row, **_time_of(work, s["name"], times)})
+    return rows
 
 
 def _time_of(work: Path, name: str, times: dict) -> dict:
@@ -208,9 +231,14 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
     from weasel.cli.run import update_lockfile
 
     config, _ = prepare_work(name, work, settings)
+    steps = _steps(config, until)
+    absent = missing_inputs(work, steps)
+    first = next((s["name"] for s in steps if s["name"] in absent), None)
+    if first is not None:  # said before any step runs: no hour of training ends in this error
+        raise _missing_error(first, absent[first])
     done = []
     where = machine()
-    for step in _steps(config, until):
+    for step in steps:
         state = step_state(work, step)
         if state == "done":
             log(f"[{step['name']}] done, inputs unchanged: skipped")
@@ -224,7 +252,7 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
             continue
         if state == "waiting":
             missing = [d for d in step.get("deps", []) if not (work / d).exists()]
-            raise InputError(f"step {step['name']!r}: missing input {missing[0]} (is --set data=... right?)")
+            raise _missing_error(step["name"], missing[0])
         if state == "changed":
             log(f"[{step['name']}] its command or inputs changed: starting it over")
             _remove_outputs(work, step)
@@ -241,14 +269,14 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
                         f"step {step['name']!r} failed (exit {rc}); its finished steps are kept: fix the "
                         f"cause and run the same `tinysent recipe run` again to continue from this step"
                     )
-        seconds = round(clock.seconds, 1)
+        seconds, last = round(clock.seconds, 1), round(time.time() - t0, 1)  # both over the same span
         update_lockfile(work, step)
         clock.done()
         row = {
             "step": step["name"],
             "seconds": seconds,  # every attempt's running time (a resumed step's earlier ones too)
             "attempts": clock.attempts,
-            "last_attempt_seconds": round(time.time() - t0, 1),
+            "last_attempt_seconds": last,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **where,
         }
