@@ -98,7 +98,7 @@ def test_until_stops_after_the_step_and_status_says_what_is_left(toy):
 
 def test_a_data_input_no_step_makes_is_named_by_status_and_run_refuses_before_any_step(toy, capsys):
     """A wrong ``--set data=`` is not a wait for an earlier step: status names the path, and run says
-    so in one line before it starts anything (nothing is written)."""
+    so in one line before it starts anything (no step runs)."""
     from tinysent.apps.cli import main
     from tinysent.apps.recipe import run, status
 
@@ -110,6 +110,7 @@ def test_a_data_input_no_step_makes_is_named_by_status_and_run_refuses_before_an
     assert main(["recipe", "status", str(recipe), "--work", str(work), "--set", "data=nowhere.txt"]) == 0
     line = capsys.readouterr().out.splitlines()[0]
     assert line.split()[:3] == ["one", "missing", rows[0]["missing"]] and "--set data=" in line
+    assert not work.exists()  # a status makes nothing, not even the work folder it was told of
     assert main(["recipe", "run", str(recipe), "--work", str(work), "--set", "data=nowhere.txt"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: step 'one': missing input {rows[0]['missing']} (is --set data=... right?)"]

@@ -75,21 +75,28 @@ def overrides_of(raw: dict, settings: list[str]) -> dict:
     return out
 
 
-def prepare_work(name: str, work: Path, settings: list[str]) -> tuple[dict, dict]:
+def prepare_work(name: str, work: Path, settings: list[str], write: bool = True) -> tuple[dict, dict]:
     """The work folder holds this recipe (``project.yml``, rewritten from the recipe each time: a newer
-    recipe's changed steps rerun) and nothing of another one; returns (config, overrides)."""
+    recipe's changed steps rerun) and nothing of another one; returns (config, overrides). With
+    ``write=False`` (``status``) the same checks and config, and nothing made or written."""
+    import tempfile
+
     from weasel.util import load_project_config
 
     raw = read_recipe(name)
-    work.mkdir(parents=True, exist_ok=True)
     marker = work / ".recipe"
     title = Path(name).stem
     held = marker.read_text().strip() if marker.exists() else title
     if held != title:
         raise InputError(f"--work {work} holds the recipe {held!r}, not {title!r}: name another folder")
-    if not marker.exists() and any(p.name != PROJECT for p in work.iterdir()):
+    if not marker.exists() and work.is_dir() and any(p.name != PROJECT for p in work.iterdir()):
         raise InputError(f"--work {work} is not empty and holds no recipe: name a new or empty folder")
+    overrides = overrides_of(raw, settings)
+    if not write:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copyfile(recipe_file(name), Path(tmp) / PROJECT)
+            return load_project_config(Path(tmp), overrides=overrides), overrides
+    work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(recipe_file(name), work / PROJECT)
     marker.write_text(title + "\n")
-    overrides = overrides_of(raw, settings)
     return load_project_config(work, overrides=overrides), overrides

@@ -78,7 +78,7 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
     whose inputs are here already); ``waiting`` also for a step whose input an earlier step has begun
     but not finished writing."""
     check_reuse(work, reuse)
-    config, _ = prepare_work(name, work, list(settings))
+    config, _ = prepare_work(name, work, list(settings), write=False)  # a status writes nothing
     times = last_timings(work)
     absent = missing_inputs(work, _steps(config, None))
 
