@@ -65,6 +65,7 @@ def list_(args) -> int:
 
 def status(args) -> int:
     from tinysent.apps.recipe import status as recipe_status
+    from tinysent.apps.recipe.runner import missing_note
 
     rows = recipe_status(args.name, Path(args.work), args.set, reuse=[Path(d) for d in args.reuse])
     if args.markdown:
@@ -77,7 +78,7 @@ def status(args) -> int:
         elif r.get("so_far"):
             took = f" ({r['so_far']:.0f} s so far, {r['attempts']} attempt(s))"
         if r.get("missing"):
-            took = f" {r['missing']} is not there and no step makes it (is --set data=... right?)"
+            took = f" {missing_note(r['missing'])}"
         print(f"{r['step']:<18} {r['state']:<11}{took}")
     return 0
 

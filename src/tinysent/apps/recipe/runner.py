@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, last_timings, machine
-from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work, read_recipe
+from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work
 from tinysent.core.errors import InputError, TinysentError
 
 
@@ -31,20 +31,25 @@ def _steps(config: dict, until: str | None) -> list[dict]:
     return [commands[s] for s in order]
 
 
+def _absent(work: Path, step: dict, made: set[str] = frozenset()) -> list[str]:
+    """A step's inputs that are not in the work folder (leaving out those in ``made``)."""
+    return [d for d in step.get("deps", []) if d not in made and not (work / d).exists()]
+
+
 def missing_inputs(work: Path, steps: list[dict]) -> dict[str, str]:
     """For each step, the first input that is not there and that no step of the recipe makes (a data
     folder named wrong): no run would ever make it, so it is a user's error, not a wait."""
     made = {o for s in steps for o in s.get("outputs", [])}
-    out = {}
-    for step in steps:
-        absent = [d for d in step.get("deps", []) if d not in made and not (work / d).exists()]
-        if absent:
-            out[step["name"]] = absent[0]
-    return out
+    return {s["name"]: absent[0] for s in steps if (absent := _absent(work, s, made))}
+
+
+def missing_note(path: str) -> str:
+    """What status and run say of an input that is not there and that no step makes."""
+    return f"{path} is not there and no step makes it (is --set data=... right?)"
 
 
 def _missing_error(step: str, path: str) -> InputError:
-    return InputError(f"step {step!r}: missing input {path} (is --set data=... right?)")
+    return InputError(f"step {step!r}: {missing_note(path)}")
 
 
 def step_state(work: Path, step: dict) -> str:
@@ -54,10 +59,9 @@ def step_state(work: Path, step: dict) -> str:
     import srsly
     from weasel.cli.run import check_rerun
 
-    missing = [d for d in step.get("deps", []) if not (work / d).exists()]
     lock = work / "project.lock"
     finished = lock.exists() and step["name"] in (srsly.read_yaml(lock) or {})
-    if missing:
+    if _absent(work, step):
         return "waiting"
     if not finished:
         return "unfinished"
@@ -220,8 +224,15 @@ def run(
     from tinysent.data.outputs import folder_lock
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-    read_recipe(name)  # a bad recipe file is the error before any folder is made
     check_reuse(work, reuse)
+    # the errors found before any folder is made: a bad recipe, a work folder of another recipe, an
+    # input no step makes (said before any step runs: no hour of training ends in this error)
+    config, _ = prepare_work(name, work, list(settings), write=False)
+    steps = _steps(config, until)
+    absent = missing_inputs(work, steps)
+    first = next((s["name"] for s in steps if s["name"] in absent), None)
+    if first is not None:
+        raise _missing_error(first, absent[first])
     work.mkdir(parents=True, exist_ok=True)
     with folder_lock(work):  # one run per work folder
         return _run(name, work, list(settings), until, log, [Path(o) for o in reuse])
@@ -232,10 +243,6 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
 
     config, _ = prepare_work(name, work, settings)
     steps = _steps(config, until)
-    absent = missing_inputs(work, steps)
-    first = next((s["name"] for s in steps if s["name"] in absent), None)
-    if first is not None:  # said before any step runs: no hour of training ends in this error
-        raise _missing_error(first, absent[first])
     done = []
     where = machine()
     for step in steps:
@@ -250,9 +257,8 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
             log(f"[{step['name']}] the same step finished in {other}: its outputs copied, not run again")
             done.append({"step": step["name"], "state": "reused", "seconds": row["seconds"]})
             continue
-        if state == "waiting":
-            missing = [d for d in step.get("deps", []) if not (work / d).exists()]
-            raise _missing_error(step["name"], missing[0])
+        if state == "waiting":  # an earlier step finished without making what this one reads
+            raise InputError(f"step {step['name']!r}: its input {_absent(work, step)[0]} is not there")
         if state == "changed":
             log(f"[{step['name']}] its command or inputs changed: starting it over")
             _remove_outputs(work, step)
