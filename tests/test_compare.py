@@ -74,11 +74,34 @@ def test_compare_refuses_evaluations_of_other_rows(tmp_path, capsys):
     (binary / "predictions.jsonl").write_text(
         json.dumps({"line": 1, "true": "negative", "positive": 0.2}) + "\n"
     )
-    (binary / "metrics.json").write_text("{}")
+    (binary / "metrics.json").write_text("{}")  # no threshold: its labels can't be read back
     assert main(["compare", str(binary), str(a)]) == 2
-    assert "probabilities of a binary test set" in capsys.readouterr().err
+    assert "names no threshold" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "nope"), str(a)]) == 2
     assert "not a `tinysent evaluate` folder" in capsys.readouterr().err
+
+
+def _binary_evaluation(folder, true, p_pos, threshold):
+    folder.mkdir(parents=True)
+    rows = [{"line": i + 1, "true": t, "positive": p} for i, (t, p) in enumerate(zip(true, p_pos))]
+    (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    labels = {"labels": ["negative", "positive"]}
+    (folder / "metrics.json").write_text(json.dumps({"threshold": threshold, "confusion_matrix": labels}))
+    return folder
+
+
+def test_compare_reads_a_binary_test_sets_probabilities_through_evaluates_threshold(tmp_path, capsys):
+    """Sentiment140's evaluations hold P(positive): compared as the labels evaluate scored (each
+    model's own threshold, >= positive), by accuracy."""
+    true = ["negative", "negative", "positive", "positive", "positive"]
+    a = _binary_evaluation(tmp_path / "a", true, [0.1, 0.4, 0.6, 0.7, 0.5], threshold=0.5)  # 5 right
+    # the same probabilities under a threshold of 0.65: tweets 3 and 5 turn negative (3 right)
+    b = _binary_evaluation(tmp_path / "b", true, [0.1, 0.4, 0.6, 0.7, 0.5], threshold=0.65)
+    assert main(["compare", str(a), str(b), "--n-boot", "100"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["metric"] == "accuracy" and r["labels"] == ["negative", "positive"]
+    assert (r["a_score"], r["b_score"]) == (1.0, 0.6) and r["difference"] == pytest.approx(0.4)
+    assert r["mcnemar"]["a_only"] == 2 and r["mcnemar"]["b_only"] == 0 and r["answers_agree"] == 0.6
 
 
 def test_compare_reproduces_a_committed_paired_result(capsys):
@@ -92,3 +115,16 @@ def test_compare_reproduces_a_committed_paired_result(capsys):
     assert r["difference"] == want["difference"]
     assert r["difference_ci95"] == want["difference_ci95_paired_bootstrap"]
     assert r["mcnemar"]["a_only"] == want["mcnemar"]["a_only"] == 659
+
+
+def test_compare_of_committed_sentiment140_evaluations_scores_what_evaluate_reported(capsys):
+    rebuilt = ROOT / "results" / "recipe-sentiment-2026-12-06" / "eval-sentiment140"
+    v9 = ROOT / "results" / "cpu-2026-12-01" / "v9-shipped" / "sentiment140-test"
+    committed = ROOT / "results" / "recipe-sentiment-2026-12-06" / "rebuilt-vs-v9-sentiment140-test.json"
+    if not (rebuilt.exists() and v9.exists() and committed.exists()):
+        pytest.skip("the committed Sentiment140 evaluations are not in this checkout")
+    assert main(["compare", str(rebuilt), str(v9)]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for side, folder in (("a_score", rebuilt), ("b_score", v9)):
+        assert r[side] == json.loads((folder / "metrics.json").read_text())["accuracy"]
+    assert r["n"] == 359 and r["mcnemar"] == json.loads(committed.read_text())["mcnemar"]

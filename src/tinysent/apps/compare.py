@@ -1,7 +1,8 @@
 """Two evaluations of the same test tweets, compared paired: the difference in the task's metric
 with a paired bootstrap interval (:func:`tinysent.core.metrics.paired_bootstrap`) and McNemar's exact
 test on the tweets only one of them gets right. Reads two ``tinysent evaluate`` output folders:
-their ``predictions.jsonl`` (one line per test tweet: its line, true and predicted label) and
+their ``predictions.jsonl`` (one line per test tweet: its line, true and predicted label; on a binary
+test set such as Sentiment140's, P(positive), read as labels through the threshold evaluate used) and
 ``metrics.json`` (the metric and the label order). Numpy only: works in the light install."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.metrics import mcnemar, paired_bootstrap
+from tinysent.core.metrics import mcnemar, paired_bootstrap, polar_classes
 
 
 def read_evaluation(folder) -> dict:
@@ -23,19 +24,24 @@ def read_evaluation(folder) -> dict:
         if not f.is_file():
             raise MissingFileError(f"{folder} is not a `tinysent evaluate` folder (no {f.name})")
     rows = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines() if x.strip()]
-    if rows and "pred" not in rows[0]:
-        raise InputError(
-            f"{folder}: its predictions are probabilities of a binary test set (Sentiment140), not labels; "
-            "compare class-labelled evaluations (TweetEval, your own labelled tweets)"
-        )
     m = json.loads(metrics.read_text(encoding="utf-8"))
     labels = (m.get("confusion_matrix") or {}).get("labels") or sorted({r["true"] for r in rows})
+    metric = m.get("metric") or "macro_recall"
+    if rows and "pred" not in rows[0]:  # a binary test set: P(positive) per tweet, and evaluate's threshold
+        if "threshold" not in m or len(labels) != 2:
+            raise InputError(
+                f"{folder}: its predictions are probabilities, but its metrics.json names no threshold and "
+                "two labels: evaluate the model again with this version of tinysent"
+            )
+        pred = [labels[c] for c in polar_classes([r["positive"] for r in rows], m["threshold"]).tolist()]
+        rows = [{**r, "pred": p} for r, p in zip(rows, pred)]
+        metric = "accuracy"  # what evaluate reports on a binary test set
     return {
         "folder": str(folder),
         "lines": [r["line"] for r in rows],
         "true": [r["true"] for r in rows],
         "pred": [r["pred"] for r in rows],
-        "metric": m.get("metric") or "macro_recall",
+        "metric": metric,
         "labels": list(labels),
         "model": m.get("model"),
         "data_sha256": m.get("data_sha256"),
