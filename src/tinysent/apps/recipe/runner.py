@@ -79,8 +79,8 @@ def check_reuse(work: Path, reuse) -> None:
 
 def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = ()) -> list[dict]:
     """Each step's state; ``reusable`` where a ``reuse`` folder finished the same step (for the steps
-    whose inputs are here already); ``waiting`` also for a step whose input an earlier step has begun
-    but not finished writing."""
+    whose inputs are here already); ``waiting`` also for a step (finished or not) whose input an
+    earlier step that is not done will write."""
     check_reuse(work, reuse)
     config, _ = prepare_work(name, work, list(settings), write=False)  # a status writes nothing
     times = last_timings(work)
@@ -92,8 +92,10 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
         s = step_state(work, step)
         if step["name"] in absent:
             s = "missing"
-        elif s == "unfinished" and pending.intersection(step.get("deps", [])):
-            s = "waiting"  # an input is there, but its step has not finished writing it
+        elif pending.intersection(step.get("deps", [])):
+            # an input is there, but an earlier step has yet to finish (re)writing it: whether this one
+            # reruns is known once that step has run
+            s = "waiting"
         elif s in ("unfinished", "changed") and any(reusable(work, Path(o), step) for o in reuse):
             s = "reusable"
         if s != "done":
