@@ -136,6 +136,22 @@ def test_a_failed_step_stops_the_run_with_one_line_and_the_rerun_continues_from_
     assert ran(work) == ["one", "two", "three"]  # one was not run again
 
 
+def test_a_step_that_finishes_without_its_declared_output_stops_the_next_with_one_line(toy, capsys):
+    from tinysent.apps.cli import main
+
+    recipe, work = toy
+    text = recipe.read_text().replace(f"{STEP} ${{vars.data}} one.txt one", 'python -c "pass"')
+    assert text != recipe.read_text()
+    recipe.write_text(text)
+    assert main(["recipe", "run", str(recipe), "--work", str(work)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        "error: step 'two': its input one.txt is not there, though the step that makes it finished: "
+        "that step's command does not write its declared output (see the recipe file)"
+    )
+    assert ran(work) == []
+
+
 def test_an_interrupted_step_keeps_its_partial_output_a_changed_one_starts_over(toy):
     """A step with no finished record resumes in what it left (training steps pass --resume); a step
     whose inputs changed since it finished loses its outputs first, so --resume cannot continue it."""

@@ -260,7 +260,11 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
             done.append({"step": step["name"], "state": "reused", "seconds": row["seconds"]})
             continue
         if state == "waiting":  # an earlier step finished without making what this one reads
-            raise InputError(f"step {step['name']!r}: its input {_absent(work, step)[0]} is not there")
+            path = _absent(work, step)[0]
+            raise InputError(
+                f"step {step['name']!r}: its input {path} is not there, though the step that makes it "
+                "finished: that step's command does not write its declared output (see the recipe file)"
+            )
         if state == "changed":
             log(f"[{step['name']}] its command or inputs changed: starting it over")
             _remove_outputs(work, step)
