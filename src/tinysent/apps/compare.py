@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.core.errors import InputError, MissingFileError
-from tinysent.core.metrics import mcnemar, paired_bootstrap, polar_classes
+from tinysent.core.labels import threshold_labels
+from tinysent.core.metrics import mcnemar, paired_bootstrap
 
 
 def read_evaluation(folder) -> dict:
@@ -33,7 +34,8 @@ def read_evaluation(folder) -> dict:
                 f"{folder}: its predictions are probabilities, but its metrics.json names no threshold and "
                 "two labels: evaluate the model again with this version of tinysent"
             )
-        pred = [labels[c] for c in polar_classes([r["positive"] for r in rows], m["threshold"]).tolist()]
+        p_pos = np.array([r["positive"] for r in rows], dtype=float)
+        pred = threshold_labels(p_pos, m["threshold"], None, names=tuple(labels))
         rows = [{**r, "pred": p} for r, p in zip(rows, pred)]
         metric = "accuracy"  # what evaluate reports on a binary test set
     return {

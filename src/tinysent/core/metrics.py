@@ -107,16 +107,10 @@ def _per_class_dict(y, pred, labels) -> dict:
     }
 
 
-def polar_classes(p_pos, threshold: float) -> np.ndarray:
-    """A binary test set's predicted classes (1 = positive) from P(positive) and the model's
-    threshold, as evaluate scored them (and compare reads them back)."""
-    return (np.asarray(p_pos) >= threshold).astype(int)
-
-
 def binary_metrics(y_true: np.ndarray, p_pos: np.ndarray, threshold: float = 0.5, labels=SENTIMENT2) -> dict:
     """Accuracy (+ Wilson CI), per-class precision/recall/F1, macro F1, ROC-AUC, confusion matrix."""
     y_true = np.asarray(y_true).astype(int)
-    y_pred = polar_classes(p_pos, threshold)
+    y_pred = (np.asarray(p_pos) >= threshold).astype(int)
     n, k = len(y_true), int((y_pred == y_true).sum())
     classes = _per_class_dict(y_true, y_pred, labels)
     return {
