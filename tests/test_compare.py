@@ -77,6 +77,16 @@ def test_compare_refuses_evaluations_of_other_rows(tmp_path, capsys):
     (binary / "metrics.json").write_text("{}")  # no threshold: its labels can't be read back
     assert main(["compare", str(binary), str(a)]) == 2
     assert "names no threshold" in capsys.readouterr().err
+    damaged = _evaluation(tmp_path / "damaged", ["negative"], ["negative"])
+    (damaged / "metrics.json").write_text("{not json")
+    assert main(["compare", str(damaged), str(a)]) == 2
+    assert "metrics.json is not valid JSON" in capsys.readouterr().err
+    (damaged / "metrics.json").write_text("{}")
+    (damaged / "predictions.jsonl").write_text(
+        '{"line": 1, "true": "negative", "pred": "negative"}\n[1, 2]\n'
+    )
+    assert main(["compare", str(damaged), str(a)]) == 2
+    assert "predictions.jsonl line 2: not a prediction" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "nope"), str(a)]) == 2
     assert "not a `tinysent evaluate` folder" in capsys.readouterr().err
 

@@ -17,6 +17,17 @@ from tinysent.core.labels import threshold_labels
 from tinysent.core.metrics import mcnemar, paired_bootstrap
 
 
+def _json(text: str, file: Path, line: int | None = None):
+    """``text`` parsed, or one line naming the damaged file (and line)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        where = f"{file} line {line}" if line else str(file)
+        raise InputError(
+            f"{where} is not valid JSON ({e.msg}): the folder is damaged; evaluate again"
+        ) from None
+
+
 def read_evaluation(folder) -> dict:
     """An evaluate folder's rows (line, true, pred) and what was measured (metric, labels)."""
     folder = Path(folder)
@@ -24,8 +35,17 @@ def read_evaluation(folder) -> dict:
     for f in (preds, metrics):
         if not f.is_file():
             raise MissingFileError(f"{folder} is not a `tinysent evaluate` folder (no {f.name})")
-    rows = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines() if x.strip()]
-    m = json.loads(metrics.read_text(encoding="utf-8"))
+    rows = []
+    for n, x in enumerate(preds.read_text(encoding="utf-8").splitlines(), 1):
+        if x.strip():
+            rows.append(_json(x, preds, n))
+            if not isinstance(rows[-1], dict) or not {"line", "true"} <= rows[-1].keys():
+                raise InputError(
+                    f"{preds} line {n}: not a prediction (no line and true label): evaluate again"
+                )
+    m = _json(metrics.read_text(encoding="utf-8"), metrics)
+    if not isinstance(m, dict):
+        raise InputError(f"{metrics}: not an evaluation's metrics: evaluate the model again")
     labels = (m.get("confusion_matrix") or {}).get("labels") or sorted({r["true"] for r in rows})
     metric = m.get("metric") or "macro_recall"
     if rows and "pred" not in rows[0]:  # a binary test set: P(positive) per tweet, and evaluate's threshold
