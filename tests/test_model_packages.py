@@ -198,3 +198,24 @@ def test_package_writes_the_tier_on_the_packaged_copy_and_refuses_a_model_withou
     with pytest.raises(SystemExit):
         main([*args[:-1], "slow"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_package_notes_follow_the_cards_numbers_in_the_readme_and_a_missing_notes_file_is_one_line(
+    trained_model, tmp_path, capsys
+):
+    from tinysent.apps.cli import main
+
+    model = tmp_path / "m"
+    shutil.copytree(trained_model, model)
+    out = tmp_path / "pkg"
+    base = ["package", "--model", str(model), "--name", "tiny-6l", "--out", str(out), "--tier", "accurate"]
+    assert main([*base, "--notes", str(tmp_path / "absent.md")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--notes" in err and "absent.md" in err and len(err.splitlines()) == 1, err
+    assert not out.exists()
+    notes = tmp_path / "card.md"
+    notes.write_text("## How it was made\n\nDistilled from a teacher; limits: English tweets.\n")
+    assert main([*base, "--notes", str(notes)]) == 0
+    text = (out / "README.md").read_text()
+    assert text.rstrip().endswith("limits: English tweets.")
+    assert text.index("Made by `tinysent package`") < text.index("## How it was made")

@@ -1,7 +1,8 @@
 """A packed model as a pip package (spaCy's convention: ``en_core_web_sm`` is a package): a
 ``pyproject.toml``, a module whose ``MODEL_DIR`` is the model folder inside it, registered under the
 entry point group ``tinysent.models`` (:mod:`tinysent.runtime.registry` finds it by name, and as
-``accurate`` when its card says so), and a README made from the model's card.
+``accurate`` when its card says so), and a README made from the model's card (with the model card's
+prose, ``--notes``, after the numbers).
 
 Every file is pinned: the model's ``tinysent.json`` pins its weights and tokenizer (checked here
 before anything is written, and again by every load), and the module pins ``tinysent.json`` itself
@@ -75,8 +76,9 @@ def module_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def readme(name: str, folder: ModelFolder, version: str) -> str:
-    """The package's README: the model card as numbers with their n, interval and how measured."""
+def readme(name: str, folder: ModelFolder, version: str, notes: str = "") -> str:
+    """The package's README: the model card as numbers with their n, interval and how measured, then
+    ``notes`` (Markdown: how the model was made, on what data, its limits) as written."""
     card = folder.meta.card or {}
     n_params = parameters(folder.path)
     size = f"{n_params / 1e6:.1f}M parameters, " if n_params else ""
@@ -118,6 +120,8 @@ def readme(name: str, folder: ModelFolder, version: str) -> str:
         "in turn; a file that does not match is refused at load. Made by `tinysent package`.",
         "",
     ]
+    if notes.strip():
+        lines += [notes.strip(), ""]
     return "\n".join(lines)
 
 
@@ -131,11 +135,13 @@ def write_package(
     version: str = "1.0.0",
     overwrite: bool = False,
     tier: str | None = None,
+    notes: Path | None = None,
 ) -> Path:
     """Write the package for the packed model in ``model`` into ``out`` (built beside it and moved in,
     so a failure leaves an earlier package as it was). It depends on this tinysent's minor version or
     later (the model format it was packed with). ``tier`` is written on the packaged copy's card (the
-    model folder itself is left as it is); without it, the card must name one. Returns ``out``."""
+    model folder itself is left as it is); without it, the card must name one. ``notes``: a Markdown file
+added to the README after the card's numbers. Returns ``out``."""
     from tinysent import __version__
 
     if tier is not None and tier not in TIERS:
@@ -144,6 +150,10 @@ def write_package(
         raise InputError(f"--name {name!r}: a package name is lowercase letters, digits and single dashes")
     if not VERSION.match(version):
         raise InputError(f"--version {version!r}: a version is like 1.0.0, 1.1rc1 or 2.0.post1")
+    try:
+        notes_text = notes.read_text(encoding="utf-8") if notes is not None else ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"--notes {notes}: not a readable UTF-8 text file ({type(e).__name__})") from None
     folder = ModelFolder(model)
     if not folder.meta.files:
         raise InputError(f"{model}: its files are not pinned in {META_FILE}; pack it first (tinysent pack)")
@@ -176,7 +186,7 @@ def write_package(
     (pkg / "__init__.py").write_text(
         MODULE.format(name=name, meta_sha256=file_sha256(pkg / "model" / META_FILE))
     )
-    (tmp / "README.md").write_text(readme(name, folder, version))
+    (tmp / "README.md").write_text(readme(name, folder, version, notes_text))
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)

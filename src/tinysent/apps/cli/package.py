@@ -23,6 +23,12 @@ class PackageOptions:
         "the best accurate one); needed when the card names none",
         choices=["fast", "accurate"],
     )
+    notes: str | None = option(
+        None,
+        "a Markdown file added to the package's README after the card's numbers: the model card's prose "
+        "(how it was made, on what data, its limits)",
+        metavar="FILE",
+    )
     overwrite: bool = option(False, "replace an existing package folder")
 
 
@@ -36,6 +42,9 @@ Options = PackageOptions
 def run(args) -> int:
     from tinysent.apps.package import module_name, write_package
 
-    out = write_package(Path(args.model), args.name, Path(args.out), args.version, args.overwrite, args.tier)
+    notes = Path(args.notes) if args.notes else None
+    out = write_package(
+        Path(args.model), args.name, Path(args.out), args.version, args.overwrite, args.tier, notes
+    )
     print(json.dumps({"package": str(out), "name": args.name, "module": module_name(args.name)}))
     return 0
