@@ -141,7 +141,7 @@ def write_package(
     so a failure leaves an earlier package as it was). It depends on this tinysent's minor version or
     later (the model format it was packed with). ``tier`` is written on the packaged copy's card (the
     model folder itself is left as it is); without it, the card must name one. ``notes``: a Markdown file
-added to the README after the card's numbers. Returns ``out``."""
+    added to the README after the card's numbers. Returns ``out``."""
     from tinysent import __version__
 
     if tier is not None and tier not in TIERS:
