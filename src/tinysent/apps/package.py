@@ -55,7 +55,8 @@ where = ["src"]
 """
 
 MODULE = '''\
-"""The tinysent model {name}: ``tinysent predict --model {name}`` (or ``tinysent.load("{name}")``)."""
+"""The tinysent model {name}: ``tinysent predict --model {name}``
+(or ``tinysent.load("{name}")``)."""
 
 from pathlib import Path
 

@@ -1,4 +1,5 @@
-"""The tinysent model tinysent-6l: ``tinysent predict --model tinysent-6l`` (or ``tinysent.load("tinysent-6l")``)."""
+"""The tinysent model tinysent-6l: ``tinysent predict --model tinysent-6l``
+(or ``tinysent.load("tinysent-6l")``)."""
 
 from pathlib import Path
 
