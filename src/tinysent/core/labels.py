@@ -74,9 +74,14 @@ def decision_margin(logits: np.ndarray, decision, neg: int, pos: int) -> np.ndar
     return np.abs(gap[:, None] - np.asarray(decision, dtype=logits.dtype)[None, :]).min(axis=1)
 
 
+def polar(p, threshold: float) -> np.ndarray:
+    """The threshold rule as classes: 1 (names[1]) where P(names[1]) >= ``threshold``, else 0."""
+    return (np.asarray(p) >= threshold).astype(int)
+
+
 def threshold_labels(p: np.ndarray, threshold: float, band, names=SENTIMENT2) -> list[str]:
     """names[1] when p >= threshold, else names[0]; neutral inside ``band`` = (lo, hi) when given."""
-    labels = np.where(p >= threshold, names[1], names[0]).astype(object)
+    labels = np.where(polar(p, threshold) == 1, names[1], names[0]).astype(object)
     if band is not None:
         lo, hi = check_band(band)
         labels[(p > lo) & (p < hi)] = NEUTRAL
@@ -199,7 +204,7 @@ class LabelModel:
         """The index into :attr:`names` of each row's label (:meth:`labels` without a band or the
         binary answer): what evaluation compares with the true classes."""
         if self.two_label:
-            return (probs[:, 1] >= self.threshold).astype(np.int64)
+            return polar(probs[:, 1], self.threshold).astype(np.int64)
         return np.argmax(self.scores(probs), axis=1).astype(np.int64)
 
     def classes_among(self, probs: np.ndarray, names) -> np.ndarray:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from tinysent.core.errors import InputError
-from tinysent.core.labels import SENTIMENT2, SENTIMENT3
+from tinysent.core.labels import SENTIMENT2, SENTIMENT3, polar
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -110,7 +110,7 @@ def _per_class_dict(y, pred, labels) -> dict:
 def binary_metrics(y_true: np.ndarray, p_pos: np.ndarray, threshold: float = 0.5, labels=SENTIMENT2) -> dict:
     """Accuracy (+ Wilson CI), per-class precision/recall/F1, macro F1, ROC-AUC, confusion matrix."""
     y_true = np.asarray(y_true).astype(int)
-    y_pred = (np.asarray(p_pos) >= threshold).astype(int)
+    y_pred = polar(p_pos, threshold)
     n, k = len(y_true), int((y_pred == y_true).sum())
     classes = _per_class_dict(y_true, y_pred, labels)
     return {

@@ -12,7 +12,7 @@ from tinysent.apps.plots import pyplot
 from tinysent.apps.report.baselines import Majority, TfidfLogReg, Vader, three_way_accuracy
 from tinysent.apps.report.figures import png
 from tinysent.apps.report.page import Page, Scored, Section, system_name, write_page
-from tinysent.core.labels import DEFAULT_BAND
+from tinysent.core.labels import DEFAULT_BAND, polar
 from tinysent.core.metrics import roc_auc
 from tinysent.data import sentiment140 as D
 
@@ -139,7 +139,7 @@ def build_report(
     scored = [
         Scored(
             s.name,
-            (s.p_pos[binary] >= s.threshold).astype(int),
+            polar(s.p_pos[binary], s.threshold),
             np.c_[1 - s.p_pos[binary], s.p_pos[binary]],
             s.kind,
             {
@@ -157,7 +157,7 @@ def build_report(
         lengths, normalise = [len(t.split()) for t in test.texts], None
     multi = []
     for name, group in seed_groups:
-        accs = [((g.p_pos[binary] >= g.threshold).astype(int) == y).mean() for g in group]
+        accs = [(polar(g.p_pos[binary], g.threshold) == y).mean() for g in group]
         multi.append(
             {
                 "model": name,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.core.errors import ParityError
-from tinysent.core.labels import SENTIMENT3
+from tinysent.core.labels import SENTIMENT3, polar
 from tinysent.runtime.backends import OnnxBackend
 from tinysent.runtime.predictor import Predictor
 
@@ -47,7 +47,7 @@ def check_parity(
     ``ref`` (PyTorch) on ``texts``: label agreement and the largest probability difference. Raises
     :class:`ParityError` below ``min_agreement`` (int8 alone is reported, not judged)."""
     p_ref, _ = ref.positive_share(texts)
-    labels_ref = p_ref >= ref.threshold
+    labels_ref = polar(p_ref, ref.threshold)
     report = {"reference_n": len(texts)}
     sessions = {k: OnnxBackend(folder / files[k]) for k in ("fp32", "int8", "int8_avx2") if k in files}
     runs = {"fp32": ("fp32", 0.0)}  # report key: (file, recheck margin)
@@ -58,7 +58,7 @@ def check_parity(
         check = sessions["fp32"] if margin else None
         pred = Predictor(sessions[file_kind], ref.tokenizer, ref.meta, folder, None, check, margin)
         p, _ = pred.positive_share(texts)
-        agree = float(np.mean((p >= ref.threshold) == labels_ref))
+        agree = float(np.mean(polar(p, ref.threshold) == labels_ref))
         report[kind] = {"label_agreement": agree, "max_abs_prob_diff": float(np.max(np.abs(p - p_ref)))}
         if margin:
             report[kind]["recheck_margin"], report[kind]["rechecked"] = recheck_margin, pred.rechecked
