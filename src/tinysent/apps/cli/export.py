@@ -6,8 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.apps.cli.options import MODEL_HELP, model_or_shipped
-from tinysent.core.meta import RECHECK_MARGIN
+from tinysent.apps.cli.options import MODEL_HELP, model_or_shipped, recheck_margin_option
 from tinysent.data.config import option, output_folder
 
 
@@ -44,11 +43,7 @@ class ExportOptions:
     overwrite: bool = option(
         False, "replace a non-empty --out folder (the old one is put back if export fails)"
     )
-    recheck_margin: float = option(
-        RECHECK_MARGIN,
-        "with --int8: tweets whose int8 logits lie within this many logits of another label are scored "
-        "again in fp32 (model.onnx) when the int8 file is used; 0: never",
-    )
+    recheck_margin: float = recheck_margin_option("with --int8: ")
 
 
 HELP = "ONNX export (dynamic axes), optional int8, with a parity check"

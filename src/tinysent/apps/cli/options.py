@@ -31,6 +31,21 @@ def test_task_option():
     )
 
 
+def recheck_margin_option(prefix: str = ""):
+    """``--recheck-margin`` of export and pack: the int8 file's fp32 recheck margin they write."""
+    from tinysent.core.meta import RECHECK_MARGIN
+    from tinysent.data.config import option
+
+    return option(
+        RECHECK_MARGIN,
+        f"{prefix}tweets whose int8 logits lie within this many logits of another label are scored again "
+        "in fp32 (model.onnx) when the int8 file is used; 0: never. A model's own margin: the smallest on "
+        "scripts/int8_recheck.py's grid that agrees with fp32 on >= 99.7 %% of unlabelled training tweets "
+        "(the shipped 4-layer model's: 0.06; the 6-layer tinysent-6l's: 0.15)",
+        metavar="M",
+    )
+
+
 def model_or_shipped(path: str | None) -> Path:
     """``--model``'s folder (a folder, or a name: shipped, fast, accurate, a model package's), or the
     model shipped in the package."""

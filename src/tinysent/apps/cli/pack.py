@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from tinysent.apps.cli.options import recheck_margin_option
 from tinysent.core.errors import InputError
-from tinysent.core.meta import RECHECK_MARGIN
 from tinysent.data.config import option
 
 
@@ -22,13 +22,7 @@ class PackOptions:
         metavar="DIR",
     )
     onnx: bool = option(True, "also write the int8 (VNNI and AVX2) and fp32 ONNX graphs: the default path")
-    recheck_margin: float = option(
-        RECHECK_MARGIN,
-        "tweets whose int8 logits lie within this many logits of another label are scored again in fp32 "
-        "(0: never). A model's own: the smallest margin on scripts/int8_recheck.py's grid that agrees "
-        "with fp32 on >= 99.7 %% of unlabelled training tweets (the shipped 4-layer model's: 0.06)",
-        metavar="M",
-    )
+    recheck_margin: float = recheck_margin_option()
     validate: bool = option(
         False,
         "then compare the packed model's default path (int8 with its fp32 recheck) with the fp32 model on "
