@@ -144,6 +144,18 @@ def test_damaged_data_and_wrong_kinds_of_path(tiny_base, trained_model, train_fi
     assert "is a folder" in _err(capsys)
     assert main(["predict", "--model", str(inp), "hi"]) == 2
     assert "is a file" in _err(capsys)
+    absent = tmp_path / "absent.csv"
+    for out in ([], ["--output", str(tmp_path / "o.jsonl")]):
+        assert main(["predict", "--model", str(trained_model), "--input", str(absent), *out]) == 2
+        err = _err(capsys).strip()
+        assert (
+            err == f"error: {absent}: no such file; name a .txt, .csv, .tsv, .jsonl or .parquet file of texts"
+        )
+    assert not (tmp_path / "o.jsonl").exists()
+    assert main(["data", "check", str(absent), str(inp)]) == 1  # the other path is still checked
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[0]) == {"file": str(absent), "error": f"{absent}: no such file or folder"}
+    assert len(out) > 1
 
 
 def test_a_long_text_argument_is_a_text(trained_model, capsys):

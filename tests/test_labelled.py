@@ -381,6 +381,26 @@ def test_evaluate_on_a_file_whose_every_row_is_rejected_names_the_first_one(task
     assert not (tmp_path / "ev").exists()
 
 
+def test_evaluate_names_the_rows_it_left_out_by_line(task, tmp_path):
+    import json
+
+    rows = make_rows(6)
+    lines = [
+        "text,label",
+        *(f"{t},{lab}" for t, lab in rows[:3]),
+        '"never closed,joy',
+        *(f"{t},{lab}" for t, lab in rows[3:]),
+    ]
+    bad = tmp_path / "t.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = cli(f"evaluate --model {task['model']} --test-data {bad} --out {tmp_path / 'ev'}")
+    assert "1 row rejected, first at line 5: columns" in r.stderr and "tinysent data check" in r.stderr, (
+        r.stderr
+    )
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert m["n"] == 6 and m["rejected_rows"] == 1 and m["rejected_first"][0].startswith("line 5: columns")
+
+
 def test_the_service_answers_with_the_users_labels(task):
     import asyncio
 
@@ -504,7 +524,7 @@ def test_one_class_left_after_rejected_rows_names_the_rejection(tmp_path):
     """A ragged row that held the only other class: the error says why one class is left."""
     path = tmp_path / "r.csv"
     path.write_text('text,label\n"good day",joy\n"bad, day",anger,extra\n"fine",joy\n')
-    with pytest.raises(DataError, match=r"one class only .*1 rows rejected, first at line 3: columns"):
+    with pytest.raises(DataError, match=r"one class only .*1 row rejected, first at line 3: columns"):
         read_labelled(path).check_trainable()
 
 

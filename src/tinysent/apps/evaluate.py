@@ -119,6 +119,7 @@ def evaluate_labelled(
         data=data.source,
         split=split,
         rejected_rows=len(data.problems),
+        rejected_first=[str(x) for x in data.problems[:20]],
         truncated=int(truncated.sum()),
         how=f"P({names[1]}) >= {predictor.labels.threshold:g}" if len(names) == 2 else "most probable label",
     )

@@ -123,6 +123,8 @@ def read_records(path: str | Path, column: str = "text", id_column: str | None =
     path = Path(path)
     if path.is_dir():
         raise ScoreError(f"{path} is a folder; name an input file (or use --engine ray for a folder)")
+    if not path.exists():
+        raise ScoreError(f"{path}: no such file; name a .txt, .csv, .tsv, .jsonl or .parquet file of texts")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         yield from _parquet_records(path, column, id_column)

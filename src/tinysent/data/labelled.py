@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -116,7 +117,8 @@ def _problem_line(problems: list[Problem]) -> str:
     if not problems:
         return "the file is empty"
     p = problems[0]
-    return f"{len(problems):,} rows rejected, first at line {p.line}: {p.kind}: {p.detail}"
+    rows = "1 row" if len(problems) == 1 else f"{len(problems):,} rows"
+    return f"{rows} rejected, first at line {p.line}: {p.kind}: {p.detail}"
 
 
 def is_labelled(path: str | os.PathLike | None) -> bool:
@@ -259,6 +261,13 @@ def read_labelled(
             )
     index = {n: i for i, n in enumerate(names)}
     labels = np.array([index[k] for k in keys], dtype=np.int64)
+    if problems and texts:  # no rows at all is the caller's one-line error (check_usable)
+        logging.getLogger(__name__).warning(
+            "%s: %s; left out (`tinysent data check %s` lists every one)",
+            source,
+            _problem_line(problems),
+            path,
+        )
     return Labelled(texts, labels, tuple(names), np.array(lines, dtype=np.int64), source, problems)
 
 

@@ -48,6 +48,10 @@ def check(args) -> int:
     indent = None if args.compact else 2
     read_options = options_of(args, ColumnsConfig).read_options
     for path in args.paths:
+        if not Path(path).exists():  # each path is checked on its own: the others are still read
+            print(json.dumps({"file": str(path), "error": f"{path}: no such file or folder"}), flush=True)
+            rc = 1
+            continue
         try:
             labelled = read_as_labelled(path, read_options.get("mapping")) and not str(path).endswith(
                 "-A.tsv"
