@@ -23,8 +23,12 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class Problem:
-    line: int  # 1-based line (CSV/TSV/JSONL/TweetEval) or row number (Parquet)
-    kind: str  # "columns" | "empty" | "label" | "json" | "undecodable"
+    """A row a reader left out, and why: every reader's (users' files, Sentiment140, SemEval)."""
+
+    line: int  # 1-based line (CSV/TSV/JSONL/TweetEval/Sentiment140) or row number (Parquet)
+    # users' files: columns, empty, label, json, undecodable; Sentiment140 and SemEval also polarity,
+    # placeholder, duplicate_id
+    kind: str
     detail: str
 
     def __str__(self) -> str:

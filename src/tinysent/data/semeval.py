@@ -20,7 +20,8 @@ import numpy as np
 
 from tinysent.core.errors import DataError, InputError
 from tinysent.core.labels import SENTIMENT3
-from tinysent.data.sentiment140 import Corpus, Problem
+from tinysent.data.records import Problem
+from tinysent.data.sentiment140 import Corpus
 
 SEMEVAL_CODES = {"negative": 0, "neutral": 2, "positive": 4}
 PLACEHOLDER = "Not Available"

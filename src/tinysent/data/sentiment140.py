@@ -23,6 +23,7 @@ import numpy as np
 from tinysent.core.errors import DataError, InputError
 from tinysent.core.labels import SENTIMENT2
 from tinysent.data.download import OFFICIAL_SHA256, OFFICIAL_SIZE, OFFICIAL_URL, download  # noqa: F401
+from tinysent.data.records import Problem
 
 TRAIN_MEMBER = "training.1600000.processed.noemoticon.csv"
 TEST_MEMBER = "testdata.manual.2009.06.14.csv"
@@ -54,13 +55,6 @@ def polarity_to_class(polarity: np.ndarray) -> np.ndarray:
     if (polarity == Polarity.NEUTRAL).any():
         raise InputError("neutral rows have no binary class: call Corpus.polar() first")
     return (polarity == Polarity.POSITIVE).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int
-    kind: str  # "columns" | "polarity" | "undecodable" | "empty"
-    detail: str
 
 
 @dataclass
