@@ -3,13 +3,14 @@ buys (label agreement with PyTorch fp32), and the margin the export uses.
 
     python scripts/int8_recheck.py --out results/cpu-2026-11-26/int8-recheck/int8_recheck.json
 
-The margin is chosen on a selection set that is neither a validation nor a test set: the last
-20,000 tweets of Sentiment140's training file, used without their labels (agreement needs none):
-the smallest margin on the grid whose 3-class and binary agreement there are both >= 99.7 %.
-It is then measured on the validation sets (TweetEval val, 3-class argmax; the model's Sentiment140
-validation split, P(pos) vs P(neg)) twice: simulated from logits for every margin, and through
-`tinysent.load()` itself (export.validation_agreement: the int8 file as the default path runs it,
-token cap and recheck included). Int8 logits come from the default path's export of the shipped
+The margin is chosen on a selection set that is neither a validation nor a test set: the last 20,000
+tweets of Sentiment140's training file, used without their labels (agreement needs none): the smallest
+margin on the grid whose 3-class and binary agreement there are both >= 99.7 %. Labels are the model's
+own decision rule (LabelModel: its temperature and class offsets; 3-class, and the binary P(pos) vs
+P(neg) answer). It is then measured on the validation sets (TweetEval val, 3-class; the model's
+Sentiment140 validation split, P(pos) vs P(neg)) twice: simulated from logits for every margin, and
+through `tinysent.load()` itself (export.validation_agreement: the int8 file as the default path runs
+it, token cap and recheck included). Int8 logits come from the default path's export of the shipped
 model (shipped beside its PyTorch weights), computed as `load()` computes them (the same calls).
 """
 
@@ -35,7 +36,6 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    from tinysent.core.labels import decision_margin
     from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
     from tinysent.data import sentiment140 as D
     from tinysent.data.semeval import read_tweeteval
@@ -51,7 +51,6 @@ def main() -> None:
     ref = Predictor.from_dir(args.model, backend="torch", device="cpu")
     q = Predictor.from_dir(onnx_dir, recheck_margin=0)  # int8 alone, with the default path's token cap
     meta = ModelMeta.load(args.model)
-    neg, pos = meta.labels.index("negative"), meta.labels.index("positive")
     sets = {
         "selection (S140 training tail, unlabelled)": ref.token_ids(
             D.read(args.selection).texts[-args.n_selection :]
@@ -59,10 +58,11 @@ def main() -> None:
         "tweeteval_val": ref.token_ids(read_tweeteval(meta.config["tweeteval_data"], "val").texts)[0],
         "s140_val": validation_split(args.model, load_tokenizer(Path(args.model))).val_ids,
     }
-    decisions = {"3-class argmax": "argmax", "binary P(pos) vs P(neg)": (0.0,)}
+    rule = ref.labels  # the model's own decision rule (LabelModel): temperature, class offsets
+    decisions = {"3-class argmax": rule.decision(), "binary P(pos) vs P(neg)": rule.decision(binary=True)}
 
     def label(lg, decision):
-        return lg.argmax(-1) if decision == "argmax" else lg[:, pos] >= lg[:, neg]
+        return np.array(rule.labels(rule.proba(lg), binary=decision != "argmax"))
 
     rows = {}
     for name, ids in sets.items():
@@ -74,7 +74,7 @@ def main() -> None:
         }
         for dname, decision in decisions.items():
             differs = label(l8, decision) != label(l32, decision)
-            m = decision_margin(l8, decision, neg, pos)
+            m = rule.margin(l8, decision)
             rows[name][dname] = [
                 {
                     "margin": d,
