@@ -22,9 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-GRID = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2]
-TARGET = 0.997
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,6 +39,7 @@ def main() -> None:
     from tinysent.data.tokens import validation_split
     from tinysent.runtime.predictor import Predictor
     from tinysent.train.export import validation_agreement
+    from tinysent.train.export.parity import RECHECK_TARGET, choose_recheck_margin, recheck_table
     from tinysent.train.models import load_tokenizer
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
@@ -61,9 +59,6 @@ def main() -> None:
     rule = ref.labels  # the model's own decision rule (LabelModel): temperature, class offsets
     decisions = {"3-class argmax": rule.decision(), "binary P(pos) vs P(neg)": rule.decision(binary=True)}
 
-    def label(lg, decision):
-        return np.array(rule.labels(rule.proba(lg), binary=decision != "argmax"))
-
     rows = {}
     for name, ids in sets.items():
         l32, l8 = ref.logits(ids), q.logits(ids)
@@ -73,26 +68,17 @@ def main() -> None:
             "int8_logit_error_p50_p99_max": [float(x) for x in np.percentile(err, [50, 99, 100])],
         }
         for dname, decision in decisions.items():
-            differs = label(l8, decision) != label(l32, decision)
-            m = rule.margin(l8, decision)
-            rows[name][dname] = [
-                {
-                    "margin": d,
-                    "rechecked": float((m < d).mean()),
-                    "agreement": float(1 - (differs & (m >= d)).mean()),
-                }
-                for d in GRID
-            ]
+            rows[name][dname] = recheck_table(rule, l32, l8, decision)
         print(name, json.dumps(rows[name]["3-class argmax"][5]), flush=True)
     sel = rows[next(iter(sets))]
-    chosen = next(d for i, d in enumerate(GRID) if all(sel[k][i]["agreement"] >= TARGET for k in decisions))
+    chosen = choose_recheck_margin([sel[k] for k in decisions])
     doc = {
         "script": "python " + " ".join(sys.argv),
         "machine": machine(),
         "model": args.model,
         "onnx": str(onnx_dir.name),
         "max_tokens": q.max_tokens,
-        "rule": f"smallest grid margin with selection-set agreement >= {TARGET:.1%} for both decisions",
+        "rule": f"smallest grid margin with selection-set agreement >= {RECHECK_TARGET:.1%}, each decision",
         "chosen_margin": chosen,
         "export_default_margin": RECHECK_MARGIN,
         "simulated": rows,

@@ -267,3 +267,23 @@ def test_export_without_recheck(trained_model, tmp_path, capsys):
     )
     assert "recheck" not in json.loads((out / "tinysent.json").read_text())["config"]["onnx"]
     assert tinysent.load(out).recheck is None
+
+
+def test_the_recheck_margin_rule_decides_as_the_model_does():
+    """A near-tie in the raw logits that the model's class offsets decide clearly is no disagreement;
+    without offsets it is, and the chosen margin is the smallest that rescores it."""
+    from tinysent.core.labels import SENTIMENT3, LabelModel
+    from tinysent.train.export.parity import choose_recheck_margin, recheck_table
+
+    l32 = np.array([[1.0, 1.02, 0.0], [0.0, 0.0, 3.0]], dtype=np.float32)  # fp32: neutral (raw argmax)
+    l8 = np.array([[1.035, 1.0, 0.0], [0.0, 0.0, 3.01]], dtype=np.float32)  # int8: negative (raw argmax)
+    with_offsets = LabelModel(SENTIMENT3, offsets=(0.7, 0.0, 0.0))
+    table = recheck_table(with_offsets, l32, l8, with_offsets.decision())
+    assert table[0] == {"margin": 0.0, "rechecked": 0.0, "agreement": 1.0}
+    assert choose_recheck_margin([table]) == 0.0
+    plain = LabelModel(SENTIMENT3)
+    table = recheck_table(plain, l32, l8, plain.decision())
+    assert [r["agreement"] for r in table[:5]] == [0.5, 0.5, 0.5, 0.5, 1.0]  # gap 0.035: rescored from 0.04
+    assert choose_recheck_margin([table]) == 0.04
+    binary = recheck_table(plain, l32, l8, plain.decision(binary=True))
+    assert choose_recheck_margin([table, binary]) == 0.04 and choose_recheck_margin([table[:4]]) is None

@@ -40,6 +40,38 @@ REFERENCE = SMOKE_SENTENCES + [
 ]
 
 
+# How a model's recheck margin is chosen (scripts/int8_recheck.py measures the tables; the shipped
+# model's 0.06 and tinysent-6l's 0.15 came from this rule): the smallest margin on the grid whose label
+# agreement with fp32, on unlabelled tweets that are neither validation nor test, is >= TARGET for
+# every decision the model makes (its 3-class answer and its binary one).
+RECHECK_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2)
+RECHECK_TARGET = 0.997
+
+
+def recheck_table(rule, l32: np.ndarray, l8: np.ndarray, decision, grid=RECHECK_GRID) -> list[dict]:
+    """Per margin of ``grid``: the share of texts the default path rescores in fp32, and its label
+    agreement with fp32 (a rescored text takes fp32's label). ``rule``: the model's LabelModel;
+    ``l32`` / ``l8``: fp32 and int8-alone logits of the same texts; ``decision``: ``rule.decision()``."""
+    binary = decision != "argmax"
+    differs = np.array(rule.labels(rule.proba(l8), binary=binary)) != np.array(
+        rule.labels(rule.proba(l32), binary=binary)
+    )
+    m = rule.margin(l8, decision)
+    return [
+        {"margin": d, "rechecked": float((m < d).mean()), "agreement": float(1 - (differs & (m >= d)).mean())}
+        for d in grid
+    ]
+
+
+def choose_recheck_margin(tables: list[list[dict]], target: float = RECHECK_TARGET) -> float | None:
+    """The smallest margin whose agreement is >= ``target`` in every table (one per decision, from
+    :func:`recheck_table` on the same grid); None when no margin on the grid reaches it."""
+    for rows in zip(*tables):
+        if all(r["agreement"] >= target for r in rows):
+            return rows[0]["margin"]
+    return None
+
+
 def check_parity(
     ref: Predictor, folder: Path, files: dict, recheck_margin: float, texts: list[str], min_agreement: float
 ) -> dict:
