@@ -120,16 +120,19 @@ def test_pack_writes_its_recheck_margin_and_refuses_a_negative_one(trained_model
     from tinysent.apps.cli import main
 
     dest = tmp_path / "shipped"
-    assert main(["pack", "--model", str(trained_model), "--out", str(dest), "--recheck-margin", "-0.1"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "recheck margin must be >= 0" in err and len(err.splitlines()) == 1, err
-    assert not dest.exists()
+    for bad in ("-0.1", "nan"):  # NaN would compare false with every gap: no recheck, unsaid
+        assert main(["pack", "--model", str(trained_model), "--out", str(dest), "--recheck-margin", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "recheck margin must be >= 0" in err and len(err.splitlines()) == 1, err
+        assert not dest.exists()
     assert main(["pack", "--model", str(trained_model), "--out", str(dest), "--recheck-margin", "0.15"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["onnx"]["parity"]["int8"]["recheck_margin"] == 0.15
     onnx = ModelMeta.load(dest).config["onnx"]
     assert onnx["recheck"]["margin"] == 0.15, onnx
     assert tinysent.load(dest).recheck_margin == 0.15
+    assert main(["predict", "--model", str(dest), "--recheck-margin", "nan", "x"]) == 2
+    assert "recheck margin must be >= 0 (0: off), got nan" in capsys.readouterr().err
 
 
 def test_pack_refuses_a_folder_without_weights_and_leaves_out_alone(tmp_path, capsys):

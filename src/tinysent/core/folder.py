@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tinysent.core.errors import InputError, MissingFileError, ModelError
 from tinysent.core.files import file_sha256, read_metadata, regular_file
-from tinysent.core.meta import META_FILE, MetaError, ModelMeta, OnnxMeta
+from tinysent.core.meta import META_FILE, MetaError, ModelMeta, OnnxMeta, check_recheck_margin
 from tinysent.core.tokenize import TOKENIZER_FILES
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -190,8 +190,8 @@ class ModelFolder:
         int8 changes the label of ~1 % of the shipped model's tweets, all near-ties; rechecking the
         ~3 % nearest to a boundary keeps int8's speed and fp32's labels
         (results/cpu-2026-11-26/int8-recheck). The fp32 file is checked like the int8 one."""
-        if margin is not None and margin < 0:
-            raise InputError(f"recheck margin must be >= 0 (0: off), got {margin}")
+        if margin is not None:
+            check_recheck_margin(margin)
         if weights.name not in (ONNX_FILES["int8"], INT8_AVX2):
             if margin:
                 raise InputError(
@@ -200,7 +200,7 @@ class ModelFolder:
                 )
             return 0.0, None
         if margin is None:
-            margin = self.onnx.recheck_margin
+            margin = check_recheck_margin(self.onnx.recheck_margin)
         if not margin:
             return 0.0, None
         return margin, self.weights("onnx", "fp32")

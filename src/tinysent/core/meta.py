@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from tinysent import __version__
-from tinysent.core.errors import MetaError
+from tinysent.core.errors import InputError, MetaError
 from tinysent.core.files import read_metadata
 from tinysent.core.labels import RESERVED
 from tinysent.core.normalize import NormalizerConfig
@@ -25,6 +25,14 @@ MAX_LABELS = 1000  # a label list longer than this is a damaged file, not a task
 # tweets (not a validation or test set) as the smallest margin giving >= 99.7 % label agreement for
 # the shipped model: it rechecks ~3 % of tweets (scripts/int8_recheck.py).
 RECHECK_MARGIN = 0.06
+
+
+def check_recheck_margin(margin: float) -> float:
+    """``margin`` if it is a margin (>= 0; inf rescores every text), else one line naming it (NaN
+    included: it would compare false with everything and turn the recheck off unsaid)."""
+    if not margin >= 0:
+        raise InputError(f"recheck margin must be >= 0 (0: off), got {margin}")
+    return margin
 
 
 # tinysent.json keys written by earlier versions, and their names now (a model saved then still loads)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tinysent.core.errors import InputError, ParityError
 from tinysent.core.folder import ModelFolder, pinned_names
-from tinysent.core.meta import RECHECK_MARGIN, ModelMeta, OnnxMeta
+from tinysent.core.meta import RECHECK_MARGIN, ModelMeta, OnnxMeta, check_recheck_margin
 from tinysent.runtime.predictor import Predictor
 from tinysent.train.export.graph import OPSET, cls_only_graph, fuse_attention_transposes, trace
 from tinysent.train.export.parity import (
@@ -55,8 +55,7 @@ def export(
     model_dir, out = Path(model_dir), Path(out)
     if out.resolve() == model_dir.resolve():
         raise InputError("--out must differ from the model folder")
-    if recheck_margin < 0:
-        raise InputError(f"recheck margin must be >= 0 (0: off), got {recheck_margin}")
+    check_recheck_margin(recheck_margin)
     kernels = tuple(kernels or (this_cpu(),)) if int8 else ()
     if unknown := [k for k in kernels if k not in KERNELS]:
         raise InputError(f"unknown int8 kernel {unknown[0]!r}: one of {', '.join(KERNELS)}")
