@@ -1,7 +1,8 @@
 """How closely students follow a teacher on tweets none of them learned from: the share of tweets
-where a student's label is the teacher's (with a Wilson 95 % interval) and the mean KL divergence
-from the teacher's probabilities to the student's. No labels are read, so any unlabelled tweets will
-do; the recipes' transfer set is 2009 and 2013-2016 tweets, and the MPNet teacher and its students
+where a student's label is the teacher's, each decided by its own default path's rule (LabelModel:
+temperature and class offsets, not the raw argmax; with a Wilson 95 % interval) and the mean KL
+divergence from the teacher's probabilities to the student's. No labels are read, so any unlabelled
+tweets will do; the recipes' transfer set is 2009 and 2013-2016 tweets, and the MPNet teacher and its students
 part mostly on newer ones (TweetEval test is 2017), so a useful set is newer tweets that no model
 trained on: e.g. the validation texts of TweetEval's other tasks (2018-2019).
 
@@ -33,15 +34,19 @@ def main() -> None:
     texts = [t for f in a.texts for t in Path(f).read_text(encoding="utf-8").splitlines() if t.strip()]
     t0 = time.time()
 
-    def probs(folder: str) -> np.ndarray:
+    def answers(folder: str) -> tuple[np.ndarray, np.ndarray]:
+        """The probabilities in SENTIMENT3's order and the labels the model's default path gives
+        (its LabelModel: temperature and class offsets, not the raw argmax)."""
         pred = load(folder, backend="torch")
-        return pred.proba(texts)[0][:, [pred.meta.labels.index(n) for n in SENTIMENT3]]
+        probs = pred.proba(texts)[0]
+        order = [pred.meta.labels.index(n) for n in SENTIMENT3]
+        return probs[:, order], pred.labels.classes_among(probs, SENTIMENT3)
 
-    teacher = probs(a.teacher)
+    teacher, teacher_says = answers(a.teacher)
     doc = {"teacher": a.teacher, "texts": a.texts, "n": len(texts), "students": {}}
     for s in a.students:
-        q = probs(s)
-        same = int((q.argmax(1) == teacher.argmax(1)).sum())
+        q, says = answers(s)
+        same = int((says == teacher_says).sum())
         kl = (teacher * (np.log(teacher + 1e-9) - np.log(q + 1e-9))).sum(1).mean()
         doc["students"][s] = {
             "label_agreement": same / len(texts),

@@ -329,6 +329,9 @@ def test_a_two_label_task_gets_a_threshold_and_f1_of_a_named_class(task, tmp_pat
     )
     s_meta = json.loads((student / "tinysent.json").read_text())
     assert s_meta["threshold"] == s_meta["metrics"]["validation"]["threshold"] and 0 < s_meta["threshold"] < 1
+    cli(f"pack --model {out} --out {tmp_path / 'p2'} --validate")  # its threshold decides the agreement
+    v = json.loads((tmp_path / "p2" / "validation.json").read_text())
+    assert v["val_n"] == 100 and v["validation_is"].endswith("te (val)") and v["label_agreement"] >= 0.95
 
 
 def test_distil_a_users_task_into_a_student(task, tmp_path):
@@ -462,6 +465,20 @@ def test_ray_scores_an_int8_export_with_the_users_labels(task, tmp_path):
     assert bad.returncode == 2 and "drop --binary" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_packing_a_users_model_checks_its_default_path_on_its_own_validation_rows(task, tmp_path):
+    """pack --validate compares int8 (with its recheck) with fp32 on the task's validation rows, by the
+    model's own rule: a 3-label model of the user's is not TweetEval's 3 classes (it was read as one)."""
+    packed = tmp_path / "packed"
+    r = cli(f"pack --model {task['model']} --out {packed} --validate")
+    report = json.loads(r.stdout)
+    v = json.loads((packed / "validation.json").read_text())
+    assert report["validation"] == v and report["label_agreement"] == 1.0  # fp16 keeps every label
+    meta = json.loads((task["model"] / "tinysent.json").read_text())["metrics"]["validation"]
+    assert v["validation_is"] == "0.1 of the training file" and v["val_n"] == meta["val_n"] == 90
+    assert v["val_accuracy_torch_fp32"] == meta["val_accuracy"]  # the rows the run validated on
+    assert v["label_agreement"] >= 0.95 and "tweeteval_val_n" not in v
+
+
 def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):
     out = tmp_path / "curve"
     cli(
@@ -570,5 +587,7 @@ def test_the_own_task_recipe_makes_a_packed_model_from_a_labelled_file(task, tmp
     assert set(choice["candidates"]) == {"student", "fine-tuned"}
     m = load(work / "model")
     assert m.meta.labels == ["anger", "calm", "joy"] and (work / "model" / "model.int8.onnx").exists()
+    v = json.loads((work / "model" / "validation.json").read_text())  # int8 vs fp32 on its validation rows
+    assert v["val_n"] == 90 and v["label_agreement"] >= 0.95
     ev = json.loads((work / "eval" / "metrics.json").read_text())
     assert ev["n"] == 90 and ev["metric"] == "macro_f1"

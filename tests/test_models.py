@@ -86,6 +86,33 @@ def test_student_shape_is_tinybert_4l():
     assert 14_000_000 < M.count_parameters(model) < 15_000_000
 
 
+def test_fp16_may_break_a_near_tie_but_no_other_label_under_the_models_own_rule():
+    """pack's fp16 check decides as the model does (argmax with its offsets; the binary answer too for
+    a sentiment model; a two-label model's threshold): a flip at a near-tie is tolerated, others count."""
+    import numpy as np
+
+    from tinysent.core.labels import SENTIMENT3, LabelModel
+    from tinysent.train.pack import FP16_TIE, fp16_labels
+
+    rule = LabelModel(SENTIMENT3)
+    l32 = np.array([[0.0, 1.0, 1.0 + FP16_TIE / 2], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]], dtype=np.float32)
+    tie = l32.copy()
+    tie[0, 1] += FP16_TIE  # neutral now wins the near-tie with positive
+    assert fp16_labels(rule, l32, tie) == (pytest.approx(2 / 3), 0)
+    far = l32.copy()
+    far[1, 0] += 2.5  # negative now beats neutral by 0.5: not a tie
+    assert fp16_labels(rule, l32, far) == (pytest.approx(2 / 3), 1)
+    offsets = LabelModel(SENTIMENT3, offsets=(0.0, 0.0, 1.0))  # the offsets move the tie elsewhere
+    assert fp16_labels(offsets, l32, tie) == (1.0, 0)
+    # a 3-class sentiment model's binary answer (P(pos) vs P(neg)) counts too: neutral keeps the argmax
+    polar = np.array([[0.0, 5.0, 1.0]], dtype=np.float32)
+    assert fp16_labels(rule, polar, polar + [[2.0, 0.0, 0.0]]) == (0.0, 1)
+    two = LabelModel(("calm", "joy"), threshold=0.9)  # its own threshold, not 0.5
+    l2 = np.array([[0.0, 1.0]], dtype=np.float32)  # P(joy) = 0.73: calm
+    assert fp16_labels(two, l2, l2 + [[0.0, 2.0]]) == (0.0, 1)  # P(joy) = 0.95: joy
+    assert fp16_labels(two, l2, l2 + [[0.0, 0.1]]) == (1.0, 0)
+
+
 def test_pack_writes_fp16_that_predicts_the_same_and_keeps_the_card(trained_model, tmp_path, capsys):
     import json
 

@@ -33,6 +33,22 @@ def test_the_task_is_read_from_the_data_options(tmp_path):
         assert config(train_data=str(s140), task="sentiment-mix").task_kind
 
 
+def test_the_line_a_3_class_run_prints_names_what_selects_it(tmp_path):
+    """The mix selects on TweetEval validation (and Sentiment140's when it has its rows), or on the
+    SemEval files held out of training: the printed task line says which, and no rows it lacks."""
+    from tinysent.data.task_kind import describe_task
+
+    (tmp_path / "twitter-2016test-A.tsv").write_text("1\tpositive\tgood\n")
+    s140 = write_six_col(tmp_path / "s140.csv", make_tweets(30))
+    mix = dict(num_labels=3, handlabelled_data=str(tmp_path), tweeteval_data=str(tmp_path))
+    full = describe_task(config(train_data=str(s140), **mix))
+    assert "beside Sentiment140's pos/neg rows" in full
+    assert full.endswith("selected on TweetEval validation macro recall and Sentiment140 validation accuracy")
+    alone = describe_task(config(**mix, handlabelled_holdout=["twitter-2016test-A.tsv"]))
+    assert "Sentiment140" not in alone
+    assert alone.endswith("selected on held-out twitter-2016test-A.tsv macro recall")
+
+
 def test_a_run_says_its_task_and_its_model_keeps_it(tiny_base, tmp_path, capsys):
     from tinysent.apps.cli import main
     from tinysent.train.validation import run_config

@@ -37,8 +37,8 @@ def resolve_task(cfg) -> str:
 TASK_SAYS = {
     "labelled": "your own labelled tweets in {train_data} (labels as the data names them), selected on "
     "{metric}",
-    "sentiment-mix": "negative / neutral / positive from {handlabelled_data} beside Sentiment140's pos/neg "
-    "rows, selected on TweetEval validation macro recall and Sentiment140 validation accuracy",
+    "sentiment-mix": "negative / neutral / positive from {handlabelled_data}{beside}, selected on "
+    "{val3} macro recall{and_s140}",
     "sentiment140": "negative / positive from Sentiment140 ({train_data}), selected on validation accuracy",
 }
 
@@ -51,6 +51,11 @@ def describe_task(cfg) -> str:
 
     fields = {"train_data": name(cfg.train_data), "metric": cfg.metric}
     fields["handlabelled_data"] = name(cfg.handlabelled_data)
+    s140 = cfg.train_data is not None  # the mix's Sentiment140 rows: they also select
+    fields["beside"] = " beside Sentiment140's pos/neg rows" if s140 else ""
+    fields["and_s140"] = " and Sentiment140 validation accuracy" if s140 else ""
+    holdout = getattr(cfg, "handlabelled_holdout", None)
+    fields["val3"] = "held-out " + ", ".join(holdout) if holdout else "TweetEval validation"
     return f"task: {cfg.task_kind}: " + TASK_SAYS[cfg.task_kind].format(**fields)
 
 

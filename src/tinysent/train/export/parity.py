@@ -108,12 +108,16 @@ def validation_agreement(
     saved config): accuracy of both, label agreement, probability differences. Quantization choices
     are judged here, never on the test set. A 3-class model is compared on TweetEval's validation
     split (its most probable class) and, when it was trained with Sentiment140 rows, on their
-    validation split too (P(pos) vs P(neg)). The export is used as :func:`tinysent.load` uses it
-    (int8: with its fp32 recheck and token cap); ``*_int8_alone`` keys give int8 without the recheck."""
+    validation split too (P(pos) vs P(neg)). A model of your own labels is compared on its task's
+    validation rows (as its run split them) by its own decision (threshold or argmax). The export is
+    used as :func:`tinysent.load` uses it (int8: with its fp32 recheck and token cap);
+    ``*_int8_alone`` keys give int8 without the recheck."""
     import time
 
     from tinysent.core.meta import ModelMeta
+    from tinysent.train.validation import run_config
 
+    cfg = run_config(model_dir)  # the task the model was trained on, as its config records it
     ref = Predictor.from_dir(model_dir, backend="torch", device="cpu")
     q = Predictor.from_dir(onnx_dir, backend="onnx", precision=precision)
     doc = {
@@ -133,7 +137,34 @@ def validation_agreement(
         doc[key.replace("label_agreement", "rechecked")] = (q.rechecked - before) / max(1, len(ids))
         return l32, lq
 
-    if ref.three_class:
+    if cfg.task_kind == "labelled":
+        from dataclasses import replace
+
+        from tinysent.core.normalize import Normalizer
+        from tinysent.data.task import prepare_task
+        from tinysent.train.models import load_tokenizer
+
+        if train_data:
+            cfg = replace(cfg, train_data=train_data)
+        task = prepare_task(cfg, load_tokenizer(Path(model_dir)), Normalizer(ref.meta.normalizer_config))
+        rule = ref.labels
+
+        def says(lg):  # the model's own rule: a two-label task's threshold, else the argmax
+            return rule.classes(rule.proba(lg))
+
+        y = np.asarray(task.val_labels)
+        l32, lq = agreement("label_agreement", task.val_ids, rule.decision(), says)
+        a32, a8 = says(l32), says(lq)
+        doc.update(
+            validation_is=task.stats["validation"],
+            val_n=int(len(y)),
+            val_accuracy_torch_fp32=float((a32 == y).mean()),
+            val_accuracy_onnx=float((a8 == y).mean()),
+            label_agreement=float((a32 == a8).mean()),
+        )
+        doc["date"] = time.strftime("%Y-%m-%d")
+        return doc
+    if cfg.task_kind == "sentiment-mix":
         from tinysent.data.semeval import classes3, validation3_of
 
         val, on = validation3_of(ModelMeta.load(model_dir).config)
@@ -152,7 +183,7 @@ def validation_agreement(
             tweeteval_val_accuracy_onnx=float((a8 == y).mean()),
             tweeteval_val_label_agreement=float((a32 == a8).mean()),
         )
-    if not ref.three_class or ModelMeta.load(model_dir).config.get("train_data") or train_data:
+    if cfg.task_kind != "sentiment-mix" or ModelMeta.load(model_dir).config.get("train_data") or train_data:
         from tinysent.data.tokens import validation_split
         from tinysent.train.models import load_tokenizer
 
