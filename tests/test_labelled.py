@@ -5,6 +5,7 @@ import csv
 import json
 import math
 import random
+import shutil
 import subprocess
 import sys
 
@@ -477,6 +478,16 @@ def test_packing_a_users_model_checks_its_default_path_on_its_own_validation_row
     assert v["validation_is"] == "0.1 of the training file" and v["val_n"] == meta["val_n"] == 90
     assert v["val_accuracy_torch_fp32"] == meta["val_accuracy"]  # the rows the run validated on
     assert v["label_agreement"] >= 0.95 and "tweeteval_val_n" not in v
+    # its training file moved: refused before packing, so the packed model stays as it was
+    moved = tmp_path / "moved"
+    shutil.copytree(task["model"], moved)
+    meta = json.loads((moved / "tinysent.json").read_text())
+    meta["config"]["train_data"] = str(tmp_path / "gone.csv")
+    (moved / "tinysent.json").write_text(json.dumps(meta))
+    before = {f.name: f.read_bytes() for f in packed.iterdir()}
+    r = cli(f"pack --model {moved} --out {packed} --validate", ok=False)
+    assert r.returncode == 2 and "gone.csv, which is not there" in r.stderr and "Traceback" not in r.stderr
+    assert {f.name: f.read_bytes() for f in packed.iterdir()} == before
 
 
 def test_a_learning_curve_scores_each_size_beside_tfidf(task, tmp_path):

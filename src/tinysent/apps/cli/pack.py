@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from tinysent.apps.cli.options import recheck_margin_option
 from tinysent.core.errors import InputError
@@ -45,6 +46,15 @@ def run(args) -> int:
 
     if args.validate and not args.onnx:  # before anything is written
         raise InputError("--validate compares the ONNX default path: drop --no-onnx")
+    if args.validate and (Path(args.model) / "tinysent.json").exists():  # read after packing: check now
+        from tinysent.train.export.parity import validation_inputs
+
+        gone = [p for p in validation_inputs(args.model) if not p.exists()]
+        if gone:
+            raise InputError(
+                f"--validate reads the model's validation data from {gone[0]}, which is not there: "
+                "put it back, or drop --validate (nothing was written)"
+            )
     report = pack(args.model, args.out, onnx=args.onnx, recheck_margin=args.recheck_margin)
     if args.validate:
         from tinysent.train.export import write_validation

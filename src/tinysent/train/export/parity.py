@@ -101,6 +101,22 @@ def check_parity(
     return report
 
 
+def validation_inputs(model_dir: str | Path, train_data: str | None = None) -> list[Path]:
+    """The data files and folders :func:`validation_agreement` will read for ``model_dir`` (from the
+    task its config records), so a command can refuse before it writes anything when one is gone."""
+    from tinysent.train.validation import run_config
+
+    cfg = run_config(model_dir)
+    data = train_data or cfg.train_data
+    if cfg.task_kind == "labelled":
+        paths = [data, cfg.val_data]
+    elif cfg.task_kind == "sentiment-mix":
+        paths = [cfg.tweeteval_data, cfg.handlabelled_data if cfg.handlabelled_holdout else None, data]
+    else:  # Sentiment140: its file, or the cached download when the config names none
+        paths = [data]
+    return [Path(x) for x in paths if x]
+
+
 def validation_agreement(
     model_dir: str | Path, onnx_dir: str | Path, train_data: str | None = None, precision: str = "auto"
 ) -> dict:
