@@ -524,10 +524,11 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     # a long teacher pass stopped midway keeps its finished chunks, and the rerun starts after them
     import tinysent.core.files as files
 
-    calls, logits = [], rp.Predictor.logits
+    calls, logits, autocast_on = [], rp.Predictor.logits, []
 
     def counted(self, ids, *a, **k):
         calls.append(len(ids))
+        autocast_on.append(torch.is_autocast_enabled("cpu"))
         if len(calls) == 2 and stop_once:
             raise KeyboardInterrupt
         return logits(self, ids, *a, **k)
@@ -549,6 +550,7 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     # another transfer set in the same folder (a held-out file less, tweets more): the rows of texts an
     # earlier pass of the same teacher had are read back, only the new ones computed
     calls.clear()
+    autocast_on.clear()
     other = [five[3], "a brand new tweet", five[0]]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rp.Predictor, "logits", counted)
@@ -556,6 +558,15 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
         assert calls == [1]
         mixed.teacher_probs(teacher3, other, tmp_path / "r", temperature=2.0)  # other outputs: all three
         assert calls == [1, 3]
+        # a bf16 pass (--mixed-precision bf16) runs under autocast and never reads the fp32 rows back,
+        # nor does an fp32 pass read its rows; a second bf16 pass does
+        bf16 = mixed.teacher_probs(teacher3, other, tmp_path / "r", precision="bf16")
+        assert calls == [1, 3, 3] and autocast_on == [False, False, True]
+        mixed.teacher_probs(teacher3, other, tmp_path / "r", precision="bf16")
+        assert calls == [1, 3, 3]
+        assert mixed.teacher_probs(teacher3, other, tmp_path / "r").tolist() == got.tolist()
+        assert calls == [1, 3, 3]
+    np.testing.assert_allclose(bf16, got, atol=0.05)  # bf16 arithmetic: close, not equal
     np.testing.assert_allclose(got, mixed.teacher_probs(teacher3, other, tmp_path / "fresh"), atol=1e-5)
 
     capsys.readouterr()

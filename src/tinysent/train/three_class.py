@@ -121,19 +121,24 @@ def make_evaluator(data: MixedData, batch_size: int = 256):
 
 
 def teacher_probs(
-    teacher_dir: str | Path | list, texts: list[str], cache: Path, temperature: float = 1.0
+    teacher_dir: str | Path | list,
+    texts: list[str],
+    cache: Path,
+    temperature: float = 1.0,
+    precision: str = "no",
 ) -> np.ndarray:
     """A teacher folder's class probabilities [N, 3] for raw-normalised ``texts``, computed with the
     teacher's own tokenizer (so any teacher works, whatever its vocabulary) and cached on disk under
     the teacher's weights and the texts. A binary teacher's [neg, pos] become [neg, 0, pos]. A list of
-    folders is an ensemble: the mean of their probabilities."""
+    folders is an ensemble: the mean of their probabilities. ``precision``: the pass's autocast
+    (:func:`~tinysent.train.distill.task.teacher_rows`), part of the cache's key."""
     from tinysent.core.numerics import softmax
-    from tinysent.train.distill.task import teacher_owner, teacher_rows
+    from tinysent.train.distill.task import precision_key, teacher_owner, teacher_rows
 
     if isinstance(teacher_dir, (list, tuple)):
-        each = [teacher_probs(d, texts, cache, temperature) for d in teacher_dir]
+        each = [teacher_probs(d, texts, cache, temperature, precision) for d in teacher_dir]
         return np.mean(each, 0).astype(np.float32)
-    logits = teacher_rows(teacher_dir, texts)
+    logits = teacher_rows(teacher_dir, texts, precision=precision)
 
     def compute(index) -> np.ndarray:
         p = softmax(logits(index), temperature)
@@ -141,6 +146,8 @@ def teacher_probs(
             p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
         return p.astype(np.float32)
 
-    path = outputs_cache_file(cache, "teacher_probs", teacher_dir, texts, str(temperature))
-    owner = teacher_owner("teacher_probs", teacher_dir, str(temperature))
+    path = outputs_cache_file(
+        cache, "teacher_probs", teacher_dir, texts, str(temperature) + precision_key(precision)
+    )
+    owner = teacher_owner("teacher_probs", teacher_dir, str(temperature), precision)
     return cached_text_rows(path, texts, owner, compute)

@@ -43,8 +43,12 @@ log = logging.getLogger(__name__)
 
 def cached_teacher_logits(teacher, teacher_dir: Path, ids, batch_size: int, acc, out: Path) -> np.ndarray:
     """Teacher logits for every transfer tweet, stored in ``out`` under a key of the teacher's weights
-    and the token ids, so a rerun (or a resumed run) on the same transfer set skips the teacher's pass."""
-    h = hashlib.sha256(file_sha256(teacher_dir / "model.safetensors").encode())
+    and the token ids (and the pass's autocast precision, when not fp32), so a rerun (or a resumed run)
+    on the same transfer set skips the teacher's pass."""
+    from tinysent.train.distill.task import precision_key
+
+    weights = file_sha256(teacher_dir / "model.safetensors")
+    h = hashlib.sha256((weights + precision_key(acc.mixed_precision)).encode())
     for row in ids:
         h.update(np.asarray(row, dtype=np.int32).tobytes() + b"|")
     path = out / f"teacher_logits-{h.hexdigest()[:16]}.npy"
@@ -291,11 +295,13 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     n_own = len(ids) - len(extra)
     own = ~share
     own[n_own:] = False
-    targets[own] = teacher_probs(teachers, list(texts[own]), cache, t)
+    precision = r.acc.mixed_precision  # the teachers' pass runs as the student trains
+    targets[own] = teacher_probs(teachers, list(texts[own]), cache, t, precision)
     if extra:
-        targets[n_own:] = teacher_probs(teachers, extra, cache, t)
+        targets[n_own:] = teacher_probs(teachers, extra, cache, t, precision)
     if share.any():
-        targets[share] = teacher_probs(cfg.binary_teacher or teachers, list(texts[share]), cache, t)
+        binary = cfg.binary_teacher or teachers
+        targets[share] = teacher_probs(binary, list(texts[share]), cache, t, precision)
     meta = ModelMeta(
         labels=list(LABELS3),
         normalizer=s_meta.normalizer,

@@ -30,10 +30,12 @@ from tinysent.train.distill.losses import Prediction
 log = logging.getLogger(__name__)
 
 
-def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256):
+def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256, precision: str = "no"):
     """``rows(index)``: the teacher's logits for raw ``texts[i] for i in index``, through its own
-    tokenizer and normaliser (any teacher works, whatever its vocabulary). The teacher loads, and
-    tokenises every text, at the first call only: a pass whose rows are all cached never loads it."""
+    tokenizer and normaliser (any teacher works, whatever its vocabulary), under ``precision``'s
+    autocast (no, bf16, fp16: the run's ``--mixed-precision``, as the student trains). The teacher
+    loads, and tokenises every text, at the first call only: a pass whose rows are all cached never
+    loads it."""
     from tinysent.runtime.predictor import load
 
     @functools.cache
@@ -43,26 +45,47 @@ def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256):
 
     def rows(index) -> np.ndarray:
         pred, ids = teacher()
-        return pred.logits([ids[i] for i in index], batch_size).astype(np.float32)
+        with autocast(precision, pred.backend.device):
+            return pred.logits([ids[i] for i in index], batch_size).astype(np.float32)
 
     return rows
 
 
-def teacher_owner(kind: str, teacher_dir, extra: str = "") -> str:
+def autocast(precision: str, device):
+    """torch's autocast context for ``precision`` (no, bf16 or fp16) on ``device``."""
+    import contextlib
+
+    import torch
+
+    if precision in (None, "no"):
+        return contextlib.nullcontext()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def teacher_owner(kind: str, teacher_dir, extra: str = "", precision: str = "no") -> str:
     """Whose rows a cached pass holds (:func:`~tinysent.core.files.cached_text_rows`): the kind of
-    output, the teacher's weights and anything else they depend on (a temperature)."""
-    return f"{kind} {file_sha256(Path(teacher_dir) / 'model.safetensors')} {extra}"
+    output, the teacher's weights and anything else they depend on (a temperature, the autocast
+    precision of the pass: a bf16 pass is never read back by an fp32 run, nor the reverse)."""
+    return f"{kind} {file_sha256(Path(teacher_dir) / 'model.safetensors')} {extra}" + precision_key(precision)
 
 
-def teacher_logits(teacher_dir, texts: list[str], batch_size: int = 256, cache=None) -> np.ndarray:
+def precision_key(precision: str) -> str:
+    """What a cached pass's key adds for its precision: nothing for fp32 (the keys passes always had)."""
+    return "" if precision in (None, "no") else f" autocast={precision}"
+
+
+def teacher_logits(
+    teacher_dir, texts: list[str], batch_size: int = 256, cache=None, precision: str = "no"
+) -> np.ndarray:
     """The teacher's logits for raw ``texts``; with ``cache`` (a folder) stored there, so a rerun on
     the same tweets skips the teacher's pass (or resumes it), and a pass over other tweets reuses the
     rows of those it shares (:func:`~tinysent.core.files.cached_text_rows`)."""
-    rows = teacher_rows(teacher_dir, texts, batch_size)
+    rows = teacher_rows(teacher_dir, texts, batch_size, precision)
     if cache is None:
         return rows(range(len(texts)))
-    path = outputs_cache_file(cache, "teacher_logits", teacher_dir, texts)
-    return cached_text_rows(path, texts, teacher_owner("teacher_logits", teacher_dir), rows)
+    path = outputs_cache_file(cache, "teacher_logits", teacher_dir, texts, precision_key(precision))
+    return cached_text_rows(path, texts, teacher_owner("teacher_logits", teacher_dir, "", precision), rows)
 
 
 def unlabelled_texts(path) -> list[str]:
@@ -133,7 +156,10 @@ def distill_task(cfg, progress: bool = True) -> dict:
     # an ensemble teacher: the mean of the teachers' log-probabilities (a geometric mean of their
     # probabilities), read by the loss as logits
     cache = cfg.teacher_cache_dir
-    each = [log_softmax(teacher_logits(d, texts, cfg.batch_size * 4, cache)) for d in cfg.teachers]
+    precision = r.acc.mixed_precision  # the teachers' pass runs as the student trains
+    each = [
+        log_softmax(teacher_logits(d, texts, cfg.batch_size * 4, cache, precision)) for d in cfg.teachers
+    ]
     targets = np.mean(each, 0)
     meta = ModelMeta(
         labels=labels,
