@@ -581,7 +581,9 @@ def test_distil_with_sentiment140_as_transfer_tweets_unlabelled_ones_and_an_ense
     assert "--teacher-cache" in capsys.readouterr().err and not (tmp_path / "z").exists()
 
 
-def test_class_offsets_from_calibrate_and_every_path_that_decides_with_it(model3, sources, tmp_path, capsys):
+def test_class_offsets_from_calibrate_and_every_path_that_decides_with_it(
+    model3, sources, tmp_path, capsys, caplog
+):
     """``calibrate --class-offsets`` fits offsets on TweetEval validation and keeps them only when their
     cross-fitted gain is positive; a stored bias decides evaluate's, predict's and the exported
     model's labels alike."""
@@ -629,6 +631,17 @@ def test_class_offsets_from_calibrate_and_every_path_that_decides_with_it(model3
     assert main(["export", "--model", str(m), "--out", str(tmp_path / "o")]) == 0
     onnx = [r["label"] for r in tinysent.load(tmp_path / "o").predict(test.texts)]
     assert np.mean([a == b for a, b in zip(onnx, got)]) >= 0.98
+    # calibrating again without --class-offsets drops the stored offsets (fitted at another
+    # temperature) and says so: the model decides by argmax again, and the report names what went
+    capsys.readouterr()
+    with caplog.at_level("WARNING"):
+        assert main(["calibrate", "--model", str(m)]) == 0
+    dropped = json.loads(capsys.readouterr().out)["class_offsets"]
+    assert dropped["kept"] is False and dropped["dropped"]["negative"] == pytest.approx(bias[0])
+    assert "dropped the class offsets" in caplog.text and "--class-offsets" in caplog.text
+    assert json.loads((m / "tinysent.json").read_text())["class_offsets"] is None
+    plain = [r["label"] for r in tinysent.load(m, backend="torch").predict(test.texts)]
+    assert plain == [("negative", "neutral", "positive")[k] for k in np.argmax(probs, 1)]
 
 
 def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibration(

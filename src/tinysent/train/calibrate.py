@@ -4,6 +4,7 @@ predict; and the expected calibration error that judges it."""
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from tinysent.core.metrics import binary_metrics, expected_calibration_error, ma
 from tinysent.core.numerics import softmax
 from tinysent.data.tokens import validation_split
 from tinysent.train.models import load_tokenizer
+
+log = logging.getLogger(__name__)
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -91,7 +94,8 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_offsets:
     """3-class models: the temperature is fitted on TweetEval's validation split (named in the model's
     config), and each class's calibration error is reported before and after. With ``class_offsets``,
     also the offsets of :func:`fit_class_offsets` for macro recall (TweetEval's metric), stored only when
-    their cross-fitted gain on that split is positive."""
+    their cross-fitted gain on that split is positive; without it, offsets an earlier calibration
+    stored are dropped (they were fitted at the old temperature), with a warning."""
     from tinysent.data.semeval import classes3, validation3_of
 
     if not meta.config.get("tweeteval_data"):
@@ -123,6 +127,15 @@ def calibrate_three_class(model_dir: Path, meta: ModelMeta, pred, class_offsets:
             "val_macro_recall_after": macro_recall(y, np.argmax(lp + np.array(bias), 1)),
         }
         meta.class_offsets = [fitted[n] for n in meta.labels] if keep else None
+    elif meta.class_offsets is not None:
+        # offsets from an earlier calibration were fitted at another temperature: without
+        # --class-offsets the model decides by argmax again, and the report says what was dropped
+        report["class_offsets"] = {"dropped": dict(zip(meta.labels, meta.class_offsets)), "kept": False}
+        log.warning(
+            "dropped the class offsets of an earlier calibration (%s): --class-offsets fits them again",
+            ", ".join(f"{n} {b:+g}" for n, b in zip(meta.labels, meta.class_offsets)),
+        )
+        meta.class_offsets = None
     meta.metrics = {**meta.metrics, "calibration": report}
     meta.save(model_dir)
     return report
