@@ -116,16 +116,6 @@ def make_accelerator(mixed_precision: str = "auto", grad_accum: int = 1, find_un
     )
 
 
-def autocast(precision: str | None, device):
-    """torch's autocast context for ``precision`` (an accelerator's ``mixed_precision``: no, bf16 or
-    fp16) on ``device``, for model calls outside the accelerator (a teacher's pass through
-    :class:`~tinysent.runtime.predictor.Predictor`)."""
-    if precision in (None, "no"):
-        return contextlib.nullcontext()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    return torch.autocast(torch.device(device).type, dtype=dtype)
-
-
 @torch.no_grad()
 def evaluate_loader(model, loader, accelerator) -> dict:
     """Loss and accuracy over every example exactly once, across processes."""

@@ -37,7 +37,6 @@ def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256, precision
     loads, and tokenises every text, at the first call only: a pass whose rows are all cached never
     loads it."""
     from tinysent.runtime.predictor import load
-    from tinysent.train.loop import autocast
 
     @functools.cache
     def teacher():
@@ -50,6 +49,20 @@ def teacher_rows(teacher_dir, texts: list[str], batch_size: int = 256, precision
             return pred.logits([ids[i] for i in index], batch_size).astype(np.float32)
 
     return rows
+
+
+def autocast(precision: str | None, device):
+    """torch's autocast context for ``precision`` (an accelerator's ``mixed_precision``: no, bf16 or
+    fp16) on ``device``, for model calls outside the accelerator (a teacher's pass through
+    :class:`~tinysent.runtime.predictor.Predictor`)."""
+    import contextlib
+
+    import torch
+
+    if precision in (None, "no"):
+        return contextlib.nullcontext()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def teacher_owner(kind: str, teacher_dir, extra: str = "", precision: str = "no") -> str:
