@@ -602,3 +602,28 @@ def test_the_own_task_recipe_makes_a_packed_model_from_a_labelled_file(task, tmp
     assert v["val_n"] == 90 and v["label_agreement"] >= 0.95
     ev = json.loads((work / "eval" / "metrics.json").read_text())
     assert ev["n"] == 90 and ev["metric"] == "macro_f1"
+
+
+def test_a_models_validation_rows_alone_are_the_rows_its_run_validated_on(task, monkeypatch):
+    """task_validation (what calibrate, pack --validate and select read) rebuilds a trained model's
+    validation rows exactly as prepare_task does for its run, without tokenising the training rows."""
+    from tinysent.core.meta import ModelMeta
+    from tinysent.core.normalize import Normalizer
+    from tinysent.data import task as T
+    from tinysent.train.models import load_tokenizer
+    from tinysent.train.validation import run_config
+
+    cfg, meta = run_config(task["model"]), ModelMeta.load(task["model"])
+    tokenizer, normalizer = load_tokenizer(task["model"]), Normalizer(meta.normalizer_config)
+    full = T.prepare_task(cfg, tokenizer, normalizer)
+    encoded, encode = [], T.encode
+
+    def counted(texts, *a, **k):
+        encoded.append(len(texts))
+        return encode(texts, *a, **k)
+
+    monkeypatch.setattr(T, "encode", counted)
+    alone = T.task_validation(cfg, tokenizer, normalizer, meta.max_length)
+    assert alone.val_ids == full.val_ids and alone.val_labels.tolist() == full.val_labels.tolist()
+    assert alone.names == full.names and alone.stats["validation"] == full.stats["validation"]
+    assert encoded == [len(full.val_labels)] == [90] and alone.train_ids == []

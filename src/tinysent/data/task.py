@@ -111,6 +111,26 @@ def prepare_task(cfg, tokenizer, normalizer: Normalizer) -> TaskData:
     )
 
 
+def task_validation(cfg, tokenizer, normalizer: Normalizer, max_length: int) -> TaskData:
+    """:func:`prepare_task`'s validation rows alone, for a model already trained on the task (its run
+    chose ``max_length``, which its tinysent.json keeps): the rows are split as the run split them,
+    and the training rows are never normalised or tokenised (calibrate, pack --validate and select
+    need the validation rows only)."""
+    train, val, stats = split_task(cfg)
+    stats.update(train_rows=len(train), val_rows=len(val), max_length=max_length)
+    return TaskData(
+        train_ids=[],
+        train_labels=train.labels[:0],
+        val_ids=encode(normalizer.many(val.texts), tokenizer, max_length),
+        val_labels=val.labels,
+        max_length=max_length,
+        coverage=float("nan"),  # of the training rows, which this does not tokenise
+        data_sha256=None,
+        stats=stats,
+        names=train.names,
+    )
+
+
 def data_sha(path) -> str:
     """sha256 of a data file, or of a TweetEval folder's training files together."""
     p = Path(path)

@@ -145,9 +145,10 @@ def calibrate_task(model_dir: Path, meta: ModelMeta, pred, cfg) -> dict:
     """A model of your own labelled task: the temperature fitted on its validation rows (rebuilt from
     its config: the same file, split and seed), each class's calibration error before and after."""
     from tinysent.core.normalize import Normalizer
-    from tinysent.data.task import prepare_task
+    from tinysent.data.task import task_validation
 
-    prep = prepare_task(cfg, load_tokenizer(model_dir), Normalizer(meta.normalizer_config))
+    normalizer = Normalizer(meta.normalizer_config)
+    prep = task_validation(cfg, load_tokenizer(model_dir), normalizer, meta.max_length)
     logits, y = pred.logits(prep.val_ids, 256), prep.val_labels
     t = fit_temperature(logits, y)
     th = meta.threshold

@@ -31,10 +31,10 @@ def validation_evaluator(folder: str | Path) -> Callable:
     cfg = run_config(folder)
     tokenizer, normalizer = load_tokenizer(Path(folder)), Normalizer(meta.normalizer_config)
     if cfg.task_kind == "labelled":
-        from tinysent.data.task import prepare_task
+        from tinysent.data.task import task_validation
         from tinysent.train.task import make_task_evaluator
 
-        return make_task_evaluator(prepare_task(cfg, tokenizer, normalizer), cfg.metric)
+        return make_task_evaluator(task_validation(cfg, tokenizer, normalizer, meta.max_length), cfg.metric)
     if cfg.task_kind == "sentiment-mix":
         from tinysent.data.mixed import prepare_mixed
         from tinysent.train.three_class import make_evaluator

@@ -157,12 +157,13 @@ def validation_agreement(
         from dataclasses import replace
 
         from tinysent.core.normalize import Normalizer
-        from tinysent.data.task import prepare_task
+        from tinysent.data.task import task_validation
         from tinysent.train.models import load_tokenizer
 
         if train_data:
             cfg = replace(cfg, train_data=train_data)
-        task = prepare_task(cfg, load_tokenizer(Path(model_dir)), Normalizer(ref.meta.normalizer_config))
+        tokenizer, normalizer = load_tokenizer(Path(model_dir)), Normalizer(ref.meta.normalizer_config)
+        task = task_validation(cfg, tokenizer, normalizer, ref.meta.max_length)
         rule = ref.labels
 
         def says(lg):  # the model's own rule: a two-label task's threshold, else the argmax
