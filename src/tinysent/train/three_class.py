@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from tinysent.core.errors import InputError
-from tinysent.core.files import cached_text_rows, outputs_cache_file
+from tinysent.core.files import cached_text_rows
 from tinysent.core.metrics import macro_recall
 from tinysent.data.mixed import NEG, POS, SHARE, MixedData
 from tinysent.train.loop import Objective
@@ -133,7 +133,7 @@ def teacher_probs(
     folders is an ensemble: the mean of their probabilities. ``precision``: the pass's autocast
     (:func:`~tinysent.train.distill.task.teacher_rows`), part of the cache's key."""
     from tinysent.core.numerics import softmax
-    from tinysent.train.distill.task import precision_key, teacher_owner, teacher_rows
+    from tinysent.train.distill.task import teacher_cache, teacher_rows
 
     if isinstance(teacher_dir, (list, tuple)):
         each = [teacher_probs(d, texts, cache, temperature, precision) for d in teacher_dir]
@@ -146,8 +146,5 @@ def teacher_probs(
             p = np.stack([p[:, 0], np.zeros(len(p)), p[:, 1]], 1)
         return p.astype(np.float32)
 
-    path = outputs_cache_file(
-        cache, "teacher_probs", teacher_dir, texts, str(temperature) + precision_key(precision)
-    )
-    owner = teacher_owner("teacher_probs", teacher_dir, str(temperature), precision)
+    path, owner = teacher_cache(cache, "teacher_probs", teacher_dir, texts, str(temperature), precision)
     return cached_text_rows(path, texts, owner, compute)

@@ -65,11 +65,14 @@ def autocast(precision: str | None, device):
     return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
-def teacher_owner(kind: str, teacher_dir, extra: str = "", precision: str = "no") -> str:
-    """Whose rows a cached pass holds (:func:`~tinysent.core.files.cached_text_rows`): the kind of
-    output, the teacher's weights and anything else they depend on (a temperature, the autocast
-    precision of the pass: a bf16 pass is never read back by an fp32 run, nor the reverse)."""
-    return f"{kind} {file_sha256(Path(teacher_dir) / 'model.safetensors')} {extra}" + precision_key(precision)
+def teacher_cache(cache, kind: str, teacher_dir, texts: list[str], extra: str = "", precision: str = "no"):
+    """(file, owner) of a cached teacher pass (:func:`~tinysent.core.files.cached_text_rows`): keyed,
+    and owned, by the kind of output, the teacher's weights, the texts and anything else the rows
+    depend on (a temperature, the pass's autocast precision: a bf16 pass is never read back by an
+    fp32 run, nor the reverse)."""
+    extra += precision_key(precision)
+    path = outputs_cache_file(cache, kind, teacher_dir, texts, extra)
+    return path, f"{kind} {file_sha256(Path(teacher_dir) / 'model.safetensors')} {extra}"
 
 
 def precision_key(precision: str) -> str:
@@ -86,8 +89,8 @@ def teacher_logits(
     rows = teacher_rows(teacher_dir, texts, batch_size, precision)
     if cache is None:
         return rows(range(len(texts)))
-    path = outputs_cache_file(cache, "teacher_logits", teacher_dir, texts, precision_key(precision))
-    return cached_text_rows(path, texts, teacher_owner("teacher_logits", teacher_dir, "", precision), rows)
+    path, owner = teacher_cache(cache, "teacher_logits", teacher_dir, texts, "", precision)
+    return cached_text_rows(path, texts, owner, rows)
 
 
 def unlabelled_texts(path) -> list[str]:
