@@ -5,9 +5,12 @@ there), the service's demo page (highlights for a typed tweet). CI installs Chro
 (scripts/setup.sh); elsewhere these tests are skipped without it."""
 
 import csv
+import functools
+import http.server
 import os
 import shutil
 import signal
+import threading
 
 import pytest
 
@@ -47,7 +50,7 @@ def browser(pw):
 
 
 def test_label_twenty_tweets_by_keyboard_undo_reload_kill_and_resume(tmp_path):
-    from tests.test_label import start_page, write_tweets
+    from tests.test_label import TOKEN, start_page, write_tweets
 
     tweets, gold = write_tweets(tmp_path / "tweets.txt", 60, seed=9)
     out = tmp_path / "labels.csv"
@@ -58,7 +61,7 @@ def test_label_twenty_tweets_by_keyboard_undo_reload_kill_and_resume(tmp_path):
             b = browser(pw)
             page = b.new_page(viewport={"width": 1100, "height": 900})
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url + "/")
+            page.goto(f"{url}/#token={TOKEN}")
             page.wait_for_selector("#buttons .btn")
             for i in range(20):
                 text = page.evaluate("() => state.tweet.text")
@@ -75,7 +78,7 @@ def test_label_twenty_tweets_by_keyboard_undo_reload_kill_and_resume(tmp_path):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
             url, proc = start_page(tweets, out, "negative,positive", "--every", "0")
-            page.goto(url + "/")
+            page.goto(f"{url}/#token={TOKEN}")
             page.wait_for_function("() => state && state.labelled === 19")
             shown = page.evaluate("() => state.tweet.text")
             b.close()
@@ -110,3 +113,77 @@ def test_the_demo_page_highlights_a_typed_tweet(trained_model):
         proc.wait(10)
     assert [w for w, _ in words] == ["i", "love", "this", "great", "day"] and label == "positive"
     assert all(abs(float(x)) <= 1 for _, x in words)
+
+
+ATTACK = """<!doctype html><title>a page on another origin</title><script>
+async function go(target){
+  const tries=[];
+  for (const [path, init] of [['/api/undo',{method:'POST',mode:'no-cors',body:'{}'}],
+      ['/api/export',{method:'POST',mode:'no-cors',body:'{}'}], ['/api/state',{}]]){
+    try{ const r=await fetch(target+path, init); tries.push(r.type==='opaque'?'opaque':r.status); }
+    catch(e){ tries.push('error'); }
+  }
+  return tries;
+}
+</script>"""
+
+
+def test_another_origin_and_a_rebound_name_cannot_act_for_the_user(tmp_path):
+    """A page on another origin in the same browser sends the calls that undid labels and started the
+    export (no-cors POSTs); a page served under a DNS-rebound name calls the labelling session as its
+    own origin. Neither changes labels.csv or moves a model; the page itself still labels."""
+    from tests.test_label import TOKEN, read_labels, start_page, write_tweets
+
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 40, seed=5)
+    out = tmp_path / "labels.csv"
+    url, proc = start_page(tweets, out, "negative,positive", "--every", "0")
+    port = url.rsplit(":", 1)[1]
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "attack.html").write_text(ATTACK)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    other = f"http://localhost:{site.server_address[1]}"
+    try:
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--host-resolver-rules=MAP *.attacker.example 127.0.0.1",
+                    # as in browsers without Private/Local Network Access (Firefox, Safari, older
+                    # Chromium): this test checks the server, not the browser
+                    "--disable-features=BlockInsecurePrivateNetworkRequests,LocalNetworkAccessChecks,"
+                    "PrivateNetworkAccessSendPreflights",
+                ],
+            )
+            page = b.new_page()
+            page.goto(f"{url}/#token={TOKEN}")
+            page.wait_for_selector("#buttons .btn")
+            for i in range(4):
+                text = page.evaluate("() => state.tweet.text")
+                page.keyboard.press("1" if gold[text] == "negative" else "2")
+                page.wait_for_function(f"() => state && state.labelled === {i + 1}")
+            before = out.read_bytes()
+            # the other origin: another local server's page (a dev server, a notebook, a local file)
+            evil = b.new_page()
+            evil.goto(other + "/attack.html")
+            cross = evil.evaluate("t => go(t)", url)
+            serve_attack = lambda r: r.fulfill(body=ATTACK, content_type="text/html")  # noqa: E731
+            # DNS rebinding: the attacker's name now resolves to loopback, its page calls "itself"
+            rebound = f"http://rebind.attacker.example:{port}"
+            evil.route(rebound + "/", serve_attack)
+            evil.goto(rebound + "/")
+            same = evil.evaluate("t => go(t)", rebound)
+            after_attacks = out.read_bytes()
+            page.keyboard.press("u")  # the user's own page still acts
+            page.wait_for_function("() => state.labelled === 3")
+            b.close()
+    finally:
+        site.shutdown()
+        proc.terminate()
+        proc.wait(10)
+    assert cross[:2] == ["opaque", "opaque"] and cross[2] == "error", cross  # no CORS: nothing readable
+    assert same == [403, 403, 403], same
+    assert after_attacks == before and before.count(b"\n") == 5 and not (tmp_path / "labels-model").exists()
+    assert len(read_labels(out)) == 3  # the user's own undo went through

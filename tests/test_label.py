@@ -90,12 +90,17 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+TOKEN = "test-token-0123456789abcdef"  # the pages' calls carry it (TINYSENT_TOKEN of the started page)
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
 def start_page(tweets, out, labels: str, *more) -> tuple[str, subprocess.Popen]:
-    """`tinysent label` on a free port; returns once the page answers."""
+    """`tinysent label` on a free port, its token ``TOKEN``; returns once the page answers."""
     port = _port()
     url = f"http://127.0.0.1:{port}"
     cmd = ["-m", "tinysent", "label", tweets, "--labels", labels, "--out", out, "--port", port, *more]
-    return url, started(cmd, url + "/api/state", {**os.environ, "OMP_NUM_THREADS": "1"})
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TINYSENT_TOKEN": TOKEN}
+    return url, started(cmd, url + "/", env)
 
 
 def test_kill_9_at_any_moment_loses_no_saved_label(tmp_path):
@@ -117,7 +122,7 @@ def test_kill_9_at_any_moment_loses_no_saved_label(tmp_path):
         stop = threading.Event()
 
         def label_away(url=url, stop=stop):
-            with httpx.Client(base_url=url, timeout=5) as c:
+            with httpx.Client(base_url=url, timeout=5, headers=AUTH) as c:
                 state = c.get("/api/state").json()
                 while not stop.is_set() and state["tweet"]:
                     text = state["tweet"]["text"]
@@ -144,7 +149,7 @@ def test_kill_9_at_any_moment_loses_no_saved_label(tmp_path):
     assert len(acknowledged) >= 10
     url, proc = start_page(tweets, out, "positive,negative", "--every", "0")
     try:
-        state = httpx.get(url + "/api/state").json()
+        state = httpx.get(url + "/api/state", headers=AUTH).json()
         assert state["labelled"] == len(read_labels(out)) >= len(acknowledged)
         assert state["tweet"]["text"] not in read_labels(out)  # labelled tweets are not shown again
     finally:
@@ -259,3 +264,47 @@ def test_the_pages_calls_answer_a_stale_tweet_with_what_is_current(tmp_path):
     assert c.get("/").text.startswith("<!doctype html>") and "/api/label" in c.get("/").text
     undone = c.post("/api/undo").json()
     assert undone["tweet"]["id"] == first and undone["labelled"] == 0 and not undone["can_undo"]
+
+
+def test_no_other_origin_host_or_tokenless_caller_acts_for_the_user(tmp_path):
+    """Another web page (its Origin), a DNS-rebound name (its Host) and a call without the session's
+    token are refused before anything is read or written; the page's own calls still work; the
+    address is printed only once the page answers, and a taken port is one line before anything."""
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 30, seed=4)
+    out = tmp_path / "labels.csv"
+    url, proc = start_page(tweets, out, "negative,positive", "--every", "0")
+    port = url.rsplit(":", 1)[1]
+    try:
+        with httpx.Client(base_url=url, timeout=10, headers=AUTH) as c:
+            for _ in range(3):
+                t = c.get("/api/state").json()["tweet"]
+                assert c.post("/api/label", json={"id": t["id"], "label": gold[t["text"]]}).status_code == 200
+            before = out.read_bytes()
+            evil = {"origin": "http://evil.example", "content-type": "text/plain"}
+            assert c.post("/api/undo", content="{}", headers=evil).status_code == 403
+            r = c.post("/api/export", content="{}", headers={"sec-fetch-site": "same-site"})
+            assert r.status_code == 403 and "another web page" in r.json()["error"]
+            rebound = {"host": f"rebind.attacker.example:{port}"}
+            for path in ("/api/state", "/api/explain?id=0", "/"):
+                r = c.get(path, headers=rebound)
+                assert r.status_code == 403 and "--allowed-host" in r.json()["error"], path
+            assert httpx.post(url + "/api/undo", json={}).status_code == 401  # no token
+            assert httpx.get(url + "/api/state").status_code == 401
+            assert out.read_bytes() == before and not (tmp_path / "labels-model").exists()
+            own = {"origin": f"http://localhost:{port}", "sec-fetch-site": "same-origin"}
+            own["host"] = f"localhost:{port}"  # the page's own calls, reached by the name localhost
+            assert c.post("/api/undo", json={}, headers=own).status_code == 200
+            assert len(read_labels(out)) == 2
+        taken = subprocess.run(
+            [sys.executable, "-m", "tinysent", "label", str(tweets), "--labels", "negative,positive",
+             "--out", str(tmp_path / "other.csv"), "--port", port],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert taken.returncode == 2 and "http://" not in taken.stdout, taken.stdout
+        assert "--port" in taken.stderr and "Traceback" not in taken.stderr
+        assert not (tmp_path / "other.csv").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    printed = proc.stdout.read()
+    assert f"{url}/#token={TOKEN}" in printed, printed

@@ -170,3 +170,40 @@ def test_explain_gives_each_words_weight_and_the_demo_page_is_served(server):
         and "/v1/explain" in page.text
         and page.headers["content-type"].startswith("text/html")
     )
+
+
+def test_other_web_pages_and_rebound_names_are_refused(server):
+    """/v1/*: a request another web page sends (Origin, Sec-Fetch-Site) or one under a name that is
+    not the server's (DNS rebinding) gets 403 before the model; clients outside a browser, the
+    service's own page and its own origin are served; under a foreign name even the probes get 403."""
+    url, _ = server
+    port = url.rsplit(":", 1)[1]
+    body = {"texts": ["i love it"]}
+    assert httpx.post(url + "/v1/predict", json=body).status_code == 200  # curl, scripts
+    own = {"origin": url, "sec-fetch-site": "same-origin"}
+    assert httpx.post(url + "/v1/predict", json=body, headers=own).status_code == 200
+    local = {"host": f"localhost:{port}", "origin": f"http://localhost:{port}"}
+    assert httpx.post(url + "/v1/explain", json=body, headers=local).status_code == 200
+    for headers in (
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+        {"origin": f"http://127.0.0.1:{int(port) + 1}"},  # another local server is another origin
+        {"sec-fetch-site": "cross-site"},
+        {"host": f"rebind.attacker.example:{port}"},
+    ):
+        r = httpx.post(url + "/v1/predict", json=body, headers=headers)
+        assert r.status_code == 403 and r.json()["error"], headers
+    r = httpx.get(url + "/healthz", headers={"host": "rebind.attacker.example"})
+    assert r.status_code == 403 and "--allowed-host rebind.attacker.example" in r.json()["error"]
+    assert httpx.get(url + "/", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # a link
+
+
+def test_allowed_host_names_a_server_reached_by_name(trained_model):
+    url, proc = _start(trained_model, "--allowed-host", "tweets.internal, other.internal")
+    try:
+        ok = httpx.get(url + "/readyz", headers={"host": "Tweets.Internal:8000"})
+        refused = httpx.get(url + "/readyz", headers={"host": "tweets.internal.evil.example"})
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert ok.status_code == 200 and refused.status_code == 403

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinysent.apps.cli.options import ALLOWED_HOST_HELP
 from tinysent.core.errors import InputError
 from tinysent.data.config import option
 
@@ -46,10 +47,12 @@ class LabelOptions:
     port: int = option(8100, "TCP port (0: any free one)")
     token_file: str | None = option(
         None,
-        "bearer token the page's calls must carry (or TINYSENT_TOKEN); needed beyond loopback",
+        "bearer token the page's calls must carry (or TINYSENT_TOKEN; needed beyond loopback); none: "
+        "one made for this session, in the printed address",
         metavar="FILE",
     )
     insecure: bool = option(False, "allow a non-loopback --host without a token")
+    allowed_host: str = option("", ALLOWED_HOST_HELP, metavar="NAMES")
     open: bool = option(False, "open the page in a browser")
     seed: int = option(0, "seed of the choice of tweets and of the rounds")
 
@@ -71,7 +74,7 @@ def names_of(labels: str) -> list[str]:
 
 def run(args) -> int:
     import os
-    import socket
+    import secrets
 
     names = names_of(args.labels)
     out = Path(args.out)
@@ -79,17 +82,16 @@ def run(args) -> int:
         return export(args, out)
     if not Path(args.tweets).is_file():
         raise InputError(f"{args.tweets}: no such file (the tweets to label)")
-    from tinysent.apps.serve import bearer_token
+    from tinysent.apps.serve import allowed_hosts, bearer_token
     from tinysent.data.outputs import folder_lock
 
-    token = bearer_token(args.token_file, args.host, args.insecure)
-    port = args.port
-    if port == 0:
-        with socket.socket() as s:
-            s.bind((args.host, 0))
-            port = s.getsockname()[1]
+    # Every call but the page itself carries a token: the one given, or one made for this session and
+    # handed to the page in the printed address's fragment (never sent to a server, so another web
+    # page cannot learn it); with the Host and Origin checks no other page can act for the user.
+    token = bearer_token(args.token_file, args.host, args.insecure) or secrets.token_urlsafe(24)
+    sock = bound_socket(args.host, args.port)  # before anything is read: a taken port fails at once
     out.parent.mkdir(parents=True, exist_ok=True)
-    with folder_lock(out):  # one page per labels file: a second is refused, before it reads anything
+    with sock, folder_lock(out):  # one page per labels file: a second is refused, before it reads anything
         from tinysent.apps.label.app import create_app
         from tinysent.apps.label.session import Session
 
@@ -104,29 +106,69 @@ def run(args) -> int:
             args.seed,
             shlex.split(args.train_options),
         )
-        asgi, _ = create_app(session, out.with_name(out.stem + "-model"), token)
-        url = f"http://{args.host}:{port}/" + (f"#token={token}" if token else "")
+        hosts = allowed_hosts(args.host, args.allowed_host)
+        asgi, _ = create_app(session, out.with_name(out.stem + "-model"), token, hosts)
+        port = sock.getsockname()[1]
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        url = f"http://{host}:{port}/#token={token}"
         done = len(session.journal.labels)
-        print(
-            f"labelling {len(session.texts):,} tweets into {out} ({done:,} labelled so far): {url}",
-            flush=True,
-        )
-        if session.journal.changed_tweets:
-            print(
-                f"note: {args.tweets} changed since {out} began; its labels are kept by text", file=sys.stderr
-            )
-        if args.open:
-            import webbrowser
 
-            webbrowser.open(url)
-        import uvicorn
+        def announce():  # once the page answers: a browser opened now finds it
+            print(
+                f"labelling {len(session.texts):,} tweets into {out} ({done:,} labelled so far): {url}",
+                flush=True,
+            )
+            if session.journal.changed_tweets:
+                print(
+                    f"note: {args.tweets} changed since {out} began; its labels are kept by text",
+                    file=sys.stderr,
+                )
+            if args.open:
+                import webbrowser
+
+                webbrowser.open(url)
 
         os.environ.setdefault("TINYSENT_ORT_SPIN", "0")
         try:
-            uvicorn.run(asgi, host=args.host, port=port, log_level="warning")
+            serve_on(asgi, sock, announce)
         finally:
             session.close()
     return 0
+
+
+def bound_socket(host: str, port: int):
+    """A socket bound to (host, port), or one line naming the fix when the port is taken."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise InputError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}): another program holds the port, or the "
+            "address is not this machine's; choose another --port (0: any free one)"
+        ) from None
+    return sock
+
+
+def serve_on(asgi, sock, announce) -> None:
+    """uvicorn on the bound ``sock``; ``announce()`` once it answers."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning"))
+
+    def wait():
+        while not server.started and not server.should_exit:
+            threading.Event().wait(0.02)
+        if server.started:
+            announce()
+
+    threading.Thread(target=wait, daemon=True).start()
+    server.run(sockets=[sock])
 
 
 def export(args, out: Path) -> int:

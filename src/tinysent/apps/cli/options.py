@@ -147,3 +147,8 @@ def options_of(args, cls, **extra):
     """The command's config (its fields only) from parsed arguments."""
     names = {f.name for f in fields(cls)}
     return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **extra})
+
+ALLOWED_HOST_HELP = (
+    "host names (comma-separated) by which browsers may reach this server, besides its --host, IP "
+    "addresses and localhost: a request whose Host header names any other is refused (DNS rebinding)"
+)

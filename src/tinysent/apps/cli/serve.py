@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinysent.apps.cli.options import BACKEND_HELP, BACKENDS, MODEL_HELP
+from tinysent.apps.cli.options import ALLOWED_HOST_HELP, BACKEND_HELP, BACKENDS, MODEL_HELP
 from tinysent.data.config import option
 
 
@@ -35,6 +35,11 @@ class ServeOptions:
         metavar="FILE",
     )
     insecure: bool = option(False, "allow a non-loopback --host without a token")
+    allowed_host: str = option(
+        "",
+        ALLOWED_HOST_HELP,
+        metavar="NAMES",
+    )
     header_timeout: float = option(10.0, "seconds for a client to send its request headers (then closed)")
     body_timeout: float = option(10.0, "seconds for a client to send its request body (then 408)")
     keep_alive: float = option(5.0, "seconds an idle keep-alive connection stays open")
@@ -53,7 +58,7 @@ Options = ServeOptions
 
 
 def run(args) -> int:
-    from tinysent.apps.serve import Limits, bearer_token
+    from tinysent.apps.serve import Limits, allowed_hosts, bearer_token
     from tinysent.apps.serve import run as serve
 
     token = bearer_token(args.token_file, args.host, args.insecure)
@@ -68,6 +73,7 @@ def run(args) -> int:
         max_connections=args.max_connections,
         max_header_bytes=args.max_header_bytes,
         drain_s=args.drain,
+        hosts=allowed_hosts(args.host, args.allowed_host),
     )
     serve(
         args.model,

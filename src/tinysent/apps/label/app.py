@@ -25,8 +25,10 @@ class SkipRequest(BaseModel):
     id: StrictInt
 
 
-def create_app(session: Session, export_to: Path, token: str | None = None):
-    """(the ASGI app to serve, the FastAPI app inside it)."""
+def create_app(session: Session, export_to: Path, token: str | None = None, hosts=()):
+    """(the ASGI app to serve, the FastAPI app inside it). ``token``: the bearer token every call but
+    the page itself must carry; ``hosts``: the names a Host header may carry besides IP literals and
+    localhost."""
     from tinysent import __version__
     from tinysent.apps.serve.guard import GuardMiddleware, Limits
 
@@ -75,4 +77,4 @@ def create_app(session: Session, export_to: Path, token: str | None = None):
         session.start_export(export_to)
         return session.state()
 
-    return GuardMiddleware(app, Limits(), [], token), app
+    return GuardMiddleware(app, Limits(hosts=tuple(hosts)), [], token), app

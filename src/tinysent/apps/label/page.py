@@ -87,7 +87,9 @@ document.addEventListener('keydown',e=>{{
   else if(e.key==='s'||e.key==='S'){{e.preventDefault();document.getElementById('skip').click();}}
   else if(e.key==='u'||e.key==='U'||e.key==='Backspace'){{e.preventDefault();document.getElementById('undo').click();}}
 }});
-call('/api/state').then(render);
+call('/api/state').then(render).catch(err=>{{
+  document.getElementById('tweet').textContent=token?'cannot reach the labelling session: '+err.message
+    :'open the address that tinysent label printed: it carries this session’s token';}});
 setInterval(()=>{{ if(!busy) call('/api/state').then(s=>{{ if(!state||JSON.stringify(s.rounds)!==JSON.stringify(state.rounds)||s.training!==state.training||JSON.stringify(s.export)!==JSON.stringify(state.export)) render(s); }}).catch(()=>{{}}); }}, 5000);
 </script></body></html>
 """

@@ -16,7 +16,7 @@ In order: :mod:`.guard` (limits, bearer token, the ASGI guard), :mod:`.batcher` 
 """
 
 from tinysent.apps.serve.batcher import MicroBatcher
-from tinysent.apps.serve.guard import Limits, bearer_token
+from tinysent.apps.serve.guard import Limits, allowed_hosts, bearer_token
 
 
 def create_app(*args, **kwargs):
@@ -33,4 +33,4 @@ def run(*args, **kwargs):
     return serve(*args, **kwargs)
 
 
-__all__ = ["Limits", "MicroBatcher", "bearer_token", "create_app", "run"]
+__all__ = ["Limits", "MicroBatcher", "allowed_hosts", "bearer_token", "create_app", "run"]

@@ -44,6 +44,9 @@ class Limits:
     keep_alive_s: float = 5.0
     max_connections: int = 1000
     drain_s: float = 1.0  # after SIGTERM: /readyz says "stopping" this long before the port closes
+    # host names the Host header may carry besides IP literals and localhost (--allowed-host; the bind
+    # address is added by the command): any other name is refused, so DNS rebinding reaches nothing
+    hosts: tuple[str, ...] = ()
 
 
 # Set on the first SIGTERM / SIGINT (the runner's server): /readyz answers "stopping" while it drains.
@@ -81,6 +84,48 @@ def bearer_token(token_file: str | None, host: str, insecure: bool = False) -> s
     return token
 
 
+def host_name(host: str) -> str:
+    """The name in a Host header (``[::1]:8000`` -> ``::1``, ``Example.org:80`` -> ``example.org``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def host_allowed(host: str, names) -> bool:
+    """Whether a Host header names this server: an IP literal (DNS rebinding needs a name), localhost
+    (``*.localhost`` too: it always resolves to loopback), or one of ``names`` (the bind address and
+    --allowed-host)."""
+    import ipaddress
+
+    name = host_name(host)
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return name == "localhost" or name.endswith(".localhost") or name in {n.lower() for n in names}
+
+
+def cross_origin(headers: dict) -> str | None:
+    """Why a request comes from another web page (None: it does not). A browser names the page that
+    sent a request in Origin (POSTs, and every fetch in cors mode) and says in Sec-Fetch-Site how it
+    relates to this server; a client outside a browser (curl, httpx) sends neither."""
+    host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+    origin = headers.get(b"origin", b"").decode("latin-1").strip().lower()
+    if origin and origin not in (f"http://{host}", f"https://{host}"):
+        return f"Origin {origin}"
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1").strip().lower()
+    if site and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site {site}"
+    return None
+
+
+def allowed_hosts(bind: str, more: str = "") -> tuple[str, ...]:
+    """The host names a Host header may carry: the bind address and --allowed-host's names."""
+    return tuple(n.strip().lower() for n in [bind, *more.split(",")] if n.strip())
+
+
 def _json(status: int, body: dict, headers: list | None = None):
     payload = json.dumps(body).encode()
     return (
@@ -96,8 +141,9 @@ def _json(status: int, body: dict, headers: list | None = None):
 
 class GuardMiddleware:
     """Pure ASGI, before FastAPI: request id, access log, connection limit (503, marked by the
-    runner's protocol), bearer token (401), body-size limit (413), body time limit (408), UTF-8 and
-    JSON checks (400)."""
+    runner's protocol), Host header (403: DNS rebinding), another web page's request (403: the page
+    at ``/`` excepted, it holds no data), bearer token (401), body-size limit (413), body time limit
+    (408), UTF-8 and JSON checks (400)."""
 
     def __init__(self, app, limits: Limits, model_headers: list, token: str | None = None):
         self.app, self.limits, self.model_headers = app, limits, model_headers
@@ -135,6 +181,25 @@ class GuardMiddleware:
                     503,
                     {"error": f"too many connections (limit {scope[BUSY_KEY]} per process); retry shortly"},
                     [(b"retry-after", b"1"), (b"connection", b"close")],
+                )
+            host = headers.get(b"host", b"").decode("latin-1")
+            if host and not host_allowed(host, self.limits.hosts):
+                return await reply(
+                    403,
+                    {
+                        "error": f"Host {host_name(host)!r} is not this server's name: if you reach it "
+                        "by that name on purpose, start it with --allowed-host "
+                        f"{host_name(host)}"
+                    },
+                )
+            why = scope["path"] != "/" and cross_origin(headers)
+            if why:
+                return await reply(
+                    403,
+                    {
+                        "error": f"refused a request from another web page ({why}): only this "
+                        "server's own page and clients outside a browser may call it"
+                    },
                 )
             if self.token and scope["path"] not in OPEN_PATHS and not self._authorized(headers):
                 return await reply(
