@@ -55,6 +55,14 @@ class ModelFolder:
         if path.exists() and not path.is_dir():
             raise ModelError(f"{path} is a file; pass the model folder that holds it")
         if not (path / "config.json").exists():
+            import glob
+
+            aside = sorted(path.parent.glob(f".{glob.escape(path.name)}.replaced-*"))
+            if aside:  # a run killed while replacing it (data.outputs.recover puts it back)
+                raise MissingFileError(
+                    f"{path} was being replaced by a run that was killed; the previous model is at "
+                    f"{aside[-1]}: rerun that command to get it back, or rename it to {path.name}"
+                )
             raise MissingFileError(
                 f"{path} is not a model folder (no config.json); train one with `tinysent train`"
             )

@@ -1,12 +1,78 @@
 """Output folders of the runs that write a model: one writer at a time (a lock beside the folder),
-and the old folder kept until a new run into it succeeds."""
+and the old folder kept until a new run into it succeeds, even when that run is killed."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 
 from tinysent.core.errors import MetaError
+
+log = logging.getLogger(__name__)
+
+
+def replaced_name(out: Path) -> Path:
+    """Where a run replacing ``out`` keeps the old folder until it succeeds."""
+    import os
+
+    return out.with_name(f".{out.name}.replaced-{os.getpid()}")
+
+
+def left_aside(out: str | Path) -> list[Path]:
+    """Old folders of ``out`` that a run replacing it moved aside and did not settle (it was killed)."""
+    import glob
+
+    out = Path(out)
+    return sorted(out.parent.glob(f".{glob.escape(out.name)}.replaced-*"))
+
+
+def recover(out: str | Path, resume: bool = False) -> Path | None:
+    """Under ``out``'s lock (so the run that moved a folder aside is gone): put back the old folder a
+    killed ``--overwrite`` run left aside, in place of what that run had written; a run that
+    checkpointed is not thrown away but named (``--resume`` continues it). With ``resume``: the old
+    folder stays aside and is returned (deleted when the resumed run succeeds)."""
+    import shutil
+
+    out = Path(out)
+    left = left_aside(out)
+    if not left:
+        return None
+    if len(left) > 1:
+        raise MetaError(
+            f"{out}: killed runs left {len(left)} earlier folders beside it "
+            f"({', '.join(p.name for p in left)}): rename the one to keep to {out.name}, delete the others"
+        )
+    old = left[0]
+    if resume:
+        log.warning("the model %s held before the killed run is kept at %s until this run succeeds", out, old)
+        return old
+    if out.is_dir() and (out / "checkpoint").exists():
+        raise MetaError(
+            f"{out} holds a run killed while it replaced the previous model, which is kept at {old}: "
+            f"--resume continues that run (the previous model is deleted when it succeeds), or delete {out} "
+            "and run again to get the previous model back first"
+        )
+    if out.is_dir():
+        shutil.rmtree(out)
+    elif out.exists() or out.is_symlink():
+        out.unlink()
+    old.rename(out)
+    log.warning("restored %s: a run killed while replacing it had left it aside as %s", out, old.name)
+    return None
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Put the finished folder ``new`` at ``out`` (the caller holds ``out``'s lock); the old folder is
+    kept aside under :func:`replaced_name` until ``new`` is in place, so a kill between the two
+    renames leaves it for :func:`recover`."""
+    import shutil
+
+    old = replaced_name(out)
+    if out.exists():
+        out.rename(old)
+    new.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
@@ -47,9 +113,17 @@ def folder_lock(out: str | Path):
 @contextmanager
 def output_folder(out: str | Path, overwrite: bool = False, resume: bool = False):
     """:func:`folder_lock` around :func:`_unlocked_output_folder`: one writer, and the old folder
-    kept until the new run succeeds."""
-    with folder_lock(out), _unlocked_output_folder(out, overwrite, resume):
-        yield
+    kept until the new run succeeds; an old folder a killed run left aside is put back first
+    (:func:`recover`)."""
+    import os
+    import shutil
+
+    with folder_lock(out):
+        old = recover(out, resume) if int(os.environ.get("RANK", "0")) == 0 else None
+        with _unlocked_output_folder(out, overwrite, resume):
+            yield
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
@@ -93,7 +167,7 @@ def _unlocked_output_folder(out: str | Path, overwrite: bool = False, resume: bo
     if int(os.environ.get("RANK", "0")) != 0:
         yield
         return
-    old = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    old = replaced_name(out)
     out.rename(old)
     try:
         yield

@@ -10,6 +10,7 @@ from pathlib import Path
 from tinysent.core.errors import ModelError
 from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
+from tinysent.data.outputs import swap_in
 from tinysent.runtime.predictor import Predictor
 from tinysent.train.export import REFERENCE, export
 from tinysent.train.export.quantize import KERNELS
@@ -33,6 +34,13 @@ def fp16_labels(rule, l32, l16) -> tuple[float, int]:
         tie = rule.margin(l32, rule.decision(binary=binary)) < FP16_TIE
         agree, changed = min(agree, float(1 - flips.mean())), max(changed, int((flips & ~tie).sum()))
     return agree, changed
+
+
+def stale_packs(out: Path) -> list[Path]:
+    """Temporary folders of packs into ``out`` that were killed (call under ``out``'s lock)."""
+    import glob
+
+    return list(out.parent.glob(f".{glob.escape(out.name)}.pack-*"))
 
 
 def pack(
@@ -59,7 +67,7 @@ def pack(
     if not (src / "model.safetensors").exists():
         raise ModelError(f"{src} has no model.safetensors: pass a model folder written by tinysent")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".pack-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.pack-", dir=out.parent))  # see stale_packs
     try:
         ModelFolder(src).copy_to(tmp, weights=[])
         save_file(
@@ -105,12 +113,7 @@ def pack(
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide an installed package's model from other users
         for f in tmp.iterdir():
             f.chmod(0o644)
-        old = out.with_name(out.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {

@@ -11,6 +11,7 @@ shows its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 
@@ -114,6 +115,34 @@ def require_extra(extra: str | None) -> None:
             raise missing_extra(module, extra)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is: its ``finally`` blocks and ``except BaseException``
+    clean-ups run (an ``--overwrite`` run puts the old folder back) as they do for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def terminated_as_exception():
+    """SIGTERM raises :class:`Terminated` while the command runs (the main thread only; a server's
+    own handler replaces it while it serves); a second SIGTERM during the clean-up is ignored (only
+    SIGKILL stops it, and the next run settles what that leaves)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main(argv: list[str] | None = None) -> int:
     from tinysent.core.errors import TinysentError
 
@@ -122,8 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        require_extra(args.extra)
-        return args.func(args)
+        with terminated_as_exception():
+            require_extra(args.extra)
+            return args.func(args)
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -42,7 +42,10 @@ Options = PackOptions
 
 
 def run(args) -> int:
-    from tinysent.train.pack import pack
+    import shutil
+
+    from tinysent.data.outputs import folder_lock, recover
+    from tinysent.train.pack import pack, stale_packs
 
     if args.validate and not args.onnx:  # before anything is written
         raise InputError("--validate compares the ONNX default path: drop --no-onnx")
@@ -55,10 +58,14 @@ def run(args) -> int:
                 f"--validate reads the model's validation data from {gone[0]}, which is not there: "
                 "put it back, or drop --validate (nothing was written)"
             )
-    report = pack(args.model, args.out, onnx=args.onnx, recheck_margin=args.recheck_margin)
-    if args.validate:
-        from tinysent.train.export import write_validation
+    with folder_lock(args.out):  # one pack into a folder at a time; a killed one's leftovers settled
+        recover(args.out)
+        for stale in stale_packs(Path(args.out)):
+            shutil.rmtree(stale, ignore_errors=True)
+        report = pack(args.model, args.out, onnx=args.onnx, recheck_margin=args.recheck_margin)
+        if args.validate:
+            from tinysent.train.export import write_validation
 
-        report["validation"] = write_validation(args.model, args.out)
+            report["validation"] = write_validation(args.model, args.out)
     print(json.dumps(report, indent=2))
     return 0
