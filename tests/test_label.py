@@ -44,18 +44,22 @@ def test_the_journal_keeps_the_last_label_records_undo_and_replays(tmp_path):
     j.label("one", "b")  # labelled twice: the last label counts
     j.skip("three")
     assert read_labels(out) == {"two": "b", "one": "b"}
-    assert j.undo() == "one"  # undo is an event: the label it reverts stays in the journal
+    assert j.undo() == "three" and not j.skipped  # a skip is undone too (an unskip event)
+    j.skip("four")
+    assert j.undo() == "four" and j.undo() == "one"  # undo is an event: the label stays in the journal
     assert read_labels(out) == {"two": "b", "one": "a"} and j.counts() == {"a": 1, "b": 1}
     events = [json.loads(x)["type"] for x in journal_path(out).read_text().splitlines()]
-    assert events == ["header", "label", "label", "label", "skip", "undo"]
+    assert events == ["header", "label", "label", "label", "skip", "unskip", "skip", "unskip", "undo"]
+    j.skip("three")
     again = Journal.open(out, ["a", "b"], tweets, "sha")
     assert again.labels == j.labels and again.skipped == {"three"} and not again.changed_tweets
+    assert again.undo() == "three" and again.undo() == "two"  # replayed: the same steps to undo
     # a kill in the middle of writing a line: that event was never reported saved; it is dropped
     with open(journal_path(out), "ab") as f:
         f.write(b'{"type": "label", "text": "fo')
     out.unlink()  # and labels.csv lost too: the journal rebuilds it
     third = Journal.open(out, ["a", "b"], tweets, "other-sha")
-    assert read_labels(out) == {"two": "b", "one": "a"} and third.changed_tweets
+    assert read_labels(out) == {"one": "a"} and third.changed_tweets
     assert journal_path(out).read_bytes().endswith(b"\n")
     with pytest.raises(InputError, match="--labels a,b"):
         Journal.open(out, ["a", "c"], tweets, "sha")
@@ -308,3 +312,115 @@ def test_no_other_origin_host_or_tokenless_caller_acts_for_the_user(tmp_path):
         proc.wait(10)
     printed = proc.stdout.read()
     assert f"{url}/#token={TOKEN}" in printed, printed
+
+
+def test_hand_edits_of_labels_csv_are_taken_in_and_bad_ones_refused(tmp_path):
+    """labels.csv edited while the page was closed: a changed label, a removed row and an added row
+    are kept (taken into the journal, undoable); a label outside the set is refused by its line and
+    nothing is rewritten."""
+    out, tweets = tmp_path / "labels.csv", tmp_path / "t.txt"
+    tweets.write_text("x\n")
+    j = Journal.open(out, ["neg", "pos"], tweets, "sha")
+    for text, label in [("one", "neg"), ("two", "pos"), ("three", "pos")]:
+        j.label(text, label)
+    out.write_text('text,label\none,pos\nthree,pos\n"added, by hand",neg\n', encoding="utf-8")
+    edited = out.read_bytes()
+    again = Journal.open(out, ["neg", "pos"], tweets, "sha")
+    assert read_labels(out) == {"one": "pos", "three": "pos", "added, by hand": "neg"}
+    assert again.hand_edits == 3 and Journal.open(out, ["neg", "pos"], tweets, "sha").labels == again.labels
+    events = [json.loads(x) for x in journal_path(out).read_text().splitlines()]
+    assert [e["type"] for e in events if e.get("by") == "hand"] == ["unlabel", "label", "label"]
+    assert again.undo() == "added, by hand" and "added, by hand" not in read_labels(out)
+    assert again.undo() == "one" and read_labels(out)["one"] == "neg"
+    out.write_bytes(edited.replace(b"three,pos", b"three,Pos"))
+    journal_before, csv_before = journal_path(out).read_bytes(), out.read_bytes()
+    with pytest.raises(InputError, match=r"line 3 has label 'Pos', not one of neg, pos"):
+        Journal.open(out, ["neg", "pos"], tweets, "sha")
+    assert journal_path(out).read_bytes() == journal_before and out.read_bytes() == csv_before
+
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        (b'{"type": "label", "text": "x", "lab', "line 3: not a JSON line"),
+        (b'{"type": "label", "text": "x", "label": "maybe"}', "line 3: label 'maybe' is not one of"),
+        (b'{"type": "relabel", "text": "x"}', "line 3: unknown event 'relabel'"),
+        (b'{"type": "skip"}', "line 3: the event has no text"),
+    ],
+)
+def test_a_damaged_journal_line_is_named_and_nothing_is_rewritten(tmp_path, line, needle):
+    out, tweets = tmp_path / "labels.csv", tmp_path / "t.txt"
+    tweets.write_text("x\n")
+    Journal.open(out, ["neg", "pos"], tweets, "sha").label("one", "neg")
+    with open(journal_path(out), "ab") as f:
+        f.write(line + b"\n" + b'{"type": "label", "text": "two", "label": "pos"}\n')
+    journal_before, csv_before = journal_path(out).read_bytes(), out.read_bytes()
+    with pytest.raises(InputError, match=needle) as e:
+        Journal.open(out, ["neg", "pos"], tweets, "sha")
+    assert "fix or delete that line" in str(e.value) and str(journal_path(out)) in str(e.value)
+    assert journal_path(out).read_bytes() == journal_before and out.read_bytes() == csv_before
+
+
+def test_label_refuses_what_train_would_and_reads_any_pool_by_line(tmp_path, capsys):
+    from tinysent.apps.cli import main
+
+    tweets, _ = write_tweets(tmp_path / "tweets.txt", 10)
+    base = [str(tweets), "--out", str(tmp_path / "labels.csv"), "--port", "0"]
+    for labels in ("Pos,pos", "a b,a  b"):
+        assert main(["label", *base, "--labels", labels]) == 2
+        err = capsys.readouterr().err
+        assert "differ only in case or spaces" in err and "--label-mapping" not in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"text": "broken \\udcff"}\n', encoding="utf-8")
+    assert main(["label", str(bad), "--labels", "a,b", "--out", str(tmp_path / "l.csv"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}, line 2: an unpaired surrogate" in err and "--output" not in err
+    assert not (tmp_path / "l.csv").exists()
+    from tinysent.apps.label.rounds import load_tweets
+
+    trailing = tmp_path / "pool.csv"
+    trailing.write_text("text\nfirst\n\nsecond\n\n", encoding="utf-8")  # blank lines: no tweets
+    assert load_tweets(trailing) == ["first", "second"]
+    labels = tmp_path / "mine.csv"
+    labels.write_text("text,label\nhello,a\nbye,c\n")
+    export = ["--out", str(labels), "--export", str(tmp_path / "m")]
+    assert main(["label", str(tweets), "--labels", "a,b", *export]) == 2
+    assert "line 3 has label 'c'" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+def _children(pid: int) -> set[int]:
+    from pathlib import Path
+
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+def test_sigterm_stops_the_page_and_its_round_trainer(tiny_base, tmp_path):
+    """A round trains in a child process; SIGTERM to the page stops that child too (and the page
+    waits for it): nothing is left running, and the round folder is not shared with a restart."""
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 60, seed=6)
+    out = tmp_path / "labels.csv"
+    slow = "--min-steps 0 --epochs 500 --batch-size 8 --eval-every 1000"
+    url, proc = start_page(tweets, out, "negative,positive", "--every", "6", "--base", tiny_base,
+                           "--train-options", slow)  # fmt: skip
+    try:
+        with httpx.Client(base_url=url, timeout=10, headers=AUTH) as c:
+            state = c.get("/api/state").json()
+            while not state["training"]:
+                t = state["tweet"]
+                state = c.post("/api/label", json={"id": t["id"], "label": gold[t["text"]]}).json()
+        deadline = time.time() + 60
+        while not _children(proc.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        trainers = _children(proc.pid)
+        assert trainers
+        time.sleep(3)  # the trainer is importing or training
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    finally:
+        proc.kill()
+    assert rc == 143, proc.stdout.read()
+    for pid in trainers:
+        assert not os.path.exists(f"/proc/{pid}"), f"trainer {pid} outlived the page"

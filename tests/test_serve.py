@@ -108,7 +108,7 @@ def test_graceful_shutdown_finishes_in_flight_requests(trained_model):
         proc.send_signal(signal.SIGTERM)
         r = fut.result()
     assert r.status_code == 200 and r.json()["predictions"][0]["label"] == "positive"
-    assert proc.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after a clean drain
+    assert proc.wait(30) in (0, 143)  # uvicorn re-raises SIGTERM after a clean drain: exit 143
 
 
 def test_continuous_batching_scores_what_queued_while_the_model_was_busy():

@@ -154,6 +154,11 @@ def read_records(path: str | Path, column: str = "text", id_column: str | None =
             yield Record(n, n, line, err)
 
 
+def is_blank(r: Record) -> bool:
+    """A blank line of an input file (a JSONL or CSV/TSV line with nothing on it)."""
+    return r.error is not None and (r.error == "empty line" or r.error.endswith(" fields, found 0"))
+
+
 def read_texts(path: str | Path, column: str = "text") -> list[str]:
     """All texts of an input file (txt / csv / tsv / jsonl / parquet, read as :func:`score_file`
     reads it); a bad line is an error naming it (``score_file`` writes an error record instead)."""

@@ -48,6 +48,15 @@ def check_label_names(names, where: str) -> None:
         )
 
 
+def alike_names(names) -> list[list[str]]:
+    """Groups of label names that differ only in case or spaces (``Pos``/``pos``, ``a b``/``a  b``):
+    one label written two ways, which training refuses rather than guess which is meant."""
+    folded: dict[str, list[str]] = {}
+    for n in names:
+        folded.setdefault(" ".join(n.split()).casefold(), []).append(n)
+    return [v for v in folded.values() if len(v) > 1]
+
+
 def check_band(band) -> tuple[float, float]:
     """A neutral band as (lo, hi) with 0 <= lo <= hi <= 1, or an error naming the rule."""
     try:

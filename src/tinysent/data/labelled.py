@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.core.errors import DataError
-from tinysent.core.labels import check_label_names
+from tinysent.core.labels import alike_names, check_label_names
 from tinysent.data.records import (  # noqa: F401 (re-exported: the reader's names)
     LABEL_COLUMNS,
     SPLITS,
@@ -198,16 +198,12 @@ def _names_of(keys: Counter, first_line: dict, source: str, mapping, pairs) -> t
         check_label_names(names, f"{source} (mapping {mapping})")
         return tuple(names)
     found = sorted(keys)
-    folded: dict[str, list[str]] = {}
-    for k in found:
-        folded.setdefault(" ".join(k.split()).casefold(), []).append(k)
-    for variants in folded.values():
-        if len(variants) > 1:
-            shown = ", ".join(f"{v!r} ({keys[v]:,} rows, first at line {first_line[v]})" for v in variants)
-            raise DataError(
-                f"{source}: labels {shown} differ only in case or spaces: make them one label in the data "
-                "(or list the distinct names in a --label-mapping file)"
-            )
+    for variants in alike_names(found):
+        shown = ", ".join(f"{v!r} ({keys[v]:,} rows, first at line {first_line[v]})" for v in variants)
+        raise DataError(
+            f"{source}: labels {shown} differ only in case or spaces: make them one label in the data "
+            "(or list the distinct names in a --label-mapping file)"
+        )
     numeric = all(k.lstrip("-").isdigit() for k in found)
     names = tuple(sorted(found, key=(lambda k: int(k)) if numeric else None))
     check_label_names(names, source)

@@ -63,11 +63,19 @@ Options = LabelOptions
 
 
 def names_of(labels: str) -> list[str]:
-    from tinysent.core.labels import check_label_names
+    """--labels as a list, by the rules ``tinysent train`` reads labels.csv with (so hours of labels
+    never meet a label set training refuses)."""
+    from tinysent.core.labels import alike_names, check_label_names
 
     names = [n.strip() for n in labels.split(",") if n.strip()]
     if len(names) < 2 or len(set(names)) != len(names):
         raise InputError(f"--labels {labels!r}: give two or more distinct labels, comma-separated")
+    alike = alike_names(names)
+    if alike:
+        raise InputError(
+            f"--labels: {' and '.join(map(repr, alike[0]))} differ only in case or spaces, which "
+            "`tinysent train` reads as one label written two ways: give distinct names"
+        )
     check_label_names(names, "--labels")
     return names
 
@@ -118,6 +126,12 @@ def run(args) -> int:
                 f"labelling {len(session.texts):,} tweets into {out} ({done:,} labelled so far): {url}",
                 flush=True,
             )
+            if session.journal.hand_edits:
+                print(
+                    f"note: took in {session.journal.hand_edits} edits of {out} made by hand "
+                    "(the journal records them; U undoes them one by one)",
+                    file=sys.stderr,
+                )
             if session.journal.changed_tweets:
                 print(
                     f"note: {args.tweets} changed since {out} began; its labels are kept by text",
@@ -177,6 +191,9 @@ def export(args, out: Path) -> int:
 
     if not out.is_file():
         raise InputError(f"--export: no labels at {out} yet (label some first: tinysent label TWEETS ...)")
+    from tinysent.apps.label.journal import read_labels_csv
+
+    read_labels_csv(out, names_of(args.labels))  # a label outside --labels: one line naming its row
     train = ["train", "--base", args.base, "--train-data", str(out), "--out", args.export, "--quiet"]
     rc = main([*train, *shlex.split(args.train_options)])
     if rc == 0:

@@ -9,6 +9,12 @@ event of its own (the label it reverts stays in the journal's history).
 The journal's first line names the label set and the tweets file (with its sha256): reopening with
 other labels is refused; with a changed tweets file, the labels already given still count (they are
 kept by text) and the first line says so.
+
+``labels.csv`` edited by hand while the page was closed (a label changed, a row added or removed) is
+not overwritten: on reopening, the edits are taken into the journal as events of their own
+(``"by": "hand"``) and said; an edit that breaks the file's rules (a label outside the set, a row
+that is not text,label) is refused with its line, and nothing is rewritten. A damaged journal line
+is refused the same way.
 """
 
 from __future__ import annotations
@@ -54,6 +60,68 @@ def write_atomically(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+DAMAGED = "the journal is how labels.csv is kept: fix or delete that line (nothing was rewritten)"
+EVENT_FIELDS = {"label": ("text", "label"), "unlabel": ("text",), "skip": ("text",), "unskip": ("text",)}
+
+
+def _event(raw: bytes, n: int, path: Path, names) -> dict:
+    """Journal line ``n`` as an event, or one line naming what is wrong with it."""
+    try:
+        e = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InputError(f"{path}, line {n}: not a JSON line (damaged?); {DAMAGED}") from None
+    if not isinstance(e, dict):
+        raise InputError(f"{path}, line {n}: not a journal event; {DAMAGED}")
+    if names is None:
+        return e
+    kind = e.get("type")
+    if kind != "undo" and kind not in EVENT_FIELDS:
+        raise InputError(f"{path}, line {n}: unknown event {kind!r}; {DAMAGED}")
+    for name in EVENT_FIELDS.get(kind, ()):
+        if not isinstance(e.get(name), str):
+            raise InputError(f"{path}, line {n}: the event has no {name}; {DAMAGED}")
+    if kind == "label" and e["label"] not in names:
+        raise InputError(
+            f"{path}, line {n}: label {e['label']!r} is not one of {', '.join(names)}; {DAMAGED}"
+        )
+    return e
+
+
+def _drop_last(steps: list, step: tuple) -> None:
+    for i in range(len(steps) - 1, -1, -1):
+        if steps[i] == step:
+            del steps[i]
+            return
+
+
+def read_labels_csv(path: Path, names) -> dict[str, str]:
+    """labels.csv as text -> label, each row checked (a label outside ``names``, a row that is not
+    two fields, a missing header: one line naming it)."""
+    problem = f"{path} was edited by hand"
+    fix = "fix that line, or take the edit back (the page would rewrite it from its journal)"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            rows = [(reader.line_num, row) for row in reader]  # a quoted newline: the row's last line
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{problem} and cannot be read ({e}): {fix}") from None
+    if not rows or rows[0][1] != ["text", "label"]:
+        raise InputError(f"{problem}: its line 1 must be the header text,label; {fix}")
+    labels: dict[str, str] = {}
+    for n, row in rows[1:]:
+        if not row:
+            continue
+        if len(row) != 2:
+            raise InputError(f"{problem}: line {n} has {len(row)} fields, not text,label; {fix}")
+        if row[1] not in names:
+            raise InputError(
+                f"{problem}: line {n} has label {row[1]!r}, not one of {', '.join(names)}; {fix}"
+            )
+        labels.pop(row[0], None)
+        labels[row[0]] = row[1]
+    return labels
+
+
 @dataclass
 class Journal:
     """The labels so far, replayed from the journal; :meth:`label`, :meth:`skip` and :meth:`undo`
@@ -64,8 +132,10 @@ class Journal:
     labels: dict[str, str] = field(default_factory=dict)  # text -> its last label, in labelling order
     skipped: set[str] = field(default_factory=set)
     history: list[tuple[str, str | None]] = field(default_factory=list)  # (text, label it replaced)
+    steps: list[tuple[str, str]] = field(default_factory=list)  # what U undoes: ("label"|"skip", text)
     events: int = 0
     changed_tweets: bool = False  # reopened with a tweets file other than the one it began with
+    hand_edits: int = 0  # edits of labels.csv by hand taken in when it reopened
 
     @classmethod
     def open(cls, out: str | Path, names, tweets: Path, tweets_sha256: str) -> Journal:
@@ -93,35 +163,68 @@ class Journal:
         raw = path.read_bytes()
         lines = raw.split(b"\n")
         complete, tail = lines[:-1], lines[-1]
+        first = _event(complete[0] if complete else tail, 1, path, None)
+        if first.get("type") != "header" or not isinstance(first.get("labels"), list):
+            raise InputError(f"{path}, line 1: not a journal header; {DAMAGED}")
+        if first.get("labels") != list(names):
+            raise InputError(
+                f"{out} holds labels {', '.join(map(str, first['labels']))}; reopen it with --labels "
+                f"{','.join(map(str, first['labels']))}, or name another --out"
+            )
+        events = [_event(line, n, path, j.names) for n, line in enumerate(complete[1:], 2)]
+        hand = j._replay(events)  # every line checked before anything is written
         if tail:  # cut short by a kill before its newline: never acknowledged; drop it from the file
             with open(path, "r+b") as f:
                 f.truncate(len(raw) - len(tail))
-        first = json.loads(complete[0])
-        if first.get("labels") != list(names):
-            raise InputError(
-                f"{out} holds labels {', '.join(first.get('labels') or [])}; reopen it with --labels "
-                f"{','.join(first.get('labels') or [])}, or name another --out"
-            )
         j.changed_tweets = first.get("tweets_sha256") != tweets_sha256
-        for line in complete[1:]:
-            j._apply(json.loads(line))
+        for e in hand:
+            j._append(e)
+            j._apply(e)
+        j.hand_edits = len(hand)
         j.rewrite()  # a kill between an event and its rewrite: labels.csv catches up
         return j
 
+    def _replay(self, events: list[dict]) -> list[dict]:
+        """Apply ``events``; return the events that take in hand edits of labels.csv (none when it is
+        what the journal says, or what it said one event earlier: a kill before the rewrite)."""
+        before = dict(self.labels)
+        for e in events:
+            before = dict(self.labels)
+            self._apply(e)
+        if not self.out.exists():
+            return []
+        on_disk = read_labels_csv(self.out, self.names)
+        if on_disk in (self.labels, before):
+            return []
+        hand = [{"type": "unlabel", "text": t, "by": "hand"} for t in self.labels if t not in on_disk]
+        hand += [
+            {"type": "label", "text": t, "label": lab, "by": "hand"}
+            for t, lab in on_disk.items()
+            if self.labels.get(t) != lab
+        ]
+        return hand
+
     def _apply(self, e: dict) -> None:
         kind = e["type"]
-        if kind == "label":
+        if kind in ("label", "unlabel"):  # unlabel: a row removed from labels.csv by hand
             self.history.append((e["text"], self.labels.get(e["text"])))
             self.labels.pop(e["text"], None)  # to the end: the order is the labelling order
-            self.labels[e["text"]] = e["label"]
+            if kind == "label":
+                self.labels[e["text"]] = e["label"]
             self.skipped.discard(e["text"])
-        elif kind == "skip":
+            self.steps.append(("label", e["text"]))
+        elif kind == "skip" and e["text"] not in self.skipped:
             self.skipped.add(e["text"])
+            self.steps.append(("skip", e["text"]))
+        elif kind == "unskip":
+            self.skipped.discard(e["text"])
+            _drop_last(self.steps, ("skip", e["text"]))
         elif kind == "undo" and self.history:
             text, before = self.history.pop()
             self.labels.pop(text, None)
             if before is not None:
                 self.labels[text] = before
+            _drop_last(self.steps, ("label", text))
         self.events += 1
 
     def _append(self, e: dict) -> None:
@@ -148,11 +251,11 @@ class Journal:
         self.record({"type": "skip", "text": text})
 
     def undo(self) -> str | None:
-        """Revert the last label (the tweet it was on, or None when there is nothing to undo)."""
-        if not self.history:
+        """Revert the last label or skip (the tweet it was on, or None when there is nothing to undo)."""
+        if not self.steps:
             return None
-        text = self.history[-1][0]
-        self.record({"type": "undo"})
+        kind, text = self.steps[-1]
+        self.record({"type": "undo"} if kind == "label" else {"type": "unskip", "text": text})
         return text
 
     def rewrite(self) -> None:

@@ -22,10 +22,26 @@ import numpy as np
 
 def load_tweets(path, column: str = "text") -> list[str]:
     """The tweets to label, as ``predict --input`` reads them, each text once (first occurrence kept)
-    and blank lines left out: the pool the page and its rounds index alike."""
-    from tinysent.apps.inputs import read_texts
+    and blank lines left out: the pool the page and its rounds index alike. A line that holds no text
+    (a wrong number of fields, bytes that are not UTF-8, an unpaired surrogate such as a JSON
+    ``"\\udcff"``, which no page or file can carry) is refused with its line number."""
+    from tinysent.apps.inputs import is_blank, read_records
+    from tinysent.core.errors import InputError
 
-    return list(dict.fromkeys(t for t in read_texts(path, column) if t.strip()))
+    texts = []
+    for r in read_records(path, column):
+        if is_blank(r) or (r.error is None and not r.text.strip()):
+            continue
+        problem = r.error
+        if problem is None:
+            try:
+                r.text.encode("utf-8")
+            except UnicodeEncodeError as e:
+                problem = f"an unpaired surrogate at character {e.start + 1} (a \\udcff escape?), not text"
+        if problem:
+            raise InputError(f"{path}, line {r.line}: {problem}; fix or remove that line of the tweets")
+        texts.append(r.text)
+    return list(dict.fromkeys(texts))
 
 
 def run_round(

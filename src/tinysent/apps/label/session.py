@@ -5,6 +5,7 @@ saved and the next tweet shown in milliseconds even while a round trains."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -55,6 +56,7 @@ class Session:
         self.current: int | None = None
         self.rounds: list[dict] = self._finished_rounds()
         self.trainer: subprocess.Popen | None = None
+        self.exporter: subprocess.Popen | None = None
         self.training: int | None = None  # labels the running round learns from
         self.round_folder: Path | None = None
         self.export: dict = {}
@@ -145,7 +147,9 @@ class Session:
         cmd += ["--seed", str(self.seed), "--", *self.train_options]
         nice = (lambda: os.nice(10)) if hasattr(os, "nice") else None  # the page's process first
         with open(folder / "log.txt", "wb") as log:  # the child keeps its own copy of the file
-            self.trainer = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=nice)
+            self.trainer = subprocess.Popen(  # its own process group: close() stops it and its children
+                cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=nice, start_new_session=True
+            )
         self.training, self.round_folder = n, folder
 
     # --- what the page asks ------------------------------------------------------------------------
@@ -187,7 +191,7 @@ class Session:
                 "every": self.every,
                 "min_per_label": self.min_per_label,
                 "rounds": self.rounds,
-                "can_undo": bool(self.journal.history),
+                "can_undo": bool(self.journal.steps),
                 "export": self.export,
                 "out": self.out.name,
             }
@@ -247,7 +251,8 @@ class Session:
             folder.parent.mkdir(parents=True, exist_ok=True)
             log = folder.with_name(folder.name + ".log")
             with open(log, "wb") as f:
-                proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+            self.exporter = proc
             self.export = {"status": "training", "folder": str(folder), "labels": len(self.journal.labels)}
 
             def wait():
@@ -259,8 +264,30 @@ class Session:
             threading.Thread(target=wait, daemon=True).start()
 
     def close(self) -> None:
-        if self.trainer is not None and self.trainer.poll() is None:
-            self.trainer.terminate()
+        """Stop the round's trainer and the final model's training, and wait for them (a page
+        stopped by SIGTERM leaves no process behind, and a restart never meets a trainer of the old
+        page on the same round folder); a stopped training puts back any folder it was replacing."""
+        stop_all([p for p in (self.trainer, self.exporter) if p is not None])
+
+
+def stop_all(procs, grace_s: float = 30.0) -> None:
+    """SIGTERM to each running process's group (each was started in a session of its own), then wait
+    ``grace_s`` for them all; SIGKILL to the groups of those still running."""
+    import signal
+    import time
+
+    running = [p for p in procs if p.poll() is None]
+    for p in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for p in running:
+        try:
+            p.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
 
 
 class StaleTweet(InputError):

@@ -44,9 +44,10 @@ class Limits:
     keep_alive_s: float = 5.0
     max_connections: int = 1000
     drain_s: float = 1.0  # after SIGTERM: /readyz says "stopping" this long before the port closes
-    # host names the Host header may carry besides IP literals and localhost (--allowed-host; the bind
-    # address is added by the command): any other name is refused, so DNS rebinding reaches nothing
-    hosts: tuple[str, ...] = ()
+    # host names the Host header may carry besides IP literals and localhost (the commands give the bind
+    # address and --allowed-host): any other name is refused, so DNS rebinding reaches nothing. None:
+    # no Host check (an app embedded in a server of your own, whose names it cannot know)
+    hosts: tuple[str, ...] | None = None
 
 
 # Set on the first SIGTERM / SIGINT (the runner's server): /readyz answers "stopping" while it drains.
@@ -183,7 +184,7 @@ class GuardMiddleware:
                     [(b"retry-after", b"1"), (b"connection", b"close")],
                 )
             host = headers.get(b"host", b"").decode("latin-1")
-            if host and not host_allowed(host, self.limits.hosts):
+            if host and self.limits.hosts is not None and not host_allowed(host, self.limits.hosts):
                 return await reply(
                     403,
                     {
