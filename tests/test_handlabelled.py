@@ -634,12 +634,20 @@ def test_class_offsets_from_calibrate_and_every_path_that_decides_with_it(
     # calibrating again without --class-offsets drops the stored offsets (fitted at another
     # temperature) and says so: the model decides by argmax again, and the report names what went
     capsys.readouterr()
+    card = {"tier": "accurate", "scores": {"tweeteval_test_macro_recall": 0.7081}}
+    card |= {"n": {"tweeteval_test_macro_recall": 12284}, "speed": {"relative_to_shipped": 0.5}}
+    meta = json.loads((m / "tinysent.json").read_text())
+    (m / "tinysent.json").write_text(json.dumps({**meta, "card": card}))  # measured with the offsets
     with caplog.at_level("WARNING"):
         assert main(["calibrate", "--model", str(m)]) == 0
     dropped = json.loads(capsys.readouterr().out)["class_offsets"]
     assert dropped["kept"] is False and dropped["dropped"]["negative"] == pytest.approx(bias[0])
     assert "dropped the class offsets" in caplog.text and "--class-offsets" in caplog.text
     assert json.loads((m / "tinysent.json").read_text())["class_offsets"] is None
+    # the card's scores were measured under the rule calibrate changed: dropped, said; the rest kept
+    after = json.loads((m / "tinysent.json").read_text())["card"]
+    assert after == {"tier": "accurate", "speed": {"relative_to_shipped": 0.5}}
+    assert "tweeteval_test_macro_recall 0.7081" in caplog.text and "evaluate --card" in caplog.text
     plain = [r["label"] for r in tinysent.load(m, backend="torch").predict(test.texts)]
     assert plain == [("negative", "neutral", "positive")[k] for k in np.argmax(probs, 1)]
 

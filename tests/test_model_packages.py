@@ -219,3 +219,26 @@ def test_package_notes_follow_the_cards_numbers_in_the_readme_and_a_missing_note
     text = (out / "README.md").read_text()
     assert text.rstrip().endswith("limits: English tweets.")
     assert text.index("Made by `tinysent package`") < text.index("## How it was made")
+
+
+@pytest.mark.parametrize(
+    "name, needle",
+    [
+        ("tinysent", "in place of tinysent itself"),
+        ("accurate", "could never be chosen by its name"),
+        ("shipped", "could never be chosen by its name"),
+        ("fast", "could never be chosen by its name"),
+        ("a" * 300, "at most 100 characters"),
+    ],
+)
+def test_package_refuses_names_that_shadow_tinysent_or_its_chosen_models(
+    trained_model, tmp_path, capsys, name, needle
+):
+    from tinysent.apps.cli import main
+
+    out = tmp_path / "pkg"
+    args = ["package", "--model", str(trained_model), "--name", name, "--out", str(out), "--tier", "fast"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and len(err) < 400
+    assert list(tmp_path.iterdir()) == []  # no package, no OUT.writing

@@ -24,6 +24,9 @@ from tinysent.core.meta import META_FILE, ModelMeta
 from tinysent.runtime.registry import model_shape, parameters
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+MAX_NAME = 100  # a file name (the package's folder, its wheel) must stay well under 255 bytes
+# tinysent itself, and the names --model resolves to a model it chooses (runtime.registry)
+RESERVED_NAMES = ("tinysent", "shipped", "fast", "accurate")
 VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc|\.post|\.dev)\d+)*$")  # PEP 440's public versions, simply
 SCORES = {  # card score -> how the README names it
     "tweeteval_test_macro_recall": "TweetEval sentiment test, macro recall",
@@ -143,12 +146,25 @@ def write_package(
     later (the model format it was packed with). ``tier`` is written on the packaged copy's card (the
     model folder itself is left as it is); without it, the card must name one. ``notes``: a Markdown file
     added to the README after the card's numbers. Returns ``out``."""
-    from tinysent import __version__
 
     if tier is not None and tier not in TIERS:
         raise InputError(f"--tier {tier!r}: one of {', '.join(TIERS)}")
-    if not NAME.match(name):
-        raise InputError(f"--name {name!r}: a package name is lowercase letters, digits and single dashes")
+    if not NAME.match(name) or len(name) > MAX_NAME:
+        raise InputError(
+            f"--name {name[:60]!r}{'...' if len(name) > 60 else ''}: a package name is lowercase letters, "
+            f"digits and single dashes, at most {MAX_NAME} characters"
+        )
+    if name in RESERVED_NAMES:
+        raise InputError(
+            f"--name {name!r} is taken: "
+            + (
+                "pip would install the package in place of tinysent itself"
+                if name == "tinysent"
+                else f"--model {name} names a model tinysent chooses ({', '.join(RESERVED_NAMES[1:])}), "
+                "so this one could never be chosen by its name"
+            )
+            + "; give the model a name of its own (e.g. tinysent-mine)"
+        )
     if not VERSION.match(version):
         raise InputError(f"--version {version!r}: a version is like 1.0.0, 1.1rc1 or 2.0.post1")
     try:
@@ -168,6 +184,20 @@ def write_package(
     tmp = out.with_name(out.name + ".writing")
     if tmp.exists():
         shutil.rmtree(tmp)
+    try:
+        _write(tmp, folder, name, version, tier, notes_text, module)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written left beside out
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return out
+
+
+def _write(tmp: Path, folder: ModelFolder, name, version, tier, notes_text, module) -> None:
+    from tinysent import __version__
+
     pkg = tmp / "src" / module
     folder.copy_to(pkg / "model")  # its description files (README.md, the model card text, among them)
     if tier is not None:
@@ -188,7 +218,3 @@ def write_package(
         MODULE.format(name=name, meta_sha256=file_sha256(pkg / "model" / META_FILE))
     )
     (tmp / "README.md").write_text(readme(name, folder, version, notes_text))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out

@@ -39,6 +39,10 @@ def check_recheck_margin(margin: float) -> float:
 LEGACY_KEYS = {"class_bias": "class_offsets"}
 
 
+# the parts of a card that a test measured through the model's decision rule
+CARD_SCORES = ("scores", "ci95", "n", "measured")
+
+
 @dataclass
 class ModelMeta:
     """What a model needs at prediction time besides its weights, and where it came from."""
@@ -75,7 +79,28 @@ class ModelMeta:
 
         self.files = {n: file_sha256(Path(model_dir) / n) for n in names}
 
+    def decision_rule(self) -> tuple:
+        """What turns logits into labels: the card's scores hold only for the rule they were measured
+        under."""
+        offsets = tuple(self.class_offsets) if self.class_offsets else None
+        band = tuple(self.neutral_band) if self.neutral_band else None
+        return (self.temperature, self.threshold, offsets, band)
+
     def save(self, model_dir: str | Path) -> None:
+        """Write tinysent.json. When the decision rule changed since it was loaded (calibrate), the
+        card's test scores, measured under the old rule, are dropped with a warning: a card never
+        claims numbers the model no longer gives (``tinysent evaluate --card`` measures it again)."""
+        loaded = getattr(self, "_rule_at_load", None)
+        measured = [k for k in CARD_SCORES if k in self.card]
+        if loaded is not None and measured and loaded != self.decision_rule():
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "the card's test scores (%s) were measured under the decision rule this run changed: "
+                "dropped; measure them again with `tinysent evaluate --card`",
+                ", ".join(f"{k} {v:.4f}" for k, v in self.card.get("scores", {}).items()),
+            )
+            self.card = {k: v for k, v in self.card.items() if k not in CARD_SCORES}
         path = Path(model_dir) / META_FILE
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
@@ -108,6 +133,7 @@ class ModelMeta:
         except TypeError as e:
             raise MetaError(f"{path}: {e}") from None
         meta.validate(path)
+        meta._rule_at_load = meta.decision_rule()
         return meta
 
     def validate(self, where: str | Path = META_FILE) -> None:
