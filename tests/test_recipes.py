@@ -419,3 +419,54 @@ def test_python_dash_m_tinysent_is_the_command():
     heads = [x for x in r.stdout.splitlines() if not x.startswith(" ")]  # "name: title", once each
     assert "sentiment: the shipped 3-class model, from the base weights and the data only" in heads
     assert not [h for h in heads if h.startswith(f"{h.split(':')[0]}: {h.split(':')[0]}:")]
+
+
+def test_a_set_value_with_spaces_stays_one_argument_and_a_dollar_is_one_line(toy, capsys):
+    from tinysent.apps.cli import main
+
+    recipe, work = toy
+    spaced = recipe.parent / "my data"
+    spaced.mkdir()
+    (spaced / "in put.txt").write_text("s")
+    assert main(["recipe", "run", str(recipe), "--work", str(work), "--set", "data=my data/in put.txt"]) == 0
+    assert (work / "three.txt").read_text() == "sonetwothree" and ran(work) == ["one", "two", "three"]
+    capsys.readouterr()
+    for value in ("a$b", "$", '{"a":1}$', "${x}", "${vars.n}"):
+        for cmd in ("run", "status"):
+            assert main(["recipe", cmd, str(recipe), "--work", str(work), "--set", f"data={value}"]) == 2
+            err = capsys.readouterr().err.strip()
+            assert "cannot hold '$'" in err and len(err.splitlines()) == 1, err
+
+
+def test_sigterm_stops_the_running_step_and_releases_the_work_folder_after_it(tmp_path, monkeypatch):
+    """recipe run stopped by SIGTERM stops its step's process group and waits for it: no step keeps
+    running after the run's lock is released (a rerun would run it twice at once)."""
+    import signal
+    import subprocess
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    slow = (
+        "python -c \"import os,time,pathlib; pathlib.Path('pid.txt').write_text(str(os.getpid())); "
+        'time.sleep(600)"'
+    )
+    (tmp_path / "slow.yml").write_text(
+        "title: slow\nvars: {}\nworkflows:\n  all: [wait]\ncommands:\n  - name: wait\n    script:\n"
+        f"      - >-\n        {slow}\n    outputs: [never.txt]\n"
+    )
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tinysent", "recipe", "run", "slow.yml", "--work", str(work)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while not (work / "pid.txt").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+        time.sleep(0.1)
+    time.sleep(0.3)
+    step = int((work / "pid.txt").read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 143
+    assert not Path(f"/proc/{step}").exists(), "the step outlived the run"
+    assert not (tmp_path / ".work.lock").exists()

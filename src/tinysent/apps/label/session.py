@@ -5,7 +5,6 @@ saved and the next tweet shown in milliseconds even while a round trains."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinysent.apps.children import stop_all
 from tinysent.apps.label.journal import Journal
 from tinysent.apps.label.rounds import load_tweets
 from tinysent.apps.label.select import Selector
@@ -268,26 +268,6 @@ class Session:
         stopped by SIGTERM leaves no process behind, and a restart never meets a trainer of the old
         page on the same round folder); a stopped training puts back any folder it was replacing."""
         stop_all([p for p in (self.trainer, self.exporter) if p is not None])
-
-
-def stop_all(procs, grace_s: float = 30.0) -> None:
-    """SIGTERM to each running process's group (each was started in a session of its own), then wait
-    ``grace_s`` for them all; SIGKILL to the groups of those still running."""
-    import signal
-    import time
-
-    running = [p for p in procs if p.poll() is None]
-    for p in running:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    for p in running:
-        try:
-            p.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 class StaleTweet(InputError):

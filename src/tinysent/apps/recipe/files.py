@@ -60,6 +60,11 @@ def overrides_of(raw: dict, settings: list[str]) -> dict:
         key, eq, value = s.partition("=")
         if not eq or key not in known:
             raise InputError(f"--set {s}: expected KEY=VALUE with KEY one of {', '.join(known) or 'none'}")
+        if "$" in value:
+            raise InputError(
+                f"--set {key}=...: a value cannot hold '$' (a recipe reads ${{...}} in its values as a "
+                "substitution): rename the file or folder, or give it through a link whose path has none"
+            )
         values[key] = value
     out = {}
     for key, default in known.items():

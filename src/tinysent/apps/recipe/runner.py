@@ -5,15 +5,16 @@ over), unfinished (resumed), waiting (for an earlier step), missing an input no 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tinysent.apps.children import run_stoppable
 from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, last_timings, machine
-from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work
+from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work, read_recipe
 from tinysent.core.errors import InputError, TinysentError
 
 
@@ -125,10 +126,25 @@ def _time_of(work: Path, name: str, times: dict) -> dict:
     return {"seconds": None}
 
 
+VAR = re.compile(r"\$\{vars\.(\w+)\}")
+
+
+def _argv(line: str, raw: list[str], values: dict) -> list[str]:
+    """A step's script line as argv: the recipe's own line split first and each ``${vars.KEY}`` put
+    into its word after, so a value with spaces or quotes (a path) stays one argument, as written."""
+    template = next((r for r in raw if VAR.sub(lambda m: str(values[m.group(1)]), r) == line), None)
+    if template is None:  # not a line of the recipe as written (cannot happen): the substituted line
+        return _command(line)
+    return _command_argv([VAR.sub(lambda m: str(values[m.group(1)]), w) for w in shlex.split(template)])
+
+
 def _command(line: str) -> list[str]:
-    """A script line as argv: ``python`` is this interpreter and ``tinysent`` this installation, so a
-    recipe runs with the tinysent that started it."""
-    argv = shlex.split(line)
+    return _command_argv(shlex.split(line))
+
+
+def _command_argv(argv: list[str]) -> list[str]:
+    """``python`` is this interpreter and ``tinysent`` this installation, so a recipe runs with the
+    tinysent that started it."""
     if argv and argv[0] in ("python", "python3"):
         argv[0] = sys.executable
     elif argv and argv[0] == "tinysent":
@@ -243,8 +259,10 @@ def run(
 def _run(name: str, work: Path, settings: list[str], until: str | None, log, reuse: list[Path]) -> list[dict]:
     from weasel.cli.run import update_lockfile
 
-    config, _ = prepare_work(name, work, settings)
+    config, overrides = prepare_work(name, work, settings)
     steps = _steps(config, until)
+    raw_scripts = {c["name"]: c["script"] for c in read_recipe(name)["commands"]}
+    values = {k.removeprefix("vars."): v for k, v in overrides.items()}
     done = []
     where = machine()
     for step in steps:
@@ -275,7 +293,9 @@ def _run(name: str, work: Path, settings: list[str], until: str | None, log, reu
             for line in step["script"]:
                 log(f"  $ {line}")
                 # the steps' output goes to stderr with the runner's: stdout carries the run's summary only
-                rc = subprocess.run(_command(line), cwd=work, stdout=_stderr_fd()).returncode
+                # its own process group: a stopped run stops the step (and what it started) and waits
+                argv = _argv(line, raw_scripts[step["name"]], values)
+                rc = run_stoppable(argv, cwd=work, stdout=_stderr_fd())
                 if rc != 0:
                     raise StepFailed(
                         f"step {step['name']!r} failed (exit {rc}); its finished steps are kept: fix the "
