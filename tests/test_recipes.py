@@ -470,3 +470,52 @@ def test_sigterm_stops_the_running_step_and_releases_the_work_folder_after_it(tm
     assert proc.wait(60) == 143
     assert not Path(f"/proc/{step}").exists(), "the step outlived the run"
     assert not (tmp_path / ".work.lock").exists()
+
+
+def test_a_folder_output_changed_by_name_boundary_or_an_empty_file_is_not_done(tmp_path, monkeypatch):
+    """A step's folder output is fingerprinted by each file's path, size and content: renaming a
+    file, moving bytes from one file to the next and adding an empty file each make the step
+    changed (weasel's folder checksum hashed the bytes run together and missed all three), and a
+    work folder from before, whose lock holds weasel's checksums, keeps its finished steps."""
+    from weasel.cli.run import update_lockfile
+
+    from tinysent.apps.recipe import run, status
+    from tinysent.apps.recipe.files import prepare_work
+    from tinysent.apps.recipe.lock import SCHEME_FILE
+
+    monkeypatch.chdir(tmp_path)
+    make = (
+        "python -c \"import pathlib; d=pathlib.Path('out'); d.mkdir(); (d/'a.txt').write_text('ab'); "
+        "(d/'b.txt').write_text('c')\""
+    )
+    recipe = tmp_path / "dir.yml"
+    recipe.write_text(
+        "title: dir\nvars: {}\nworkflows:\n  all: [make]\ncommands:\n  - name: make\n    script:\n"
+        f"      - >-\n        {make}\n    outputs: [out]\n"
+    )
+    work = tmp_path / "work"
+    run(str(recipe), work, log=lambda m: None)
+    state = lambda: status(str(recipe), work)[0]["state"]  # noqa: E731
+    assert state() == "done" and (work / SCHEME_FILE).exists()
+    out = work / "out"
+    for tamper, undo in (
+        (lambda: (out / "a.txt").rename(out / "z.txt"), lambda: (out / "z.txt").rename(out / "a.txt")),
+        (
+            lambda: ((out / "a.txt").write_text("a"), (out / "b.txt").write_text("bc")),
+            lambda: ((out / "a.txt").write_text("ab"), (out / "b.txt").write_text("c")),
+        ),
+        (lambda: (out / "empty.txt").touch(), lambda: (out / "empty.txt").unlink()),
+    ):
+        tamper()
+        assert state() == "changed"
+        undo()
+        assert state() == "done"
+    # a work folder from an earlier tinysent: its lock was written with weasel's checksums
+    (work / SCHEME_FILE).unlink()
+    config, _ = prepare_work(str(recipe), work, [])
+    update_lockfile(work, config["commands"][0])  # weasel's own checksums, no marker
+    assert state() == "done"  # read as it was written
+    run(str(recipe), work, log=lambda m: None)  # carried over: not run again, entry rewritten
+    assert (work / SCHEME_FILE).exists() and state() == "done"
+    (out / "empty.txt").touch()
+    assert state() == "changed"

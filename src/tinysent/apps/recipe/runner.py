@@ -15,6 +15,7 @@ from pathlib import Path
 from tinysent.apps.children import run_stoppable
 from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, last_timings, machine
 from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work, read_recipe
+from tinysent.apps.recipe.lock import carry_over, fingerprints
 from tinysent.core.errors import InputError, TinysentError
 
 
@@ -66,7 +67,8 @@ def step_state(work: Path, step: dict) -> str:
         return "waiting"
     if not finished:
         return "unfinished"
-    return "changed" if check_rerun(work, step) else "done"
+    with fingerprints(work):
+        return "changed" if check_rerun(work, step) else "done"
 
 
 def check_reuse(work: Path, reuse) -> None:
@@ -104,11 +106,12 @@ def status(name: str, work: Path, settings: list[str] = (), reuse: list[Path] = 
         return s
 
     rows = []
-    for s in _steps(config, None):
-        row = {"step": s["name"], "state": state(s), "help": s.get("help", "")}
-        if s["name"] in absent:
-            row["missing"] = absent[s["name"]]
-        rows.append({**row, **_time_of(work, s["name"], times)})
+    with fingerprints(work):
+        for s in _steps(config, None):
+            row = {"step": s["name"], "state": state(s), "help": s.get("help", "")}
+            if s["name"] in absent:
+                row["missing"] = absent[s["name"]]
+            rows.append({**row, **_time_of(work, s["name"], times)})
     return rows
 
 
@@ -183,9 +186,10 @@ def reusable(work: Path, other: Path, step: dict) -> bool:
     entry = (srsly.read_yaml(lock) or {}).get(step["name"]) if lock.exists() else None
     if not entry or entry.get("script") != step["script"] or not step.get("outputs"):
         return False
-    if get_fileinfo(work, step.get("deps", [])) != entry.get("deps"):
-        return False
-    outs = get_fileinfo(other, step["outputs"])
+    with fingerprints(other):  # hashed as the other folder's lock was
+        if get_fileinfo(work, step.get("deps", [])) != entry.get("deps"):
+            return False
+        outs = get_fileinfo(other, step["outputs"])
     return outs == entry.get("outs") and all(o["md5"] for o in outs)
 
 
@@ -257,9 +261,16 @@ def run(
 
 
 def _run(name: str, work: Path, settings: list[str], until: str | None, log, reuse: list[Path]) -> list[dict]:
-    from weasel.cli.run import update_lockfile
 
     config, overrides = prepare_work(name, work, settings)
+    carry_over(work, _steps(config, None))
+    with fingerprints(work):
+        return _run_steps(name, work, config, overrides, until, log, reuse)
+
+
+def _run_steps(name, work: Path, config: dict, overrides: dict, until, log, reuse: list[Path]) -> list[dict]:
+    from weasel.cli.run import update_lockfile
+
     steps = _steps(config, until)
     raw_scripts = {c["name"]: c["script"] for c in read_recipe(name)["commands"]}
     values = {k.removeprefix("vars."): v for k, v in overrides.items()}
