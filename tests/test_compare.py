@@ -11,6 +11,7 @@ from tinysent.apps.cli import main
 from tinysent.core.metrics import mcnemar, paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA_SHA = "0" * 64  # the hand-made evaluations' test file
 
 
 def _evaluation(folder, true, pred, labels=("negative", "neutral", "positive"), metric="macro_recall"):
@@ -18,7 +19,14 @@ def _evaluation(folder, true, pred, labels=("negative", "neutral", "positive"), 
     rows = [{"line": i + 1, "true": t, "pred": p} for i, (t, p) in enumerate(zip(true, pred))]
     (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "metrics.json").write_text(
-        json.dumps({"metric": metric, "confusion_matrix": {"labels": list(labels)}, "model": folder.name})
+        json.dumps(
+            {
+                "metric": metric,
+                "confusion_matrix": {"labels": list(labels)},
+                "model": folder.name,
+                "data_sha256": DATA_SHA,
+            }
+        )
     )
     return folder
 
@@ -96,7 +104,9 @@ def _binary_evaluation(folder, true, p_pos, threshold):
     rows = [{"line": i + 1, "true": t, "positive": p} for i, (t, p) in enumerate(zip(true, p_pos))]
     (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     labels = {"labels": ["negative", "positive"]}
-    (folder / "metrics.json").write_text(json.dumps({"threshold": threshold, "confusion_matrix": labels}))
+    (folder / "metrics.json").write_text(
+        json.dumps({"threshold": threshold, "confusion_matrix": labels, "data_sha256": DATA_SHA})
+    )
     return folder
 
 
@@ -138,3 +148,37 @@ def test_compare_of_committed_sentiment140_evaluations_scores_what_evaluate_repo
     for side, folder in (("a_score", rebuilt), ("b_score", v9)):
         assert r[side] == json.loads((folder / "metrics.json").read_text())["accuracy"]
     assert r["n"] == 359 and r["mcnemar"] == json.loads(committed.read_text())["mcnemar"]
+
+
+def test_compare_refuses_other_test_texts_and_an_edited_predictions_file(trained_model, tmp_path, capsys):
+    """Two files whose line numbers and true labels match (sorted by label, other texts) are told
+    apart by their texts' hash; a predictions.jsonl edited after evaluate is refused; an evaluation
+    that names no hash of its data cannot be compared."""
+    import csv
+
+    rows = [("positive", f"good day {i}") if i % 2 else ("negative", f"bad day {i}") for i in range(40)]
+    files = {}
+    for name, texts in (("a", [t for _, t in rows]), ("b", [t.replace("day", "night") for _, t in rows])):
+        files[name] = tmp_path / f"{name}.csv"
+        with open(files[name], "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["text", "label"])
+            w.writerows((t, lab) for (lab, _), t in zip(rows, texts))
+    for name in ("a", "b"):
+        args = ["evaluate", "--model", str(trained_model), "--test-data", str(files[name])]
+        assert main([*args, "--out", str(tmp_path / f"e{name}")]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "ea"), str(tmp_path / "ea"), "--n-boot", "50"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "ea"), str(tmp_path / "eb")]) == 2
+    assert "their test texts differ" in capsys.readouterr().err
+    preds = tmp_path / "ea" / "predictions.jsonl"
+    preds.write_text(preds.read_text().replace('"pred": "negative"', '"pred": "positive"', 1))
+    assert main(["compare", str(tmp_path / "ea"), str(tmp_path / "ea")]) == 2
+    assert "not the file metrics.json was computed from" in capsys.readouterr().err
+    bare = _evaluation(tmp_path / "bare", ["negative"], ["negative"])
+    m = json.loads((bare / "metrics.json").read_text())
+    del m["data_sha256"]
+    (bare / "metrics.json").write_text(json.dumps(m))
+    assert main(["compare", str(bare), str(bare)]) == 2
+    assert "names no hash of its test data" in capsys.readouterr().err

@@ -46,6 +46,11 @@ def read_evaluation(folder) -> dict:
     m = _json(metrics.read_text(encoding="utf-8"), metrics)
     if not isinstance(m, dict):
         raise InputError(f"{metrics}: not an evaluation's metrics: evaluate the model again")
+    if m.get("predictions_sha256") not in (None, _sha256(preds)):
+        raise InputError(
+            f"{preds} is not the file {metrics.name} was computed from (its sha256 differs: edited or "
+            "replaced): evaluate the model again"
+        )
     labels = (m.get("confusion_matrix") or {}).get("labels") or sorted({r["true"] for r in rows})
     metric = m.get("metric") or "macro_recall"
     if rows and "pred" not in rows[0]:  # a binary test set: P(positive) per tweet, and evaluate's threshold
@@ -58,6 +63,11 @@ def read_evaluation(folder) -> dict:
         pred = threshold_labels(p_pos, m["threshold"], None, names=tuple(labels))
         rows = [{**r, "pred": p} for r, p in zip(rows, pred)]
         metric = "accuracy"  # what evaluate reports on a binary test set
+    if not (m.get("texts_sha256") or m.get("data_sha256")):
+        raise InputError(
+            f"{metrics} names no hash of its test data, so what it was measured on cannot be checked: "
+            "evaluate the model again with this version of tinysent"
+        )
     return {
         "folder": str(folder),
         "lines": [r["line"] for r in rows],
@@ -67,12 +77,34 @@ def read_evaluation(folder) -> dict:
         "labels": list(labels),
         "model": m.get("model"),
         "data_sha256": m.get("data_sha256"),
+        "texts_sha256": m.get("texts_sha256"),
     }
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def same_test_data(ea: dict, eb: dict) -> str | None:
+    """Why two evaluations were not measured on the same test data (None: they were): the texts'
+    hash where both have it (the same rows of a file, in order), else the data file's."""
+    for key, what in (("texts_sha256", "texts"), ("data_sha256", "data file")):
+        if ea[key] and eb[key]:
+            return None if ea[key] == eb[key] else f"their test {what} differ (sha256)"
+    return "they name no common hash of their test data"
 
 
 def compare(a, b, metric: str | None = None, n_boot: int = 2000, seed: int = 0) -> dict:
     """A minus B on the same test rows (refused when their rows or true labels differ)."""
     ea, eb = read_evaluation(a), read_evaluation(b)
+    other = same_test_data(ea, eb)
+    if other:
+        raise InputError(
+            f"{a} and {b} were not evaluated on the same test data ({other}): evaluate both models on "
+            "one test set"
+        )
     if ea["lines"] != eb["lines"] or ea["true"] != eb["true"]:
         raise InputError(
             f"{a} and {b} were not evaluated on the same test rows (their lines or true labels differ): "

@@ -60,6 +60,7 @@ def evaluate_tweeteval(
         data=corpus.source,
         split=split,
         data_sha256=file_sha256(corpus.source),
+        texts_sha256=texts_sha256(corpus.texts),
         truncated=int(truncated.sum()),
         how="most probable of 3 classes"
         if predictor.three_class
@@ -76,14 +77,36 @@ def evaluate_tweeteval(
     return metrics
 
 
+def texts_sha256(texts) -> str:
+    """sha256 of the scored texts in their order: two evaluations compare only on the same texts."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+def write_predictions(out: Path, metrics: dict, rows) -> None:
+    """predictions.jsonl, then metrics.json naming its sha256 (``compare`` refuses a predictions file
+    that is not the one its metrics were computed from)."""
+    from tinysent.core.files import file_sha256
+
+    with open(out / "predictions.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    metrics["predictions_sha256"] = file_sha256(out / "predictions.jsonl")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
 def write_class_outputs(out: Path, metrics: dict, lines, y, pred, names, title: str) -> None:
     """metrics.json, predictions.jsonl (line numbers, not texts: result folders get shared, the data's
     text stays in the data) and the confusion matrix of a class-labelled test set."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    with open(out / "predictions.jsonl", "w") as f:
-        for line, yy, pp in zip(np.asarray(lines).tolist(), np.asarray(y).tolist(), pred.tolist()):
-            f.write(json.dumps({"line": line, "true": names[yy], "pred": names[pp]}) + "\n")
+    rows = zip(np.asarray(lines).tolist(), np.asarray(y).tolist(), pred.tolist())
+    write_predictions(
+        out, metrics, ({"line": line, "true": names[yy], "pred": names[pp]} for line, yy, pp in rows)
+    )
     plot_confusion(
         metrics["confusion_matrix"]["rows_true_cols_pred"], list(names), out / "confusion_matrix.png", title
     )
@@ -118,6 +141,8 @@ def evaluate_labelled(
         **scored_by(predictor),
         data=data.source,
         split=split,
+        **({"data_sha256": file_sha256(data.source)} if Path(data.source).is_file() else {}),
+        texts_sha256=texts_sha256(data.texts),
         rejected_rows=len(data.problems),
         rejected_first=[str(x) for x in data.problems[:20]],
         truncated=int(truncated.sum()),
@@ -219,6 +244,7 @@ def evaluate_sentiment140(model_dir, data_path, out, batch_size: int = 256, back
         **scored_by(predictor),
         data=str(file) + (f"::{member}" if member else ""),
         data_sha256=file_sha256(file),
+        texts_sha256=texts_sha256(binary.texts),
         excluded_neutral=corpus.n_neutral,
         malformed_rows=len(corpus.problems),
         truncated=int(truncated.sum()),
@@ -226,11 +252,11 @@ def evaluate_sentiment140(model_dir, data_path, out, batch_size: int = 256, back
     smoke = predictor.predict(SMOKE_SENTENCES)
     metrics["smoke"] = [{"text": t, **r} for t, r in zip(SMOKE_SENTENCES, smoke)]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     # Line numbers, not texts: result folders get committed and shared, the data's text stays in the data.
-    with open(out / "predictions.jsonl", "w") as f:
-        for line, yy, pp in zip(binary.lines.tolist(), y.tolist(), p.tolist()):
-            f.write(json.dumps({"line": line, "true": D.BINARY_LABELS[yy], "positive": pp}) + "\n")
+    rows = zip(binary.lines.tolist(), y.tolist(), p.tolist())
+    write_predictions(
+        out, metrics, ({"line": line, "true": D.BINARY_LABELS[yy], "positive": pp} for line, yy, pp in rows)
+    )
     name = Path(model_dir).name
     plot_confusion(
         metrics["confusion_matrix"]["rows_true_cols_pred"],
