@@ -127,3 +127,25 @@ def test_explain_puts_the_negation_first():
     assert min(pos, key=lambda e: e["weight"])["word"] == "not" and min(e["weight"] for e in pos) < -0.3
     with pytest.raises(InputError, match="no label 'joy'"):
         model.explain("x", toward="joy")
+
+
+def test_explain_of_a_long_text_weighs_only_the_words_the_model_reads():
+    """A 10,000-character text: the words past max_length get weight 0 without being scored, and the
+    model is given at most max_length - 1 rows of bounded length (it was one full-length copy of the
+    text per word: O(words x characters), minutes and gigabytes)."""
+    model = tinysent.load()
+    text = "I do not love this " + " ".join(f"word{i}" for i in range(1500))
+    assert len(text) > 10_000
+    rows = []
+    proba = model.proba
+
+    def spy(texts, *a, **kw):
+        rows.extend(texts)
+        return proba(texts, *a, **kw)
+
+    model.proba = spy
+    r = model.explain(text)
+    seen = [e for e in r["explanation"] if e["weight"] != 0]
+    assert len(r["explanation"]) == 1505 and len(rows) <= model.meta.max_length
+    assert sum(map(len, rows[1:])) < 50 * 1000 and all(e["weight"] == 0 for e in r["explanation"][200:])
+    assert max(seen, key=lambda e: e["weight"])["word"] == "not" and len(seen) >= 5
