@@ -178,10 +178,12 @@ def test_a_round_fine_tunes_in_the_background_and_export_trains_the_final_model(
     while s.trainer is not None and time.time() < deadline:
         time.sleep(1)
         s.state()
-    r = s.rounds[0]
+    from tinysent.apps.label.rounds import FEW_HELD_OUT
+
+    r = s.rounds[0]  # a few held-out labels: a score, no interval (a bootstrap of 4 rows collapses)
     assert "error" not in r, r
     assert (
-        r["labels_used"] == 40 and r["val_n"] > 0 and r["score_ci95"][0] <= r["score"] <= r["score_ci95"][1]
+        r["labels_used"] == 40 and 0 < r["val_n"] < FEW_HELD_OUT and r["score_ci95"] is None
     )
     assert s.model == "round-1" and s.probs.shape == (len(s.texts), 2)
     assert s.state()["tweet"]["probabilities"].keys() == {"negative", "positive"}

@@ -56,7 +56,7 @@ function render(s){{
     +(s.export.commands?'<pre>'+s.export.commands.map(esc).join('\\n')+'</pre>':'');
   document.getElementById('rounds').innerHTML=s.rounds.length?'<tr><th>round</th><th>labels</th><th>score on its held-out labels (95 % CI)</th><th>n</th></tr>'
     +s.rounds.map(r=>r.error?`<tr><td>${{esc(r.round)}}</td><td colspan=3>${{esc(r.error)}}</td></tr>`
-      :`<tr><td>${{esc(r.round)}}</td><td>${{r.labels_used}}</td><td>${{esc(r.metric)}} ${{r.score.toFixed(3)}} (${{r.score_ci95[0].toFixed(3)}}–${{r.score_ci95[1].toFixed(3)}})</td><td>${{r.val_n}}</td></tr>`).join(''):'';
+      :`<tr><td>${{esc(r.round)}}</td><td>${{r.labels_used}}</td><td>${{esc(r.metric)}} ${{r.score.toFixed(3)}} ${{r.score_ci95?`(${{r.score_ci95[0].toFixed(3)}}–${{r.score_ci95[1].toFixed(3)}})`:`<span class="note">(only ${{r.val_n}} held-out labels: too few for an interval, the score says little)</span>`}}</td><td>${{r.val_n}}</td></tr>`).join(''):'';
   if(t) explain(t.id);
 }}
 async function explain(id){{
