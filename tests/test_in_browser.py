@@ -187,3 +187,23 @@ def test_another_origin_and_a_rebound_name_cannot_act_for_the_user(tmp_path):
     assert same == [403, 403, 403], same
     assert after_attacks == before and before.count(b"\n") == 5 and not (tmp_path / "labels-model").exists()
     assert len(read_labels(out)) == 3  # the user's own undo went through
+
+
+def test_only_the_labels_a_key_reaches_show_a_key(tmp_path):
+    from tests.test_label import TOKEN, start_page, write_tweets
+
+    tweets, _ = write_tweets(tmp_path / "tweets.txt", 10, seed=7)
+    labels = ",".join(f"label{i}" for i in range(11))
+    url, proc = start_page(tweets, tmp_path / "labels.csv", labels, "--every", "0")
+    try:
+        with sync_playwright() as pw:
+            b = browser(pw)
+            page = b.new_page()
+            page.goto(f"{url}/#token={TOKEN}")
+            page.wait_for_selector("#buttons .btn")
+            keys = page.eval_on_selector_all("#buttons .btn", "bs => bs.map(b => b.querySelector('.key'))")
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert len(keys) == 11 and sum(k is not None for k in keys) == 9 and keys[9] is None

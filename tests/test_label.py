@@ -270,6 +270,9 @@ def test_the_pages_calls_answer_a_stale_tweet_with_what_is_current(tmp_path):
     assert c.get("/").text.startswith("<!doctype html>") and "/api/label" in c.get("/").text
     undone = c.post("/api/undo").json()
     assert undone["tweet"]["id"] == first and undone["labelled"] == 0 and not undone["can_undo"]
+    for bad in (-1, len(s.texts)):  # not "the model is loading": there is no such tweet
+        r = c.get(f"/api/explain?id={bad}")
+        assert r.status_code == 404 and "no tweet" in r.json()["error"]
 
 
 def test_no_other_origin_host_or_tokenless_caller_acts_for_the_user(tmp_path):

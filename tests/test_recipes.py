@@ -287,8 +287,20 @@ def test_one_run_per_work_folder(toy):
 
     recipe, work = toy
     work.mkdir()
-    with folder_lock(work), pytest.raises(TinysentError, match="another run is writing"):
+    with folder_lock(work), pytest.raises(TinysentError, match="another run is writing") as e:
         run(str(recipe), work, log=lambda m: None)
+    assert "name another --work" in str(e.value)
+
+
+def test_a_work_folder_that_cannot_be_made_is_one_line(toy, capsys):
+    from tinysent.apps.cli import main
+
+    recipe, work = toy
+    (recipe.parent / "afile").write_text("x")
+    for where, needle in ((recipe.parent / "afile", "is a file"), (recipe.parent / "afile" / "w", "cannot make")):
+        assert main(["recipe", "run", str(recipe), "--work", str(where)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "Errno" not in err and len(err.splitlines()) == 1, err
 
 
 def test_the_shipped_recipes_are_valid_and_name_only_tinysent_commands():

@@ -76,7 +76,7 @@ def swap_in(new: Path, out: Path) -> None:
 
 
 @contextmanager
-def folder_lock(out: str | Path):
+def folder_lock(out: str | Path, option: str = "--out"):
     """One writer per output folder: an exclusive lock on ``.NAME.lock`` beside ``out`` for the run
     (a second run into the same folder is refused at once, before it touches anything); the lock
     file is removed when the run ends. Only the main process of a multi-process run locks."""
@@ -89,7 +89,7 @@ def folder_lock(out: str | Path):
         yield
         return
     lock = out.parent / f".{out.name}.lock"
-    busy = MetaError(f"another run is writing {out}: wait for it to finish, or name another --out")
+    busy = MetaError(f"another run is writing {out}: wait for it to finish, or name another {option}")
     for _ in range(5):
         f = exclusive_lock(lock, busy)
         if f is None:  # no flock on this OS

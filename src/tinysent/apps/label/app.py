@@ -67,6 +67,8 @@ def create_app(session: Session, export_to: Path, token: str | None = None, host
 
     @app.get("/api/explain")
     def explain(id: int):
+        if not 0 <= id < len(session.texts):
+            return JSONResponse(status_code=404, content={"error": f"no tweet {id} in the pool"})
         e = session.explain(id)
         return (
             e if e is not None else JSONResponse(status_code=202, content={"status": "the model is loading"})

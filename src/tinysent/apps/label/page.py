@@ -46,7 +46,7 @@ function render(s){{
   document.getElementById('tweet').dataset.id=t?t.id:'';
   document.getElementById('guess').innerHTML=t&&t.guess?`model's guess: <b>${{esc(t.guess)}}</b> (${{(t.probabilities[t.guess]*100).toFixed(0)}} %)`:'';
   document.getElementById('buttons').innerHTML=s.labels.map((l,i)=>
-    `<button class="btn${{t&&t.guess===l?' guess':''}}" data-label="${{esc(l)}}">${{esc(l)}}<span class="key">${{i+1}}</span></button>`).join('');
+    `<button class="btn${{t&&t.guess===l?' guess':''}}" data-label="${{esc(l)}}">${{esc(l)}}${{i<9?`<span class="key">${{i+1}}</span>`:''}}</button>`).join('');
   document.querySelectorAll('#buttons .btn').forEach(b=>b.onclick=()=>send(b.dataset.label));
   document.getElementById('undo').disabled=!s.can_undo;
   const last=s.rounds.filter(r=>r.score!==undefined).slice(-1)[0];

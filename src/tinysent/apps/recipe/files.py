@@ -80,6 +80,18 @@ def overrides_of(raw: dict, settings: list[str]) -> dict:
     return out
 
 
+def make_work(work: Path) -> None:
+    """The work folder, made if need be, or one line saying why it cannot be."""
+    if work.exists() and not work.is_dir():
+        raise InputError(f"--work {work} is a file: name a folder")
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(
+            f"--work {work}: cannot make the folder ({e.strerror or e}): name one you can write"
+        ) from None
+
+
 def prepare_work(name: str, work: Path, settings: list[str], write: bool = True) -> tuple[dict, dict]:
     """The work folder holds this recipe (``project.yml``, rewritten from the recipe each time: a newer
     recipe's changed steps rerun) and nothing of another one; returns (config, overrides). With
@@ -101,7 +113,7 @@ def prepare_work(name: str, work: Path, settings: list[str], write: bool = True)
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copyfile(recipe_file(name), Path(tmp) / PROJECT)
             return load_project_config(Path(tmp), overrides=overrides), overrides
-    work.mkdir(parents=True, exist_ok=True)
+    make_work(work)
     shutil.copyfile(recipe_file(name), work / PROJECT)
     marker.write_text(title + "\n")
     return load_project_config(work, overrides=overrides), overrides

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tinysent.apps.children import run_stoppable
 from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, last_timings, machine
-from tinysent.apps.recipe.files import PROJECT, WORKFLOW, prepare_work, read_recipe
+from tinysent.apps.recipe.files import PROJECT, WORKFLOW, make_work, prepare_work, read_recipe
 from tinysent.apps.recipe.lock import carry_over, fingerprints
 from tinysent.core.errors import InputError, TinysentError
 
@@ -255,8 +255,8 @@ def run(
     first = next((s["name"] for s in steps if s["name"] in absent), None)
     if first is not None:
         raise _missing_error(first, absent[first])
-    work.mkdir(parents=True, exist_ok=True)
-    with folder_lock(work):  # one run per work folder
+    make_work(work)
+    with folder_lock(work, "--work"):  # one run per work folder
         return _run(name, work, list(settings), until, log, [Path(o) for o in reuse])
 
 
