@@ -467,3 +467,16 @@ def test_a_damaged_teacher_cache_is_computed_again_not_a_traceback(tmp_path, cap
     assert str(whole) in caplog.text and str(part) in caplog.text
     np.testing.assert_array_equal(np.load(whole), a)  # the damaged file replaced by a whole one
     assert not part.exists()
+
+
+def test_a_model_missing_a_pinned_onnx_file_is_refused_not_run_another_way(tmp_path, capsys):
+    """Its int8 graph deleted, the shipped model's folder would have run fp32 (or torch) silently,
+    though its card was measured on int8: refused with the fix; an explicit choice still runs."""
+    from tinysent.runtime.predictor import SHIPPED_DIR
+
+    m = _copy(SHIPPED_DIR, tmp_path / "m")
+    (m / "model.int8.onnx").unlink()
+    assert main(["predict", "--model", str(m), "lovely day"]) == 2
+    err = _err(capsys)
+    assert "model.int8.onnx is listed" in err and "--precision fp32" in err
+    assert main(["predict", "--model", str(m), "--precision", "fp32", "lovely day"]) == 0

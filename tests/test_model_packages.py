@@ -52,10 +52,20 @@ def test_a_model_package_is_found_by_name_and_as_accurate(trained_model, tmp_pat
     assert main(["models", "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["name"] for r in rows] == ["shipped", "tiny-accurate"] and rows[0]["card"]["tier"] == "fast"
-    # a folder that exists is a folder, whatever its name
+    # a damaged package is named as one, with the fix (not "not a model folder")
+    with pytest.raises(ModelError, match=r"package broken-model is damaged .*--force-reinstall broken-model"):
+        resolve_model("broken-model")
+    # an installed model is not calibrated in place (its package pins its files); a copy is
+    assert main(["calibrate", "--model", "accurate"]) == 2
+    assert "calibrate a copy with --out" in capsys.readouterr().err
+    assert main(["calibrate", "--model", str(model), "--out", str(model)]) == 2
+    assert "is the --model folder" in capsys.readouterr().err
+    # a folder named like a model tinysent chooses, beside you: refused, never guessed; ./ says folder
     monkeypatch.chdir(tmp_path)
     (tmp_path / "accurate").mkdir()
-    assert resolve_model("accurate").resolve() == (tmp_path / "accurate").resolve()
+    with pytest.raises(ModelError, match=r"also the folder ./accurate here: write ./accurate"):
+        resolve_model("accurate")
+    assert resolve_model("./accurate").resolve() == (tmp_path / "accurate").resolve()
 
 
 def test_evaluate_records_the_score_on_the_models_card(trained_model, test_file, tmp_path):

@@ -138,6 +138,14 @@ class ModelFolder:
             raise InputError(
                 f"precision {precision!r} picks an ONNX file: use it with --backend onnx or auto"
             )
+        listed = self.meta.files or {}
+        gone = [n for n in (*ONNX_FILES.values(), INT8_AVX2) if n in listed and not (self.path / n).exists()]
+        if gone and precision == "auto" and backend != "torch":  # never another path than the one measured
+            raise MissingFileError(
+                f"{self.path / gone[0]} is listed in its {META_FILE} but not there (deleted?): the default "
+                "path, which its numbers were measured on, needs it; restore the folder (pack or reinstall "
+                "it), or choose the files left on purpose (--precision fp32 / int8, --backend torch)"
+            )
         kinds = list(ONNX_FILES) if precision == "auto" else [precision]
         onnx = next((f for f in (self.onnx_file(k) for k in kinds) if f is not None), None)
         if onnx is None and (backend == "onnx" or precision != "auto"):

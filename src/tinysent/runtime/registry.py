@@ -90,9 +90,10 @@ def check_pins(module, path: Path) -> None:
             raise ModelError(f"{path / name} does not match the sha256 its package pins: reinstall it")
 
 
-def installed_models() -> list[InstalledModel]:
+def installed_models(broken: dict | None = None) -> list[InstalledModel]:
     """The shipped model, then every registered package's (in entry point order). A package whose
-    entry point fails to load or names no model folder is left out with a warning naming it."""
+    entry point fails to load or names no model folder is left out with a warning naming it (and in
+    ``broken``, name -> (distribution, why), when given)."""
     import importlib
     from importlib.metadata import entry_points
 
@@ -109,6 +110,8 @@ def installed_models() -> list[InstalledModel]:
             card = ModelMeta.load(path, required=True).card
         except Exception as e:  # a broken package must not stop the others from loading
             logging.getLogger(__name__).warning("model package %s left out: %s", ep.name, str(e)[:200])
+            if broken is not None:
+                broken[ep.name] = (ep.dist.name if ep.dist else ep.name, str(e)[:200])
             continue
         out.append(InstalledModel(ep.name, path, ep.dist.name if ep.dist else None, card))
     return out
@@ -128,12 +131,25 @@ def resolve_model(model: str | os.PathLike) -> Path:
     """The folder a ``--model`` value names: an existing folder; ``shipped`` / ``fast``; ``accurate``;
     a model package's name. Anything else is returned as a path (loading it says what is wrong)."""
     path = Path(model)
-    if path.exists():
-        return path
     name = str(model)
+    bare = not isinstance(model, Path) and "/" not in name and os.sep not in name and name not in (".", "..")
+    if path.exists() and not (bare and (name in SHIPPED_NAMES or name == "accurate")):
+        return path
+    if bare and path.exists():  # ./accurate beside you and the model named accurate: never guessed
+        raise ModelError(
+            f"--model {name} names the installed model {name!r} and also the folder ./{name} here: "
+            f"write ./{name} for the folder, or run from elsewhere for the installed model"
+        )
     if name in SHIPPED_NAMES:
         return shipped_folder()
-    models = installed_models()
+    broken: dict = {}
+    models = installed_models(broken)
+    if name in broken:
+        dist, why = broken[name]
+        raise ModelError(
+            f"the installed model package {dist} is damaged ({why}): reinstall it "
+            f"(pip install --force-reinstall {dist})"
+        )
     if name == "accurate":
         accurate = [m for m in models if m.tier == "accurate"]
         if not accurate:

@@ -39,15 +39,28 @@ Options = CalibrateOptions
 def run(args) -> int:
     from pathlib import Path
 
+    from tinysent.core.errors import InputError
+    from tinysent.runtime.registry import SHIPPED_DIR, package_name, resolve_model
     from tinysent.train.calibrate import calibrate
 
+    model = resolve_model(args.model)  # a folder, or an installed model's name (shipped, accurate, ...)
     if args.out is None:
-        print(json.dumps(calibrate(args.model, args.train_data, args.class_offsets), indent=2))
+        if model.resolve() == SHIPPED_DIR.resolve() or package_name(model) is not None:
+            raise InputError(
+                f"--model {args.model} is an installed model, whose files its package pins: calibrate a "
+                "copy with --out DIR"
+            )
+        print(json.dumps(calibrate(model, args.train_data, args.class_offsets), indent=2))
         return 0
     from tinysent.train.choose import copy_model
 
+    if Path(args.out).resolve() == model.resolve():
+        raise InputError(
+            f"--out {args.out} is the --model folder: drop --out to calibrate it in place, or name "
+            "another folder for the calibrated copy"
+        )
     with output_folder(args.out, args.overwrite):
-        copy_model(Path(args.model), Path(args.out))
+        copy_model(model, Path(args.out))
         result = calibrate(args.out, args.train_data, args.class_offsets)
     print(json.dumps({"out": args.out, **result}, indent=2))
     return 0
