@@ -10,6 +10,13 @@ weights, config and tokenizer) as an uninterrupted run, and no temporary or lock
 Then pairs of `train` runs into one `--out`, started together: one is refused, the other's model is
 the uninterrupted one.
 
+The replace drill (``--only-replace``, ``--replace-kills``, default 20): SIGTERM or SIGKILL at a
+random moment of `train`, `distill`, `calibrate`, `export` with ``--overwrite`` and of `pack`, each
+into a folder holding an earlier model; after SIGTERM that model must be back when the process ends,
+after SIGKILL once the next command into the folder has run; nothing may be left beside it. Then
+SIGTERM to `tinysent label` while a round trains and to `recipe run` during a step: no child may
+outlive them, no lock stays, no label is lost. Writes benchmarks/results/fault_drill_replace.json.
+
     .venv/bin/python benchmarks/fault_drill.py [--kills 10] [--own-kills 20]
 writes benchmarks/results/fault_drill.json. Tiny fixtures built here (tests/conftest.py); the scoring
 runs use the shipped model (the default path). (The first-use int8 build of earlier versions is
@@ -17,7 +24,9 @@ gone: the graphs ship with the model, so there is nothing to interrupt there.)
 """
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import signal
 import subprocess
@@ -183,12 +192,178 @@ def own_data_drill(work: Path, kills: int, pairs: int, rng: random.Random) -> di
     return doc
 
 
+def beside(out: Path) -> list[str]:
+    """What a run left beside its folder: an old folder aside, a temporary pack, a lock."""
+    return sorted(p.name for p in out.parent.glob(f".{out.name}.*"))
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def children(pid: int) -> set[int]:
+    kids: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+def replace_drill(work: Path, kills: int, rng: random.Random) -> dict:
+    """Kills of runs that replace a model folder, then SIGTERM of the labelling page and recipe run."""
+    import shutil
+
+    from tests.conftest import make_tiny_base, make_tweets, tiny_train_args, write_six_col
+    from tests.test_label import write_tweets
+
+    base = make_tiny_base(work / "r-base")
+    data = write_six_col(work / "r-train.csv", make_tweets(1200))
+    prev = work / "r-prev"
+    assert run(["train", *tiny_train_args(base, data, prev, epochs=1)]).returncode == 0
+    old = model_shas(prev)
+    commands = {
+        "train": lambda out: ["train", *tiny_train_args(base, data, out, epochs=3), "--overwrite"],
+        "distill": lambda out: ["distill", "--teacher", prev, "--student", base, "--train-data", data,
+                                "--out", out, "--stage1-epochs", "0", "--stage2-epochs", "1",
+                                "--max-train", "600", "--overwrite", "--quiet"],
+        "calibrate": lambda out: ["calibrate", "--model", prev, "--out", out, "--overwrite"],
+        "export": lambda out: ["export", "--model", prev, "--out", out, "--int8", "--overwrite"],
+        "pack": lambda out: ["pack", "--model", prev, "--out", out],
+    }  # fmt: skip
+    doc: dict = {"reference_s": {}, "runs": []}
+    for kind, cmd in commands.items():
+        out = work / f"r-ref-{kind}"
+        shutil.copytree(prev, out)
+        t0 = time.time()
+        r = run(cmd(out))
+        assert r.returncode == 0, (kind, r.stderr[-2000:])
+        doc["reference_s"][kind] = round(time.time() - t0, 1)
+    kinds = list(commands)
+    for k in range(kills):
+        kind, sig = kinds[k % len(kinds)], (signal.SIGTERM, signal.SIGKILL)[(k // len(kinds)) % 2]
+        out = work / f"r-{kind}-{k}"
+        shutil.copytree(prev, out)
+        when = rng.uniform(0.3, 0.95 * doc["reference_s"][kind])
+        p = subprocess.Popen([*CLI, *map(str, commands[kind](out))], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(when)
+        was_running = p.poll() is None
+        if was_running:
+            p.send_signal(sig)
+        rc = p.wait()
+        after_kill = beside(out)
+        if sig == signal.SIGKILL:  # the next command into the folder settles it (refused: not empty)
+            run(["calibrate", "--model", prev, "--out", out])
+        kept = model_shas(out) == old
+        finished = rc == 0
+        doc["runs"].append(
+            {
+                "command": kind,
+                "signal": signal.Signals(sig).name,
+                "at_s": round(when, 2),
+                "killed": was_running,
+                "rc": rc,
+                "left_beside_after_kill": after_kill,
+                "old_model_back": kept,
+                "finished_instead": finished,
+                "lost": not kept and not finished,
+                "leftovers": beside(out),
+            }
+        )
+        print("replace", doc["runs"][-1], flush=True)
+
+    # SIGTERM of the labelling page while a round trains: no trainer outlives it, no label is lost
+    tweets, gold = write_tweets(work / "r-tweets.txt", 60, seed=6)
+    labels = work / "r-labels.csv"
+    import httpx
+    from tests.test_label import AUTH, TOKEN, _port
+
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    page = subprocess.Popen(
+        [*CLI, "label", str(tweets), "--labels", "negative,positive", "--out", str(labels),
+         "--port", str(port), "--every", "6", "--base", str(base),
+         "--train-options", "--min-steps 0 --epochs 500 --batch-size 8"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TINYSENT_TOKEN": TOKEN},
+    )  # fmt: skip
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    saved = 0
+    with httpx.Client(base_url=url, headers=AUTH, timeout=10) as c:
+        state = c.get("/api/state").json()
+        while not state["training"]:
+            t = state["tweet"]
+            state = c.post("/api/label", json={"id": t["id"], "label": gold[t["text"]]}).json()
+            saved += 1
+    time.sleep(rng.uniform(1, 4))
+    trainers = children(page.pid)
+    page.send_signal(signal.SIGTERM)
+    page_rc = page.wait(120)
+    doc["label_page"] = {
+        "rc": page_rc,
+        "trainers": len(trainers),
+        "orphans": sum(alive(t) for t in trainers),
+        "labels_saved": saved,
+        "labels_in_file": len(labels.read_text().splitlines()) - 1,
+        "leftovers": beside(labels),
+    }
+    print("label page", doc["label_page"], flush=True)
+
+    # SIGTERM of recipe run during a step: the step stops with it, the work folder's lock is released
+    recipe = work / "r-slow.yml"
+    step = (
+        "python -c \"import os,time,pathlib; pathlib.Path('pid.txt').write_text(str(os.getpid())); "
+        'time.sleep(600)"'
+    )
+    recipe.write_text(
+        "title: slow\nvars: {}\nworkflows:\n  all: [wait]\ncommands:\n  - name: wait\n    script:\n"
+        f"      - >-\n        {step}\n    outputs: [never.txt]\n"
+    )
+    rwork = work / "r-work"
+    rp = subprocess.Popen([*CLI, "recipe", "run", str(recipe), "--work", str(rwork)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    while not (rwork / "pid.txt").exists() and rp.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    step_pid = int((rwork / "pid.txt").read_text())
+    rp.send_signal(signal.SIGTERM)
+    doc["recipe_run"] = {
+        "rc": rp.wait(120),
+        "step_outlived_it": alive(step_pid),
+        "leftovers": beside(rwork),
+    }
+    print("recipe run", doc["recipe_run"], flush=True)
+    runs = doc["runs"]
+    doc["summary"] = {
+        "runs": len(runs),
+        "killed": sum(r["killed"] for r in runs),
+        "by_signal": {s: sum(r["signal"] == s for r in runs) for s in ("SIGTERM", "SIGKILL")},
+        "old_model_back_after_a_kill": sum(r["old_model_back"] for r in runs if r["killed"]),
+        "lost_models": sum(r["lost"] for r in runs),
+        "leftover_files": sum(len(r["leftovers"]) for r in runs)
+        + len(doc["label_page"]["leftovers"])
+        + len(doc["recipe_run"]["leftovers"]),
+        "orphans": doc["label_page"]["orphans"] + int(doc["recipe_run"]["step_outlived_it"]),
+        "labels_lost": doc["label_page"]["labels_saved"] - doc["label_page"]["labels_in_file"],
+    }
+    return doc
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=10, help="kills per drill (training, scoring)")
     ap.add_argument("--pairs", type=int, default=5, help="concurrent writer pairs")
     ap.add_argument("--own-kills", type=int, default=20, help="kills in the own-data drill (0: skip it)")
     ap.add_argument("--only-own", action="store_true", help="run the own-data drill alone")
+    ap.add_argument("--replace-kills", type=int, default=20, help="kills in the replace drill")
+    ap.add_argument("--only-replace", action="store_true", help="run the replace drill alone")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "fault_drill.json"))
     a = ap.parse_args()
     from tests.conftest import make_tiny_base, make_tweets, tiny_train_args, write_six_col
@@ -199,6 +374,12 @@ def main() -> None:
     data = write_six_col(work / "train.csv", make_tweets(1200))
     probe = [t for _, t in make_tweets(50, seed=1)]
     doc = {"training": [], "scoring": [], "concurrent": []}
+    if a.only_replace:
+        out = Path(a.out).with_name("fault_drill_replace.json") if a.out == ap.get_default("out") else a.out
+        doc = replace_drill(work, a.replace_kills, rng)
+        write_result(out, "fault_drill_replace", doc)
+        print(json.dumps(doc["summary"], indent=2))
+        return
     if a.only_own:
         doc = {"own_data": own_data_drill(work, a.own_kills, a.pairs, rng)}
         write_result(a.out, "fault_drill_own_data", doc)

@@ -297,7 +297,8 @@ def test_a_work_folder_that_cannot_be_made_is_one_line(toy, capsys):
 
     recipe, work = toy
     (recipe.parent / "afile").write_text("x")
-    for where, needle in ((recipe.parent / "afile", "is a file"), (recipe.parent / "afile" / "w", "cannot make")):
+    afile = recipe.parent / "afile"
+    for where, needle in ((afile, "is a file"), (afile / "w", "cannot make")):
         assert main(["recipe", "run", str(recipe), "--work", str(where)]) == 2
         err = capsys.readouterr().err.strip()
         assert needle in err and "Errno" not in err and len(err.splitlines()) == 1, err
