@@ -81,8 +81,7 @@ def test_the_next_command_settles_what_a_sigkill_left(
     out.rename(tmp_path / ".m.replaced-999999")
     out.mkdir()
     (out / "model.safetensors").write_bytes(b"half written")
-    if command == "pack":
-        (tmp_path / ".m.pack-abc").mkdir()  # a killed pack's temporary folder
+    (tmp_path / ".m.pack-abc").mkdir()  # a killed pack's half-built folder: any next command removes it
     args = {
         "train": ["train", *tiny_train_args(tiny_base, train_file, out, epochs=1)],
         "distill": ["distill", "--teacher", trained_model, "--train-data", train_file, "--out", out],

@@ -27,6 +27,25 @@ def left_aside(out: str | Path) -> list[Path]:
     return sorted(out.parent.glob(f".{glob.escape(out.name)}.replaced-*"))
 
 
+TEMPORARY_TAGS = ("pack",)  # runs that build a whole folder beside ``out`` before swapping it in
+
+
+def temporary_prefix(out: Path, tag: str) -> str:
+    """The name prefix of a folder a ``tag`` run builds beside ``out`` (see :func:`swap_in`)."""
+    assert tag in TEMPORARY_TAGS
+    return f".{out.name}.{tag}-"
+
+
+def stale_temporaries(out: str | Path) -> list[Path]:
+    """Folders that killed runs were building beside ``out`` (call under ``out``'s lock)."""
+    import glob
+
+    out = Path(out)
+    return [
+        p for tag in TEMPORARY_TAGS for p in out.parent.glob(glob.escape(temporary_prefix(out, tag)) + "*")
+    ]
+
+
 def recover(out: str | Path, resume: bool = False) -> Path | None:
     """Under ``out``'s lock (so the run that moved a folder aside is gone): put back the old folder a
     killed ``--overwrite`` run left aside, in place of what that run had written; a run that
@@ -35,6 +54,8 @@ def recover(out: str | Path, resume: bool = False) -> Path | None:
     import shutil
 
     out = Path(out)
+    for stale in stale_temporaries(out):  # a killed run's half-built folder: never anything else's
+        shutil.rmtree(stale, ignore_errors=True)
     left = left_aside(out)
     if not left:
         return None

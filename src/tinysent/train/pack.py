@@ -10,7 +10,7 @@ from pathlib import Path
 from tinysent.core.errors import ModelError
 from tinysent.core.folder import ModelFolder, pinned_names
 from tinysent.core.meta import RECHECK_MARGIN, ModelMeta
-from tinysent.data.outputs import swap_in
+from tinysent.data.outputs import swap_in, temporary_prefix
 from tinysent.runtime.predictor import Predictor
 from tinysent.train.export import REFERENCE, export
 from tinysent.train.export.quantize import KERNELS
@@ -34,13 +34,6 @@ def fp16_labels(rule, l32, l16) -> tuple[float, int]:
         tie = rule.margin(l32, rule.decision(binary=binary)) < FP16_TIE
         agree, changed = min(agree, float(1 - flips.mean())), max(changed, int((flips & ~tie).sum()))
     return agree, changed
-
-
-def stale_packs(out: Path) -> list[Path]:
-    """Temporary folders of packs into ``out`` that were killed (call under ``out``'s lock)."""
-    import glob
-
-    return list(out.parent.glob(f".{glob.escape(out.name)}.pack-*"))
 
 
 def pack(
@@ -67,7 +60,7 @@ def pack(
     if not (src / "model.safetensors").exists():
         raise ModelError(f"{src} has no model.safetensors: pass a model folder written by tinysent")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.pack-", dir=out.parent))  # see stale_packs
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out, "pack"), dir=out.parent))
     try:
         ModelFolder(src).copy_to(tmp, weights=[])
         save_file(

@@ -42,10 +42,8 @@ Options = PackOptions
 
 
 def run(args) -> int:
-    import shutil
-
     from tinysent.data.outputs import folder_lock, recover
-    from tinysent.train.pack import pack, stale_packs
+    from tinysent.train.pack import pack
 
     if args.validate and not args.onnx:  # before anything is written
         raise InputError("--validate compares the ONNX default path: drop --no-onnx")
@@ -59,9 +57,7 @@ def run(args) -> int:
                 "put it back, or drop --validate (nothing was written)"
             )
     with folder_lock(args.out):  # one pack into a folder at a time; a killed one's leftovers settled
-        recover(args.out)
-        for stale in stale_packs(Path(args.out)):
-            shutil.rmtree(stale, ignore_errors=True)
+        recover(args.out)  # what a killed pack left: the old folder back, its half-built one removed
         report = pack(args.model, args.out, onnx=args.onnx, recheck_margin=args.recheck_margin)
         if args.validate:
             from tinysent.train.export import write_validation
