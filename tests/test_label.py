@@ -429,3 +429,30 @@ def test_sigterm_stops_the_page_and_its_round_trainer(tiny_base, tmp_path):
     assert rc == 143, proc.stdout.read()
     for pid in trainers:
         assert not os.path.exists(f"/proc/{pid}"), f"trainer {pid} outlived the page"
+
+
+def test_a_large_pool_opens_at_once_and_is_scored_in_the_background(tmp_path, monkeypatch):
+    """Past SCORE_AT_ONCE tweets the page answers before the shipped model has scored the pool (its
+    progress is in the state); the guesses arrive when it is done. The TF-IDF space of a pool past
+    FIT_SAMPLE is learnt from a sample, each tweet's vector made when a choice needs it."""
+    import tinysent.apps.label.select as select_module
+    import tinysent.apps.label.session as session_module
+    from tinysent.apps.label.session import Session
+
+    monkeypatch.setattr(session_module, "SCORE_AT_ONCE", 50)
+    monkeypatch.setattr(session_module, "SCORE_CHUNK", 64)
+    monkeypatch.setattr(select_module, "FIT_SAMPLE", 100)
+    monkeypatch.setattr(select_module, "SPREAD_POOL", 50)
+    tweets, gold = write_tweets(tmp_path / "tweets.txt", 400, seed=8)
+    s = Session(tweets, ["negative", "positive"], tmp_path / "labels.csv", every=0)
+    first = s.state()
+    assert first["tweet"] is not None and first["scoring"]["total"] == 400
+    assert len(s.selector._rows) <= 50  # only the vectors its choices needed
+    s.label(first["tweet"]["id"], gold[first["tweet"]["text"]])  # labelling goes on meanwhile
+    deadline = time.time() + 120
+    while s.state()["scoring"] is not None and time.time() < deadline:
+        time.sleep(0.2)
+    state = s.state()
+    assert state["scoring"] is None and s.model == "shipped tinybert-4l" and state["labelled"] == 1
+    assert state["tweet"]["probabilities"].keys() == {"negative", "positive"} and s.probs.shape == (400, 2)
+    s.close()

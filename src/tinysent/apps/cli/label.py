@@ -103,6 +103,7 @@ def run(args) -> int:
         from tinysent.apps.label.app import create_app
         from tinysent.apps.label.session import Session
 
+        print(f"reading {args.tweets} ...", file=sys.stderr, flush=True)
         session = Session(
             args.tweets,
             names,
@@ -126,6 +127,12 @@ def run(args) -> int:
                 f"labelling {len(session.texts):,} tweets into {out} ({done:,} labelled so far): {url}",
                 flush=True,
             )
+            if session.scoring:
+                print(
+                    f"the shipped model scores the {len(session.texts):,} tweets in the background for its "
+                    "guesses; the page shows how far it is",
+                    file=sys.stderr,
+                )
             if session.journal.hand_edits:
                 print(
                     f"note: took in {session.journal.hand_edits} edits of {out} made by hand "

@@ -51,6 +51,7 @@ function render(s){{
   document.getElementById('undo').disabled=!s.can_undo;
   const last=s.rounds.filter(r=>r.score!==undefined).slice(-1)[0];
   document.getElementById('model').innerHTML=(s.model?`guesses by <b>${{esc(s.model)}}</b>`:'no model guesses yet: the tweets are spread over the pool')
+    +(s.scoring?` · the shipped model is scoring the pool: ${{s.scoring.done.toLocaleString()}} of ${{s.scoring.total.toLocaleString()}} tweets`:'')
     +(s.training?` · fine-tuning on ${{s.training}} labels in the background`:(s.every?` · next fine-tune after ${{s.every}} more labels (and ${{s.min_per_label}} of each label)`:''))
     +(s.export.status?` · final model: ${{esc(s.export.status)}} ${{esc(s.export.folder||'')}}`:'')
     +(s.export.commands?'<pre>'+s.export.commands.map(esc).join('\\n')+'</pre>':'');
@@ -90,6 +91,6 @@ document.addEventListener('keydown',e=>{{
 call('/api/state').then(render).catch(err=>{{
   document.getElementById('tweet').textContent=token?'cannot reach the labelling session: '+err.message
     :'open the address that tinysent label printed: it carries this session’s token';}});
-setInterval(()=>{{ if(!busy) call('/api/state').then(s=>{{ if(!state||JSON.stringify(s.rounds)!==JSON.stringify(state.rounds)||s.training!==state.training||JSON.stringify(s.export)!==JSON.stringify(state.export)) render(s); }}).catch(()=>{{}}); }}, 5000);
+setInterval(()=>{{ if(!busy) call('/api/state').then(s=>{{ if(!state||JSON.stringify(s.rounds)!==JSON.stringify(state.rounds)||s.training!==state.training||JSON.stringify(s.scoring)!==JSON.stringify(state.scoring)||s.model!==state.model||JSON.stringify(s.export)!==JSON.stringify(state.export)) render(s); }}).catch(()=>{{}}); }}, 5000);
 </script></body></html>
 """

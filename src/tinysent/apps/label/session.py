@@ -22,6 +22,8 @@ from tinysent.core.errors import InputError
 from tinysent.core.labels import LabelModel
 
 QUEUE = 8  # tweets chosen at once (the queue is refilled when it runs out or a new model arrives)
+SCORE_AT_ONCE = 5_000  # a pool up to this size is scored before the page opens (~2 s); larger ones
+SCORE_CHUNK = 4_096  # in the background, this many tweets at a time
 
 
 class Session:
@@ -61,6 +63,8 @@ class Session:
         self.round_folder: Path | None = None
         self.export: dict = {}
         self.predictor, self.probs, self.guesses, self.model = None, None, None, None
+        self.scoring: dict | None = None  # the shipped model scoring a large pool: tweets done, total
+        self.closing = threading.Event()
         ready = [r for r in self.rounds if "error" not in r]
         if ready:
             self._switch(self.rounds_dir / ready[-1]["round"])
@@ -77,11 +81,36 @@ class Session:
 
         if not set(self.names) <= set(ModelMeta.load(SHIPPED_DIR).labels):
             return
-        self.predictor = load()
-        p, _ = self.predictor.proba(self.texts)
-        self.probs = self.predictor.labels.proba_among(p, self.names)
-        self.guesses = self.predictor.labels.classes_among(p, self.names)  # its own rule
-        self.model = "shipped tinybert-4l"
+        if len(self.texts) > SCORE_AT_ONCE:  # the first tweets come at once; guesses when it is done
+            self.scoring = {"done": 0, "total": len(self.texts)}
+            threading.Thread(target=self._score_pool, daemon=True).start()
+            return
+        predictor = load()
+        p, _ = predictor.proba(self.texts)
+        self._take_base(predictor, p)
+
+    def _take_base(self, predictor, p) -> None:
+        self.predictor = predictor
+        self.probs = predictor.labels.proba_among(p, self.names)
+        self.guesses = predictor.labels.classes_among(p, self.names)  # its own rule
+        self.model, self.queue = "shipped tinybert-4l", []
+
+    def _score_pool(self) -> None:
+        """The shipped model's probabilities for a large pool, chunk by chunk, off the request path
+        (the page shows the count); taken unless a round's model came first."""
+        from tinysent.runtime.predictor import load
+
+        predictor, parts = load(), []
+        for i in range(0, len(self.texts), SCORE_CHUNK):
+            if self.closing.is_set():
+                return
+            parts.append(predictor.proba(self.texts[i : i + SCORE_CHUNK])[0])
+            with self.lock:
+                self.scoring["done"] = min(i + SCORE_CHUNK, len(self.texts))
+        with self.lock:
+            self.scoring = None
+            if self.model is None:
+                self._take_base(predictor, np.concatenate(parts))
 
     def _finished_rounds(self) -> list[dict]:
         """Rounds of earlier sittings that finished (round.json written), in order."""
@@ -188,6 +217,7 @@ class Session:
                 "tweet": tweet,
                 "model": self.model,
                 "training": self.training,
+                "scoring": dict(self.scoring) if self.scoring else None,
                 "every": self.every,
                 "min_per_label": self.min_per_label,
                 "rounds": self.rounds,
@@ -267,6 +297,7 @@ class Session:
         """Stop the round's trainer and the final model's training, and wait for them (a page
         stopped by SIGTERM leaves no process behind, and a restart never meets a trainer of the old
         page on the same round folder); a stopped training puts back any folder it was replacing."""
+        self.closing.set()
         stop_all([p for p in (self.trainer, self.exporter) if p is not None])
 
 
