@@ -89,6 +89,18 @@ def test_models_that_cannot_be_averaged_are_refused_with_the_reason(two, tmp_pat
         check_compatible([a, vocab])
     with pytest.raises(InputError, match="no model.safetensors"):
         check_compatible([a, tmp_path])
+    # another architecture (a wider layer, and a max length of its own): named as such, not as max_length
+    from safetensors.torch import load_file, save_file
+
+    wide = shutil.copytree(b, tmp_path / "wide")
+    tensors = load_file(wide / "model.safetensors")
+    name = next(k for k, v in tensors.items() if v.dim() == 2)
+    tensors[name] = tensors[name].repeat(2, 1)
+    save_file(tensors, str(wide / "model.safetensors"))
+    meta = json.loads((wide / "tinysent.json").read_text())
+    (wide / "tinysent.json").write_text(json.dumps({**meta, "max_length": meta["max_length"] * 2}))
+    with pytest.raises(InputError, match=f"different architectures \\(tensor {name}"):
+        check_compatible([a, wide])
 
 
 def test_greedy_soup_keeps_only_what_does_not_lower_the_score(two, tmp_path):

@@ -42,15 +42,20 @@ def check_compatible(folders: list[Path]) -> None:
 
     ref, ref_meta = shapes(first), json.loads((first / META_FILE).read_text())
     ref_vocab = (first / "tokenizer.json").read_bytes()
-    for d in folders[1:]:
+    for d in folders[1:]:  # the deepest difference first: another architecture is not a setting
+        other = shapes(d)
+        if other != ref:
+            diff = sorted(set(other) ^ set(ref)) or [k for k in ref if ref[k] != other[k]]
+            raise InputError(
+                f"{d} and {first} are different architectures (tensor {diff[0]}: "
+                f"{other.get(diff[0])} vs {ref.get(diff[0])}): only fine-tunes of one base average"
+            )
+        if (d / "tokenizer.json").read_bytes() != ref_vocab:
+            raise InputError(f"{d} and {first} have different tokenizers: their embeddings do not align")
         meta = json.loads((d / META_FILE).read_text())
         for key in SAME:
             if meta.get(key) != ref_meta.get(key):
                 raise InputError(f"{d} and {first} differ in {key}: only models of one task average")
-        if (d / "tokenizer.json").read_bytes() != ref_vocab:
-            raise InputError(f"{d} and {first} have different tokenizers: their embeddings do not align")
-        if shapes(d) != ref:
-            raise InputError(f"{d} and {first} have different tensors or shapes: not the same architecture")
 
 
 def average(folders: list[Path], weights: list[float] | None = None) -> dict:
