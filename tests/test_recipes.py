@@ -532,3 +532,22 @@ def test_a_folder_output_changed_by_name_boundary_or_an_empty_file_is_not_done(t
     assert (work / SCHEME_FILE).exists() and state() == "done"
     (out / "empty.txt").touch()
     assert state() == "changed"
+
+
+def test_select_pairs_a_relative_and_an_absolute_path_of_the_same_data(
+    tiny_base, train_file, tmp_path, monkeypatch
+):
+    """A model trained with --train-data given relative and one given absolute, selected from another
+    folder: one task, one split (its config records the data whole; it compared the strings)."""
+    from tinysent.apps.cli import main
+
+    from .conftest import tiny_train_args
+
+    monkeypatch.chdir(train_file.parent)
+    for name, data in (("rel", train_file.name), ("abs", str(train_file))):
+        assert main(["train", *tiny_train_args(tiny_base, data, tmp_path / name, epochs=1), "--quiet"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["select", "rel", "abs", "--out", "chosen"]) == 0
+    assert json.loads((tmp_path / "rel" / "tinysent.json").read_text())["config"]["train_data"] == str(
+        train_file
+    )

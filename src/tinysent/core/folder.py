@@ -143,8 +143,9 @@ class ModelFolder:
         if gone and precision == "auto" and backend != "torch":  # never another path than the one measured
             raise MissingFileError(
                 f"{self.path / gone[0]} is listed in its {META_FILE} but not there (deleted?): the default "
-                "path, which its numbers were measured on, needs it; restore the folder (pack or reinstall "
-                "it), or choose the files left on purpose (--precision fp32 / int8, --backend torch)"
+                "path, which its numbers were measured on, needs it; restore the folder (tinysent export or "
+                "pack it again, or reinstall it), or choose the files left on purpose (--precision fp32 / "
+                "int8, --backend torch)"
             )
         kinds = list(ONNX_FILES) if precision == "auto" else [precision]
         onnx = next((f for f in (self.onnx_file(k) for k in kinds) if f is not None), None)

@@ -184,14 +184,18 @@ class DataConfig(ColumnsConfig):
 
     def check_files(self) -> None:
         """The data files named exist: a run checks this before it loads (or downloads) a model, so
-        a mistyped path is the error, not whatever the base model's loading says. Not in
-        ``__post_init__``: a saved config read back elsewhere names files of the machine it ran on."""
+        a mistyped path is the error, not whatever the base model's loading says; each is then made
+        absolute, so the model's config names its data wherever it is read (``select`` compared a
+        relative path with an absolute one as other data). Not in ``__post_init__``: a saved config
+        read back elsewhere names files of the machine it ran on."""
         from tinysent.core.errors import MissingFileError
 
         for name in ("train_data", "val_data", "handlabelled_data", "tweeteval_data", "label_mapping"):
             value = getattr(self, name)
             if value is not None and not Path(value).exists():
                 raise MissingFileError(f"--{name.replace('_', '-')} {value}: no such file or folder")
+            if value is not None:  # recorded whole: a model compared or read from another folder finds it
+                setattr(self, name, str(Path(value).resolve()))
         for name in self.handlabelled_holdout:
             if not (self.handlabelled_data and (Path(self.handlabelled_data) / name).is_file()):
                 raise MissingFileError(

@@ -218,6 +218,9 @@ def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True)
 
         saved = {RENAMED_OPTIONS.get(k, k): v for k, v in json.loads(f.read_text()).items()}
         before = {k: v for k, v in saved.items() if k not in RESUMABLE}
+        for k in DATA_OPTIONS:  # a run begun before data paths were recorded whole (relative then)
+            if isinstance(before.get(k), str) and Path(before[k]).exists():
+                before[k] = str(Path(before[k]).resolve())
         if INPUTS not in before:  # a run from before inputs were pinned: its options still must match
             mine.pop(INPUTS)
         pinned, now = before.get(INPUTS) or {}, mine.get(INPUTS) or {}
