@@ -204,13 +204,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-def children(pid: int) -> set[int]:
-    kids: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        kids |= {int(k) for k in (task / "children").read_text().split()}
-    return kids
-
-
 def replace_drill(work: Path, kills: int, rng: random.Random) -> dict:
     """Kills of runs that replace a model folder, then SIGTERM of the labelling page and recipe run."""
     import shutil
@@ -281,7 +274,7 @@ def replace_drill(work: Path, kills: int, rng: random.Random) -> dict:
     tweets, gold = write_tweets(work / "r-tweets.txt", 60, seed=6)
     labels = work / "r-labels.csv"
     import httpx
-    from tests.test_label import AUTH, TOKEN, _port
+    from tests.test_label import AUTH, TOKEN, _children, _port
 
     port = _port()
     url = f"http://127.0.0.1:{port}"
@@ -305,7 +298,7 @@ def replace_drill(work: Path, kills: int, rng: random.Random) -> dict:
             state = c.post("/api/label", json={"id": t["id"], "label": gold[t["text"]]}).json()
             saved += 1
     time.sleep(rng.uniform(1, 4))
-    trainers = children(page.pid)
+    trainers = _children(page.pid)
     page.send_signal(signal.SIGTERM)
     page_rc = page.wait(120)
     doc["label_page"] = {

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.core.errors import InputError, MissingFileError
+from tinysent.core.files import file_sha256
 from tinysent.core.labels import threshold_labels
 from tinysent.core.metrics import mcnemar, paired_bootstrap
 
@@ -46,7 +47,7 @@ def read_evaluation(folder) -> dict:
     m = _json(metrics.read_text(encoding="utf-8"), metrics)
     if not isinstance(m, dict):
         raise InputError(f"{metrics}: not an evaluation's metrics: evaluate the model again")
-    if m.get("predictions_sha256") not in (None, _sha256(preds)):
+    if m.get("predictions_sha256") not in (None, file_sha256(preds)):
         raise InputError(
             f"{preds} is not the file {metrics.name} was computed from (its sha256 differs: edited or "
             "replaced): evaluate the model again"
@@ -79,12 +80,6 @@ def read_evaluation(folder) -> dict:
         "data_sha256": m.get("data_sha256"),
         "texts_sha256": m.get("texts_sha256"),
     }
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def same_test_data(ea: dict, eb: dict) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.apps.plots import plot_confusion, plot_roc, plot_training
-from tinysent.core.files import file_sha256
+from tinysent.core.files import file_sha256, texts_sha256
 from tinysent.core.labels import DEFAULT_BAND, SENTIMENT3
 from tinysent.core.metrics import binary_metrics, class_metrics, wilson_interval  # noqa: F401 (re-exported)
 from tinysent.data import sentiment140 as D
@@ -75,16 +75,6 @@ def evaluate_tweeteval(
     )
     write_class_outputs(out, metrics, corpus.lines, y, pred, LABELS3, title)
     return metrics
-
-
-def texts_sha256(texts) -> str:
-    """sha256 of the scored texts in their order: two evaluations compare only on the same texts."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
-    return h.hexdigest()
 
 
 def write_predictions(out: Path, metrics: dict, rows) -> None:

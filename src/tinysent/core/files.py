@@ -105,12 +105,30 @@ def save_array(path: str | os.PathLike, array) -> None:
     os.replace(tmp, path)
 
 
-def text_key(texts: list[str]) -> str:
-    """A short hash of a list of texts, in order."""
+def texts_sha256(texts) -> str:
+    """sha256 of a list of texts, in order."""
     h = hashlib.sha256()
     for t in texts:
         h.update(t.encode("utf-8", "surrogatepass") + b"\0")
-    return h.hexdigest()[:16]
+    return h.hexdigest()
+
+
+def text_key(texts: list[str]) -> str:
+    """A short hash of a list of texts, in order."""
+    return texts_sha256(texts)[:16]
+
+
+def replaced_name(out: Path) -> Path:
+    """Where a run replacing the folder ``out`` keeps the old one until it succeeds (data.outputs)."""
+    return out.with_name(f".{out.name}.replaced-{os.getpid()}")
+
+
+def left_aside(out: str | os.PathLike) -> list[Path]:
+    """Old folders of ``out`` that a run replacing it moved aside and did not settle (it was killed)."""
+    import glob
+
+    out = Path(out)
+    return sorted(out.parent.glob(f".{glob.escape(out.name)}.replaced-*"))
 
 
 def outputs_cache_file(cache, kind: str, model_dir, texts: list[str], extra: str = "") -> Path:

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from tinysent.core.errors import InputError, MissingFileError, ModelError
-from tinysent.core.files import file_sha256, read_metadata, regular_file
+from tinysent.core.files import file_sha256, left_aside, read_metadata, regular_file
 from tinysent.core.meta import META_FILE, MetaError, ModelMeta, OnnxMeta, check_recheck_margin
 from tinysent.core.tokenize import TOKENIZER_FILES
 
@@ -55,9 +55,7 @@ class ModelFolder:
         if path.exists() and not path.is_dir():
             raise ModelError(f"{path} is a file; pass the model folder that holds it")
         if not (path / "config.json").exists():
-            import glob
-
-            aside = sorted(path.parent.glob(f".{glob.escape(path.name)}.replaced-*"))
+            aside = left_aside(path)
             if aside:  # a run killed while replacing it (data.outputs.recover puts it back)
                 raise MissingFileError(
                     f"{path} was being replaced by a run that was killed; the previous model is at "

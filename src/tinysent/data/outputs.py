@@ -8,23 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tinysent.core.errors import MetaError
+from tinysent.core.files import left_aside, replaced_name
 
 log = logging.getLogger(__name__)
-
-
-def replaced_name(out: Path) -> Path:
-    """Where a run replacing ``out`` keeps the old folder until it succeeds."""
-    import os
-
-    return out.with_name(f".{out.name}.replaced-{os.getpid()}")
-
-
-def left_aside(out: str | Path) -> list[Path]:
-    """Old folders of ``out`` that a run replacing it moved aside and did not settle (it was killed)."""
-    import glob
-
-    out = Path(out)
-    return sorted(out.parent.glob(f".{glob.escape(out.name)}.replaced-*"))
 
 
 TEMPORARY_TAGS = ("pack",)  # runs that build a whole folder beside ``out`` before swapping it in

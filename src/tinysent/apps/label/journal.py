@@ -187,9 +187,10 @@ class Journal:
     def _replay(self, events: list[dict]) -> list[dict]:
         """Apply ``events``; return the events that take in hand edits of labels.csv (none when it is
         what the journal says, or what it said one event earlier: a kill before the rewrite)."""
-        before = dict(self.labels)
-        for e in events:
-            before = dict(self.labels)
+        for e in events[:-1]:
+            self._apply(e)
+        before = dict(self.labels)  # one copy, before the last event (not one per event)
+        for e in events[-1:]:
             self._apply(e)
         if not self.out.exists():
             return []
