@@ -12,7 +12,7 @@ def machine() -> dict:
     Python, torch, and the GPU by torch's name for it."""
     import torch
 
-    from tinysent.apps.recipe.clock import machine as where
+    from tinysent.core.machine import machine as where
 
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -45,15 +47,27 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
     # the fixture is separable by one word: a trained model gets nearly all of it, an untrained one half
     assert m["n"] == 120 and m["accuracy"] > 0.9, m
     inp = tmp_path / "in.csv"
-    inp.write_text("id,tweet\n1,i love this great day\n2,i hate this awful day\n")
+    inp.write_text("id,tweet,label\n1,i love this great day,a\n2,i hate this awful day,b\n3,,c\n")
     assert main(["predict", "--model", str(out), "--input", str(inp), "--column", "tweet"]) == 0
     recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [r["text"] for r in recs] == ["i love this great day", "i hate this awful day"]
+    # the input's columns beside the answer; its own "label" column kept as input_label
+    assert [r["tweet"] for r in recs] == ["i love this great day", "i hate this awful day", ""]
+    assert [(r["id"], r["input_label"]) for r in recs] == [("1", "a"), ("2", "b"), ("3", "c")]
+    assert [r.get("empty", False) for r in recs] == [False, False, True]
+    assert (
+        main(["predict", "--model", str(out), "--input", str(inp), "--column", "tweet", "--format", "csv"])
+        == 0
+    )
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(table[0]) == ["id", "tweet", "input_label", "label", "positive", "empty"]
+    assert [(t["id"], t["label"], t["empty"]) for t in table] == [
+        (r["id"], r["label"], "") for r in recs[:2]
+    ] + [("3", recs[2]["label"], "true")]
     args = ["predict", "--model", str(out), "--input", str(inp), "--column", "tweet", "--max-tokens", "4"]
     assert main(args) == 0  # one tweet per model call: the same records
     assert [json.loads(x) for x in capsys.readouterr().out.splitlines()] == recs
     assert main(["predict", "--model", str(out), "--format", "csv", "love it"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "text,label,positive"
+    assert capsys.readouterr().out.splitlines()[0] == "text,label,positive,empty"
 
 
 def test_bad_input_gives_an_error_not_a_traceback(tmp_path, capsys):

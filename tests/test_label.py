@@ -182,9 +182,7 @@ def test_a_round_fine_tunes_in_the_background_and_export_trains_the_final_model(
 
     r = s.rounds[0]  # a few held-out labels: a score, no interval (a bootstrap of 4 rows collapses)
     assert "error" not in r, r
-    assert (
-        r["labels_used"] == 40 and 0 < r["val_n"] < FEW_HELD_OUT and r["score_ci95"] is None
-    )
+    assert r["labels_used"] == 40 and 0 < r["val_n"] < FEW_HELD_OUT and r["score_ci95"] is None
     assert s.model == "round-1" and s.probs.shape == (len(s.texts), 2)
     assert s.state()["tweet"]["probabilities"].keys() == {"negative", "positive"}
     # reopened: the finished round's guesses come back without training again
@@ -236,11 +234,20 @@ def test_rounds_come_at_every_multiple_even_when_the_first_waited_for_a_rare_lab
     monkeypatch.setattr(session_module.subprocess, "Popen", FakeRound)
     tweets, _ = write_tweets(tmp_path / "tweets.txt", 60, seed=2)
     s = Session(tweets, ["common", "rare"], tmp_path / "labels.csv", every=10, min_per_label=3)
+    # the page's count of what the next round waits for, at 0, 4 and 12 labels
+    waits = {
+        0: {"labels": 10, "per_label": {"common": 3, "rare": 3}},
+        4: {"labels": 6, "per_label": {"rare": 3}},
+    }
+    waits[12] = {"labels": 0, "per_label": {"rare": 2}}
     for i in range(14):  # "rare" reaches 3 tweets at the 14th label
+        if i in waits:
+            assert s.state()["next_round"] == waits[i], i
         s.label(s.state()["tweet"]["id"], "rare" if i >= 11 else "common")
     assert s.training == 14 and len(started) == 1
     s.trainer, s.training = None, None  # that round ends
     s.rounds.append({"round": "round-1", "labels_used": 14})
+    assert s.state()["next_round"] == {"labels": 6, "per_label": {}}
     for _ in range(6):
         s.label(s.state()["tweet"]["id"], "common")
     assert s.training == 20 and len(started) == 2  # at 20, the next multiple of 10, not at 24

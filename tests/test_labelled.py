@@ -209,13 +209,14 @@ def test_evaluate_and_report_on_a_jsonl_test_file(task, tmp_path):
     )
     r = json.loads((tmp_path / "rep" / "report.json").read_text())
     systems = {s["system"]: s for s in r["systems"]}
+    name = f"tinysent: base fine-tuned in {task['root'].name}"  # OUT/model: named by its base and run
     assert set(systems) == {
-        "tinysent: model",
+        name,
         "TF-IDF uni+bigram logistic regression (class-balanced)",
         "majority class",
     }
-    assert systems["majority class"]["score"] < 0.4 < systems["tinysent: model"]["score"]
-    pair = next(p for p in r["mcnemar"] if (p["a"], p["b"]) == ("tinysent: model", "majority class"))
+    assert systems["majority class"]["score"] < 0.4 < systems[name]["score"]
+    pair = next(p for p in r["mcnemar"] if (p["a"], p["b"]) == (name, "majority class"))
     assert "p_value" in pair
 
 
@@ -247,8 +248,9 @@ def test_every_task_gets_the_same_page(task, tmp_path):
     assert re.findall(r'<figure id="fig-([a-z0-9]+)">', page) == ["confusion", "f1", "reliability", "curve"]
     r = json.loads((tmp_path / "rep" / "report.json").read_text())
     by = {s["system"]: s for s in r["systems"]}
-    assert by["tinysent: model"]["ece"] is not None and by["majority class"]["ece"] is None
-    assert set(by["tinysent: model"]["f1"]) == {"anger", "calm", "joy"}
+    name = f"tinysent: base fine-tuned in {task['root'].name}"
+    assert by[name]["ece"] is not None and by["majority class"]["ece"] is None
+    assert set(by[name]["f1"]) == {"anger", "calm", "joy"}
     assert r["curve"]["points"][1]["size"] == 400
     assert (
         "| system | macro_f1 (95 % CI) | accuracy (95 % CI) |" in (tmp_path / "rep" / "report.md").read_text()

@@ -61,6 +61,71 @@ def test_schedule_warms_up_then_reaches_zero_at_the_last_step():
     assert s2._factor(50) == 0.0 and s2._factor(30) > 0
 
 
+def test_a_budget_cut_shrinks_the_warmup_with_the_schedule():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    s = LinearSchedule(opt, total=50_000, warmup_ratio=0.06)  # 3,000 warmup steps
+    s.shrink(1_000)  # a time budget keeps 1,000: it warms up over 60, then decays to 0 at 1,000
+    assert (s.total, s.warmup) == (1_000, 60)
+    assert s._factor(59) == pytest.approx(1.0) and s._factor(500) > 0.4 and s._factor(1_000) == 0.0
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_time_budget_counts_the_evaluations(monkeypatch):
+    """Steps of 1 s and evaluations of 20 s every 10 steps, in a budget of 200 s: the first estimate
+    (step 50: no evaluation timed yet) plans 150 more steps; once an evaluation is timed the plan
+    counts 3 s per step (1 s + 20 s / 10), so training and its evaluations end within the budget."""
+    import tinysent.train.schedule as schedule
+
+    clock = _Clock()
+    monkeypatch.setattr(schedule.time, "time", clock)
+
+    class Acc:
+        device = "cpu"
+
+        def gather(self, t):
+            return t
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = LinearSchedule(opt, total=10_000, warmup_ratio=0.0)
+    budget = schedule.Budget(200, Acc(), sched, eval_every=10)
+    total, step = 10_000, 0
+    while step < total:
+        step += 1
+        clock.now += 1.0
+        total = budget(step, total)
+        if step % 10 == 0 or step == total:
+            if step >= 10:
+                clock.now += 20.0
+                budget.evaluated(20.0)
+            total = budget(step, total, evaluated=True)
+    spent = clock.now - 1000.0
+    assert 160 <= spent <= 200 + 21, (spent, step)  # in budget (the last evaluation's rounding aside)
+    assert total == step == sched.total
+    none = schedule.Budget(None, Acc(), sched, eval_every=10)
+    assert none(50, 10_000) == 10_000  # no budget: the plan stands
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+    import tinysent.train.loop as loop
+
+    line = "flags\t\t: fpu vme avx2 avx512f {}\n"
+    assert not loop.cpu_has_bf16(line.format("avx512_vnni"))  # AVX2 / AVX-512 without BF16: fp32
+    assert loop.cpu_has_bf16(line.format("avx512_bf16"))
+    assert loop.cpu_has_bf16(line.format("amx_bf16 amx_tile"))
+    monkeypatch.setattr(loop.torch.cuda, "is_available", lambda: False)
+    for has, want in ((False, "no"), (True, "bf16")):
+        monkeypatch.setattr(loop, "cpu_has_bf16", lambda has=has: has)
+        assert loop.resolve_precision("auto") == want
+        assert loop.resolve_precision("no") == "no" and loop.resolve_precision("bf16") == "bf16"
+
+
 def test_length_grouped_batches_cover_everything_once():
     lengths = np.random.default_rng(0).integers(3, 40, size=1000)
     batches = length_grouped_batches(lengths, 32, seed=1, epoch=0)

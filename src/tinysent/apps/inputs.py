@@ -21,6 +21,7 @@ class Record:
     id: str | int | None
     text: str | None
     error: str | None = None
+    fields: dict | None = None  # the input row's columns (CSV / TSV / JSONL / Parquet), when asked for
 
 
 def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
@@ -42,7 +43,9 @@ def _check_columns(path: Path, names: list[str], column: str, id_column: str | N
         raise ScoreError(f"{path} has no id column {id_column!r}; it has {names}. Use --id-column NAME.")
 
 
-def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator[Record]:
+def _parquet_records(
+    path: Path, column: str, id_column: str | None, all_fields: bool = False
+) -> Iterator[Record]:
     """Rows of a Parquet file, read a record batch at a time; ``line`` is the 1-based row number."""
     pq = pyarrow_parquet()
     try:
@@ -51,14 +54,16 @@ def _parquet_records(path: Path, column: str, id_column: str | None) -> Iterator
         raise ScoreError(f"{path}: not a readable Parquet file ({e})") from None
     _check_columns(path, f.schema_arrow.names, column, id_column)
     n = 0
-    for batch in f.iter_batches(batch_size=CHUNK, columns=[column] + ([id_column] if id_column else [])):
+    wanted = None if all_fields else [column] + ([id_column] if id_column else [])
+    for batch in f.iter_batches(batch_size=CHUNK, columns=wanted):
         texts = batch.column(column).to_pylist()
         ids = batch.column(id_column).to_pylist() if id_column else None
+        rows = batch.to_pylist() if all_fields else None
         for i, text in enumerate(texts):
             n += 1
             rid = ids[i] if ids is not None else n
             if isinstance(text, str):
-                yield Record(n, rid, text)
+                yield Record(n, rid, text, fields=rows[i] if rows is not None else None)
             else:
                 yield Record(n, rid, None, f"{column!r} is {'null' if text is None else 'not a string'}")
 
@@ -106,7 +111,7 @@ def _csv_records(path: Path, delim: str, column: str, id_column: str | None) -> 
             if bad is not None:
                 yield Record(n, None, None, f"not valid UTF-8 (field {bad[0] + 1}, character {bad[1] + 1})")
                 continue
-            yield Record(n, row[ii] if ii is not None else n, row[ci])
+            yield Record(n, row[ii] if ii is not None else n, row[ci], fields=dict(zip(header, row)))
 
 
 def pyarrow_parquet():
@@ -117,9 +122,12 @@ def pyarrow_parquet():
     return pq
 
 
-def read_records(path: str | Path, column: str = "text", id_column: str | None = None) -> Iterator[Record]:
+def read_records(
+    path: str | Path, column: str = "text", id_column: str | None = None, all_fields: bool = False
+) -> Iterator[Record]:
     """Records of a .txt (one text a line), .jsonl, .csv/.tsv or .parquet file, in order, one per
-    input line/row."""
+    input line/row; a table's records carry the row's columns (``fields``; every Parquet column is
+    read only with ``all_fields``)."""
     path = Path(path)
     if path.is_dir():
         raise ScoreError(f"{path} is a folder; name an input file (or use --engine ray for a folder)")
@@ -127,7 +135,7 @@ def read_records(path: str | Path, column: str = "text", id_column: str | None =
         raise ScoreError(f"{path}: no such file; name a .txt, .csv, .tsv, .jsonl or .parquet file of texts")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        yield from _parquet_records(path, column, id_column)
+        yield from _parquet_records(path, column, id_column, all_fields)
     elif suffix == ".jsonl":
         for n, line, err in _decoded_lines(path):
             if err:
@@ -146,7 +154,8 @@ def read_records(path: str | Path, column: str = "text", id_column: str | None =
                 continue
             rid = obj.get(id_column) if id_column else n
             text = obj[column]
-            yield Record(n, rid, text, None if isinstance(text, str) else f"{column!r} is not a string")
+            err = None if isinstance(text, str) else f"{column!r} is not a string"
+            yield Record(n, rid, text, err, fields=obj)
     elif suffix in (".csv", ".tsv"):
         yield from _csv_records(path, "\t" if suffix == ".tsv" else ",", column, id_column)
     else:
@@ -162,8 +171,13 @@ def is_blank(r: Record) -> bool:
 def read_texts(path: str | Path, column: str = "text") -> list[str]:
     """All texts of an input file (txt / csv / tsv / jsonl / parquet, read as :func:`score_file`
     reads it); a bad line is an error naming it (``score_file`` writes an error record instead)."""
-    texts = []
-    for r in read_records(path, column):
+    return [r.text for r in read_rows(path, column)]
+
+
+def read_rows(path: str | Path, column: str = "text") -> list[Record]:
+    """:func:`read_texts`'s records, each with its input row's columns (``fields``; None for a .txt)."""
+    rows = []
+    for r in read_records(path, column, all_fields=True):
         if r.error == "empty line":  # blank JSONL lines hold no record
             continue
         if r.error:
@@ -171,8 +185,8 @@ def read_texts(path: str | Path, column: str = "text") -> list[str]:
                 f"{path}, line {r.line}: {r.error} (fix it, or use --output FILE, which "
                 "writes an error record for such lines and carries on)"
             )
-        texts.append(r.text)
-    return texts
+        rows.append(r)
+    return rows
 
 
 def stdin_texts(data: bytes) -> list[str]:

@@ -66,6 +66,9 @@ class ModelMeta:
     tinysent_version: str = __version__
     config: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    # how the saved weights were made: tweets read, optimizer steps and seconds of training until this
+    # checkpoint, the autocast precision, the machine and the date (a report's "what the run did")
+    training: dict = field(default_factory=dict)
     # what a packed model says of itself (runtime/registry.py): its tier (fast / accurate) and the
     # test scores measured through its default path after packing, with the command that measured them
     card: dict = field(default_factory=dict)

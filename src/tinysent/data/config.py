@@ -254,7 +254,9 @@ class LoopSettings:
     log_every: int = option(50, "write the mean training loss to train_log.jsonl every this many steps")
     seed: int = option(0, "seed for the split, the sample, the batch order and initialisation")
     mixed_precision: str = option(
-        "auto", "autocast dtype (auto: bf16 on a GPU that has it)", choices=AUTOCAST_DTYPES
+        "auto",
+        "autocast dtype (auto: bf16 on a GPU or a CPU that has it: AMX or AVX-512 BF16)",
+        choices=AUTOCAST_DTYPES,
     )
     resume: bool = option(
         False, "continue from OUT/checkpoint (written at every evaluation) after an interruption"

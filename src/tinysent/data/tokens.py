@@ -181,7 +181,7 @@ class TokenStore:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            ids = encode(texts_fn(), tokenizer, cap)
+            ids = _encode_with_progress(texts_fn(), tokenizer, cap)
             lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
@@ -198,6 +198,19 @@ class TokenStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return cls(folder)
+
+
+def _encode_with_progress(texts: list[str], tokenizer, cap: int, chunk: int = 50_000) -> list:
+    """``encode`` in chunks under a progress bar (on a terminal): building the store for 1.6M tweets
+    takes 1-2 minutes once, which should not look like a hang."""
+    from tqdm.auto import tqdm
+
+    ids: list = []
+    with tqdm(total=len(texts), desc="token store (built once)", unit="tweet", disable=None) as bar:
+        for i in range(0, len(texts), chunk):
+            ids += encode(texts[i : i + chunk], tokenizer, cap)
+            bar.update(min(chunk, len(texts) - i))
+    return ids
 
 
 def _alive(pid: int) -> bool:

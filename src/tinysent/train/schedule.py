@@ -19,6 +19,7 @@ class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
 
     def __init__(self, opt, total: int, warmup_ratio: float):
         self.total, self.warmup = total, max(1, int(total * warmup_ratio))
+        self.ratio = warmup_ratio
         super().__init__(opt, self._factor)
 
     def _factor(self, step: int) -> float:
@@ -27,13 +28,18 @@ class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
         return max(0.0, (self.total - step) / max(1, self.total - self.warmup))
 
     def shrink(self, total: int) -> None:
-        self.total = max(min(total, self.total), self.warmup + 1)
+        """End at ``total`` (never later than now planned); the warmup shrinks with it (a budget that
+        keeps 1,000 of 50,000 steps warms up over 60, not 3,000), never grows."""
+        self.total = max(1, min(total, self.total))
+        self.warmup = max(1, min(self.warmup, int(self.total * self.ratio)))
+        self.total = max(self.total, self.warmup + 1)
 
     def state_dict(self) -> dict:
         return {
             "last_epoch": self.last_epoch,
             "total": self.total,
             "warmup": self.warmup,
+            "ratio": self.ratio,
             "base_lrs": self.base_lrs,
             "_last_lr": self._last_lr,
             "_step_count": self._step_count,
@@ -61,37 +67,59 @@ def make_optimizer(modules, lr: float, weight_decay: float, total_steps: int, wa
 
 
 class Budget:
-    """Cuts a run's step count so it ends within ``seconds``, the LR schedule decaying to 0 there.
+    """Cuts a run's step count so that training, its evaluations included, ends within ``seconds``,
+    the LR schedule decaying to 0 there.
 
-    Steps 10 to 50 are timed (the first ones pay for warm-up); every process takes the smallest
-    estimate, so all stop at the same step.
+    The first estimate comes after 40 timed steps (from the tenth: the first ones pay for warm-up);
+    every evaluation then re-estimates from all the timed steps and the evaluations' own cost, so a
+    run whose evaluations are slow ends in time too. Every process takes the smallest estimate, so
+    all stop at the same step. ``elapsed`` is the time a resumed run had already spent.
     """
 
-    def __init__(self, seconds: float | None, accelerator, sched: LinearSchedule):
-        self.seconds, self.acc, self.sched = seconds, accelerator, sched
-        self.t_start = time.time()
-        self.t10 = None
+    def __init__(
+        self,
+        seconds: float | None,
+        accelerator,
+        sched: LinearSchedule,
+        eval_every: int,
+        step: int = 0,
+        elapsed: float = 0.0,
+    ):
+        self.seconds, self.acc, self.sched, self.eval_every = seconds, accelerator, sched, eval_every
+        self.t_start = time.time() - elapsed
+        self.first = step  # timing starts 10 steps after this process's first step
+        self.mark: tuple[float, int] | None = None  # (time, step) timing started at
+        self.eval_s, self.evals = 0.0, 0
+        self.cut = False
 
-    def __call__(self, step: int, total: int) -> int:
-        if self.seconds is None or step > 50:
+    def evaluated(self, seconds: float) -> None:
+        """An evaluation took ``seconds`` (counted once timing has started)."""
+        if self.mark is not None:
+            self.eval_s += seconds
+            self.evals += 1
+
+    def __call__(self, step: int, total: int, evaluated: bool = False) -> int:
+        """The run's step count after ``step``: ``total``, or fewer when they would not fit."""
+        if self.seconds is None:
             return total
-        if step == 10:
-            self.t10 = time.time()
-        if step != 50 or self.t10 is None:
+        if self.mark is None:
+            if step >= self.first + 10:
+                self.mark = (time.time(), step)
+            return total
+        if not (evaluated or step == self.mark[1] + 40):
             return total
         now = time.time()
-        per_step = (now - self.t10) / 40
-        fits = torch.tensor(
-            [50 + int((self.seconds - (now - self.t_start)) / per_step)], device=self.acc.device
-        )
+        per_step = max(now - self.mark[0] - self.eval_s, 1e-9) / max(1, step - self.mark[1])
+        per_eval = self.eval_s / self.evals if self.evals else 0.0
+        left = self.seconds - (now - self.t_start) - per_eval  # the last step's evaluation too
+        more = max(0, int(left / (per_step + per_eval / self.eval_every)))
+        fits = torch.tensor([step + more], device=self.acc.device)
         fits = int(self.acc.gather(fits).min().item())
-        if fits < total:
-            log.warning(
-                "time budget %.0f s: %d of %d steps fit; the schedule now ends there",
-                self.seconds,
-                fits,
-                total,
-            )
-            self.sched.shrink(fits)
-            return max(fits, self.sched.warmup + 1, 51)
-        return total
+        if fits >= total:
+            return total
+        (log.info if self.cut else log.warning)(
+            "time budget %.0f s: %d of %d steps fit; the schedule now ends there", self.seconds, fits, total
+        )
+        self.cut = True
+        self.sched.shrink(fits)
+        return max(fits, step)

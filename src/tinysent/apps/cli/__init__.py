@@ -71,6 +71,12 @@ EXTRA_MODULES = {
 EXTRA_MODULES["label"] = EXTRA_MODULES["train"] + EXTRA_MODULES["serve"]  # the page, and its rounds
 
 
+DATA_HELP = (
+    "check any data file (Sentiment140, SemEval, TweetEval, your own labelled tweets); sample or "
+    "download Sentiment140"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tinysent",
@@ -90,9 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func, extra=extra)
         return c
 
-    d = sub.add_parser(
-        "data", help="check, sample or download Sentiment140 files", formatter_class=HelpFormatter
-    )
+    d = sub.add_parser("data", help=DATA_HELP, formatter_class=HelpFormatter)
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     for name, help, options, func in data.COMMANDS:
         command(dsub, name, help, options, func)

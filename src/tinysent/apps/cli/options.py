@@ -148,6 +148,7 @@ def options_of(args, cls, **extra):
     names = {f.name for f in fields(cls)}
     return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **extra})
 
+
 ALLOWED_HOST_HELP = (
     "host names (comma-separated) by which browsers may reach this server, besides its --host, IP "
     "addresses and localhost: a request whose Host header names any other is refused (DNS rebinding)"

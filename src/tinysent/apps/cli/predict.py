@@ -82,17 +82,27 @@ HELP = "label texts (arguments, --input FILE or stdin); score big files with --o
 Options = PredictOptions
 
 
-def read_inputs(args) -> list[str]:
-    """Texts from arguments, --input (read as --output runs read it) or stdin."""
-    from tinysent.apps.inputs import read_texts, stdin_texts
+def read_inputs(args) -> tuple[list[str], list[dict]]:
+    """(texts, input rows) from arguments, --input (read as --output runs read it) or stdin: a
+    table's rows keep every column; a plain text's row is ``{"text": TEXT}``."""
+    from tinysent.apps.inputs import read_rows, stdin_texts
 
-    if args.texts:
-        return list(args.texts)
     if args.input:
-        return read_texts(args.input, args.column)
-    if sys.stdin.isatty():
+        rows = read_rows(args.input, args.column)
+        return [r.text for r in rows], [r.fields if r.fields is not None else {"text": r.text} for r in rows]
+    if args.texts:
+        texts = list(args.texts)
+    elif sys.stdin.isatty():
         raise InputError("give texts as arguments, --input FILE, or pipe them on stdin")
-    return stdin_texts(sys.stdin.buffer.read())
+    else:
+        texts = stdin_texts(sys.stdin.buffer.read())
+    return texts, [{"text": t} for t in texts]
+
+
+def beside(row: dict, answer: dict) -> dict:
+    """The input row's columns, then the answer's (label, probabilities, ``empty``): an input column
+    named like an answer column is kept as ``input_NAME``."""
+    return {**{(f"input_{k}" if k in answer else k): v for k, v in row.items()}, **answer}
 
 
 def run(args) -> int:
@@ -133,21 +143,33 @@ def run(args) -> int:
         )
         print(json.dumps({"output": args.output, **counts}), file=sys.stderr)
         return 0
-    texts = read_inputs(args)
+    texts, rows = read_inputs(args)
     if args.explain:
         records = predictor.explain(texts, batch_size=args.batch_size)
     else:
         records = predictor.predict(texts, batch_size=args.batch_size, neutral_band=band, binary=args.binary)
     out = sys.stdout
-    if args.format == "csv":
+    if args.format == "csv":  # the input's columns, then label, probabilities and the empty-text flag
         columns = predictor.labels.columns(args.binary)
-        w = csv.writer(out)
-        w.writerow(["text", "label", *columns])
-        for t, r in zip(texts, records):
-            w.writerow([t, r["label"], *(f"{r[c]:.6f}" for c in columns)])
+        flag = {True: "true"}  # the empty-text flag: "true", or an empty cell
+        table = [
+            beside(
+                row,
+                {
+                    "label": r["label"],
+                    **{c: f"{r[c]:.6f}" for c in columns},
+                    "empty": flag.get(r.get("empty"), ""),
+                },
+            )
+            for row, r in zip(rows, records)
+        ]
+        names = dict.fromkeys(k for t in table for k in t)  # JSONL rows may differ: every column, in order
+        w = csv.DictWriter(out, fieldnames=list(names) or ["text", "label", *columns, "empty"])
+        w.writeheader()
+        w.writerows(table)
     else:
-        for t, r in zip(texts, records):
-            out.write(json.dumps({"text": t, **r}, ensure_ascii=False) + "\n")
+        for row, r in zip(rows, records):
+            out.write(json.dumps(beside(row, r), ensure_ascii=False, default=str) + "\n")
     return 0
 
 

@@ -60,7 +60,28 @@ def list_(args) -> int:
         print(title if title.startswith(f"{name}:") else f"{name}: {title}")  # a title names its recipe
         print(f"    steps: {' -> '.join(steps)}")
         print(f"    variables: {', '.join(f'{k}={v}' for k, v in raw.get('vars', {}).items())}")
+        print(f"    time from nothing: {time_from_nothing(name, steps)}")
     return 0
+
+
+def time_from_nothing(name: str, steps: list[str]) -> str:
+    """The recipe's recorded wall time from nothing (recipes/timings.json), with its machine and date."""
+    from tinysent.apps.recipe.clock import duration, recorded_timings
+    from tinysent.core.machine import describe
+
+    rec = recorded_timings(name)
+    if not rec:
+        return "not recorded yet"
+    known = [rec[s] for s in steps if s in rec]
+    where = sorted({describe(r) for r in known})
+    dates = sorted({r["date"] for r in known})
+    missing = [s for s in steps if s not in rec]
+    return (
+        f"{duration(sum(r['seconds'] for r in known))} ({'; '.join(where)}, {dates[0]}"
+        + (f" to {dates[-1]}" if dates[-1] != dates[0] else "")
+        + ")"
+        + (f"; not recorded: {', '.join(missing)}" if missing else "")
+    )
 
 
 def status(args) -> int:

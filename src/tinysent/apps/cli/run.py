@@ -15,7 +15,16 @@ class RunOptions(TrainConfig):
     base: str = option(
         "minilm-l6", "model to fine-tune: a preset (tinybert-4l, minilm-l6, ...), a folder or a hub id"
     )
-    max_train: int | None = option(20000, "train on a stratified sample of this many tweets (none: all)")
+    max_train: int | None = option(
+        None,
+        "train on a stratified sample of this many tweets (none: every training tweet is a candidate and "
+        "--time-budget decides how many are read; --max-train 20000 --time-budget none: the old fixed run)",
+    )
+    time_budget: float | None = option(
+        540,
+        "seconds of training, validation passes included: the schedule is fitted to the throughput "
+        "measured in the first steps (none: no limit)",
+    )
     out: str = option(
         "runs/main", "folder for the model (OUT/model), its evaluation and the report", metavar="DIR"
     )
@@ -25,7 +34,7 @@ class RunOptions(TrainConfig):
     quiet: bool = option(False, "no progress bar")
 
 
-HELP = "the main job: train, evaluate, report (default: minilm-l6, 20k tweets, 1 epoch)"
+HELP = "the main job: train, evaluate, report (default: minilm-l6, the tweets 9 minutes of training read)"
 EXTRA = "train"
 Options = RunOptions
 
@@ -75,12 +84,27 @@ def shipped_beside(model: Path) -> list[str]:
     return [str(SHIPPED_DIR)] if set(ModelMeta.load(model).labels) <= set(shipped) else []
 
 
+def made_line(training: dict, trained: dict) -> str:
+    """What the run did, in one line: the tweets the saved model read, the minutes, the machine."""
+    from tinysent.core.machine import describe
+
+    precision = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}
+    where = describe(training)
+    return (
+        f"trained on {training.get('tweets_seen', 0):,} tweets ({training.get('steps', 0):,} steps) in "
+        f"{trained['elapsed_s'] / 60:.1f} min, {precision.get(training.get('precision'), '?')}, on {where}"
+    )
+
+
 def run(args) -> int:
     """The main job: train → evaluate → report, with defaults that finish on a 2-core CPU. The test
     data is checked before training; a failure after training keeps the trained model."""
+    import sys
+
     from tinysent.apps.evaluate import evaluate
     from tinysent.apps.report import report
     from tinysent.core.errors import TinysentError
+    from tinysent.core.meta import ModelMeta
     from tinysent.train.finetune import train
 
     out = Path(args.out)
@@ -92,7 +116,8 @@ def run(args) -> int:
     # One unit: a rerun replaces model, evaluation and report together (--overwrite), or not at all;
     # once a model is trained, a failing evaluation or report keeps it (the error says where it is).
     with output_folder(out, cfg.overwrite, cfg.resume):
-        train(cfg, progress=not args.quiet)
+        trained = train(cfg, progress=not args.quiet)
+        seen = ModelMeta.load(out / "model").training.get("tweets_seen") or trained.get("seen")
         try:
             m = evaluate(out / "model", test, out / "eval", columns=columns)
             # Baselines trained on as many tweets as the model saw, so the comparison is like for like;
@@ -102,7 +127,7 @@ def run(args) -> int:
                 test,
                 out / "report",
                 train_data=args.train_data,
-                baseline_max_train=cfg.max_train,
+                baseline_max_train=cfg.max_train or seen,
                 columns=columns,
             )
         except (TinysentError, OSError) as e:
@@ -112,6 +137,7 @@ def run(args) -> int:
             f"{failed} (the trained model is kept in {out / 'model'}: evaluate it with "
             f"`tinysent evaluate --model {out / 'model'} --test-data FILE`)"
         )
+    print(made_line(ModelMeta.load(out / "model").training, trained), file=sys.stderr)
     keys = ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc", "metric", "score", "score_ci95")
     print(json.dumps({k: m[k] for k in keys if k in m}, indent=2))
     print(

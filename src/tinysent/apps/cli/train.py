@@ -15,7 +15,10 @@ class TrainOptions(TrainConfig):
     quiet: bool = option(False, "no progress bar")
 
 
-HELP = "fine-tune a base model (preset, folder or hub id) on Sentiment140"
+HELP = (
+    "fine-tune a base model (preset, folder or hub id) on Sentiment140, the 3-class mix or your own "
+    "labelled tweets"
+)
 EXTRA = "train"
 Options = TrainOptions
 

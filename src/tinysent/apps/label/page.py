@@ -37,6 +37,12 @@ async function call(path, body){{
   if(!r.ok && !j.state) throw new Error(j.error||r.statusText);
   return j.state||j;
 }}
+function nextRound(w){{
+  const parts=[];
+  if(w.labels) parts.push(`${{w.labels}} more label${{w.labels===1?'':'s'}}`);
+  for(const [k,v] of Object.entries(w.per_label)) parts.push(`${{v}} more “${{esc(k)}}”`);
+  return parts.length?parts.join(' and '):'the round starts now';
+}}
 function render(s){{
   state=s;
   document.getElementById('counts').innerHTML=s.labels.map((l,i)=>`<span><b>${{esc(l)}}</b> ${{s.counts[l]}}</span>`).join('')
@@ -52,7 +58,7 @@ function render(s){{
   const last=s.rounds.filter(r=>r.score!==undefined).slice(-1)[0];
   document.getElementById('model').innerHTML=(s.model?`guesses by <b>${{esc(s.model)}}</b>`:'no model guesses yet: the tweets are spread over the pool')
     +(s.scoring?` · the shipped model is scoring the pool: ${{s.scoring.done.toLocaleString()}} of ${{s.scoring.total.toLocaleString()}} tweets`:'')
-    +(s.training?` · fine-tuning on ${{s.training}} labels in the background`:(s.every?` · next fine-tune after ${{s.every}} more labels (and ${{s.min_per_label}} of each label)`:''))
+    +(s.training?` · fine-tuning on ${{s.training}} labels in the background`:(s.next_round?` · next fine-tune after ${{nextRound(s.next_round)}}`:''))
     +(s.export.status?` · final model: ${{esc(s.export.status)}} ${{esc(s.export.folder||'')}}`:'')
     +(s.export.commands?'<pre>'+s.export.commands.map(esc).join('\\n')+'</pre>':'');
   document.getElementById('rounds').innerHTML=s.rounds.length?'<tr><th>round</th><th>labels</th><th>score on its held-out labels (95 % CI)</th><th>n</th></tr>'

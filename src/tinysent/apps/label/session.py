@@ -151,15 +151,24 @@ class Session:
             log = (folder / "log.txt").read_text(errors="replace").strip().splitlines()
             self.rounds.append({"round": folder.name, "error": (log or ["failed"])[-1][:300]})
 
-    def _maybe_train(self) -> None:
+    def next_round(self) -> dict | None:
+        """What the next fine-tune waits for: ``labels`` more labels (to the next multiple of
+        --every) and ``per_label`` more of each label still under --min-per-label; None without
+        rounds (--every 0)."""
+        if not self.every:
+            return None
         n = len(self.journal.labels)
         last = max([r.get("labels_used", 0) for r in self.rounds] + [0])
-        counts = self.journal.counts()
         # at every multiple of --every (50, 100, 150, ...): a first round held back until each label
         # had its --min-per-label tweets (at 53, say) does not shift the later ones (100, not 103)
-        if self.trainer is not None or not self.every or n // self.every <= last // self.every:
-            return
-        if min(counts.values()) < self.min_per_label:
+        target = (last // self.every + 1) * self.every
+        counts = self.journal.counts()
+        short = {k: self.min_per_label - v for k, v in counts.items() if v < self.min_per_label}
+        return {"labels": max(0, target - n), "per_label": short}
+
+    def _maybe_train(self) -> None:
+        wait = self.next_round()
+        if self.trainer is not None or wait is None or wait["labels"] or wait["per_label"]:
             return
         folder = self.rounds_dir / f"round-{len(self.rounds) + 1}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -179,7 +188,7 @@ class Session:
             self.trainer = subprocess.Popen(  # its own process group: close() stops it and its children
                 cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=nice, start_new_session=True
             )
-        self.training, self.round_folder = n, folder
+        self.training, self.round_folder = len(self.journal.labels), folder
 
     # --- what the page asks ------------------------------------------------------------------------
 
@@ -220,6 +229,7 @@ class Session:
                 "scoring": dict(self.scoring) if self.scoring else None,
                 "every": self.every,
                 "min_per_label": self.min_per_label,
+                "next_round": self.next_round(),
                 "rounds": self.rounds,
                 "can_undo": bool(self.journal.steps),
                 "export": self.export,

@@ -4,14 +4,41 @@ the machine) and the clock that adds up a step's running time across its attempt
 from __future__ import annotations
 
 import json
-import os
-import platform
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
+from tinysent.core.machine import describe, machine  # noqa: F401 (the recipe timings record it)
+
 TIMINGS = "timings.jsonl"
+
+
+def recorded_timings(recipe: str) -> dict[str, dict]:
+    """The shipped record of a recipe's step times from nothing (``recipes/timings.json``, compiled by
+    ``scripts/recipe_timings.py`` from the runs kept in results/): step -> seconds, machine, date."""
+    from tinysent.apps.recipe.files import recipes_dir
+
+    f = recipes_dir() / "timings.json"
+    table = json.loads(f.read_text()) if f.is_file() else {}
+    return table.get(Path(recipe).stem, {})
+
+
+def duration(seconds: float) -> str:
+    """``~4 h 26 min``, ``~9 min``, ``~40 s``."""
+    if seconds >= 3600:
+        return f"~{int(seconds // 3600)} h {round(seconds % 3600 / 60):d} min"
+    return f"~{round(seconds / 60):d} min" if seconds >= 90 else f"~{round(seconds):d} s"
+
+
+def expected(recipe: str, work: Path, step: str) -> str:
+    """A step's expected time: its last run in this work folder (this machine, if it has not moved),
+    else the shipped record's, with where and when that was measured; or that none is recorded."""
+    here = last_timings(work).get(step)
+    if here is not None and "reused_from" not in here:
+        return f"expected {duration(here['seconds'])}: its last run in this folder"
+    rec = recorded_timings(recipe).get(step)
+    if rec is None:
+        return "no recorded time for this step yet"
+    return f"expected {duration(rec['seconds'])}: {describe(rec)}, {rec['date']}"
 
 
 def last_timings(work: Path) -> dict[str, dict]:
@@ -20,22 +47,6 @@ def last_timings(work: Path) -> dict[str, dict]:
         return {}
     rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
     return {r["step"]: r for r in rows}
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = None
-    if shutil.which("nvidia-smi"):
-        r = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
-        gpu = r.stdout.strip() or None
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu}
 
 
 def clock_file(work: Path, step: str) -> Path:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tinysent.apps.children import run_stoppable
-from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, last_timings, machine
+from tinysent.apps.recipe.clock import TIMINGS, StepClock, clock_file, expected, last_timings, machine
 from tinysent.apps.recipe.files import PROJECT, WORKFLOW, make_work, prepare_work, read_recipe
 from tinysent.apps.recipe.lock import carry_over, fingerprints
 from tinysent.core.errors import InputError, TinysentError
@@ -298,7 +298,7 @@ def _run_steps(name, work: Path, config: dict, overrides: dict, until, log, reus
             log(f"[{step['name']}] its command or inputs changed: starting it over")
             _remove_outputs(work, step)
             clock_file(work, step["name"]).unlink(missing_ok=True)
-        log(f"[{step['name']}] {step.get('help', '')}")
+        log(f"[{step['name']}] {step.get('help', '')} ({expected(name, work, step['name'])})")
         t0 = time.time()
         with StepClock(work, step["name"]) as clock:
             for line in step["script"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.apps.report.baselines import PUBLISHED_TWEETEVAL_TASKS, TfidfLogReg3
-from tinysent.apps.report.page import Page, Scored, system_name, write_page
+from tinysent.apps.report.page import Page, Scored, made_notes, system_name, write_page
 
 
 class MajorityClass:
@@ -77,6 +77,7 @@ def labelled_report(
         intro=f"Baselines trained on {train.source} ({len(train):,} rows after removing duplicates).",
         published=PUBLISHED_TWEETEVAL_TASKS.get(task) if split == "test" else None,
         curve=curve,
+        made=made_notes(model_dirs),
         normalise=Normalizer(predictors[0].meta.normalizer_config),
     )
     return write_page(page, out, train=train.source, baseline_train_rows=len(train))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.apps.report.figures import common_figures
-from tinysent.core.metrics import class_metrics, mcnemar, top_label_calibration
+from tinysent.core.metrics import class_metrics, mcnemar, top_label_calibration, wilson_interval
 
 N_MISTAKES = 15
 
@@ -63,22 +63,57 @@ class Page:
     title: str = ""
     intro: str = ""  # the task's own sentences, after the common ones
     columns: list[tuple[str, str, str]] = field(default_factory=list)  # (key, header, format)
-    published: dict[str, float] | None = None  # name -> the task's metric x 100
+    # name -> the task's metric x 100, or (right, n) for an accuracy counted on a set like this one
+    published: dict[str, float | tuple[int, int]] | None = None
     sections: list[Section] = field(default_factory=list)
     figures: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (caption, base64 PNG)
     curve: dict | None = None  # curve.json of `tinysent curve`
     normalise: Callable[[str], str] | None = None  # how the first model saw a text
+    made: list[str] = field(default_factory=list)  # how each trained model was made (made_notes)
 
 
 def system_name(folder, seed: str | None = None) -> str:
     """A model's name on the page: ``tinysent: FOLDER`` (``FOLDER/seed-N`` for one seed of several),
-    ``tinysent: shipped tinybert-4l`` for the package's model, ``tinysent: NAME`` for a model package's."""
+    ``tinysent: shipped tinybert-4l`` for the package's model, ``tinysent: NAME`` for a model package's;
+    a folder named ``model`` (``tinysent run``'s ``OUT/model``) by its base and run: ``tinysent:
+    minilm-l6 fine-tuned in main``."""
+    from tinysent.core.meta import ModelMeta
     from tinysent.runtime.registry import SHIPPED_DIR, package_name
 
     folder = Path(folder)
     shipped = folder.resolve() == SHIPPED_DIR.resolve()
     name = "shipped tinybert-4l" if shipped else (package_name(folder) or folder.name)
+    if not shipped and name == "model" and (folder / "tinysent.json").is_file():
+        base = Path(ModelMeta.load(folder).base_model or "a base").name
+        name = f"{base} fine-tuned in {folder.resolve().parent.name}"
     return f"tinysent: {name}" + (f"/{seed}" if seed else "")
+
+
+def made_notes(model_dirs) -> list[str]:
+    """A sentence per model whose ``tinysent.json`` records how its weights were made
+    (``ModelMeta.training``): what it read, for how long, in which precision, on which machine."""
+    from tinysent.core.machine import describe
+    from tinysent.core.meta import ModelMeta
+
+    notes = []
+    for d in model_dirs:
+        folder = Path(d)
+        if not (folder / "tinysent.json").is_file():
+            continue
+        meta = ModelMeta.load(folder)
+        t = meta.training
+        if not t.get("tweets_seen"):
+            continue
+        verb = "distilled into" if meta.method == "distill" else "fine-tuned from"
+        base = Path(meta.base_model or "a base").name
+        precision = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}.get(t.get("precision"))
+        where = describe(t)
+        notes.append(
+            f"{system_name(folder)}: {verb} {base} on {t['tweets_seen']:,} training rows "
+            f"({t.get('steps', 0):,} optimizer steps) in {t.get('train_s', 0) / 60:.1f} min of training, "
+            f"{precision or t.get('precision')}, on {where} ({t.get('date')})."
+        )
+    return notes
 
 
 def system_row(page: Page, s: Scored) -> dict:
@@ -181,7 +216,7 @@ def _intro(page: Page, s: dict) -> str:
         f"Test rows: {page.test} ({page.split}), n = {n:,}, labels {' / '.join(page.labels)}. {intervals}; "
         f"one tweet is {100 / max(n, 1):.2f} points of accuracy, so compare systems with the paired tests, "
         "not by eye. ECE: expected calibration error of the most probable label (10 bins), for systems "
-        f"with probabilities. {page.intro}"
+        f"with probabilities. {page.intro} {' '.join(page.made)}"
     ).strip()
 
 
@@ -211,8 +246,16 @@ def _table(page: Page, s: dict) -> tuple[list[str], list[list[str]]]:
             ]
         )
     for name, v in (page.published or {}).items():
-        rows.append([f"published: {name}", f"{v / 100:.3f}", *["–"] * (len(header) - 2)])
+        rows.append([f"published: {name}", _published(v, pct=not both), *["–"] * (len(header) - 2)])
     return header, rows
+
+
+def _published(v: float | tuple[int, int], pct: bool) -> str:
+    """A published figure: x 100 as printed, or (right, n) with its Wilson interval and n."""
+    if isinstance(v, (tuple, list)):
+        right, n = v
+        return f"{_ci(right / n, wilson_interval(right, n), pct=True)}, n = {n}"
+    return f"{v / 100:.1%}" if pct else f"{v / 100:.3f}"
 
 
 def _sections(page: Page, s: dict) -> list[Section]:

@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from tinysent.apps.plots import pyplot
-from tinysent.apps.report.baselines import Majority, TfidfLogReg, Vader, three_way_accuracy
+from tinysent.apps.report.baselines import (
+    PUBLISHED_SENTIMENT140,
+    Majority,
+    TfidfLogReg,
+    Vader,
+    three_way_accuracy,
+)
 from tinysent.apps.report.figures import png
-from tinysent.apps.report.page import Page, Scored, Section, system_name, write_page
+from tinysent.apps.report.page import Page, Scored, Section, made_notes, system_name, write_page
 from tinysent.core.labels import DEFAULT_BAND, polar
 from tinysent.core.metrics import roc_auc
 from tinysent.data import sentiment140 as D
@@ -186,9 +192,11 @@ def build_report(
         f"{DEFAULT_BAND[1]} (a band fixed in advance, not tuned on this test set). A model answers by "
         "its own threshold, a baseline at 0.5.",
         columns=[("roc_auc", "ROC-AUC", "{:.3f}"), ("three_way_accuracy", "3-way accuracy", "{:.1%}")],
+        published=PUBLISHED_SENTIMENT140,
         sections=[seeds],
         figures=_figures(systems, y, pol, binary, lengths),
         curve=curve,
+        made=made_notes(model_dirs),
         normalise=normalise,
     )
     return write_page(

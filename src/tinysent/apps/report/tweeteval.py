@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tinysent.apps.report.baselines import PUBLISHED_TWEETEVAL, TfidfLogReg3, Vader3
-from tinysent.apps.report.page import Page, Scored, system_name, write_page
+from tinysent.apps.report.page import Page, Scored, made_notes, system_name, write_page
 from tinysent.data import sentiment140 as D
 
 
@@ -69,6 +69,7 @@ def tweeteval_report(
         columns=[("posneg_rows_accuracy", "accuracy on pos/neg rows", "{:.1%}")],
         published=PUBLISHED_TWEETEVAL if split == "test" else None,
         curve=curve,
+        made=made_notes(model_dirs),
         normalise=normalise,
     )
     return write_page(page, out, baseline_train_rows=baseline_n)

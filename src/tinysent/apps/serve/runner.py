@@ -20,6 +20,39 @@ def probe_headroom(limit: int) -> int:
     return max(64, limit // 4)
 
 
+def announce_when_ready(host: str, port: int, token: str | None) -> None:
+    """Print the service's address (and its try-it page) once ``/readyz`` answers 200: the model is
+    loaded and a request sent now is served. Polled from a daemon thread, so one worker or many."""
+    import threading
+    import time
+    import urllib.request
+
+    shown = f"[{host}]" if ":" in host else host
+    probe = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
+    url = f"http://{shown}:{port}"
+
+    def wait() -> None:
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{probe}:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            return
+        auth = " (requests need the bearer token of --token-file)" if token else ""
+        print(
+            f"tinysent serve: ready at {url}/ (the page to try it); POST {url}/v1/predict{auth}; "
+            "Ctrl+C stops",
+            flush=True,
+        )
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
 def _factory():
     """uvicorn's entry for --workers > 1: each worker process loads the model from the same config."""
     cfg = json.loads(os.environ["TINYSENT_SERVE_CONFIG"])
@@ -202,6 +235,8 @@ def run(
     )
     if token:
         os.environ["TINYSENT_TOKEN"] = token  # worker processes read it from here, never from argv
+    if port:
+        announce_when_ready(host, port, token)
     if workers > 1:
         # Checked once here: a wrong or damaged model folder is a one-line error, not N workers
         # failing (each then loads its own copy while its port already answers the probes).

@@ -162,9 +162,7 @@ def distill_task(cfg, progress: bool = True) -> dict:
     # probabilities), read by the loss as logits
     cache = cfg.teacher_cache_dir
     precision = r.acc.mixed_precision  # the teachers' pass runs as the student trains
-    each = [
-        log_softmax(teacher_logits(d, texts, cfg.batch_size * 4, cache, precision)) for d in cfg.teachers
-    ]
+    each = [log_softmax(teacher_logits(d, texts, cfg.batch_size * 4, cache, precision)) for d in cfg.teachers]
     targets = np.mean(each, 0)
     meta = ModelMeta(
         labels=labels,
