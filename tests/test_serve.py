@@ -47,6 +47,25 @@ def server(trained_model):
         proc.wait(10)
 
 
+def test_the_server_says_where_it_answers_once_ready(server):
+    import threading
+
+    url, proc = server
+    lines = []
+
+    def read():  # the access log's lines too: up to the announcement
+        for line in proc.stdout:
+            lines.append(line)
+            if "ready at" in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(20)
+    said = next((x for x in lines if "ready at" in x), lines)
+    assert f"ready at {url}/ (the page to try it)" in said and f"POST {url}/v1/predict" in said
+
+
 def test_happy_path_keeps_order_and_says_which_model(server):
     url, _ = server
     r = httpx.post(

@@ -113,7 +113,7 @@ def test_the_time_budget_counts_the_evaluations(monkeypatch):
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
-    import tinysent.train.loop as loop
+    import tinysent.train.accelerator as loop
 
     line = "flags\t\t: fpu vme avx2 avx512f {}\n"
     assert not loop.cpu_has_bf16(line.format("avx512_vnni"))  # AVX2 / AVX-512 without BF16: fp32

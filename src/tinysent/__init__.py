@@ -10,10 +10,9 @@ scoring, Ray, service, CLI).
 Runtime and tokenizers); ``tinysent.normalize()`` is the tweet normaliser.
 """
 
-__version__ = "0.1.0"
-
-from tinysent.core.errors import TinysentError  # noqa: E402
-from tinysent.core.normalize import Normalizer, NormalizerConfig, normalize  # noqa: E402
+from tinysent.core.errors import TinysentError
+from tinysent.core.normalize import Normalizer, NormalizerConfig, normalize
+from tinysent.core.version import __version__
 
 
 def load(path=None, **kwargs):

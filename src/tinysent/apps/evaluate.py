@@ -13,7 +13,7 @@ import numpy as np
 
 from tinysent.apps.plots import plot_confusion, plot_roc, plot_training
 from tinysent.core.files import file_sha256, texts_sha256
-from tinysent.core.labels import DEFAULT_BAND, SENTIMENT3
+from tinysent.core.labels import DEFAULT_BAND
 from tinysent.core.metrics import binary_metrics, class_metrics, wilson_interval  # noqa: F401 (re-exported)
 from tinysent.data import sentiment140 as D
 from tinysent.train.export.parity import SMOKE_SENTENCES
@@ -25,21 +25,10 @@ def three_class_predictions(
     predictor, texts: list[str], batch_size: int = 256
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(predicted class index 0/1/2, binary answer, truncated?) from one pass
-    (:func:`three_class_answers`)."""
+    (:meth:`LabelModel.sentiment3`)."""
     p, truncated = predictor.proba(texts, batch_size)
-    pred, share = three_class_answers(predictor.labels, p)
+    pred, share = predictor.labels.sentiment3(p)
     return pred, share, truncated
-
-
-def three_class_answers(labels, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(class index 0/1/2, positive share) of probabilities ``p`` under a sentiment model's
-    :class:`LabelModel`: a 3-class model's own decision (:meth:`LabelModel.classes_among`); a binary
-    model's P(positive) through :data:`DEFAULT_BAND` (negative below, positive above, neutral inside)."""
-    share = labels.positive_share(p)
-    if len(labels.names) == 3:
-        return labels.classes_among(p, SENTIMENT3), share
-    said = labels.labels(p, binary=True, band=DEFAULT_BAND)  # its threshold, then the band
-    return np.array([SENTIMENT3.index(lab) for lab in said], dtype=int), share
 
 
 def evaluate_tweeteval(
@@ -167,7 +156,7 @@ def evaluate(
     them by P(pos) vs P(neg)). ``backend``: auto measures what ``load`` runs (for the shipped model
     the default path: int8 ONNX with its fp32 recheck), torch PyTorch. ``card``: also record the
     score on the model's card (:func:`record_on_card`)."""
-    from tinysent.apps.report import model_meta
+    from tinysent.core.meta import model_meta
     from tinysent.data.task_kind import model_task, resolve_test_task
 
     out = Path(out)  # made once the data is read and the model scored it: a failed run leaves no folder

@@ -196,7 +196,7 @@ def write_package(
 
 
 def _write(tmp: Path, folder: ModelFolder, name, version, tier, notes_text, module) -> None:
-    from tinysent import __version__
+    from tinysent.core.version import __version__
 
     pkg = tmp / "src" / module
     folder.copy_to(pkg / "model")  # its description files (README.md, the model card text, among them)

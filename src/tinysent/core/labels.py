@@ -216,6 +216,17 @@ class LabelModel:
             return polar(probs[:, 1], self.threshold).astype(np.int64)
         return np.argmax(self.scores(probs), axis=1).astype(np.int64)
 
+    def sentiment3(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(class index into negative / neutral / positive, positive share) of each row: a 3-class
+        model's own decision (:meth:`classes_among`); a binary model's P(positive) through
+        :data:`DEFAULT_BAND` (negative below, positive above, neutral inside). How any sentiment model
+        answers a 3-class test (TweetEval)."""
+        share = self.positive_share(probs)
+        if len(self.names) == 3:
+            return self.classes_among(probs, SENTIMENT3), share
+        said = self.labels(probs, binary=True, band=DEFAULT_BAND)  # its threshold, then the band
+        return np.array([SENTIMENT3.index(lab) for lab in said], dtype=int), share
+
     def classes_among(self, probs: np.ndarray, names) -> np.ndarray:
         """The index into ``names`` (a subset of this model's labels, any order) of each row's answer
         when only those labels are allowed: the likeliest of them (the model's own decision when

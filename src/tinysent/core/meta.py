@@ -11,11 +11,11 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from tinysent import __version__
 from tinysent.core.errors import InputError, MetaError
 from tinysent.core.files import read_metadata
 from tinysent.core.labels import RESERVED
 from tinysent.core.normalize import NormalizerConfig
+from tinysent.core.version import __version__
 
 META_FILE = "tinysent.json"
 MAX_LABELS = 1000  # a label list longer than this is a damaged file, not a task
@@ -226,3 +226,10 @@ class OnnxMeta:
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+
+
+def model_meta(folder) -> ModelMeta:
+    """A model folder's metadata; a ``tinysent train --seeds`` folder's first seed's."""
+    folder = Path(folder)
+    seeds = sorted(folder.glob("seed-*/tinysent.json"))
+    return ModelMeta.load(seeds[0].parent if seeds and not (folder / "tinysent.json").exists() else folder)

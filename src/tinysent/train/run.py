@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinysent.train import checkpoint
-from tinysent.train.loop import JsonlLog, fit, make_accelerator, resolve_precision, save_model
+from tinysent.train.accelerator import make_accelerator, resolve_precision
+from tinysent.train.loop import JsonlLog, fit, save_model
 
 
 @dataclass

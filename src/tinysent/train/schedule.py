@@ -71,10 +71,13 @@ class Budget:
     the LR schedule decaying to 0 there.
 
     The first estimate comes after 40 timed steps (from the tenth: the first ones pay for warm-up);
-    every evaluation then re-estimates from all the timed steps and the evaluations' own cost, so a
-    run whose evaluations are slow ends in time too. Every process takes the smallest estimate, so
-    all stop at the same step. ``elapsed`` is the time a resumed run had already spent.
+    then every 25 steps and every evaluation re-estimate from all the timed steps and the evaluations'
+    own cost, so a run whose evaluations are slow, or whose machine slows down, ends in time too (the
+    plan only ever shortens). Every process takes the smallest estimate, so all stop at the same
+    step. ``elapsed`` is the time a resumed run had already spent.
     """
+
+    EVERY = 25  # steps between re-estimates
 
     def __init__(
         self,
@@ -106,7 +109,8 @@ class Budget:
             if step >= self.first + 10:
                 self.mark = (time.time(), step)
             return total
-        if not (evaluated or step == self.mark[1] + 40):
+        timed = step - self.mark[1]
+        if not (evaluated or (timed >= 40 and (timed - 40) % self.EVERY == 0)):
             return total
         now = time.time()
         per_step = max(now - self.mark[0] - self.eval_s, 1e-9) / max(1, step - self.mark[1])

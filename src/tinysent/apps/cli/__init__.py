@@ -15,7 +15,6 @@ import contextlib
 import logging
 import sys
 
-from tinysent import __version__
 from tinysent.apps.cli import (
     calibrate,
     compare,
@@ -39,6 +38,7 @@ from tinysent.apps.cli import (
     train,
 )
 from tinysent.apps.cli.options import HelpFormatter, add_config_args
+from tinysent.core.version import __version__
 
 # name -> module, in the order --help lists them
 COMMANDS = {

@@ -193,7 +193,7 @@ def serve_on(asgi, sock, announce) -> None:
 
 
 def export(args, out: Path) -> int:
-    from tinysent.apps.cli import main
+    from tinysent.apps.cli.train import train_argv
     from tinysent.apps.label.session import export_commands
 
     if not out.is_file():
@@ -201,8 +201,8 @@ def export(args, out: Path) -> int:
     from tinysent.apps.label.journal import read_labels_csv
 
     read_labels_csv(out, names_of(args.labels))  # a label outside --labels: one line naming its row
-    train = ["train", "--base", args.base, "--train-data", str(out), "--out", args.export, "--quiet"]
-    rc = main([*train, *shlex.split(args.train_options)])
+    train = ["--base", args.base, "--train-data", str(out), "--out", args.export, "--quiet"]
+    rc = train_argv([*train, *shlex.split(args.train_options)])
     if rc == 0:
         print("\n".join(export_commands(Path(args.export))))
     return rc

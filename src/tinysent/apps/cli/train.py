@@ -23,6 +23,18 @@ EXTRA = "train"
 Options = TrainOptions
 
 
+def train_argv(argv: list[str]) -> int:
+    """``tinysent train ARGV`` from inside the package (the labelling page's rounds and export): the
+    same options and checks, parsed by the train command's own parser, without calling the CLI."""
+    import argparse
+
+    from tinysent.apps.cli.options import add_config_args
+
+    parser = argparse.ArgumentParser(prog="tinysent train", allow_abbrev=False)
+    add_config_args(parser, TrainOptions)
+    return run(parser.parse_args(argv))
+
+
 def run(args) -> int:
     from tinysent.train.finetune import train, train_seeds
 

@@ -29,8 +29,8 @@ def create_app(session: Session, export_to: Path, token: str | None = None, host
     """(the ASGI app to serve, the FastAPI app inside it). ``token``: the bearer token every call but
     the page itself must carry; ``hosts``: the names a Host header may carry besides IP literals and
     localhost."""
-    from tinysent import __version__
     from tinysent.apps.serve.guard import GuardMiddleware, Limits
+    from tinysent.core.version import __version__
 
     app = FastAPI(title="tinysent label", version=__version__)
 

@@ -49,7 +49,7 @@ def load_tweets(path, column: str = "text") -> list[str]:
 def run_round(
     folder: Path, tweets: list[str], names: list[str], base: str, seed: int = 0, options=()
 ) -> dict:
-    from tinysent.apps.cli import main
+    from tinysent.apps.cli.train import train_argv
     from tinysent.core.metrics import class_metrics
     from tinysent.data.task import split_task
     from tinysent.runtime.predictor import load
@@ -57,10 +57,8 @@ def run_round(
 
     t0 = time.time()
     model = folder / "model"
-    args = ["train", "--base", base, "--train-data", str(folder / "labels.csv"), "--out", str(model)]
-    rc = main([*args, "--seed", str(seed), "--overwrite", "--quiet", *options])
-    if rc != 0:
-        raise SystemExit(rc)
+    args = ["--base", base, "--train-data", str(folder / "labels.csv"), "--out", str(model)]
+    train_argv([*args, "--seed", str(seed), "--overwrite", "--quiet", *options])
     cfg = run_config(model)
     _, val, _ = split_task(cfg)
     predictor = load(model)
@@ -98,8 +96,14 @@ def main() -> int:
     cut = argv.index("--") if "--" in argv else len(argv)  # after --: more `tinysent train` options
     a = ap.parse_args(argv[:cut])
     a.train_options = argv[cut + 1 :]
-    tweets = load_tweets(a.tweets, a.column)
-    run_round(Path(a.folder), tweets, a.labels.split(","), a.base, a.seed, a.train_options)
+    from tinysent.core.errors import TinysentError
+
+    try:
+        tweets = load_tweets(a.tweets, a.column)
+        run_round(Path(a.folder), tweets, a.labels.split(","), a.base, a.seed, a.train_options)
+    except (TinysentError, OSError) as e:  # one line the page shows as the round's error
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -21,15 +21,6 @@ from tinysent.apps.report.sentiment140 import build_report
 from tinysent.apps.report.tweeteval import tweeteval_report
 
 
-def model_meta(folder):
-    """A model folder's metadata; a ``--seeds`` folder's first seed's."""
-    from tinysent.core.meta import ModelMeta
-
-    folder = Path(folder)
-    seeds = sorted(folder.glob("seed-*/tinysent.json"))
-    return ModelMeta.load(seeds[0].parent if seeds and not (folder / "tinysent.json").exists() else folder)
-
-
 def read_curve(path) -> dict | None:
     """``tinysent curve``'s curve.json (or the folder holding it), for the page's learning curve."""
     from tinysent.core.errors import InputError
@@ -58,6 +49,7 @@ def report(
     """The page for the models' task on ``test_data`` (:func:`resolve_test_task`: your own labelled
     tweets, TweetEval sentiment or Sentiment140); the summary gets ``lines``, one per system, for a
     terminal. ``curve``: a curve.json to draw."""
+    from tinysent.core.meta import model_meta
     from tinysent.data.task_kind import model_task, resolve_test_task
 
     columns = columns or {}

@@ -15,7 +15,6 @@ def tweeteval_report(
     """One page for TweetEval: every model, VADER, TF-IDF LR trained on the SemEval material (minus
     TweetEval-validation overlaps) and the published figures, by macro recall (the official metric),
     with accuracy on the positive/negative rows as the task's own column."""
-    from tinysent.apps.evaluate import three_class_answers
     from tinysent.core.labels import SENTIMENT3
     from tinysent.core.normalize import Normalizer
     from tinysent.data.semeval import classes3, drop_overlap, read_semeval, read_tweeteval
@@ -27,7 +26,7 @@ def tweeteval_report(
     for m in model_dirs:
         p = load(m)
         probs, _ = p.proba(test.texts)
-        pred, _ = three_class_answers(p.labels, probs)
+        pred, _ = p.labels.sentiment3(probs)
         # a 3-class model's probabilities, in the page's label order; a binary model has none for neutral
         cols = [p.meta.labels.index(n) for n in SENTIMENT3] if set(SENTIMENT3) <= set(p.meta.labels) else None
         systems.append(Scored(system_name(m), pred, probs[:, cols] if cols else None))

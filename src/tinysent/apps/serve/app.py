@@ -13,11 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
-from tinysent import __version__
 from tinysent.apps.serve.batcher import MicroBatcher
 from tinysent.apps.serve.guard import STOPPING, GuardMiddleware, Limits
 from tinysent.apps.serve.pages import DEMO_PAGE
 from tinysent.core.errors import InputError
+from tinysent.core.version import __version__
 
 RETRY = {"retry-after": "1"}
 LOAD_FAILURES: list[str] = []  # read by the runner after the server stops: a failed load exits non-zero
@@ -150,8 +150,10 @@ def create_app(
     threads: int | None = None,
     token: str | None = None,
     precision: str = "auto",
+    on_ready=None,
 ):
-    """(the ASGI app to serve, the FastAPI app inside it). ``token``: a bearer token every request
+    """(the ASGI app to serve, the FastAPI app inside it); ``on_ready()`` is called once the model
+    is loaded (when /readyz starts answering 200). ``token``: a bearer token every request
     but the health probes must carry (None: no token asked); ``precision``: which ONNX file (fp32:
     answers that do not depend on the other requests a text shares a call with). The model loads
     once the server listens (/readyz says "loading" until then); in process, await
@@ -197,6 +199,8 @@ def create_app(
         info = {k: v for k, v in predictor.describe().items() if k != "path"}
         state["info"] = {**info, "model": model_name}
         state["predictor"] = predictor
+        if on_ready is not None:
+            on_ready()
 
     @asynccontextmanager
     async def lifespan(app):

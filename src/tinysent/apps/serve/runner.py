@@ -20,37 +20,25 @@ def probe_headroom(limit: int) -> int:
     return max(64, limit // 4)
 
 
-def announce_when_ready(host: str, port: int, token: str | None) -> None:
-    """Print the service's address (and its try-it page) once ``/readyz`` answers 200: the model is
-    loaded and a request sent now is served. Polled from a daemon thread, so one worker or many."""
-    import threading
-    import time
-    import urllib.request
+def announcer(host: str, port: int, token: str | None, worker: bool = False):
+    """What ``create_app`` calls once the model is loaded: one line with the service's address and
+    its try-it page (each ``--workers`` process says it for itself, with its process id)."""
+    import sys
 
     shown = f"[{host}]" if ":" in host else host
-    probe = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
     url = f"http://{shown}:{port}"
+    auth = " (requests need the bearer token of --token-file)" if token else ""
+    who = f" (worker {os.getpid()})" if worker else ""
 
-    def wait() -> None:
-        deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://{probe}:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            return
-        auth = " (requests need the bearer token of --token-file)" if token else ""
+    def say() -> None:
         print(
-            f"tinysent serve: ready at {url}/ (the page to try it); POST {url}/v1/predict{auth}; "
+            f"tinysent serve: ready at {url}/ (the page to try it); POST {url}/v1/predict{auth}{who}; "
             "Ctrl+C stops",
+            file=sys.stdout,
             flush=True,
         )
 
-    threading.Thread(target=wait, daemon=True).start()
+    return say
 
 
 def _factory():
@@ -58,8 +46,9 @@ def _factory():
     cfg = json.loads(os.environ["TINYSENT_SERVE_CONFIG"])
     enable_access_log()
     token = os.environ.get("TINYSENT_TOKEN") or None
+    say = announcer(cfg["host"], cfg["port"], token, worker=True)
     asgi, _ = create_app(
-        cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"], token, cfg["precision"]
+        cfg["model"], Limits(**cfg["limits"]), cfg["backend"], cfg["threads"], token, cfg["precision"], say
     )
     return asgi
 
@@ -235,8 +224,6 @@ def run(
     )
     if token:
         os.environ["TINYSENT_TOKEN"] = token  # worker processes read it from here, never from argv
-    if port:
-        announce_when_ready(host, port, token)
     if workers > 1:
         # Checked once here: a wrong or damaged model folder is a one-line error, not N workers
         # failing (each then loads its own copy while its port already answers the probes).
@@ -248,11 +235,14 @@ def run(
                 "backend": backend,
                 "precision": precision,
                 "threads": threads,
+                "host": host,
+                "port": port,
             }
         )
         uvicorn.run("tinysent.apps.serve.runner:_factory", factory=True, workers=workers, **common)
     else:
-        asgi, _ = create_app(model_path, limits, backend, threads, token, precision)
+        say = announcer(host, port, token)
+        asgi, _ = create_app(model_path, limits, backend, threads, token, precision, say)
         server = draining_server(uvicorn, limits.drain_s)(uvicorn.Config(asgi, **common))
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
