@@ -686,13 +686,13 @@ def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibr
 
 
 def test_teacher_table_on_validation_only_and_across_vocabularies(model3, sources, tmp_path, monkeypatch):
-    """scripts/teacher_ensemble.py --val-only is how a recipe chooses its teacher: it must read no test
+    """scripts/research/teacher_ensemble.py --val-only is how a recipe chooses its teacher: it must read no test
     set. A teacher whose vocabulary differs from the student's (MPNet's) must read the student's
     Sentiment140 validation split as text, not as the student's token ids."""
     import shutil
     import sys
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts" / "research"))
     import teacher_ensemble
 
     teacher3, _ = model3
@@ -748,13 +748,13 @@ def test_soup_of_3_class_models_chooses_on_validation_and_writes_a_model(model3,
 
 
 def test_teacher_agreement_on_unlabelled_tweets(model3, tmp_path, monkeypatch):
-    """scripts/teacher_agreement.py: a model agrees with itself on every tweet (KL 0); a damaged copy
+    """scripts/research/teacher_agreement.py: a model agrees with itself on every tweet (KL 0); a damaged copy
     agrees less and diverges; blank lines are not tweets."""
     import sys
 
     from tests.test_soup import perturbed_copy
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts" / "research"))
     import teacher_agreement
 
     m, _ = model3
@@ -773,14 +773,14 @@ def test_teacher_agreement_on_unlabelled_tweets(model3, tmp_path, monkeypatch):
 
 
 def test_polarity_check_on_emotion_labels(model3, tmp_path, monkeypatch):
-    """scripts/polarity_check.py: anger/sadness read as negative, joy/optimism as positive; a model
+    """scripts/research/polarity_check.py: anger/sadness read as negative, joy/optimism as positive; a model
     that knows the fixture scores high, a damaged copy lower, a model paired with itself differs by
     exactly 0; a folder whose mapping is not emotion's is an error naming it."""
     import sys
 
     from tests.test_soup import perturbed_copy
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts" / "research"))
     import polarity_check
 
     m, _ = model3
@@ -819,11 +819,11 @@ def test_polarity_check_on_emotion_labels(model3, tmp_path, monkeypatch):
 
 
 def test_offsets_fitted_on_one_split_scored_on_another(model3, sources, tmp_path, monkeypatch):
-    """scripts/offsets_transfer.py: offsets fitted on a split never lower macro recall on that same
+    """scripts/research/offsets_transfer.py: offsets fitted on a split never lower macro recall on that same
     split (zero is on the grid); scored on a SemEval file, its rows are that file's."""
     import sys
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts" / "research"))
     import offsets_transfer
 
     m, _ = model3

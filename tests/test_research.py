@@ -1,4 +1,4 @@
-"""Research tools in scripts/ that the results rely on."""
+"""Research tools in scripts/research/ that the results rely on."""
 
 import sys
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 import tinysent
 from tinysent.train.export import export
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts" / "research"))
 
 
 def test_simulate_int8_computes_what_the_int8_export_computes(trained_model, tmp_path):

@@ -107,7 +107,7 @@ def test_the_time_budget_counts_the_evaluations(monkeypatch):
             total = budget(step, total, evaluated=True)
     spent = clock.now - 1000.0
     assert 160 <= spent <= 200 + 21, (spent, step)  # in budget (the last evaluation's rounding aside)
-    assert total == step == sched.total
+    assert total == step and sched.total <= step
     none = schedule.Budget(None, Acc(), sched, eval_every=10)
     assert none(50, 10_000) == 10_000  # no budget: the plan stands
 

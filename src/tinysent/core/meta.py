@@ -23,7 +23,7 @@ MAX_LABELS = 1000  # a label list longer than this is a damaged file, not a task
 # int8's fp32 recheck (runtime.predictor.recheck_files): texts whose int8 logits lie within this many logits
 # of another label are scored again in fp32. Chosen on 20,000 unlabelled Sentiment140 training
 # tweets (not a validation or test set) as the smallest margin giving >= 99.7 % label agreement for
-# the shipped model: it rechecks ~3 % of tweets (scripts/int8_recheck.py).
+# the shipped model: it rechecks ~3 % of tweets (scripts/research/int8_recheck.py).
 RECHECK_MARGIN = 0.06
 
 

@@ -19,7 +19,7 @@ class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
 
     def __init__(self, opt, total: int, warmup_ratio: float):
         self.total, self.warmup = total, max(1, int(total * warmup_ratio))
-        self.ratio = warmup_ratio
+        self.ratio, self.planned = warmup_ratio, total
         super().__init__(opt, self._factor)
 
     def _factor(self, step: int) -> float:
@@ -28,9 +28,10 @@ class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
         return max(0.0, (self.total - step) / max(1, self.total - self.warmup))
 
     def shrink(self, total: int) -> None:
-        """End at ``total`` (never later than now planned); the warmup shrinks with it (a budget that
-        keeps 1,000 of 50,000 steps warms up over 60, not 3,000), never grows."""
-        self.total = max(1, min(total, self.total))
+        """End at ``total`` (never later than first planned: a time budget's later estimate may give
+        back steps an early, slower one took); the warmup shrinks with it (a budget that keeps 1,000 of
+        50,000 steps warms up over 60, not 3,000), never grows."""
+        self.total = max(1, min(total, self.planned))
         self.warmup = max(1, min(self.warmup, int(self.total * self.ratio)))
         self.total = max(self.total, self.warmup + 1)
 
@@ -40,6 +41,7 @@ class LinearSchedule(torch.optim.lr_scheduler.LambdaLR):
             "total": self.total,
             "warmup": self.warmup,
             "ratio": self.ratio,
+            "planned": self.planned,
             "base_lrs": self.base_lrs,
             "_last_lr": self._last_lr,
             "_step_count": self._step_count,
@@ -71,10 +73,11 @@ class Budget:
     the LR schedule decaying to 0 there.
 
     The first estimate comes after 40 timed steps (from the tenth: the first ones pay for warm-up);
-    then every 25 steps and every evaluation re-estimate from all the timed steps and the evaluations'
-    own cost, so a run whose evaluations are slow, or whose machine slows down, ends in time too (the
-    plan only ever shortens). Every process takes the smallest estimate, so all stop at the same
-    step. ``elapsed`` is the time a resumed run had already spent.
+    then every 25 steps and every evaluation re-estimate from the timed steps and the evaluations' own
+    cost, so a run whose evaluations are slow, or whose machine slows down, ends in time too, and one
+    whose first steps were slowed by another program gets the steps back (never past the first
+    plan). Every process takes the smallest estimate, so all stop at the same step. ``elapsed`` is
+    the time a resumed run had already spent.
     """
 
     EVERY = 25  # steps between re-estimates
@@ -119,11 +122,15 @@ class Budget:
         more = max(0, int(left / (per_step + per_eval / self.eval_every)))
         fits = torch.tensor([step + more], device=self.acc.device)
         fits = int(self.acc.gather(fits).min().item())
-        if fits >= total:
+        if fits == total or (fits > total and total >= self.sched.planned):
             return total
-        (log.info if self.cut else log.warning)(
-            "time budget %.0f s: %d of %d steps fit; the schedule now ends there", self.seconds, fits, total
-        )
+        if not self.cut:
+            log.warning(
+                "time budget %.0f s: %d of %d steps fit; the schedule now ends there",
+                self.seconds,
+                fits,
+                self.sched.planned,
+            )
         self.cut = True
         self.sched.shrink(fits)
-        return max(fits, step)
+        return max(self.sched.total, step)

@@ -40,7 +40,7 @@ REFERENCE = SMOKE_SENTENCES + [
 ]
 
 
-# How a model's recheck margin is chosen (scripts/int8_recheck.py measures the tables; the shipped
+# How a model's recheck margin is chosen (scripts/research/int8_recheck.py measures the tables; the shipped
 # model's 0.06 and tinysent-6l's 0.15 came from this rule): the smallest margin on the grid whose label
 # agreement with fp32, on unlabelled tweets that are neither validation nor test, is >= TARGET for
 # every decision the model makes (its 3-class answer and its binary one).

@@ -5,7 +5,7 @@ selecting on its validation split), ``tinysent report`` on the test split (the m
 trained on the same training file, the majority class and the published figures), optionally
 ``tinysent distill`` into the 4-layer student and its report. Then one table of every task.
 
-    python scripts/tweeteval_tasks.py --runs runs/tasks --out results/cpu-2026-11-30/tweeteval-tasks
+    python scripts/research/tweeteval_tasks.py --runs runs/tasks --out results/cpu-2026-11-30/tweeteval-tasks
 
 Each command is printed before it runs and kept in commands.txt; a model already trained is reused.
 """

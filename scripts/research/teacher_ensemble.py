@@ -9,7 +9,7 @@ texts decoded from M's token ids). Validation chose the ensemble; the test rows 
 used. ``--val-only`` scores the validation split(s) alone: for a recipe choosing between teachers
 before any test set is looked at.
 
-    python scripts/teacher_ensemble.py runs/v4/teacher-s0 runs/v4/teacher-s1 \
+    python scripts/research/teacher_ensemble.py runs/v4/teacher-s0 runs/v4/teacher-s1 \
         --s140-val-of runs/v4/student --out results/cpu-2026-11-30/v4-teachers/teachers.json
 """
 

@@ -5,7 +5,7 @@ as positive; no neutral class). Every hand-labelled sentiment split here but Twe
 have not all carried over to 2017's test tweets; this split is newer, is no model's training text,
 and is a validation split, so it may inform a choice. Small (374 tweets): read its intervals.
 
-    python scripts/polarity_check.py runs/v8/student runs/v8/soup \
+    python scripts/research/polarity_check.py runs/v8/student runs/v8/soup \
         --out results/cpu-2026-12-01/polarity-emotion-val/v8.json
 
 Each model's macro recall over the two classes (TweetEval's metric; bootstrap 95 % interval) and

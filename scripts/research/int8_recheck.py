@@ -1,7 +1,7 @@
 """int8's fp32 recheck of near-ties: what each margin costs (share of tweets rescored in fp32) and
 buys (label agreement with PyTorch fp32), and the margin the export uses.
 
-    python scripts/int8_recheck.py --out results/cpu-2026-11-26/int8-recheck/int8_recheck.json
+    python scripts/research/int8_recheck.py --out results/cpu-2026-11-26/int8-recheck/int8_recheck.json
 
 The margin is chosen on a selection set that is neither a validation nor a test set: the last 20,000
 tweets of Sentiment140's training file, used without their labels (agreement needs none): the smallest

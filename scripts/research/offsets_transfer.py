@@ -6,7 +6,7 @@ TweetEval validation and B = SemEval 2016's test tweets held out of a student's 
 (`git show 5be3475:scripts/holdout_recipe.sh`), it asks whether the offset step pays on tweets
 drawn like TweetEval test, without reading TweetEval test.
 
-    python scripts/offsets_transfer.py runs/holdout/student --fit tweeteval-val \
+    python scripts/research/offsets_transfer.py runs/holdout/student --fit tweeteval-val \
         --score twitter-2016test-A.tsv --out results/cpu-2026-12-01/holdout/offsets-transfer.json
 """
 

@@ -2,7 +2,7 @@
 label agreement with PyTorch fp32 on TweetEval val (3-class argmax) and the Sentiment140 validation
 split (P(pos) vs P(neg)), and ONNX Runtime throughput (model calls only, batch 256) on the latter.
 
-    python scripts/int8_schemes.py --model src/tinysent/shipped/tinysent-tinybert-4l \
+    python scripts/research/int8_schemes.py --model src/tinysent/shipped/tinysent-tinybert-4l \
         --out results/cpu-2026-11-26/int8-schemes/int8_schemes.json
 
 Schemes: `dynamic` (what `tinysent export --int8` writes: uint8 activations with one scale per model

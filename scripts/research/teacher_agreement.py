@@ -6,7 +6,7 @@ tweets will do; the recipes' transfer set is 2009 and 2013-2016 tweets, and the 
 part mostly on newer ones (TweetEval test is 2017), so a useful set is newer tweets that no model
 trained on: e.g. the validation texts of TweetEval's other tasks (2018-2019).
 
-    python scripts/teacher_agreement.py runs/v6/teacher-mpnet runs/v5/student-best runs/v8/student \
+    python scripts/research/teacher_agreement.py runs/v6/teacher-mpnet runs/v5/student-best runs/v8/student \
         --texts ../shared/data/tweeteval-tasks/{emotion,irony,offensive}/val_text.txt \
         --out results/cpu-2026-12-01/agreement-recent.json
 """
