@@ -70,6 +70,15 @@ def test_train_evaluate_predict_cli(tiny_base, train_file, test_file, tmp_path, 
     assert capsys.readouterr().out.splitlines()[0] == "text,label,positive,empty"
 
 
+def test_the_help_describes_every_data_kind_and_the_main_job(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "on Sentiment140, the 3-class mix or your own labelled tweets" in out  # train
+    assert "check any data file (Sentiment140, SemEval, TweetEval, your own labelled tweets)" in out  # data
+    assert "the tweets 9 minutes of training read" in out  # run: a time budget, not a fixed sample
+
+
 def test_bad_input_gives_an_error_not_a_traceback(tmp_path, capsys):
     assert main(["train", "--base", "nonexistent-model", "--train-data", str(tmp_path), "--quiet"]) == 2
     assert "error:" in capsys.readouterr().err
@@ -92,8 +101,20 @@ def test_run_trains_evaluates_and_reports(tiny_base, train_file, test_file, tmp_
     assert (job / "report" / "report.html").exists()
     assert json.loads((job / "eval" / "metrics.json").read_text())["n"] == 120
     # the shipped model is a row beside the new one and the baselines (it answers negative/positive)
-    systems = [s["system"] for s in json.loads((job / "report" / "report.json").read_text())["systems"]]
-    assert any("model" in s for s in systems) and any("shipped" in s for s in systems), systems
+    page = json.loads((job / "report" / "report.json").read_text())
+    systems = [s["system"] for s in page["systems"]]
+    # the trained model is named by its base and run; the shipped model is a row beside it
+    assert f"tinysent: tiny-bert fine-tuned in {job.name}" in systems and any("shipped" in s for s in systems)
+    # the notebook tinysent started from is the reference row, with its interval; the page and the
+    # command say what the run did (tweets, minutes, precision, machine)
+    assert list(page["published"].values()) == [[298, 358]]
+    md = (job / "report" / "report.md").read_text()
+    assert "published: the notebook tinysent started from" in md and "83.2% (79.0%–86.8%), n = 358" in md
+    trained = json.loads((job / "model" / "tinysent.json").read_text())["training"]
+    assert trained["tweets_seen"] > 0 and trained["precision"] in ("no", "bf16") and trained["cores"] >= 1
+    assert f"fine-tuned from tiny-bert on {trained['tweets_seen']:,} training rows" in md
+    err = capsys.readouterr().err
+    assert f"trained on {trained['tweets_seen']:,} tweets" in err and "Traceback" not in err
 
 
 def test_gpu_recipe_runs_end_to_end_on_a_tiny_fixture(tiny_base, train_file, test_file, tmp_path):

@@ -686,8 +686,8 @@ def test_a_held_out_semeval_file_is_the_validation_split_for_training_and_calibr
 
 
 def test_teacher_table_on_validation_only_and_across_vocabularies(model3, sources, tmp_path, monkeypatch):
-    """scripts/research/teacher_ensemble.py --val-only is how a recipe chooses its teacher: it must read no test
-    set. A teacher whose vocabulary differs from the student's (MPNet's) must read the student's
+    """scripts/research/teacher_ensemble.py --val-only is how a recipe chooses its teacher: it must
+    read no test set. A teacher whose vocabulary differs from the student's (MPNet's) must read the student's
     Sentiment140 validation split as text, not as the student's token ids."""
     import shutil
     import sys

@@ -29,6 +29,9 @@ def test_a_model_package_is_found_by_name_and_as_accurate(trained_model, tmp_pat
     assert {m.name for m in installed_models()} == {"shipped"}
     with pytest.raises(ModelError, match="pip install .*models/tinysent-6l"):
         resolve_model("accurate")
+    assert main(["models"]) == 0  # the same hint, one that works from a clone (not a PyPI name)
+    hint = capsys.readouterr().out.splitlines()[-1]
+    assert hint.startswith("no accurate model installed: pip install ") and "models/tinysent-6l" in hint
     model = tmp_path / "pkg-model"
     shutil.copytree(trained_model, model)
     meta = ModelMeta.load(model)

@@ -77,8 +77,23 @@ def test_a_second_run_skips_every_step_and_a_changed_input_reruns_what_depends_o
     Path("input.txt").write_text("y")
     # the steps after a changed one wait for it: they rerun only if what it writes changes
     assert [r["state"] for r in status(str(recipe), work)] == ["changed", "waiting", "waiting"]
-    run(str(recipe), work, log=lambda m: None)
+    said = []
+    run(str(recipe), work, log=said.append)
     assert ran(work)[3:] == ["one", "two", "three"] and (work / "three.txt").read_text() == "yonetwothree"
+    # each step says, as it starts, what it is expected to take: its last run in this folder
+    starts = [m for m in said if m.startswith("[one]") and "expected" in m]
+    assert starts and "its last run in this folder" in starts[0], said
+
+
+def test_a_step_never_run_here_is_expected_to_take_its_recorded_time(tmp_path, monkeypatch):
+    from tinysent.apps.recipe import clock
+
+    one = {"seconds": 5400.0, "cpu": "AMD EPYC", "cores": 2, "gpu": None, "date": "2026-12-06"}
+    table = {"toy": {"one": one}}
+    monkeypatch.setattr(clock, "recorded_timings", lambda recipe: table.get(Path(recipe).stem, {}))
+    assert clock.expected("toy.yml", tmp_path, "one") == "expected ~1 h 30 min: 2-core AMD EPYC, 2026-12-06"
+    assert clock.expected("toy.yml", tmp_path, "two") == "no recorded time for this step yet"
+    assert [clock.duration(s) for s in (40, 540, 16100)] == ["~40 s", "~9 min", "~4 h 28 min"]
 
 
 def test_until_stops_after_the_step_and_status_says_what_is_left(toy):
@@ -431,6 +446,9 @@ def test_python_dash_m_tinysent_is_the_command():
     assert r.returncode == 0 and "smoke" in r.stdout and "sentiment" in r.stdout
     heads = [x for x in r.stdout.splitlines() if not x.startswith(" ")]  # "name: title", once each
     assert "sentiment: the shipped 3-class model, from the base weights and the data only" in heads
+    # each recipe's recorded time from nothing, with its machine and date (recipes/timings.json)
+    times = [x.strip() for x in r.stdout.splitlines() if x.strip().startswith("time from nothing:")]
+    assert len(times) == len(heads) and any("2-core AMD EPYC, 2026-12-06" in t for t in times), times
     assert not [h for h in heads if h.startswith(f"{h.split(':')[0]}: {h.split(':')[0]}:")]
 
 

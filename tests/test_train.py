@@ -108,6 +108,19 @@ def test_the_time_budget_counts_the_evaluations(monkeypatch):
     spent = clock.now - 1000.0
     assert 160 <= spent <= 200 + 21, (spent, step)  # in budget (the last evaluation's rounding aside)
     assert total == step and sched.total <= step
+    # a run whose first steps were slowed (3 s each, another program on the cores) plans too few
+    # steps; once its steps take 1 s again the plan grows back, never past the first plan
+    clock.now = 1000.0
+    sched = LinearSchedule(opt, total=400, warmup_ratio=0.0)
+    budget = schedule.Budget(300, Acc(), sched, eval_every=10_000)
+    total, step = 400, 0
+    while step < total:
+        step += 1
+        clock.now += 3.0 if step <= 60 else 1.0
+        total = budget(step, total)
+        if step == 50:
+            assert total < 120  # the slow start's estimate
+    assert 150 < step <= 400 and clock.now - 1000.0 <= 300 + 3
     none = schedule.Budget(None, Acc(), sched, eval_every=10)
     assert none(50, 10_000) == 10_000  # no budget: the plan stands
 

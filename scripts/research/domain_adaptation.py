@@ -11,7 +11,8 @@ from the shipped model (the default base), which keeps its head's negative and p
 is the shipped model as it is (the likelier of negative and positive); each size is a stratified
 sample of the training file, TF-IDF LR beside it, all scored on the 1,421 test tweets (macro-F1).
 
-    python scripts/research/domain_adaptation.py --work runs/adaptation --out results/cpu-2026-11-30/adaptation
+    python scripts/research/domain_adaptation.py --work runs/adaptation \
+        --out results/cpu-2026-11-30/adaptation
 """
 
 import argparse

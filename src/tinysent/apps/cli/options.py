@@ -40,8 +40,8 @@ def recheck_margin_option(prefix: str = ""):
         RECHECK_MARGIN,
         f"{prefix}tweets whose int8 logits lie within this many logits of another label are scored again "
         "in fp32 (model.onnx) when the int8 file is used; 0: never. A model's own margin: the smallest on "
-        "scripts/research/int8_recheck.py's grid that agrees with fp32 on >= 99.7 %% of unlabelled training tweets "
-        "(the shipped 4-layer model's: 0.06; the 6-layer tinysent-6l's: 0.15)",
+        "scripts/research/int8_recheck.py's grid that agrees with fp32 on >= 99.7 %% of unlabelled "
+        "training tweets (the shipped 4-layer model's: 0.06; the 6-layer tinysent-6l's: 0.15)",
         metavar="M",
     )
 
