@@ -4,13 +4,12 @@ cross-entropy → save the best checkpoint (by validation accuracy), in that ord
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer, NormalizerConfig
 from tinysent.data import sentiment140 as D
-from tinysent.data.config import TrainConfig, git_commit
+from tinysent.data.config import TrainConfig
 from tinysent.data.tokens import prepare_data
 from tinysent.train.loop import (
     CrossEntropy,
@@ -42,15 +41,8 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     train_ids, train_labels = t.ids, t.targets
     if acc.is_main_process:
         log.info("data: %s", prep.stats)
-    meta = ModelMeta(
-        labels=labels,
-        normalizer=norm_cfg.to_dict(),
-        max_length=prep.max_length,
-        base_model=str(cfg.base_model),
-        data_sha256=prep.data_sha256,
-        train_rows=len(train_ids),
-        git_commit=git_commit(),
-        config=asdict(cfg),
+    meta = r.meta(
+        prep, base_model=cfg.base_model, normalizer=norm_cfg.to_dict(), rows=len(train_ids), labels=labels
     )
 
     def threshold(best: dict) -> dict:  # a two-label task decides by a threshold: its metric's best

@@ -39,6 +39,29 @@ class Run:
 
         return on_best
 
+    def meta(
+        self, prep, *, base_model, normalizer: dict, rows: int, labels=None, method="fine-tune", **extra
+    ):
+        """The trained model's :class:`ModelMeta`, built here for every kind of run: its data (hash,
+        max length, rows), its base, how it was made (``method``), the commit and the run's config
+        (with ``extra``, e.g. the teacher's metadata); ``labels`` default to negative / positive."""
+        from tinysent.core.meta import ModelMeta
+        from tinysent.data.config import git_commit
+
+        meta = ModelMeta(
+            normalizer=normalizer,
+            max_length=prep.max_length,
+            base_model=str(base_model),
+            method=method,
+            data_sha256=prep.data_sha256,
+            train_rows=rows,
+            git_commit=git_commit(),
+            config={**asdict(self.cfg), **extra},
+        )
+        if labels is not None:
+            meta.labels = list(labels)
+        return meta
+
     def made(self, best: dict) -> dict:
         """How the weights saved at ``best`` were made (``ModelMeta.training``)."""
         import datetime

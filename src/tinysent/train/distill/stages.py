@@ -21,7 +21,7 @@ from tinysent.core.files import cached_rows, file_sha256
 from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.data import sentiment140 as D
-from tinysent.data.config import TrainConfig, git_commit
+from tinysent.data.config import TrainConfig
 from tinysent.data.tokens import prepare_data
 from tinysent.train import checkpoint, run
 from tinysent.train.batching import make_loader
@@ -183,19 +183,14 @@ def distill(cfg: DistillConfig, corpus: D.Corpus | None = None, progress: bool =
             **common,
         )
         student, stages["stage1"] = res.pop("model"), res
-    meta = ModelMeta(
-        normalizer=t_meta.normalizer,
-        max_length=prep.max_length,
+    meta = r.meta(
+        prep,
         base_model=cfg.student_model,
+        normalizer=t_meta.normalizer,
+        rows=len(ids),
         method="distill",
-        data_sha256=prep.data_sha256,
-        train_rows=len(ids),
-        git_commit=git_commit(),
-        config={
-            **asdict(cfg),
-            "teacher_meta": {"base_model": t_meta.base_model, "metrics": t_meta.metrics},
-            "resolved": {"layer_map": layer_map, "sizes": sizes},
-        },
+        teacher_meta={"base_model": t_meta.base_model, "metrics": t_meta.metrics},
+        resolved={"layer_map": layer_map, "sizes": sizes},
     )
 
     def on_best(model, best: dict) -> None:
@@ -302,16 +297,14 @@ def distill_mixed(cfg: DistillConfig, progress: bool = True) -> dict:
     if share.any():
         binary = cfg.binary_teacher or teachers
         targets[share] = teacher_probs(binary, list(texts[share]), cache, t, precision)
-    meta = ModelMeta(
-        labels=list(LABELS3),
+    meta = r.meta(
+        prep,
+        base_model=cfg.student_model,
         normalizer=s_meta.normalizer,
-        max_length=prep.max_length,
-        base_model=str(cfg.student_model),
+        rows=len(ids),
+        labels=LABELS3,
         method="distill",
-        data_sha256=prep.data_sha256,
-        train_rows=len(ids),
-        git_commit=git_commit(),
-        config={**asdict(cfg), "teacher_meta": {"base_model": ModelMeta.load(cfg.teacher).base_model}},
+        teacher_meta={"base_model": ModelMeta.load(cfg.teacher).base_model},
     )
 
     objective = MixedDistillation(targets, emoticon, cfg.distill_temperature, cfg.hard_label_weight, share)

@@ -22,7 +22,7 @@ from tinysent.core.meta import ModelMeta
 from tinysent.core.normalize import Normalizer
 from tinysent.core.numerics import log_softmax
 from tinysent.core.tokenize import encode
-from tinysent.data.config import TrainConfig, git_commit
+from tinysent.data.config import TrainConfig
 from tinysent.train import run
 from tinysent.train.distill.augment import augment
 from tinysent.train.distill.losses import Prediction
@@ -164,16 +164,14 @@ def distill_task(cfg, progress: bool = True) -> dict:
     precision = r.acc.mixed_precision  # the teachers' pass runs as the student trains
     each = [log_softmax(teacher_logits(d, texts, cfg.batch_size * 4, cache, precision)) for d in cfg.teachers]
     targets = np.mean(each, 0)
-    meta = ModelMeta(
-        labels=labels,
+    meta = r.meta(
+        prep,
+        base_model=student_name,
         normalizer=s_meta.normalizer,
-        max_length=prep.max_length,
-        base_model=str(student_name),
+        rows=len(ids),
+        labels=labels,
         method="distill",
-        data_sha256=prep.data_sha256,
-        train_rows=len(ids),
-        git_commit=git_commit(),
-        config={**asdict(cfg), "teacher_meta": {"base_model": t_meta.base_model, "metrics": t_meta.metrics}},
+        teacher_meta={"base_model": t_meta.base_model, "metrics": t_meta.metrics},
     )
     evaluator = make_task_evaluator(prep, cfg.metric, cfg.batch_size * 4)
 
