@@ -124,8 +124,8 @@ class Budget:
         fits = int(self.acc.gather(fits).min().item())
         if fits == total or (fits > total and total >= self.sched.planned):
             return total
-        if not self.cut:
-            log.warning(
+        if not self.cut:  # the progress bar's total shows it; -v says it in words
+            log.info(
                 "time budget %.0f s: %d of %d steps fit; the schedule now ends there",
                 self.seconds,
                 fits,
