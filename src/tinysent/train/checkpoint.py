@@ -214,10 +214,15 @@ def pin_config(out: Path, config: dict, resume: bool, main_process: bool = True)
     config = {**config, INPUTS: input_digests(config)}
     mine = {k: v for k, v in config.items() if k not in RESUMABLE}
     if resume and f.exists():
-        from tinysent.data.config import RENAMED_OPTIONS  # a run begun before an option was renamed
+        from tinysent.data.config import ADDED_OPTIONS, RENAMED_OPTIONS  # options renamed or added since
 
         saved = {RENAMED_OPTIONS.get(k, k): v for k, v in json.loads(f.read_text()).items()}
         before = {k: v for k, v in saved.items() if k not in RESUMABLE}
+        before.update({k: v for k, v in ADDED_OPTIONS.items() if k in mine and k not in before})
+        if before.get("mixed_precision") == "auto":  # begun before the decision was recorded: the same
+            from tinysent.train.accelerator import resolve_precision  # machine decides it the same way
+
+            before["mixed_precision"] = resolve_precision("auto")
         for k in DATA_OPTIONS:  # a run begun before data paths were recorded whole (relative then)
             if isinstance(before.get(k), str) and Path(before[k]).exists():
                 before[k] = str(Path(before[k]).resolve())

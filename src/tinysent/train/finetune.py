@@ -38,6 +38,8 @@ def train(cfg: TrainConfig, corpus: D.Corpus | None = None, progress: bool = Tru
     norm_cfg = NormalizerConfig()
     t = SETUP[cfg.task_kind](cfg, Normalizer(norm_cfg), acc, corpus)  # the task table
     prep, model, tokenizer, labels, evaluator = t.prep, t.model, t.tokenizer, t.names, t.evaluator
+    if cfg.freeze_embeddings:  # the loop's optimizer and clipping take only what requires a gradient
+        model.get_input_embeddings().weight.requires_grad_(False)
     train_ids, train_labels = t.ids, t.targets
     if acc.is_main_process:
         log.info("data: %s", prep.stats)
