@@ -85,15 +85,22 @@ def shipped_beside(model: Path) -> list[str]:
 
 
 def made_line(training: dict, trained: dict) -> str:
-    """What the run did, in one line: the tweets the saved model read, the minutes, the machine."""
+    """What the run did, in one line: minutes, tweets read, precision, machine, and which checkpoint
+    the model is (the one validation kept)."""
     from tinysent.core.machine import describe
 
     precision = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}
-    where = describe(training)
-    return (
-        f"trained on {training.get('tweets_seen', 0):,} tweets ({training.get('steps', 0):,} steps) in "
-        f"{trained['elapsed_s'] / 60:.1f} min, {precision.get(training.get('precision'), '?')}, on {where}"
+    said = (
+        f"trained {trained['elapsed_s'] / 60:.1f} min on {trained.get('seen', 0):,} tweets "
+        f"({trained['steps']:,} steps, {precision.get(training.get('precision'), '?')}, "
+        f"on {describe(training)})"
     )
+    if training.get("steps") != trained["steps"]:
+        said += (
+            f"; the model kept is step {training.get('steps', 0):,}'s, after "
+            f"{training.get('tweets_seen', 0):,} tweets (best on validation)"
+        )
+    return said
 
 
 def run(args) -> int:
@@ -111,6 +118,8 @@ def run(args) -> int:
     cfg = options_of(args, TrainConfig, out=str(out / "model"))
     cfg.check_files()
     test = test_data_of(cfg, args.test_data)
+    if test == cfg.train_data and args.train_data:  # as the user named it (the page shows the path)
+        test = args.train_data
     columns = cfg.read_options if cfg.labelled else None
     failed = None
     # One unit: a rerun replaces model, evaluation and report together (--overwrite), or not at all;
