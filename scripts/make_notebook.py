@@ -553,8 +553,10 @@ else:
         MD,
         """## Where next
 
-- `tinysent run` does sections 3–4 in one command; `tinysent report` puts models and baselines
-  (VADER, TF-IDF) on one page with paired tests.
+- `tinysent run` does sections 3–4 in one command, with 9 minutes of training on as many tweets as
+  that reads: 83.3 % (79.1–86.8 %) on the 359 test tweets on a 2-core AMD EPYC (2026-12-08), level
+  with the notebook this project started from (83.2 %); its report puts the model beside that figure,
+  the shipped model and baselines (VADER, TF-IDF) with paired tests.
 - `tinysent distill` trains your own student; `tinysent serve` is an HTTP service;
   `tinysent predict --engine ray` scores archives on a cluster.
 - The documentation site has one page per pipeline stage and the full CLI and API reference.""",
