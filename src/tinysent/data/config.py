@@ -320,7 +320,7 @@ class TrainConfig(LoopSettings, DataConfig):
     freeze_embeddings: bool = option(
         False,
         "keep the word-embedding matrix as the base has it: a step skips its gradient and AdamW update "
-        "(MiniLM-L6: 11.7M of 22.7M parameters; ~1.6x faster steps at batch 32 on 2 CPU cores)",
+        "(MiniLM-L6: 11.7M of 22.7M parameters; the main job read a third more tweets in 9 minutes)",
     )
     lr: float = option(5e-5, "peak learning rate of AdamW")
     max_length: int | None = option(
