@@ -66,7 +66,7 @@ def list_(args) -> int:
 
 def time_from_nothing(name: str, steps: list[str]) -> str:
     """The recipe's recorded wall time from nothing (recipes/timings.json), with its machine and date."""
-    from tinysent.apps.recipe.clock import duration, recorded_timings
+    from tinysent.apps.recipe.clock import duration, recorded_about, recorded_timings
     from tinysent.core.machine import describe
 
     rec = recorded_timings(name)
@@ -81,6 +81,7 @@ def time_from_nothing(name: str, steps: list[str]) -> str:
         + (f" to {dates[-1]}" if dates[-1] != dates[0] else "")
         + ")"
         + (f"; not recorded: {', '.join(missing)}" if missing else "")
+        + (f"; measured on {recorded_about(name)}: more rows take longer" if recorded_about(name) else "")
     )
 
 

@@ -15,6 +15,15 @@ TIMINGS = "timings.jsonl"
 def recorded_timings(recipe: str) -> dict[str, dict]:
     """The shipped record of a recipe's step times from nothing (``recipes/timings.json``, compiled by
     ``scripts/recipe_timings.py`` from the runs kept in results/): step -> seconds, machine, date."""
+    return _recorded(recipe).get("steps", {})
+
+
+def recorded_about(recipe: str) -> str | None:
+    """What the recorded run read, for a recipe whose time depends on the user's data (own-task)."""
+    return _recorded(recipe).get("about")
+
+
+def _recorded(recipe: str) -> dict:
     from tinysent.apps.recipe.files import recipes_dir
 
     f = recipes_dir() / "timings.json"
@@ -38,7 +47,9 @@ def expected(recipe: str, work: Path, step: str) -> str:
     rec = recorded_timings(recipe).get(step)
     if rec is None:
         return "no recorded time for this step yet"
-    return f"expected {duration(rec['seconds'])}: {describe(rec)}, {rec['date']}"
+    about = recorded_about(recipe)
+    on = f" on {about}" if about else ""
+    return f"expected {duration(rec['seconds'])}: {describe(rec)}, {rec['date']}{on}"
 
 
 def last_timings(work: Path) -> dict[str, dict]:
