@@ -347,7 +347,7 @@ def test_tweeteval_report_puts_models_baselines_and_published_figures_on_one_pag
     s = json.loads((tmp_path / "r" / "report.json").read_text())
     names = [r["system"] for r in s["systems"]]
     assert (
-        names[0].endswith(out3.name)
+        names[0] == f"tinysent: tiny-bert fine-tuned in {out3.parent.name}"  # OUT/model: base and run
         and any("VADER" in n for n in names)
         and any("TF-IDF" in n for n in names)
     )

@@ -182,7 +182,7 @@ def test_a_model_trained_on_string_labels_answers_with_them(task):
     recs = [json.loads(x) for x in out.stdout.splitlines()]
     assert [r["label"] for r in recs] == ["anger", "calm"] and set(recs[0]) >= {"anger", "calm", "joy"}
     out = cli(f"predict --model {task['model']} --format csv", "i hate this day")
-    assert out.stdout.splitlines()[0] == "text,label,anger,calm,joy"  # every label's probability
+    assert out.stdout.splitlines()[0] == "text,label,anger,calm,joy,empty"  # every label's probability
     table = task["root"] / "scored.csv"
     cli(f"predict --model {task['model']} --input {task['test']} --output {table} --quiet")
     rows = list(csv.DictReader(table.open()))
