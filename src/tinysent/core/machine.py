@@ -37,3 +37,11 @@ def describe(facts: dict) -> str:
     """``2-core AMD EPYC`` (``, GPU NAME`` when there is one) from :func:`machine`'s keys."""
     where = f"{facts.get('cores')}-core {facts.get('cpu')}"
     return where + (f", {facts['gpu']}" if facts.get("gpu") else "")
+
+
+PRECISION_NAMES = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}
+
+
+def precision_name(precision: str | None) -> str:
+    """How a run's autocast setting reads in a sentence: ``fp32``, ``bf16 autocast``, ..."""
+    return PRECISION_NAMES.get(precision, str(precision))

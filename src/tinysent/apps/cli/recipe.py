@@ -69,7 +69,7 @@ def time_from_nothing(name: str, steps: list[str]) -> str:
     from tinysent.apps.recipe.clock import duration, recorded_about, recorded_timings
     from tinysent.core.machine import describe
 
-    rec = recorded_timings(name)
+    rec, about = recorded_timings(name), recorded_about(name)
     if not rec:
         return "not recorded yet"
     known = [rec[s] for s in steps if s in rec]
@@ -81,7 +81,7 @@ def time_from_nothing(name: str, steps: list[str]) -> str:
         + (f" to {dates[-1]}" if dates[-1] != dates[0] else "")
         + ")"
         + (f"; not recorded: {', '.join(missing)}" if missing else "")
-        + (f"; measured on {recorded_about(name)}: more rows take longer" if recorded_about(name) else "")
+        + (f"; measured on {about}: more rows take longer" if about else "")
     )
 
 

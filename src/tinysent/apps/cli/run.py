@@ -87,12 +87,11 @@ def shipped_beside(model: Path) -> list[str]:
 def made_line(training: dict, trained: dict) -> str:
     """What the run did, in one line: minutes, tweets read, precision, machine, and which checkpoint
     the model is (the one validation kept)."""
-    from tinysent.core.machine import describe
+    from tinysent.core.machine import describe, precision_name
 
-    precision = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}
     said = (
         f"trained {trained['elapsed_s'] / 60:.1f} min on {trained.get('seen', 0):,} tweets "
-        f"({trained['steps']:,} steps, {precision.get(training.get('precision'), '?')}, "
+        f"({trained['steps']:,} steps, {precision_name(training.get('precision'))}, "
         f"on {describe(training)})"
     )
     if training.get("steps") != trained["steps"]:
@@ -126,7 +125,8 @@ def run(args) -> int:
     # once a model is trained, a failing evaluation or report keeps it (the error says where it is).
     with output_folder(out, cfg.overwrite, cfg.resume):
         trained = train(cfg, progress=not args.quiet)
-        seen = ModelMeta.load(out / "model").training.get("tweets_seen") or trained.get("seen")
+        made = ModelMeta.load(out / "model").training  # what the kept checkpoint read
+        seen = made.get("tweets_seen") or trained.get("seen")
         try:
             m = evaluate(out / "model", test, out / "eval", columns=columns)
             # Baselines trained on as many tweets as the model saw, so the comparison is like for like;
@@ -146,7 +146,7 @@ def run(args) -> int:
             f"{failed} (the trained model is kept in {out / 'model'}: evaluate it with "
             f"`tinysent evaluate --model {out / 'model'} --test-data FILE`)"
         )
-    print(made_line(ModelMeta.load(out / "model").training, trained), file=sys.stderr)
+    print(made_line(made, trained), file=sys.stderr)
     keys = ("n", "accuracy", "accuracy_ci95", "macro_f1", "roc_auc", "metric", "score", "score_ci95")
     print(json.dumps({k: m[k] for k in keys if k in m}, indent=2))
     print(

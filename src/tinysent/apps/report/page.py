@@ -92,7 +92,7 @@ def system_name(folder, seed: str | None = None) -> str:
 def made_notes(model_dirs) -> list[str]:
     """A sentence per model whose ``tinysent.json`` records how its weights were made
     (``ModelMeta.training``): what it read, for how long, in which precision, on which machine."""
-    from tinysent.core.machine import describe
+    from tinysent.core.machine import describe, precision_name
     from tinysent.core.meta import ModelMeta
 
     notes = []
@@ -106,12 +106,11 @@ def made_notes(model_dirs) -> list[str]:
             continue
         verb = "distilled into" if meta.method == "distill" else "fine-tuned from"
         base = Path(meta.base_model or "a base").name
-        precision = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}.get(t.get("precision"))
         where = describe(t)
         notes.append(
             f"{system_name(folder)}: {verb} {base} on {t['tweets_seen']:,} training rows "
             f"({t.get('steps', 0):,} optimizer steps) in {t.get('train_s', 0) / 60:.1f} min of training, "
-            f"{precision or t.get('precision')}, on {where} ({t.get('date')})."
+            f"{precision_name(t.get('precision'))}, on {where} ({t.get('date')})."
         )
     return notes
 
